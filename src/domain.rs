@@ -1,0 +1,281 @@
+//! Domain values shared by the flow, the adapters and the store.
+//!
+//! "Parse, don't validate": a [`ClientCode`] or a [`Cep`] can only be built from
+//! input that is already valid, so the flow and the adapters never re-check them.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An ERP client code: digits, optionally split by `|` (the tutorial's `123|123`).
+/// On the keypad `*` stands for `|`.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientCode(String);
+
+impl ClientCode {
+    /// Longest code accepted, separators included.
+    pub const MAX_LEN: usize = 24;
+
+    /// Accepts digits and `|` separators (no leading, trailing or doubled separator).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let s = raw.trim();
+        if s.is_empty() || s.len() > Self::MAX_LEN {
+            return None;
+        }
+        if !s.chars().all(|c| c.is_ascii_digit() || c == '|') {
+            return None;
+        }
+        if s.split('|').any(|part| part.is_empty()) {
+            return None;
+        }
+        Some(Self(s.to_string()))
+    }
+
+    /// Keypad entry: `*` is the separator.
+    pub fn from_keypad(digits: &str) -> Option<Self> {
+        Self::parse(&digits.replace('*', "|"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The groups of digits between separators, for a digit-by-digit read-back.
+    pub fn groups(&self) -> impl Iterator<Item = &str> {
+        self.0.split('|')
+    }
+}
+
+impl TryFrom<String> for ClientCode {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| "invalid client code".to_string())
+    }
+}
+
+impl From<ClientCode> for String {
+    fn from(c: ClientCode) -> String {
+        c.0
+    }
+}
+
+/// Personal data: never printed in clear by `Debug`.
+impl fmt::Debug for ClientCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientCode(len={})", self.0.len())
+    }
+}
+
+/// A Brazilian postal code: exactly eight digits, kept without the dash.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Cep(String);
+
+impl Cep {
+    /// Accepts `88025500` or `88025-500` (surrounding spaces ignored).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let digits: String = raw.trim().chars().filter(|c| *c != '-').collect();
+        if digits.len() == 8 && digits.chars().all(|c| c.is_ascii_digit()) {
+            Some(Self(digits))
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `88025-500`
+    pub fn formatted(&self) -> String {
+        format!("{}-{}", &self.0[..5], &self.0[5..])
+    }
+}
+
+impl TryFrom<String> for Cep {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| "invalid CEP".to_string())
+    }
+}
+
+impl From<Cep> for String {
+    fn from(c: Cep) -> String {
+        c.0
+    }
+}
+
+impl fmt::Debug for Cep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cep(..)")
+    }
+}
+
+/// What the caller gave as an address, before geocoding.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AddressQuery {
+    /// A whole address as spoken, number words already turned into digits.
+    Spoken { text: String },
+    /// A CEP typed on the keypad, and the house number (`None`: no number, "s/n").
+    Cep { cep: Cep, number: Option<String> },
+}
+
+impl fmt::Debug for AddressQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddressQuery::Spoken { text } => write!(f, "Spoken(len={})", text.len()),
+            AddressQuery::Cep { .. } => write!(f, "Cep(..)"),
+        }
+    }
+}
+
+/// A geocoded address: what the caller hears for confirmation and what OZmap gets.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    pub street: String,
+    /// House number; `None` when the address has none ("s/n").
+    pub number: Option<String>,
+    pub neighbourhood: Option<String>,
+    pub city: String,
+    /// Two-letter state (UF), e.g. `SC`.
+    pub state: Option<String>,
+    pub cep: Option<Cep>,
+    pub lat: f64,
+    pub lng: f64,
+}
+
+impl Place {
+    /// The form a person recognises when it is read back:
+    /// street, number, neighbourhood, city.
+    pub fn spoken(&self) -> String {
+        let mut parts = vec![self.street.clone()];
+        parts.push(self.number.clone().unwrap_or_else(|| "s/n".into()));
+        if let Some(n) = &self.neighbourhood {
+            parts.push(n.clone());
+        }
+        parts.push(self.city.clone());
+        parts.join(", ")
+    }
+
+    /// The tutorial's postal form:
+    /// `R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500`.
+    pub fn postal(&self) -> String {
+        let mut s = format!(
+            "{}, {}",
+            self.street,
+            self.number.as_deref().unwrap_or("s/n")
+        );
+        if let Some(n) = &self.neighbourhood {
+            s.push_str(" - ");
+            s.push_str(n);
+        }
+        s.push_str(", ");
+        s.push_str(&self.city);
+        if let Some(uf) = &self.state {
+            s.push_str(" - ");
+            s.push_str(uf);
+        }
+        if let Some(cep) = &self.cep {
+            s.push_str(", ");
+            s.push_str(&cep.formatted());
+        }
+        s
+    }
+}
+
+impl fmt::Debug for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Place(..)")
+    }
+}
+
+/// Everything the worker needs to reserve a port, written to the ledger when the
+/// caller confirms the address.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReservationRequest {
+    pub client_code: ClientCode,
+    pub client_name: String,
+    pub place: Place,
+    /// The caller's number, for the lead when there is no coverage.
+    pub phone: Option<String>,
+}
+
+impl fmt::Debug for ReservationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReservationRequest(..)")
+    }
+}
+
+/// The port that OZmap reserved (or that the client already had).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedPort {
+    pub property_id: String,
+    pub box_id: String,
+    /// The box's human name (e.g. `CTO-12`), or its id when OZmap gave no name.
+    pub box_name: String,
+    /// Port number as OZmap reports it in `connections[].port`.
+    pub port: Option<i64>,
+}
+
+/// How a reservation ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReservationOutcome {
+    /// A new property was created in OZmap.
+    Reserved(ReservedPort),
+    /// The client already had a property: it is read back, no second one is made.
+    Existing(ReservedPort),
+    /// No box within the radius has a usable port; the lead was recorded.
+    NotViable,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_code_accepts_digits_and_separator() {
+        assert_eq!(ClientCode::parse("123|123").unwrap().as_str(), "123|123");
+        assert_eq!(
+            ClientCode::from_keypad("123*123").unwrap().as_str(),
+            "123|123"
+        );
+        assert!(ClientCode::parse("").is_none());
+        assert!(ClientCode::parse("|12").is_none());
+        assert!(ClientCode::parse("12||3").is_none());
+        assert!(ClientCode::parse("12a").is_none());
+        assert!(ClientCode::parse(&"1".repeat(25)).is_none());
+    }
+
+    #[test]
+    fn cep_parses_with_or_without_dash() {
+        assert_eq!(Cep::parse("88025-500").unwrap().as_str(), "88025500");
+        assert_eq!(Cep::parse("88025500").unwrap().formatted(), "88025-500");
+        assert!(Cep::parse("8802550").is_none());
+        assert!(Cep::parse("8802550a").is_none());
+    }
+
+    #[test]
+    fn place_reads_back_and_formats_like_the_tutorial() {
+        let p = Place {
+            street: "R. Delminda Silveira".into(),
+            number: Some("900".into()),
+            neighbourhood: Some("Agronômica".into()),
+            city: "Florianópolis".into(),
+            state: Some("SC".into()),
+            cep: Cep::parse("88025500"),
+            lat: -27.5782336721312,
+            lng: -48.527442812919624,
+        };
+        assert_eq!(
+            p.postal(),
+            "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500"
+        );
+        assert_eq!(
+            p.spoken(),
+            "R. Delminda Silveira, 900, Agronômica, Florianópolis"
+        );
+        assert_eq!(format!("{p:?}"), "Place(..)");
+    }
+}

@@ -1,0 +1,387 @@
+//! A typed model of the TwiML voice verbs this service answers with, rendered by
+//! quick-xml.
+//!
+//! Nothing here builds XML by concatenation: every text goes through
+//! `BytesText` and every attribute through quick-xml's attribute escaping. What
+//! escaping cannot fix (XML-illegal control characters) is removed first by
+//! [`clean_text`], so any caller text in any field still gives a well-formed
+//! document. Only verbs and attributes that TwiML defines can be expressed.
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+/// The longest text put in one `<Say>` (TwiML's limit is about 4,096 characters).
+pub const MAX_SAY_CHARS: usize = 4000;
+
+/// A whole TwiML document.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Response {
+    pub verbs: Vec<Verb>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verb {
+    Say(Say),
+    Gather(Gather),
+    Pause { length: u32 },
+    Redirect { url: String },
+    Dial(Dial),
+    Hangup,
+}
+
+/// `<Say voice language>` with SSML parts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Say {
+    pub voice: Option<String>,
+    pub language: Option<String>,
+    pub parts: Vec<SayPart>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SayPart {
+    Text(String),
+    /// Read one digit at a time: `<say-as interpret-as="digits">`.
+    Digits(String),
+    /// `<break time="Nms"/>`
+    Break {
+        ms: u32,
+    },
+}
+
+/// What a `<Gather>` listens for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    Dtmf,
+    Speech,
+    DtmfSpeech,
+}
+
+impl Input {
+    fn as_str(self) -> &'static str {
+        match self {
+            Input::Dtmf => "dtmf",
+            Input::Speech => "speech",
+            Input::DtmfSpeech => "dtmf speech",
+        }
+    }
+}
+
+/// `<Gather>`; only `<Say>` and `<Pause>` are nested (TwiML also allows `<Play>`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gather {
+    pub input: Input,
+    pub action: String,
+    pub timeout: u32,
+    /// `None`: `auto`.
+    pub speech_timeout: Option<u32>,
+    /// `Some("")` disables the finishing key; `None` keeps the default `#`.
+    pub finish_on_key: Option<String>,
+    pub num_digits: Option<u32>,
+    pub language: Option<String>,
+    pub hints: Option<String>,
+    pub prompt: Vec<Say>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dial {
+    pub number: String,
+    pub action: Option<String>,
+    pub timeout: u32,
+}
+
+impl Response {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, verb: Verb) -> &mut Self {
+        self.verbs.push(verb);
+        self
+    }
+
+    /// The document, starting with the XML declaration.
+    pub fn render(&self) -> String {
+        let mut w = Writer::new(Vec::with_capacity(512));
+        // Writing into a Vec cannot fail; the Results are io::Result<()> from Vec.
+        let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+        let _ = w.write_event(Event::Start(BytesStart::new("Response")));
+        for verb in &self.verbs {
+            write_verb(&mut w, verb);
+        }
+        let _ = w.write_event(Event::End(BytesEnd::new("Response")));
+        // Only valid UTF-8 goes in, so only valid UTF-8 comes out.
+        String::from_utf8(w.into_inner()).unwrap_or_default()
+    }
+}
+
+type W = Writer<Vec<u8>>;
+
+fn start<'a>(name: &'a str, attrs: &[(&'a str, String)]) -> BytesStart<'a> {
+    let mut el = BytesStart::new(name);
+    for (k, v) in attrs {
+        el.push_attribute((*k, clean_text(v).as_str()));
+    }
+    el
+}
+
+fn write_verb(w: &mut W, verb: &Verb) {
+    match verb {
+        Verb::Say(say) => write_say(w, say),
+        Verb::Gather(g) => {
+            let mut attrs = vec![
+                ("input", g.input.as_str().to_string()),
+                ("action", g.action.clone()),
+                ("method", "POST".to_string()),
+                ("timeout", g.timeout.to_string()),
+                (
+                    "speechTimeout",
+                    g.speech_timeout
+                        .map_or_else(|| "auto".to_string(), |s| s.to_string()),
+                ),
+            ];
+            if let Some(k) = &g.finish_on_key {
+                attrs.push(("finishOnKey", k.clone()));
+            }
+            if let Some(n) = g.num_digits {
+                attrs.push(("numDigits", n.to_string()));
+            }
+            if let Some(l) = &g.language {
+                attrs.push(("language", l.clone()));
+            }
+            if let Some(h) = &g.hints {
+                attrs.push(("hints", h.clone()));
+            }
+            let _ = w.write_event(Event::Start(start("Gather", &attrs)));
+            for say in &g.prompt {
+                write_say(w, say);
+            }
+            let _ = w.write_event(Event::End(BytesEnd::new("Gather")));
+        }
+        Verb::Pause { length } => {
+            let _ = w.write_event(Event::Empty(start(
+                "Pause",
+                &[("length", length.to_string())],
+            )));
+        }
+        Verb::Redirect { url } => {
+            let _ = w.write_event(Event::Start(start(
+                "Redirect",
+                &[("method", "POST".to_string())],
+            )));
+            let _ = w.write_event(Event::Text(BytesText::new(&clean_text(url))));
+            let _ = w.write_event(Event::End(BytesEnd::new("Redirect")));
+        }
+        Verb::Dial(d) => {
+            let mut attrs = vec![("timeout", d.timeout.to_string())];
+            if let Some(a) = &d.action {
+                attrs.push(("action", a.clone()));
+                attrs.push(("method", "POST".to_string()));
+            }
+            let _ = w.write_event(Event::Start(start("Dial", &attrs)));
+            let _ = w.write_event(Event::Start(BytesStart::new("Number")));
+            let _ = w.write_event(Event::Text(BytesText::new(&clean_text(&d.number))));
+            let _ = w.write_event(Event::End(BytesEnd::new("Number")));
+            let _ = w.write_event(Event::End(BytesEnd::new("Dial")));
+        }
+        Verb::Hangup => {
+            let _ = w.write_event(Event::Empty(BytesStart::new("Hangup")));
+        }
+    }
+}
+
+fn write_say(w: &mut W, say: &Say) {
+    let mut attrs = Vec::new();
+    if let Some(v) = &say.voice {
+        attrs.push(("voice", v.clone()));
+    }
+    if let Some(l) = &say.language {
+        attrs.push(("language", l.clone()));
+    }
+    let _ = w.write_event(Event::Start(start("Say", &attrs)));
+    let mut budget = MAX_SAY_CHARS;
+    for part in &say.parts {
+        match part {
+            SayPart::Text(t) => {
+                let t = truncate_chars(&clean_text(t), &mut budget);
+                if !t.is_empty() {
+                    let _ = w.write_event(Event::Text(BytesText::new(&t)));
+                }
+            }
+            SayPart::Digits(d) => {
+                let d = truncate_chars(&clean_text(d), &mut budget);
+                if !d.is_empty() {
+                    let _ = w.write_event(Event::Start(start(
+                        "say-as",
+                        &[("interpret-as", "digits".to_string())],
+                    )));
+                    let _ = w.write_event(Event::Text(BytesText::new(&d)));
+                    let _ = w.write_event(Event::End(BytesEnd::new("say-as")));
+                }
+            }
+            SayPart::Break { ms } => {
+                let _ = w.write_event(Event::Empty(start("break", &[("time", format!("{ms}ms"))])));
+            }
+        }
+    }
+    let _ = w.write_event(Event::End(BytesEnd::new("Say")));
+}
+
+fn truncate_chars(s: &str, budget: &mut usize) -> String {
+    let out: String = s.chars().take(*budget).collect();
+    *budget -= out.chars().count();
+    out
+}
+
+/// Removes what XML 1.0 does not allow in a document (C0 controls other than tab,
+/// newline and carriage return, lone surrogates cannot occur in a `str`, and the
+/// non-characters U+FFFE/U+FFFF). Escaping is quick-xml's job; this is the part
+/// escaping cannot do.
+pub fn clean_text(s: &str) -> String {
+    s.chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn say(t: &str) -> Say {
+        Say {
+            voice: Some("Polly.Camila".into()),
+            language: Some("pt-BR".into()),
+            parts: vec![SayPart::Text(t.into())],
+        }
+    }
+
+    fn gather(prompt: Say, hints: &str) -> Gather {
+        Gather {
+            input: Input::DtmfSpeech,
+            action: "https://ivr.example/voice/answer?seq=1&x=<y>".into(),
+            timeout: 5,
+            speech_timeout: None,
+            finish_on_key: Some("#".into()),
+            num_digits: None,
+            language: Some("pt-BR".into()),
+            hints: Some(hints.into()),
+            prompt: vec![prompt],
+        }
+    }
+
+    #[test]
+    fn renders_declaration_then_response_with_verbs_in_order() {
+        let mut r = Response::new();
+        r.push(Verb::Say(say("Olá")))
+            .push(Verb::Gather(gather(say("Digite o código"), "um, dois")))
+            .push(Verb::Redirect {
+                url: "https://ivr.example/voice/silence?seq=1".into(),
+            })
+            .push(Verb::Pause { length: 2 })
+            .push(Verb::Dial(Dial {
+                number: "+5548999990000".into(),
+                action: None,
+                timeout: 20,
+            }))
+            .push(Verb::Hangup);
+        let xml = r.render();
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>"));
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "Response");
+        let names: Vec<_> = root
+            .children()
+            .filter(|n| n.is_element())
+            .map(|n| n.tag_name().name())
+            .collect();
+        assert_eq!(
+            names,
+            ["Say", "Gather", "Redirect", "Pause", "Dial", "Hangup"]
+        );
+        let g = root.children().find(|n| n.has_tag_name("Gather")).unwrap();
+        assert_eq!(g.attribute("input"), Some("dtmf speech"));
+        assert_eq!(
+            g.attribute("action"),
+            Some("https://ivr.example/voice/answer?seq=1&x=<y>")
+        );
+        assert_eq!(g.attribute("language"), Some("pt-BR"));
+        assert_eq!(g.attribute("speechTimeout"), Some("auto"));
+        assert_eq!(g.attribute("method"), Some("POST"));
+        let nested = g.children().find(|n| n.is_element()).unwrap();
+        assert_eq!(nested.tag_name().name(), "Say");
+        assert_eq!(nested.text(), Some("Digite o código"));
+        let dial = root.children().find(|n| n.has_tag_name("Dial")).unwrap();
+        assert_eq!(
+            dial.children().find(|n| n.is_element()).unwrap().text(),
+            Some("+5548999990000")
+        );
+    }
+
+    #[test]
+    fn digits_are_read_one_by_one() {
+        let mut r = Response::new();
+        r.push(Verb::Say(Say {
+            voice: None,
+            language: None,
+            parts: vec![
+                SayPart::Text("Código ".into()),
+                SayPart::Digits("123".into()),
+                SayPart::Break { ms: 300 },
+            ],
+        }));
+        let xml = r.render();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let sa = doc
+            .descendants()
+            .find(|n| n.has_tag_name("say-as"))
+            .unwrap();
+        assert_eq!(sa.attribute("interpret-as"), Some("digits"));
+        assert_eq!(sa.text(), Some("123"));
+        let br = doc.descendants().find(|n| n.has_tag_name("break")).unwrap();
+        assert_eq!(br.attribute("time"), Some("300ms"));
+    }
+
+    #[test]
+    fn control_characters_are_removed_and_markup_escaped() {
+        let nasty = "a\u{0}b\u{1b}c <Hangup/> & \"x\" \u{FFFF}\td";
+        let mut r = Response::new();
+        r.push(Verb::Say(say(nasty)));
+        let xml = r.render();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let s = doc.descendants().find(|n| n.has_tag_name("Say")).unwrap();
+        assert_eq!(s.text(), Some("abc <Hangup/> & \"x\" \td"));
+        assert!(doc.descendants().all(|n| !n.has_tag_name("Hangup")));
+    }
+
+    #[test]
+    fn long_text_is_cut_to_the_say_limit() {
+        let mut r = Response::new();
+        r.push(Verb::Say(say(&"á".repeat(10_000))));
+        let doc_xml = r.render();
+        let doc = roxmltree::Document::parse(&doc_xml).unwrap();
+        let s = doc.descendants().find(|n| n.has_tag_name("Say")).unwrap();
+        assert_eq!(s.text().unwrap().chars().count(), MAX_SAY_CHARS);
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_in_any_field_gives_well_formed_xml(a in any::<String>(), b in any::<String>(), c in any::<String>()) {
+            let mut r = Response::new();
+            r.push(Verb::Say(Say { voice: Some(b.clone()), language: Some(c.clone()), parts: vec![SayPart::Text(a.clone()), SayPart::Digits(b.clone())] }))
+             .push(Verb::Gather(gather(say(&a), &b)))
+             .push(Verb::Redirect { url: c.clone() })
+             .push(Verb::Dial(Dial { number: a.clone(), action: Some(b.clone()), timeout: 10 }));
+            let xml = r.render();
+            let doc = roxmltree::Document::parse(&xml);
+            prop_assert!(doc.is_ok(), "not well-formed: {:?}", doc.err());
+            let doc = doc.unwrap();
+            let s = doc.root_element().children().find(|n| n.has_tag_name("Say")).unwrap();
+            let expected: String = clean_text(&a).chars().take(MAX_SAY_CHARS).collect();
+            // roxmltree normalises \r\n to \n, as every XML parser must.
+            let got = s.children().filter(|n| n.is_text()).map(|n| n.text().unwrap_or("")).collect::<String>();
+            prop_assert_eq!(got.replace('\r', "\n"), expected.replace("\r\n", "\n").replace('\r', "\n"));
+        }
+    }
+}
