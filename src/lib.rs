@@ -13,4 +13,5 @@ pub mod flow;
 pub mod prompts;
 pub mod signature;
 pub mod speech;
+pub mod store;
 pub mod twiml;

@@ -1,0 +1,111 @@
+//! Versioned schema, embedded in the binary and applied at start for both backends.
+//! A migration is never edited once released: add a new version instead.
+
+use super::{Backend, StoreError};
+use sqlx::{AnyPool, Row};
+
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sqlite: "
+        CREATE TABLE calls (
+            call_sid TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            last_reply TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX calls_updated_at ON calls (updated_at);
+        CREATE TABLE geocodes (
+            key TEXT PRIMARY KEY,
+            result TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE reservations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            client_code TEXT NOT NULL UNIQUE,
+            call_sid TEXT NOT NULL,
+            request TEXT NOT NULL,
+            status TEXT NOT NULL,
+            outcome TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            claimed_until INTEGER NOT NULL DEFAULT 0,
+            claim_token TEXT,
+            last_error TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX reservations_due ON reservations (status, next_attempt_at);
+    ",
+    postgres: "
+        CREATE TABLE calls (
+            call_sid TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            last_reply TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX calls_updated_at ON calls (updated_at);
+        CREATE TABLE geocodes (
+            key TEXT PRIMARY KEY,
+            result TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        );
+        CREATE TABLE reservations (
+            id BIGSERIAL PRIMARY KEY,
+            client_code TEXT NOT NULL UNIQUE,
+            call_sid TEXT NOT NULL,
+            request TEXT NOT NULL,
+            status TEXT NOT NULL,
+            outcome TEXT,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            claimed_until BIGINT NOT NULL DEFAULT 0,
+            claim_token TEXT,
+            last_error TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX reservations_due ON reservations (status, next_attempt_at);
+    ",
+}];
+
+pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    if backend == Backend::Postgres {
+        // Several instances may start together: one migrates, the others wait.
+        sqlx::query("SELECT pg_advisory_xact_lock(7305916402)")
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY)")
+        .execute(&mut *tx)
+        .await?;
+    let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("v")?;
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let sql = match backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(stmt).execute(&mut *tx).await?;
+        }
+        sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+            .bind(m.version)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
