@@ -240,7 +240,8 @@ impl Store {
     }
 
     /// Moves a call from `expected_seq` to `expected_seq + 1`, and, in the same
-    /// transaction, writes `reserve` to the ledger (once per client code).
+    /// transaction, writes `reserve` to the ledger: once per client code, except
+    /// that a dead or cancelled row is taken up again by the new request.
     /// `false` when another request moved the call first.
     pub async fn advance_call(
         &self,
@@ -274,7 +275,12 @@ impl Store {
             sqlx::query(
                 "INSERT INTO reservations (client_code, call_sid, request, status, attempts, \
                  next_attempt_at, claimed_until, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4) ON CONFLICT (client_code) DO NOTHING",
+                 VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4) \
+                 ON CONFLICT (client_code) DO UPDATE SET call_sid = excluded.call_sid, \
+                 request = excluded.request, status = 'pending', outcome = NULL, attempts = 0, \
+                 next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
+                 last_error = NULL, updated_at = excluded.updated_at \
+                 WHERE reservations.status IN ('dead', 'cancelled')",
             )
             .bind(req.client_code.as_str())
             .bind(call_sid)
