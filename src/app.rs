@@ -1,0 +1,183 @@
+//! Start-up: builds every adapter from the [`Config`], binds the listener (port 0
+//! allowed, the real port read back), starts the worker and serves. The same
+//! [`Application`] runs in the binary and in the black-box tests.
+
+use crate::config::{Config, GeocoderKind};
+use crate::flow::FlowConfig;
+use crate::geocode::Locator;
+use crate::http::render::RenderCtx;
+use crate::ozmap::OzmapClient;
+use crate::ozmap::reserve::ReserveSettings;
+use crate::prompts::Prompts;
+use crate::sandbox::{Network, SandboxServer};
+use crate::store::Store;
+use crate::worker::{Worker, WorkerSettings};
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+use futures_util::future::{BoxFuture, Shared};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+/// The token the built-in sandbox expects.
+pub const SANDBOX_TOKEN: &str = "sandbox-token";
+
+/// Shared by every handler.
+pub struct AppState {
+    pub cfg: Config,
+    pub flow: FlowConfig,
+    pub prompts: Prompts,
+    pub store: Store,
+    pub locator: Locator,
+    pub wake_worker: Arc<Notify>,
+    pub geo_inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, crate::flow::GeoResult>>>>,
+}
+
+impl AppState {
+    pub fn render_ctx(&self) -> RenderCtx<'_> {
+        RenderCtx {
+            prompts: &self.prompts,
+            public_url: &self.cfg.public_url,
+            voice: &self.cfg.voice,
+            language: &self.cfg.language,
+            agent_number: self.cfg.agent_number.as_deref(),
+        }
+    }
+
+    /// Checks the platform's signature when a secret is configured.
+    pub fn check_signature(
+        &self,
+        req: &actix_web::HttpRequest,
+        _body: &[u8],
+        form: &crate::http::Form,
+    ) -> Result<(), &'static str> {
+        let Some(token) = &self.cfg.twilio_auth_token else { return Ok(()) };
+        let Some(sig) = req.headers().get("x-twilio-signature").and_then(|v| v.to_str().ok()) else {
+            return Err("missing X-Twilio-Signature");
+        };
+        let url = format!("{}{}", self.cfg.public_url, req.uri().path_and_query().map_or("", |p| p.as_str()));
+        if crate::signature::verify_twilio(token.expose_secret(), &url, &form.0, sig) {
+            Ok(())
+        } else {
+            Err("X-Twilio-Signature does not match")
+        }
+    }
+}
+
+/// A running service.
+pub struct Application {
+    pub addr: SocketAddr,
+    pub public_url: String,
+    server: actix_web::dev::Server,
+    handle: ServerHandle,
+    shutdown: watch::Sender<bool>,
+    worker: tokio::task::JoinHandle<()>,
+    /// The built-in OZmap sandbox, when no OZmap is configured.
+    pub sandbox: Option<Arc<SandboxServer>>,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Builds everything and binds; `run` serves.
+    pub async fn build(mut cfg: Config) -> anyhow::Result<Self> {
+        let prompts = Prompts::load(&cfg.language, cfg.prompts_dir.as_deref())?;
+        let store = Store::connect(&cfg.database_url)
+            .await
+            .map_err(|e| anyhow::anyhow!("IVR_DATABASE_URL: cannot open the store: {e}"))?;
+        let listener = TcpListener::bind(cfg.bind).map_err(|e| anyhow::anyhow!("IVR_BIND {}: {e}", cfg.bind))?;
+        let addr = listener.local_addr()?;
+        if cfg.public_url == format!("http://{}", cfg.bind) {
+            cfg.public_url = format!("http://{addr}");
+        }
+
+        let (sandbox, ozmap_url, ozmap_token) = match (&cfg.ozmap_url, &cfg.ozmap_token) {
+            (Some(url), Some(token)) => (None, url.clone(), token.clone()),
+            _ => {
+                let network = match &cfg.sandbox_network {
+                    Some(path) => Network::from_file(path)?,
+                    None => Network::builtin(),
+                };
+                let l = TcpListener::bind("127.0.0.1:0")?;
+                let sb = crate::sandbox::start(network, SANDBOX_TOKEN, l).await?;
+                tracing::warn!(
+                    url = %sb.base_url(),
+                    "OZmap: built-in sandbox (simulated network); set OZMAP_URL and OZMAP_TOKEN for a real one"
+                );
+                let url = url::Url::parse(&sb.base_url())?;
+                (Some(Arc::new(sb)), url, SecretString::from(SANDBOX_TOKEN.to_string()))
+            }
+        };
+        if cfg.geocoder == GeocoderKind::Gazetteer && cfg.gazetteer_file.is_none() {
+            tracing::warn!("geocoder: the bundled gazetteer (a demonstration neighbourhood of Florianópolis)");
+        }
+        let locator = Locator::from_config(&cfg)?;
+        let ozmap = OzmapClient::new(ozmap_url, ozmap_token, Duration::from_millis(cfg.ozmap_timeout_ms))?;
+        let reserve = ReserveSettings {
+            radius_m: cfg.ozmap_radius_m,
+            force: cfg.ozmap_force,
+            strategy: cfg.ozmap_feasibility,
+            ..ReserveSettings::default()
+        };
+        let flow = FlowConfig {
+            max_attempts: cfg.max_attempts,
+            agent_available: cfg.agent_number.is_some(),
+            geocode_hold_ms: cfg.geocode_hold_ms,
+            reserve_hold_ms: cfg.reserve_hold_ms,
+            poll_pause_s: cfg.poll_pause_s,
+        };
+        let wake = Arc::new(Notify::new());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let worker = Worker {
+            store: store.clone(),
+            ozmap,
+            reserve,
+            settings: WorkerSettings::default(),
+            wake: wake.clone(),
+        };
+        let worker = tokio::spawn(worker.run(shutdown_rx));
+        let public_url = cfg.public_url.clone();
+        let state = web::Data::new(AppState {
+            cfg,
+            flow,
+            prompts,
+            store,
+            locator,
+            wake_worker: wake,
+            geo_inflight: Mutex::new(HashMap::new()),
+        });
+        let data = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap(crate::http::security_headers())
+                .configure(crate::http::routes::configure)
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(10)
+        .run();
+        let handle = server.handle();
+        tracing::info!(%addr, public_url = %public_url, "ozmap-ivr listening; point the phone number's voice URL at {public_url}/voice");
+        Ok(Self { addr, public_url, server, handle, shutdown, worker, sandbox, state })
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM in the binary, `stop` in tests), then
+    /// lets answers in flight finish and the worker finish its row.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let Self { server, shutdown, worker, sandbox, .. } = self;
+        let result = server.await;
+        let _ = shutdown.send(true);
+        let _ = worker.await;
+        if let Some(sb) = sandbox.and_then(|sb| Arc::try_unwrap(sb).ok()) {
+            sb.stop().await;
+        }
+        Ok(result?)
+    }
+}

@@ -1,0 +1,31 @@
+//! Every route of the service, in one place.
+
+use super::{Hook, healthz, method_not_allowed, webhook};
+use crate::app::AppState;
+use actix_web::{HttpRequest, web};
+
+pub const START: &str = "/voice";
+pub const ANSWER: &str = "/voice/answer";
+pub const SILENCE: &str = "/voice/silence";
+pub const POLL: &str = "/voice/poll";
+pub const DIAL: &str = "/voice/dial";
+pub const STATUS: &str = "/voice/status";
+pub const HEALTH: &str = "/healthz";
+
+macro_rules! hook {
+    ($hook:expr) => {
+        |req: HttpRequest, body: web::Bytes, state: web::Data<AppState>| webhook($hook, req, body, state)
+    };
+}
+
+/// Used by the binary and by the tests alike.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(super::MAX_BODY))
+        .service(web::resource(START).route(web::post().to(hook!(Hook::Start))).default_service(web::to(method_not_allowed)))
+        .service(web::resource(ANSWER).route(web::post().to(hook!(Hook::Answer))).default_service(web::to(method_not_allowed)))
+        .service(web::resource(SILENCE).route(web::post().to(hook!(Hook::Silence))).default_service(web::to(method_not_allowed)))
+        .service(web::resource(POLL).route(web::post().to(hook!(Hook::Poll))).default_service(web::to(method_not_allowed)))
+        .service(web::resource(DIAL).route(web::post().to(hook!(Hook::Dial))).default_service(web::to(method_not_allowed)))
+        .service(web::resource(STATUS).route(web::post().to(hook!(Hook::Status))).default_service(web::to(method_not_allowed)))
+        .service(web::resource(HEALTH).route(web::get().to(healthz)));
+}
