@@ -111,6 +111,12 @@ pub struct ServeArgs {
     /// Sandbox network file (JSON) for the built-in OZmap sandbox.
     #[arg(long, env = "SANDBOX_NETWORK")]
     pub sandbox_network: Option<PathBuf>,
+    /// Bearer token for `GET /admin/reservations`; unset: the admin routes are off. Secret.
+    #[arg(long, env = "IVR_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Days a call's state (personal data) is kept after its last webhook.
+    #[arg(long, env = "IVR_RETENTION_DAYS", default_value_t = 7)]
+    pub retention_days: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +163,8 @@ pub struct Config {
     pub cep_url: Option<Url>,
     pub twilio_auth_token: Option<SecretString>,
     pub sandbox_network: Option<PathBuf>,
+    pub admin_token: Option<SecretString>,
+    pub retention_days: u32,
 }
 
 fn parse_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
@@ -203,6 +211,9 @@ impl ServeArgs {
         }
         if self.ozmap_radius_m == 0 || self.ozmap_radius_m > 5_000 {
             return Err(err("OZMAP_RADIUS_M", "must be between 1 and 5000 metres"));
+        }
+        if self.retention_days == 0 {
+            return Err(err("IVR_RETENTION_DAYS", "must be at least 1"));
         }
         if self.poll_pause_s == 0 || self.poll_pause_s > 10 {
             return Err(err("IVR_POLL_PAUSE_S", "must be between 1 and 10"));
@@ -291,6 +302,83 @@ impl ServeArgs {
             cep_url,
             twilio_auth_token: non_empty(self.twilio_auth_token).map(SecretString::from),
             sandbox_network: self.sandbox_network,
+            admin_token: non_empty(self.admin_token).map(SecretString::from),
+            retention_days: self.retention_days,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use secrecy::ExposeSecret;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+        let mut v = vec!["ozmap-ivr"];
+        v.extend_from_slice(args);
+        Cli::try_parse_from(v)
+            .expect("flags parse")
+            .serve
+            .validate()
+    }
+
+    #[test]
+    fn defaults_run_on_the_sandbox_and_the_gazetteer() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert!(c.ozmap_url.is_none());
+        assert_eq!(c.geocoder, GeocoderKind::Gazetteer);
+        assert_eq!(
+            (c.max_attempts, c.step_budget_ms, c.ozmap_radius_m),
+            (3, 2000, 200)
+        );
+        assert!(!c.ozmap_force);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["--ozmap-url=https://x.ozmap.com.br:9994"], "OZMAP_TOKEN"),
+            (&["--ozmap-url=ftp://x", "--ozmap-token=t"], "OZMAP_URL"),
+            (&["--public-url=not a url"], "IVR_PUBLIC_URL"),
+            (&["--database-url=mysql://x"], "IVR_DATABASE_URL"),
+            (&["--max-attempts=0"], "IVR_MAX_ATTEMPTS"),
+            (&["--step-budget-ms=20000"], "IVR_STEP_BUDGET_MS"),
+            (&["--agent-number=call me"], "IVR_AGENT_NUMBER"),
+            (&["--geocoder=google"], "GOOGLE_MAPS_KEY"),
+            (
+                &["--ozmap-url=https://x", "--ozmap-token=t"],
+                "GEOCODER_URL",
+            ),
+            (&["--gazetteer-file=/no/such/file.csv"], "GAZETTEER_FILE"),
+        ];
+        for (args, var) in cases {
+            let e = parse(args).unwrap_err();
+            assert_eq!(e.var, *var, "{args:?}: {e}");
+            assert!(e.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let c = parse(&[
+            "--ozmap-url=https://x.ozmap.com.br:9994",
+            "--ozmap-token=s3cr3t-t0ken",
+            "--geocoder=gazetteer",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.ozmap_token.as_ref().unwrap().expose_secret(),
+            "s3cr3t-t0ken"
+        );
+        assert!(!format!("{c:?}").contains("s3cr3t"));
     }
 }
