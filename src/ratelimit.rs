@@ -20,9 +20,11 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
-use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
+
+/// The per-address burst is this many seconds' worth of requests.
+const IP_BURST_FACTOR: NonZeroU32 = NonZeroU32::MIN.saturating_add(1);
 
 /// Longest caller-number key kept, in bytes.
 const MAX_KEY_BYTES: usize = 64;
@@ -37,7 +39,8 @@ pub struct RateLimits<C: Clock = DefaultClock> {
 }
 
 impl RateLimits {
-    /// Limits on the real clock. A value of 0 disables that limit.
+    /// Limits on the real clock. A value of 0 disables that limit. Sensible values:
+    /// 3 new calls per number per minute, 50 requests per address per second.
     pub fn new(calls_per_number_per_minute: u32, requests_per_ip_per_second: u32) -> Self {
         Self::with_clock(
             calls_per_number_per_minute,
@@ -57,7 +60,7 @@ impl<C: Clock + Clone> RateLimits<C> {
         let calls = NonZeroU32::new(calls_per_number_per_minute)
             .map(|n| RateLimiter::dashmap_with_clock(Quota::per_minute(n), clock.clone()));
         let requests = NonZeroU32::new(requests_per_ip_per_second).map(|n| {
-            let burst = n.saturating_mul(NonZeroU32::MIN.saturating_add(1));
+            let burst = n.saturating_mul(IP_BURST_FACTOR);
             RateLimiter::dashmap_with_clock(Quota::per_second(n).allow_burst(burst), clock)
         });
         Self { calls, requests }
@@ -96,14 +99,10 @@ impl<C: Clock> RateLimits<C> {
     /// Keys currently held (caller numbers, addresses), for metrics and tests.
     pub fn tracked_keys(&self) -> (usize, usize) {
         (
-            self.calls.as_ref().map_or(0, len),
-            self.requests.as_ref().map_or(0, len),
+            self.calls.as_ref().map_or(0, |l| l.len()),
+            self.requests.as_ref().map_or(0, |l| l.len()),
         )
     }
-}
-
-fn len<K: Hash + Eq + Clone, C: Clock>(l: &Keyed<K, C>) -> usize {
-    l.len()
 }
 
 /// Digits and `+` only (so `+55 11 9…` and `+55119…` are one caller), at most 64

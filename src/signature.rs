@@ -136,7 +136,9 @@ pub struct SignedRequest<'a> {
     pub headers: &'a [(String, String)],
     /// The raw body.
     pub body: &'a [u8],
-    /// The parsed form when the body is `application/x-www-form-urlencoded`.
+    /// The parsed form when the body is `application/x-www-form-urlencoded`. The
+    /// signature covers these pairs, so the handler must read its parameters from
+    /// this same parse of the body.
     pub form: Option<&'a [(String, String)]>,
     /// Now, unix seconds (for Telnyx's timestamp window).
     pub now_unix: u64,
