@@ -6,11 +6,15 @@
 //! - [`flow`]: the call as a state machine; no I/O.
 //! - [`twiml`]: the typed TwiML model and its quick-xml writer.
 //! - [`prompts`]: the spoken texts, by key, from `prompts/*.toml`.
+//! - [`signature`], [`ratelimit`], [`redact`]: pure security building blocks of the
+//!   webhook layer (request signatures, rate limits, log redaction).
 
 pub mod config;
 pub mod domain;
 pub mod flow;
 pub mod prompts;
+pub mod ratelimit;
+pub mod redact;
 pub mod signature;
 pub mod speech;
 pub mod store;
