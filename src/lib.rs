@@ -7,6 +7,7 @@
 //! - [`twiml`]: the typed TwiML model and its quick-xml writer.
 //! - [`prompts`]: the spoken texts, by key, from `prompts/*.toml`.
 
+pub mod caller;
 pub mod config;
 pub mod domain;
 pub mod flow;
