@@ -9,6 +9,7 @@
 //! - [`signature`], [`ratelimit`], [`redact`]: pure security building blocks of the
 //!   webhook layer (request signatures, rate limits, log redaction).
 
+pub mod caller;
 pub mod config;
 pub mod domain;
 pub mod flow;
