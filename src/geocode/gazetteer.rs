@@ -26,7 +26,11 @@
 //! neighbourhood words in the text break ties between same-named streets.
 //! A street whose name is also a city or neighbourhood name ("Rua Florianópolis")
 //! only matches when a type word comes right before it, so a city said at the end
-//! of an address is not mistaken for a street.
+//! of an address is not mistaken for a street; so does a name made only of
+//! digits ("Rua 1"), so a house number is not mistaken for one.
+//!
+//! The house number is the first number after the street name (else the nearest
+//! before it), skipping digits that belong to a CEP or follow "apto", "bloco"…
 
 use super::{CepAddress, GeoError, GeoQuery};
 use crate::domain::{Cep, Place};
@@ -236,6 +240,11 @@ struct StreetName {
     optional: Vec<String>,
 }
 
+/// How well a row fits a spoken text, compared in this order: words of the
+/// street name found, city (2) and neighbourhood (1) named, the street's own type
+/// word said, titles said, tightness of the match.
+type Rank = (usize, u8, bool, usize, usize);
+
 /// Where a street name was found in a text.
 #[derive(Clone, Copy)]
 struct StreetMatch {
@@ -330,19 +339,47 @@ fn type_right_before(text: &[String], start: usize) -> bool {
     }
 }
 
+/// Words after which a number is not the house number.
+const NOT_HOUSE_NUMBER_AFTER: &[&str] = &[
+    "cep",
+    "apto",
+    "apartamento",
+    "ap",
+    "bloco",
+    "bl",
+    "sala",
+    "andar",
+    "lote",
+    "quadra",
+    "telefone",
+];
+
+/// The house number at `i`, unless the digits there belong to a CEP ("cep …",
+/// or 5 digits then 3: "88025-500") or to an apartment, block or the like.
+fn house_number_at(text: &[String], i: usize) -> Option<String> {
+    let t = text.get(i)?;
+    let n = house_number_token(t)?;
+    let digits = |j: usize, len: usize| {
+        text.get(j)
+            .is_some_and(|w| w.len() == len && w.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let prev = i
+        .checked_sub(1)
+        .and_then(|j| text.get(j))
+        .map(String::as_str);
+    let cep_half =
+        (t.len() == 5 && digits(i + 1, 3)) || (t.len() == 3 && i > 0 && digits(i - 1, 5));
+    let labelled = prev.is_some_and(|p| NOT_HOUSE_NUMBER_AFTER.contains(&p));
+    (!cep_half && !labelled).then_some(n)
+}
+
 /// The house number a text gives for the street found at `m`: the first number
 /// after the street name, else the nearest one before it ("o 900 da Delminda
 /// Silveira").
 fn house_number_near(text: &[String], m: &StreetMatch) -> Option<String> {
-    text.iter()
-        .skip(m.end + 1)
-        .find_map(|t| house_number_token(t))
-        .or_else(|| {
-            text[..m.start]
-                .iter()
-                .rev()
-                .find_map(|t| house_number_token(t))
-        })
+    (m.end + 1..text.len())
+        .find_map(|i| house_number_at(text, i))
+        .or_else(|| (0..m.start).rev().find_map(|i| house_number_at(text, i)))
 }
 
 /// The house number in a spoken `text` for a street named `street` (as a remote
@@ -397,7 +434,8 @@ impl Row {
 pub struct Gazetteer {
     rows: Vec<Row>,
     streets: Vec<StreetName>,
-    /// Street indexes whose name is also a city or neighbourhood name.
+    /// Street indexes whose name is also a city or neighbourhood name, or only
+    /// digits ("Rua 1"): these need a type word right before them.
     ambiguous: HashSet<usize>,
 }
 
@@ -602,7 +640,12 @@ impl Gazetteer {
         let ambiguous = streets
             .iter()
             .enumerate()
-            .filter(|(_, s)| place_keys.contains(&s.required))
+            .filter(|(_, s)| {
+                place_keys.contains(&s.required)
+                    || s.required
+                        .iter()
+                        .all(|t| t.bytes().all(|b| b.is_ascii_digit()))
+            })
             .map(|(i, _)| i)
             .collect();
         Ok(Gazetteer {
@@ -707,7 +750,7 @@ impl Gazetteer {
                     .filter(|m| !self.ambiguous.contains(&i) || m.type_right_before)
             })
             .collect();
-        let mut best: Option<(&Row, StreetMatch, (usize, u8, bool, usize, usize))> = None;
+        let mut best: Option<(&Row, StreetMatch, Rank)> = None;
         for row in &self.rows {
             let Some(m) = found.get(row.street_idx).copied().flatten() else {
                 continue;
@@ -862,6 +905,7 @@ cep,street,number,neighbourhood,city,state,lat,lng
 88034000,\"Rua Professor Ayrton Roberto de Oliveira\",,Itacorubi,Florianópolis,SC,-27.5800,-48.5000
 88010000,R. Sete de Setembro,,Centro,Florianópolis,SC,-27.5900,-48.5500
 88010000,R. Sete de Setembro,100,Centro,Florianópolis,SC,-27.5910,-48.5510
+88020000,Rua 1,,Centro,Biguaçu,SC,-27.4900,-48.6500
 ";
 
     fn g() -> Gazetteer {
@@ -878,7 +922,7 @@ cep,street,number,neighbourhood,city,state,lat,lng
 
     #[test]
     fn parses_rows_quotes_crlf_and_a_bom() {
-        assert_eq!(g().len(), 8);
+        assert_eq!(g().len(), 9);
         let csv = "\u{feff}lat,lng,cep,street,number,neighbourhood,city,state,extra\r\n\
                    -27.1,-48.2,88000-000,\"Rua \"\"Nova\"\", Trecho 2\",\"12\",\"Bairro,\nDois\",Cidade,sc,x\r\n\
                    \r\n";
@@ -973,6 +1017,13 @@ cep,street,number,neighbourhood,city,state,lat,lng
         assert!(free(" , . ").is_none());
         // A city said at the end is not taken for "Rua Florianópolis".
         assert!(free("Rua Bocaiúva 100, Florianópolis").is_none());
+        // Nor a house number for "Rua 1".
+        assert!(free("Rua das Flores 1").is_none());
+        let p = free("Rua 1, número 30, Biguaçu").unwrap();
+        assert_eq!(
+            (p.street.as_str(), p.number.as_deref()),
+            ("Rua 1", Some("30"))
+        );
     }
 
     #[test]
@@ -1076,6 +1127,16 @@ cep,street,number,neighbourhood,city,state,lat,lng
             Some("900")
         );
         assert_eq!(n("Rua Delminda Silveira, CEP 88025500"), None);
+        assert_eq!(n("Rua Delminda Silveira, 88025-500"), None);
+        assert_eq!(n("Rua Delminda Silveira apto 12"), None);
+        assert_eq!(
+            n("Rua Delminda Silveira 900 apto 12").as_deref(),
+            Some("900")
+        );
+        assert_eq!(
+            n("Rua Delminda Silveira, cep 88025-500, 900").as_deref(),
+            Some("900")
+        );
         assert_eq!(n("Rua Frei Caneca 900"), None);
         assert_eq!(
             house_number_in("Rua 13 de Maio 250", "Rua Treze de Maio").as_deref(),
