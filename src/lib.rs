@@ -13,6 +13,7 @@ pub mod caller;
 pub mod config;
 pub mod domain;
 pub mod flow;
+pub mod geocode;
 pub mod prompts;
 pub mod ratelimit;
 pub mod redact;
