@@ -10,6 +10,7 @@
 pub mod config;
 pub mod domain;
 pub mod flow;
+pub mod ozmap;
 pub mod prompts;
 pub mod signature;
 pub mod speech;
