@@ -133,7 +133,7 @@ fn scrub(text: &str, redact: &[&str]) -> String {
             s = s.replace(r, "[redacted]");
         }
     }
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = mask_numbers(&s.split_whitespace().collect::<Vec<_>>().join(" "));
     if s.chars().count() > MAX_MESSAGE_CHARS {
         let mut t: String = s.chars().take(MAX_MESSAGE_CHARS).collect();
         t.push('…');
@@ -141,6 +141,46 @@ fn scrub(text: &str, redact: &[&str]) -> String {
     } else {
         s
     }
+}
+
+/// Masks number runs that look like personal data (phones, CEPs, CPFs): a run
+/// of digits and `+ ( ) - . /` or spaces that holds at least 8 digits and does
+/// not touch a letter (so hex ids such as `5da62201493d9c00066655b8` survive).
+fn mask_numbers(s: &str) -> String {
+    const MIN_DIGITS: usize = 8;
+    let chars: Vec<char> = s.chars().collect();
+    let is_part = |c: char| c.is_ascii_digit() || "+()-./ ".contains(c);
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_run = chars[i].is_ascii_digit() || (chars[i] == '+' || chars[i] == '(');
+        let after_letter = i > 0 && chars[i - 1].is_alphanumeric();
+        if !starts_run || after_letter {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len() && is_part(chars[j]) {
+            j += 1;
+        }
+        // Give back trailing separators; the run ends on its last digit.
+        let mut end = j;
+        while end > i && !chars[end - 1].is_ascii_digit() && chars[end - 1] != ')' {
+            end -= 1;
+        }
+        let touches_letter = end < chars.len() && chars[end].is_alphanumeric();
+        let digits = chars[i..end].iter().filter(|c| c.is_ascii_digit()).count();
+        if digits >= MIN_DIGITS && !touches_letter {
+            out.push_str("[number]");
+            i = end;
+        } else {
+            // Not personal: copy the run's first character and go on.
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// The message of an error body: `message`, then `error` (a string, or an object
@@ -613,6 +653,21 @@ mod tests {
         assert_eq!(c.api, "https://t.ozmap.com.br:9994/api/v2");
         let dbg = format!("{c:?}");
         assert!(!dbg.contains(TOKEN), "{dbg}");
+    }
+
+    #[test]
+    fn long_numbers_are_masked_but_ids_survive() {
+        assert_eq!(
+            mask_numbers("tel +55 (48) 99999-0000, CEP 88025-500."),
+            "tel [number], CEP [number]."
+        );
+        assert_eq!(
+            mask_numbers("box 5da62201493d9c00066655b8 port 12 of 16"),
+            "box 5da62201493d9c00066655b8 port 12 of 16"
+        );
+        assert_eq!(mask_numbers("id 12345678abc"), "id 12345678abc");
+        assert_eq!(mask_numbers("123.456.789-09"), "[number]");
+        assert_eq!(mask_numbers(""), "");
     }
 
     #[test]
