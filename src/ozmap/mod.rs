@@ -123,8 +123,10 @@ fn encode_segment(s: &str) -> String {
 /// Replaces every occurrence of the given values (what we sent) by `[redacted]`,
 /// drops control characters and truncates.
 fn scrub(text: &str, redact: &[&str]) -> String {
+    // Bound the work; only the first MAX_MESSAGE_CHARS are kept anyway.
     let mut s: String = text
         .chars()
+        .take(MAX_MESSAGE_CHARS * 10)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     for r in redact {
@@ -412,14 +414,30 @@ impl OzmapClient {
             return Ok(Vec::new());
         }
         let v: Value = decode(&body)?;
-        match v {
-            Value::Null => Ok(Vec::new()),
-            // Documented as an array; a single object is read as one property.
-            Value::Object(ref o) if !o.contains_key("rows") && !o.contains_key("data") => {
-                Ok(rows(op, Value::Array(vec![v]))?)
+        // This answer decides whether a POST is safe, so "none" must really mean
+        // none: listed properties that cannot be read are an error, not an absence.
+        let listed = match &v {
+            Value::Null => return Ok(Vec::new()),
+            Value::Array(a) => a.len(),
+            Value::Object(o) => match o.get("rows").or_else(|| o.get("data")) {
+                Some(Value::Array(a)) => a.len(),
+                // Documented as an array; a single object is read as one property.
+                _ => 1,
+            },
+            _ => 1,
+        };
+        let props = match v {
+            Value::Object(o) if !o.contains_key("rows") && !o.contains_key("data") => {
+                rows(op, Value::Array(vec![Value::Object(o)]))?
             }
-            other => rows(op, other),
+            other => rows(op, other)?,
+        };
+        if listed > 0 && props.is_empty() {
+            return Err(OzmapError::Decode(format!(
+                "{listed} properties listed for the client, none with a readable id"
+            )));
         }
+        Ok(props)
     }
 
     /// `GET /boxes?filter=[near]&limit=N`: boxes within `radius_m` metres, in the
@@ -719,12 +737,25 @@ mod tests {
             .respond_with(ResponseTemplate::new(200))
             .mount(&server)
             .await;
+        Mock::given(path("/api/v2/properties/client/4"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"box": "b1"}])))
+            .mount(&server)
+            .await;
+        Mock::given(path("/api/v2/properties/client/5"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"message": "?"})))
+            .mount(&server)
+            .await;
         let c = client_for(&server, 1000);
         for k in ["1", "2", "3"] {
             assert!(
                 c.properties_by_client(&code(k)).await.unwrap().is_empty(),
                 "{k}"
             );
+        }
+        // Something is listed but unreadable: never read that as "none".
+        for k in ["4", "5"] {
+            let e = c.properties_by_client(&code(k)).await.unwrap_err();
+            assert!(matches!(e, OzmapError::Decode(_)), "{k}: {e:?}");
         }
     }
 

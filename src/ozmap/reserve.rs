@@ -58,6 +58,13 @@ impl ReserveSettings {
     }
 }
 
+impl From<&crate::config::Config> for ReserveSettings {
+    /// Radius, `force` and strategy from the configuration; the rest defaulted.
+    fn from(c: &crate::config::Config) -> Self {
+        Self::new(c.ozmap_radius_m, c.ozmap_force, c.ozmap_feasibility)
+    }
+}
+
 impl Default for ReserveSettings {
     fn default() -> Self {
         Self::new(200, false, Feasibility::Boxes)
@@ -252,7 +259,7 @@ async fn try_box(
         }
         Err(OzmapError::Rejected { status, message }) => {
             // `message` is already redacted of what we sent.
-            info!(box_id = %c.id, status, message = %message, "box refused the property; next candidate");
+            info!(box_id = %c.id, status, reason = %message, "box refused the property; next candidate");
             Ok(None)
         }
         Err(e) => {
