@@ -8,12 +8,22 @@
 //! - [`prompts`]: the spoken texts, by key, from `prompts/*.toml`.
 //! - [`signature`], [`ratelimit`], [`redact`]: pure security building blocks of the
 //!   webhook layer (request signatures, rate limits, log redaction).
+//! - [`store`]: call state, geocoding cache and the reservation ledger (SQLite or
+//!   PostgreSQL).
+//! - [`geocode`]: addresses and CEPs into coordinates (Nominatim, Google, gazetteer).
+//! - [`ozmap`]: the OZmap API client and the reservation procedure.
+//! - [`worker`]: carries ledger rows out against OZmap, exactly once.
+//! - [`admin`]: the operators' view of the ledger.
+//! - [`caller`]: a TwiML executor (the terminal caller, the tests, the load generator).
+//! - [`config`]: the one place configuration is read.
 
+pub mod admin;
 pub mod caller;
 pub mod config;
 pub mod domain;
 pub mod flow;
 pub mod geocode;
+pub mod ozmap;
 pub mod prompts;
 pub mod ratelimit;
 pub mod redact;
@@ -21,3 +31,4 @@ pub mod signature;
 pub mod speech;
 pub mod store;
 pub mod twiml;
+pub mod worker;
