@@ -524,6 +524,17 @@ async fn viability_splits_boxes_in_range() {
     assert_eq!(names(&v["boxes"]), ["CTO-AGR-03"]);
     assert_eq!(names(&v["not_viable_boxes"]), ["CTO-AGR-02"]);
     assert_eq!(v["not_viable_boxes"][0]["reason"], "no_free_port");
+    // Exactly the example of data/SANDBOX.md.
+    assert_eq!(
+        v,
+        json!({"viable": true,
+            "boxes": [{"id": "5da62201493d9c00066655c3", "name": "CTO-AGR-03", "distance": 140.1,
+                       "lat": -27.5743666, "lng": -48.5320085, "draft": false,
+                       "free_ports": 6, "free_ports_with_pon": 6}],
+            "not_viable_boxes": [{"id": "5da62201493d9c00066655c2", "name": "CTO-AGR-02", "distance": 11.2,
+                                  "lat": -27.5755357, "lng": -48.5320085, "draft": false,
+                                  "free_ports": 0, "free_ports_with_pon": 0, "reason": "no_free_port"}]})
+    );
 
     // Beira-Mar 2000: only a draft in range.
     let (_, v) = fx
@@ -1051,6 +1062,29 @@ fn sandbox_args_defaults_and_redacted_debug() {
     assert_eq!(cli.args.fail_status, Some(503));
     assert_eq!(cli.args.delay_ms, 0);
     assert!(!format!("{:?}", cli.args).contains("s3cret"));
+}
+
+#[tokio::test]
+async fn run_refuses_bad_configuration_before_listening() {
+    let args = |token: &str, fail_status: Option<u16>, network: Option<&str>| SandboxArgs {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        network: network.map(PathBuf::from),
+        token: token.into(),
+        delay_ms: 0,
+        fail_status,
+    };
+    let e = run(args(" ", None, None)).await.unwrap_err().to_string();
+    assert!(e.contains("SANDBOX_TOKEN"), "{e}");
+    let e = run(args("t", Some(42), None))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("SANDBOX_FAIL_STATUS"), "{e}");
+    let e = run(args("t", None, Some("/nonexistent/net.json")))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nonexistent/net.json"), "{e}");
 }
 
 // ---------------------------------------------------------------- scenario table
