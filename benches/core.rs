@@ -13,8 +13,14 @@ fn flow(c: &mut Criterion) {
     let mut call = Call::new(Some("+5548999990000".into()));
     for e in [
         Event::Start,
-        Event::Answer { digits: Some("123*123".into()), speech: None },
-        Event::Answer { digits: Some("1".into()), speech: None },
+        Event::Answer {
+            digits: Some("123*123".into()),
+            speech: None,
+        },
+        Event::Answer {
+            digits: Some("1".into()),
+            speech: None,
+        },
     ] {
         call = advance(&cfg, &call, e, 0).call;
     }
@@ -23,7 +29,10 @@ fn flow(c: &mut Criterion) {
             advance(
                 &cfg,
                 black_box(&call),
-                Event::Answer { digits: None, speech: Some("gabriel marioto".into()) },
+                Event::Answer {
+                    digits: None,
+                    speech: Some("gabriel marioto".into()),
+                },
                 0,
             )
         })
@@ -38,7 +47,11 @@ fn render(c: &mut Criterion) {
     for l in &t.reply.lines {
         parts.extend(prompts.render(l));
     }
-    let say = Say { voice: Some("Polly.Camila".into()), language: Some("pt-BR".into()), parts };
+    let say = Say {
+        voice: Some("Polly.Camila".into()),
+        language: Some("pt-BR".into()),
+        parts,
+    };
     c.bench_function("twiml: render the greeting", |b| {
         b.iter(|| {
             let mut r = Response::new();
@@ -53,7 +66,9 @@ fn render(c: &mut Criterion) {
                 hints: Some(prompts.plain("hints.code")),
                 prompt: vec![black_box(&say).clone()],
             }))
-            .push(Verb::Redirect { url: "https://ivr.example.com/voice/silence?seq=1".into() });
+            .push(Verb::Redirect {
+                url: "https://ivr.example.com/voice/silence?seq=1".into(),
+            });
             r.render()
         })
     });
@@ -89,9 +104,13 @@ fn speech(c: &mut Criterion) {
         })
     });
     c.bench_function("speech: spoken client code", |b| {
-        b.iter(|| ozmap_ivr::speech::client_code(None, Some(black_box("um dois três barra meia sete"))))
+        b.iter(|| {
+            ozmap_ivr::speech::client_code(None, Some(black_box("um dois três barra meia sete")))
+        })
     });
-    c.bench_function("domain: parse a CEP", |b| b.iter(|| Cep::parse(black_box("88025-500"))));
+    c.bench_function("domain: parse a CEP", |b| {
+        b.iter(|| Cep::parse(black_box("88025-500")))
+    });
 }
 
 criterion_group!(benches, flow, render, signature, speech);

@@ -34,7 +34,12 @@ impl From<StatusArg> for LedgerStatus {
 #[derive(Debug, Args)]
 pub struct ReservationsArgs {
     /// The store the service uses.
-    #[arg(long, env = "IVR_DATABASE_URL", default_value = "sqlite://ozmap-ivr.db", global = true)]
+    #[arg(
+        long,
+        env = "IVR_DATABASE_URL",
+        default_value = "sqlite://ozmap-ivr.db",
+        global = true
+    )]
     pub database_url: String,
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
@@ -150,7 +155,11 @@ fn table(rows: &[ReservationView]) -> String {
 }
 
 fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).collect::<String>() + "…" }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
 }
 
 /// Runs one `reservations` command and returns what to print.
@@ -159,26 +168,49 @@ pub async fn run(args: ReservationsArgs) -> anyhow::Result<String> {
     let now = now_ms();
     match args.command {
         ReservationsCommand::List { status, limit } => {
-            let rows = store.list_reservations(status.map(Into::into), limit.clamp(1, 10_000)).await?;
+            let rows = store
+                .list_reservations(status.map(Into::into), limit.clamp(1, 10_000))
+                .await?;
             let views: Vec<ReservationView> = rows.iter().map(Into::into).collect();
-            Ok(if args.json { serde_json::to_string_pretty(&views)? + "\n" } else { table(&views) })
+            Ok(if args.json {
+                serde_json::to_string_pretty(&views)? + "\n"
+            } else {
+                table(&views)
+            })
         }
         ReservationsCommand::Show { id } => {
-            let r = store.reservation(id).await?.ok_or_else(|| anyhow::anyhow!("no reservation {id}"))?;
+            let r = store
+                .reservation(id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no reservation {id}"))?;
             Ok(serde_json::to_string_pretty(&ReservationView::from(&r))? + "\n")
         }
         ReservationsCommand::Retry { id } => {
             if store.requeue(id, now).await? {
                 Ok(format!("reservation {id} sent back to the worker\n"))
             } else {
-                anyhow::bail!("reservation {id} is not a dead letter (only dead ones can be retried)")
+                anyhow::bail!(
+                    "reservation {id} is not a dead letter (only dead ones can be retried)"
+                )
             }
         }
-        ReservationsCommand::Cancel { id, ozmap_url, ozmap_token } => {
-            let r = store.reservation(id).await?.ok_or_else(|| anyhow::anyhow!("no reservation {id}"))?;
-            if let Some(ReservationOutcome::Reserved(p) | ReservationOutcome::Existing(p)) = &r.outcome {
+        ReservationsCommand::Cancel {
+            id,
+            ozmap_url,
+            ozmap_token,
+        } => {
+            let r = store
+                .reservation(id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no reservation {id}"))?;
+            if let Some(ReservationOutcome::Reserved(p) | ReservationOutcome::Existing(p)) =
+                &r.outcome
+            {
                 let (Some(url), Some(token)) = (ozmap_url, ozmap_token) else {
-                    anyhow::bail!("OZMAP_URL and OZMAP_TOKEN are needed to delete property {} in OZmap", p.property_id)
+                    anyhow::bail!(
+                        "OZMAP_URL and OZMAP_TOKEN are needed to delete property {} in OZmap",
+                        p.property_id
+                    )
                 };
                 let client = OzmapClient::new(
                     url::Url::parse(&url).map_err(|e| anyhow::anyhow!("OZMAP_URL: {e}"))?,

@@ -54,11 +54,21 @@ impl AppState {
         _body: &[u8],
         form: &crate::http::Form,
     ) -> Result<(), &'static str> {
-        let Some(token) = &self.cfg.twilio_auth_token else { return Ok(()) };
-        let Some(sig) = req.headers().get("x-twilio-signature").and_then(|v| v.to_str().ok()) else {
+        let Some(token) = &self.cfg.twilio_auth_token else {
+            return Ok(());
+        };
+        let Some(sig) = req
+            .headers()
+            .get("x-twilio-signature")
+            .and_then(|v| v.to_str().ok())
+        else {
             return Err("missing X-Twilio-Signature");
         };
-        let url = format!("{}{}", self.cfg.public_url, req.uri().path_and_query().map_or("", |p| p.as_str()));
+        let url = format!(
+            "{}{}",
+            self.cfg.public_url,
+            req.uri().path_and_query().map_or("", |p| p.as_str())
+        );
         if crate::signature::verify_twilio(token.expose_secret(), &url, &form.0, sig) {
             Ok(())
         } else {
@@ -87,7 +97,8 @@ impl Application {
         let store = Store::connect(&cfg.database_url)
             .await
             .map_err(|e| anyhow::anyhow!("IVR_DATABASE_URL: cannot open the store: {e}"))?;
-        let listener = TcpListener::bind(cfg.bind).map_err(|e| anyhow::anyhow!("IVR_BIND {}: {e}", cfg.bind))?;
+        let listener = TcpListener::bind(cfg.bind)
+            .map_err(|e| anyhow::anyhow!("IVR_BIND {}: {e}", cfg.bind))?;
         let addr = listener.local_addr()?;
         if cfg.public_url == format!("http://{}", cfg.bind) {
             cfg.public_url = format!("http://{addr}");
@@ -107,14 +118,24 @@ impl Application {
                     "OZmap: built-in sandbox (simulated network); set OZMAP_URL and OZMAP_TOKEN for a real one"
                 );
                 let url = url::Url::parse(&sb.base_url())?;
-                (Some(Arc::new(sb)), url, SecretString::from(SANDBOX_TOKEN.to_string()))
+                (
+                    Some(Arc::new(sb)),
+                    url,
+                    SecretString::from(SANDBOX_TOKEN.to_string()),
+                )
             }
         };
         if cfg.geocoder == GeocoderKind::Gazetteer && cfg.gazetteer_file.is_none() {
-            tracing::warn!("geocoder: the bundled gazetteer (a demonstration neighbourhood of Florianópolis)");
+            tracing::warn!(
+                "geocoder: the bundled gazetteer (a demonstration neighbourhood of Florianópolis)"
+            );
         }
         let locator = Locator::from_config(&cfg)?;
-        let ozmap = OzmapClient::new(ozmap_url, ozmap_token, Duration::from_millis(cfg.ozmap_timeout_ms))?;
+        let ozmap = OzmapClient::new(
+            ozmap_url,
+            ozmap_token,
+            Duration::from_millis(cfg.ozmap_timeout_ms),
+        )?;
         let reserve = ReserveSettings {
             radius_m: cfg.ozmap_radius_m,
             force: cfg.ozmap_force,
@@ -161,7 +182,16 @@ impl Application {
         .run();
         let handle = server.handle();
         tracing::info!(%addr, public_url = %public_url, "ozmap-ivr listening; point the phone number's voice URL at {public_url}/voice");
-        Ok(Self { addr, public_url, server, handle, shutdown, worker, sandbox, state })
+        Ok(Self {
+            addr,
+            public_url,
+            server,
+            handle,
+            shutdown,
+            worker,
+            sandbox,
+            state,
+        })
     }
 
     pub fn handle(&self) -> ServerHandle {
@@ -171,7 +201,13 @@ impl Application {
     /// Serves until stopped (SIGINT/SIGTERM in the binary, `stop` in tests), then
     /// lets answers in flight finish and the worker finish its row.
     pub async fn run(self) -> anyhow::Result<()> {
-        let Self { server, shutdown, worker, sandbox, .. } = self;
+        let Self {
+            server,
+            shutdown,
+            worker,
+            sandbox,
+            ..
+        } = self;
         let result = server.await;
         let _ = shutdown.send(true);
         let _ = worker.await;

@@ -14,19 +14,24 @@
 //! - [`ozmap`]: the OZmap API client and the reservation procedure.
 //! - [`worker`]: carries ledger rows out against OZmap, exactly once.
 //! - [`admin`]: the operators' view of the ledger.
+//! - [`sandbox`]: a built-in OZmap (API v2 subset) over a simulated network.
+//! - [`http`], [`app`]: the webhooks, and start-up.
 //! - [`caller`]: a TwiML executor (the terminal caller, the tests, the load generator).
 //! - [`config`]: the one place configuration is read.
 
 pub mod admin;
+pub mod app;
 pub mod caller;
 pub mod config;
 pub mod domain;
 pub mod flow;
 pub mod geocode;
+pub mod http;
 pub mod ozmap;
 pub mod prompts;
 pub mod ratelimit;
 pub mod redact;
+pub mod sandbox;
 pub mod signature;
 pub mod speech;
 pub mod store;

@@ -35,7 +35,13 @@ pub struct WorkerSettings {
 
 impl Default for WorkerSettings {
     fn default() -> Self {
-        Self { lease_ms: 60_000, max_attempts: 12, backoff_base_ms: 2_000, backoff_max_ms: 300_000, idle_poll_ms: 500 }
+        Self {
+            lease_ms: 60_000,
+            max_attempts: 12,
+            backoff_base_ms: 2_000,
+            backoff_max_ms: 300_000,
+            idle_poll_ms: 500,
+        }
     }
 }
 
@@ -49,7 +55,9 @@ pub struct Worker {
 
 /// The delay before attempt `attempts + 1`, with ±20 % jitter.
 pub fn backoff_ms(s: &WorkerSettings, attempts: i64) -> i64 {
-    let exp = s.backoff_base_ms.saturating_mul(1i64 << attempts.clamp(0, 20));
+    let exp = s
+        .backoff_base_ms
+        .saturating_mul(1i64 << attempts.clamp(0, 20));
     let capped = exp.min(s.backoff_max_ms);
     let jitter = (capped / 5).max(1);
     capped - jitter + (rand::random::<u64>() % (2 * jitter as u64 + 1)) as i64
@@ -86,14 +94,26 @@ impl Worker {
         let id = claim.reservation.id;
         let attempt = claim.reservation.attempts + 1;
         let deadline = Duration::from_millis((self.settings.lease_ms - 5_000).max(1_000) as u64);
-        let result = match tokio::time::timeout(deadline, reserve(&self.ozmap, &self.reserve, &claim.reservation.request)).await {
+        let result = match tokio::time::timeout(
+            deadline,
+            reserve(&self.ozmap, &self.reserve, &claim.reservation.request),
+        )
+        .await
+        {
             Ok(r) => r,
-            Err(_) => Err(ReserveError::Transient("the attempt ran past its deadline".into())),
+            Err(_) => Err(ReserveError::Transient(
+                "the attempt ran past its deadline".into(),
+            )),
         };
         let now = now_ms();
         let recorded = match result {
             Ok(outcome) => {
-                tracing::info!(reservation = id, attempt, outcome = outcome_name(&outcome), "reservation finished");
+                tracing::info!(
+                    reservation = id,
+                    attempt,
+                    outcome = outcome_name(&outcome),
+                    "reservation finished"
+                );
                 self.store.finish_claim(&claim, &outcome, now).await
             }
             Err(ReserveError::Permanent(msg)) => {
@@ -102,7 +122,9 @@ impl Worker {
             }
             Err(ReserveError::Transient(msg)) if attempt >= self.settings.max_attempts => {
                 tracing::error!(reservation = id, attempt, error = %msg, "reservation out of attempts (dead letter)");
-                self.store.bury_claim(&claim, &format!("{msg} (after {attempt} attempts)"), now).await
+                self.store
+                    .bury_claim(&claim, &format!("{msg} (after {attempt} attempts)"), now)
+                    .await
             }
             Err(ReserveError::Transient(msg)) => {
                 let delay = backoff_ms(&self.settings, attempt - 1);
@@ -112,8 +134,13 @@ impl Worker {
         };
         match recorded {
             Ok(true) => {}
-            Ok(false) => tracing::warn!(reservation = id, "claim lost before the result was recorded; the row's new holder decides"),
-            Err(e) => tracing::error!(reservation = id, error = %e, "could not record the result; the row will be claimed again after its lease"),
+            Ok(false) => tracing::warn!(
+                reservation = id,
+                "claim lost before the result was recorded; the row's new holder decides"
+            ),
+            Err(e) => {
+                tracing::error!(reservation = id, error = %e, "could not record the result; the row will be claimed again after its lease")
+            }
         }
     }
 }
@@ -136,7 +163,10 @@ mod tests {
         for attempts in 0..30 {
             let d = backoff_ms(&s, attempts);
             let nominal = (2_000i64 << attempts.min(20)).min(300_000);
-            assert!(d >= nominal - nominal / 5 && d <= nominal + nominal / 5, "{attempts}: {d}");
+            assert!(
+                d >= nominal - nominal / 5 && d <= nominal + nominal / 5,
+                "{attempts}: {d}"
+            );
         }
         assert!(backoff_ms(&s, 0) <= 2_400);
         assert!(backoff_ms(&s, 29) <= 360_000);

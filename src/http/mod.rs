@@ -89,19 +89,26 @@ impl Form {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// A CallSid as Twilio (`CA` + 32 hex) or Telnyx (`v2:…`) sends it.
 pub fn valid_call_sid(s: &str) -> bool {
     (1..=128).contains(&s.len())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-' | '.'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-' | '.'))
 }
 
 fn xml(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8")))
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/xml; charset=utf-8"),
+        ))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .body(body)
 }
@@ -120,25 +127,50 @@ pub async fn webhook(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(|ct| {
+            ct.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     if !is_form {
         tracing::warn!(route = hook.name(), "refused: content type is not a form");
-        return xml(StatusCode::UNSUPPORTED_MEDIA_TYPE, render.apology("error.apology"));
+        return xml(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            render.apology("error.apology"),
+        );
     }
     let Some(form) = Form::parse(&body) else {
-        tracing::warn!(route = hook.name(), bytes = body.len(), "refused: malformed form");
+        tracing::warn!(
+            route = hook.name(),
+            bytes = body.len(),
+            "refused: malformed form"
+        );
         return xml(StatusCode::BAD_REQUEST, render.apology("error.apology"));
     };
     if let Err(reason) = state.check_signature(&req, &body, &form) {
-        tracing::warn!(route = hook.name(), reason, "refused: signature check failed");
-        return xml(StatusCode::FORBIDDEN, crate::twiml::Response::new().render());
+        tracing::warn!(
+            route = hook.name(),
+            reason,
+            "refused: signature check failed"
+        );
+        return xml(
+            StatusCode::FORBIDDEN,
+            crate::twiml::Response::new().render(),
+        );
     }
-    let Some(call_sid) = form.get("CallSid").filter(|s| valid_call_sid(s)).map(str::to_string) else {
+    let Some(call_sid) = form
+        .get("CallSid")
+        .filter(|s| valid_call_sid(s))
+        .map(str::to_string)
+    else {
         tracing::warn!(route = hook.name(), "refused: missing or malformed CallSid");
         return xml(StatusCode::BAD_REQUEST, render.apology("error.apology"));
     };
-    let seq = web::Query::<SeqQuery>::from_query(req.query_string()).ok().and_then(|q| q.seq);
-    let outcome = AssertUnwindSafe(handle(&state, hook, &call_sid, seq, &form)).catch_unwind().await;
+    let seq = web::Query::<SeqQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.seq);
+    let outcome = AssertUnwindSafe(handle(&state, hook, &call_sid, seq, &form))
+        .catch_unwind()
+        .await;
     let answer = match outcome {
         Ok(Ok(body)) => body,
         Ok(Err(e)) => {
@@ -175,7 +207,11 @@ async fn handle(
     let now = now_ms();
     let render = state.render_ctx();
     if hook == Hook::Status {
-        tracing::info!(call_sid, status = form.get("CallStatus").unwrap_or("?"), "call status");
+        tracing::info!(
+            call_sid,
+            status = form.get("CallStatus").unwrap_or("?"),
+            "call status"
+        );
         return Ok(crate::twiml::Response::new().render());
     }
     let Some(stored) = state.store.load_call(call_sid).await? else {
@@ -187,11 +223,20 @@ async fn handle(
         let call = Call::new(form.get("From").map(str::to_string));
         let t = flow::advance(&state.flow, &call, Event::Start, now as u64);
         let body = render.render(&t.reply, 1);
-        if state.store.create_call(call_sid, &t.call, &body, now).await? {
+        if state
+            .store
+            .create_call(call_sid, &t.call, &body, now)
+            .await?
+        {
             return Ok(body);
         }
         // Created meanwhile by a repeated request: answer what it answered.
-        return Ok(state.store.load_call(call_sid).await?.and_then(|s| s.last_reply).unwrap_or(body));
+        return Ok(state
+            .store
+            .load_call(call_sid)
+            .await?
+            .and_then(|s| s.last_reply)
+            .unwrap_or(body));
     };
     if hook == Hook::Start {
         // The platform repeated the first request, or the caller was sent to the
@@ -201,11 +246,19 @@ async fn handle(
     match seq {
         Some(s) if s == stored.seq => {}
         Some(s) if s == stored.seq - 1 && stored.last_reply.is_some() => {
-            tracing::info!(call_sid, route = hook.name(), "repeated request: same answer again");
+            tracing::info!(
+                call_sid,
+                route = hook.name(),
+                "repeated request: same answer again"
+            );
             return Ok(stored.last_reply.clone().unwrap_or_default());
         }
         _ => {
-            tracing::info!(call_sid, route = hook.name(), "stale step URL: asking the current question again");
+            tracing::info!(
+                call_sid,
+                route = hook.name(),
+                "stale step URL: asking the current question again"
+            );
             return Ok(replay_or_resume(state, &stored, now));
         }
     }
@@ -227,7 +280,12 @@ async fn handle(
         // message and the lookup goes on in the background.
         let task = state.clone().geocode_in_background(query);
         if let Ok(Ok(result)) = tokio::time::timeout(state.step_budget(), task).await {
-            t = flow::advance(&state.flow, &t.call, Event::Poll(Progress::Geocoded(result)), now as u64);
+            t = flow::advance(
+                &state.flow,
+                &t.call,
+                Event::Poll(Progress::Geocoded(result)),
+                now as u64,
+            );
         }
     }
     tracing::info!(
@@ -247,7 +305,11 @@ async fn handle(
         Some(Effect::Reserve(r)) => Some(r),
         _ => None,
     };
-    if state.store.advance_call(call_sid, stored.seq, &t.call, &body, reserve, now).await? {
+    if state
+        .store
+        .advance_call(call_sid, stored.seq, &t.call, &body, reserve, now)
+        .await?
+    {
         if reserve.is_some() {
             tracing::info!(call_sid, "reservation written to the ledger");
             state.wake_worker.notify_waiters();
@@ -288,10 +350,17 @@ fn step_name(step: &Step) -> &'static str {
 }
 
 /// What the background work has for a call that is on hold.
-async fn progress(state: &Arc<AppState>, call_sid: &str, call: &Call, now: i64) -> anyhow::Result<Progress> {
+async fn progress(
+    state: &Arc<AppState>,
+    call_sid: &str,
+    call: &Call,
+    now: i64,
+) -> anyhow::Result<Progress> {
     match call.step {
         Step::Geocoding { .. } => {
-            let Some(query) = call.data.query.clone() else { return Ok(Progress::Pending) };
+            let Some(query) = call.data.query.clone() else {
+                return Ok(Progress::Pending);
+            };
             match state.store.geocode_get(&geocode_key(&query), now).await? {
                 Some(cached) => Ok(Progress::Geocoded(cached.into())),
                 None => {
@@ -303,20 +372,28 @@ async fn progress(state: &Arc<AppState>, call_sid: &str, call: &Call, now: i64) 
             }
         }
         Step::Reserving { .. } => {
-            let Some(code) = &call.data.code else { return Ok(Progress::Pending) };
+            let Some(code) = &call.data.code else {
+                return Ok(Progress::Pending);
+            };
             let Some(row) = state.store.reservation_by_code(code).await? else {
-                return Ok(Progress::Reservation(ReservationProgress::Waiting { failing: false }));
+                return Ok(Progress::Reservation(ReservationProgress::Waiting {
+                    failing: false,
+                }));
             };
             Ok(Progress::Reservation(match (row.status, row.outcome) {
                 (LedgerStatus::Done, Some(outcome)) => {
                     // A reservation made for an earlier call is read back as existing.
                     ReservationProgress::Done(match outcome {
-                        ReservationOutcome::Reserved(p) if row.call_sid != call_sid => ReservationOutcome::Existing(p),
+                        ReservationOutcome::Reserved(p) if row.call_sid != call_sid => {
+                            ReservationOutcome::Existing(p)
+                        }
                         other => other,
                     })
                 }
                 (LedgerStatus::Dead | LedgerStatus::Cancelled, _) => ReservationProgress::Dead,
-                _ => ReservationProgress::Waiting { failing: row.attempts > 0 },
+                _ => ReservationProgress::Waiting {
+                    failing: row.attempts > 0,
+                },
             }))
         }
         _ => Ok(Progress::Pending),
@@ -347,12 +424,15 @@ impl AppState {
 
     /// Looks `query` up (once per instance at a time), caches the answer, and
     /// returns it. The lookup goes on when the returned handle is dropped.
-    fn geocode_in_background(self: Arc<Self>, query: AddressQuery) -> tokio::task::JoinHandle<GeoResult> {
+    fn geocode_in_background(
+        self: Arc<Self>,
+        query: AddressQuery,
+    ) -> tokio::task::JoinHandle<GeoResult> {
         let key = geocode_key(&query);
         let mut inflight = self.geo_inflight.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(shared) = inflight.get(&key) {
             let shared = shared.clone();
-            return tokio::spawn(async move { shared.await });
+            return tokio::spawn(shared);
         }
         let state = self.clone();
         let k = key.clone();
@@ -371,7 +451,10 @@ impl AppState {
                             GeoCached::Failed
                         }
                         Err(_) => {
-                            tracing::warn!(ms = hold.as_millis() as u64, "geocoder too slow; gave up");
+                            tracing::warn!(
+                                ms = hold.as_millis() as u64,
+                                "geocoder too slow; gave up"
+                            );
                             GeoCached::Failed
                         }
                     };
@@ -381,7 +464,11 @@ impl AppState {
                     cached
                 }
             };
-            state.geo_inflight.lock().unwrap_or_else(|p| p.into_inner()).remove(&k);
+            state
+                .geo_inflight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&k);
             GeoResult::from(result)
         }
         .boxed()
@@ -398,13 +485,20 @@ pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "no-referrer"))
-        .add(("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
 }
 
 /// `405` with a TwiML body, for any method but POST on a webhook.
 pub async fn method_not_allowed(state: web::Data<AppState>) -> HttpResponse {
-    let mut res = xml(StatusCode::METHOD_NOT_ALLOWED, state.render_ctx().apology("error.apology"));
-    res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    let mut res = xml(
+        StatusCode::METHOD_NOT_ALLOWED,
+        state.render_ctx().apology("error.apology"),
+    );
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
     res
 }
 
@@ -414,7 +508,9 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok\n"),
         Err(e) => {
             tracing::error!(error = %e, "health check: store unavailable");
-            HttpResponse::ServiceUnavailable().content_type("text/plain").body("store unavailable\n")
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("store unavailable\n")
         }
     }
 }

@@ -28,7 +28,11 @@ impl RenderCtx<'_> {
             }
             parts.extend(self.prompts.render(line));
         }
-        Say { voice: Some(self.voice.to_string()), language: Some(self.language.to_string()), parts }
+        Say {
+            voice: Some(self.voice.to_string()),
+            language: Some(self.language.to_string()),
+            parts,
+        }
     }
 
     pub fn render(&self, reply: &Reply, seq: i64) -> String {
@@ -40,14 +44,18 @@ impl RenderCtx<'_> {
                 let mut lines = reply.lines.clone();
                 lines.extend(prompt.iter().cloned());
                 r.push(Verb::Gather(self.gather(*kind, self.say(&lines), seq)));
-                r.push(Verb::Redirect { url: self.url(super::routes::SILENCE, seq) });
+                r.push(Verb::Redirect {
+                    url: self.url(super::routes::SILENCE, seq),
+                });
             }
             Next::Hold { pause_s } => {
                 if !reply.lines.is_empty() {
                     r.push(Verb::Say(self.say(&reply.lines)));
                 }
                 r.push(Verb::Pause { length: *pause_s });
-                r.push(Verb::Redirect { url: self.url(super::routes::POLL, seq) });
+                r.push(Verb::Redirect {
+                    url: self.url(super::routes::POLL, seq),
+                });
             }
             Next::Transfer => {
                 if !reply.lines.is_empty() {
@@ -101,7 +109,8 @@ impl RenderCtx<'_> {
     /// A spoken sentence and goodbye: for errors and refusals.
     pub fn apology(&self, key: &'static str) -> String {
         let mut r = Response::new();
-        r.push(Verb::Say(self.say(&[Line::new(key)]))).push(Verb::Hangup);
+        r.push(Verb::Say(self.say(&[Line::new(key)])))
+            .push(Verb::Hangup);
         r.render()
     }
 }

@@ -14,18 +14,44 @@ pub const HEALTH: &str = "/healthz";
 
 macro_rules! hook {
     ($hook:expr) => {
-        |req: HttpRequest, body: web::Bytes, state: web::Data<AppState>| webhook($hook, req, body, state)
+        |req: HttpRequest, body: web::Bytes, state: web::Data<AppState>| {
+            webhook($hook, req, body, state)
+        }
     };
 }
 
 /// Used by the binary and by the tests alike.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(super::MAX_BODY))
-        .service(web::resource(START).route(web::post().to(hook!(Hook::Start))).default_service(web::to(method_not_allowed)))
-        .service(web::resource(ANSWER).route(web::post().to(hook!(Hook::Answer))).default_service(web::to(method_not_allowed)))
-        .service(web::resource(SILENCE).route(web::post().to(hook!(Hook::Silence))).default_service(web::to(method_not_allowed)))
-        .service(web::resource(POLL).route(web::post().to(hook!(Hook::Poll))).default_service(web::to(method_not_allowed)))
-        .service(web::resource(DIAL).route(web::post().to(hook!(Hook::Dial))).default_service(web::to(method_not_allowed)))
-        .service(web::resource(STATUS).route(web::post().to(hook!(Hook::Status))).default_service(web::to(method_not_allowed)))
+        .service(
+            web::resource(START)
+                .route(web::post().to(hook!(Hook::Start)))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(ANSWER)
+                .route(web::post().to(hook!(Hook::Answer)))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(SILENCE)
+                .route(web::post().to(hook!(Hook::Silence)))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(POLL)
+                .route(web::post().to(hook!(Hook::Poll)))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(DIAL)
+                .route(web::post().to(hook!(Hook::Dial)))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(STATUS)
+                .route(web::post().to(hook!(Hook::Status)))
+                .default_service(web::to(method_not_allowed)),
+        )
         .service(web::resource(HEALTH).route(web::get().to(healthz)));
 }

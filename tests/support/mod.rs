@@ -33,7 +33,11 @@ pub fn config(db: &str, ozmap_url: &str, extra: &[&str]) -> Config {
         "--poll-pause-s=1".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    Cli::try_parse_from(args).expect("test flags").serve.validate().expect("valid test config")
+    Cli::try_parse_from(args)
+        .expect("test flags")
+        .serve
+        .validate()
+        .expect("valid test config")
 }
 
 pub struct TestApp {
@@ -54,7 +58,9 @@ pub fn temp_db() -> (PathBuf, String) {
 
 pub async fn start_sandbox() -> SandboxServer {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    sandbox::start(Network::builtin(), TOKEN, l).await.expect("sandbox")
+    sandbox::start(Network::builtin(), TOKEN, l)
+        .await
+        .expect("sandbox")
 }
 
 impl TestApp {
@@ -64,13 +70,26 @@ impl TestApp {
         Self::spawn_with(sandbox, db_path, db_url, extra).await
     }
 
-    pub async fn spawn_with(sandbox: SandboxServer, db_path: PathBuf, db_url: String, extra: &[&str]) -> TestApp {
+    pub async fn spawn_with(
+        sandbox: SandboxServer,
+        db_path: PathBuf,
+        db_url: String,
+        extra: &[&str],
+    ) -> TestApp {
         let cfg = config(&db_url, &sandbox.base_url(), extra);
         let app = Application::build(cfg).await.expect("application");
         let base_url = app.public_url.clone();
         let handle = app.handle();
         let task = tokio::spawn(app.run());
-        TestApp { voice_url: format!("{base_url}/voice"), base_url, sandbox, db_path, db_url, handle, task }
+        TestApp {
+            voice_url: format!("{base_url}/voice"),
+            base_url,
+            sandbox,
+            db_path,
+            db_url,
+            handle,
+            task,
+        }
     }
 
     /// Stops the service (the sandbox and the database stay).
@@ -92,7 +111,10 @@ impl TestApp {
 
     pub async fn call(&self, answers: Vec<Answer>) -> CallReport {
         let mut script = Scripted::new(answers);
-        self.caller().run(&mut script, &mut |_| {}).await.expect("the call runs to its end")
+        self.caller()
+            .run(&mut script, &mut |_| {})
+            .await
+            .expect("the call runs to its end")
     }
 }
 

@@ -11,12 +11,20 @@ use support::*;
 const TUTORIAL_ADDRESS: &str = "Rua Delminda Silveira, novecentos, Agronômica, Florianópolis";
 
 fn happy_answers() -> Vec<ozmap_ivr::caller::Answer> {
-    vec![keys("123*123"), keys("1"), say("gabriel marioto"), say(TUTORIAL_ADDRESS), keys("1")]
+    vec![
+        keys("123*123"),
+        keys("1"),
+        say("gabriel marioto"),
+        say(TUTORIAL_ADDRESS),
+        keys("1"),
+    ]
 }
 
 /// The port the sandbox reserved, from the created property.
 fn reserved_port(p: &Value) -> i64 {
-    p["connections"][0]["port"].as_i64().expect("a port in connections")
+    p["connections"][0]["port"]
+        .as_i64()
+        .expect("a port in connections")
 }
 
 #[tokio::test]
@@ -31,12 +39,18 @@ async fn keypad_and_speech_call_reserves_exactly_one_port_and_reads_it_back() {
     let port = reserved_port(p);
     let text = heard(&report);
     assert!(text.contains(&format!("porta {port}")), "{text}");
-    assert!(text.contains("Delminda Silveira, 900"), "address read back: {text}");
+    assert!(
+        text.contains("Delminda Silveira, 900"),
+        "address read back: {text}"
+    );
     assert!(text.contains("Reservamos"), "{text}");
     // what OZmap holds for the client
     let http = reqwest::Client::new();
     let found: Value = http
-        .get(format!("{}/api/v2/properties/client/123%7C123", app.sandbox.base_url()))
+        .get(format!(
+            "{}/api/v2/properties/client/123%7C123",
+            app.sandbox.base_url()
+        ))
         .header("Authorization", TOKEN)
         .send()
         .await
@@ -71,7 +85,14 @@ async fn speech_only_call() {
 async fn cep_and_house_number_on_the_keypad() {
     let app = TestApp::spawn(&[]).await;
     let report = app
-        .call(vec![keys("777"), keys("1"), say("João Pereira"), keys("88025500"), keys("900"), keys("1")])
+        .call(vec![
+            keys("777"),
+            keys("1"),
+            say("João Pereira"),
+            keys("88025500"),
+            keys("900"),
+            keys("1"),
+        ])
         .await;
     let text = heard(&report);
     assert!(text.contains("Delminda Silveira, 900"), "{text}");
@@ -95,7 +116,11 @@ async fn a_wrong_code_is_corrected_before_anything_is_reserved() {
 async fn silence_until_the_transfer() {
     let app = TestApp::spawn(&["--agent-number=+5548999990000"]).await;
     let report = app.call(vec![]).await;
-    assert!(matches!(&report.end, CallEnd::Dial(n) if n == "+5548999990000"), "{:?}", report.end);
+    assert!(
+        matches!(&report.end, CallEnd::Dial(n) if n == "+5548999990000"),
+        "{:?}",
+        report.end
+    );
     assert!(heard(&report).contains("Não ouvi nada"));
     assert_eq!(app.sandbox.property_posts(), 0);
 }
@@ -144,6 +169,9 @@ async fn ozmap_hanging_never_slows_a_webhook() {
     let report = app.call(happy_answers()).await;
     assert!(heard(&report).contains("retornar a ligação"));
     for (url, latency) in report.latencies() {
-        assert!(latency < std::time::Duration::from_millis(1_000), "{url} took {latency:?}");
+        assert!(
+            latency < std::time::Duration::from_millis(1_000),
+            "{url} took {latency:?}"
+        );
     }
 }
