@@ -148,8 +148,9 @@ pub struct Place {
 impl Place {
     /// The form a person recognises when it is read back:
     /// street, number, neighbourhood, city.
+    /// Street-type abbreviations are spelled out, so a voice reads "Rua", not "erre".
     pub fn spoken(&self) -> String {
-        let mut parts = vec![self.street.clone()];
+        let mut parts = vec![spell_out_street_type(&self.street)];
         parts.push(self.number.clone().unwrap_or_else(|| "s/n".into()));
         if let Some(n) = &self.neighbourhood {
             parts.push(n.clone());
@@ -182,6 +183,31 @@ impl Place {
         }
         s
     }
+}
+
+/// `R. Delminda Silveira` → `Rua Delminda Silveira`.
+fn spell_out_street_type(street: &str) -> String {
+    const TYPES: &[(&str, &str)] = &[
+        ("R.", "Rua"),
+        ("Av.", "Avenida"),
+        ("Trav.", "Travessa"),
+        ("Tv.", "Travessa"),
+        ("Rod.", "Rodovia"),
+        ("Al.", "Alameda"),
+        ("Pça.", "Praça"),
+        ("Pç.", "Praça"),
+        ("Serv.", "Servidão"),
+        ("Est.", "Estrada"),
+        ("Estr.", "Estrada"),
+        ("Lgo.", "Largo"),
+    ];
+    let trimmed = street.trim();
+    for (abbr, full) in TYPES {
+        if let Some(rest) = trimmed.strip_prefix(abbr) {
+            return format!("{full} {}", rest.trim_start());
+        }
+    }
+    trimmed.to_string()
 }
 
 impl fmt::Debug for Place {
@@ -274,8 +300,20 @@ mod tests {
         );
         assert_eq!(
             p.spoken(),
-            "R. Delminda Silveira, 900, Agronômica, Florianópolis"
+            "Rua Delminda Silveira, 900, Agronômica, Florianópolis"
         );
+        let av = Place {
+            street: "Av.Beira-Mar Norte".into(),
+            number: None,
+            neighbourhood: None,
+            ..p.clone()
+        };
+        assert_eq!(av.spoken(), "Avenida Beira-Mar Norte, s/n, Florianópolis");
+        let plain = Place {
+            street: "Rua Rui Barbosa".into(),
+            ..p.clone()
+        };
+        assert!(plain.spoken().starts_with("Rua Rui Barbosa, 900"));
         assert_eq!(format!("{p:?}"), "Place(..)");
     }
 }

@@ -175,3 +175,262 @@ async fn ozmap_hanging_never_slows_a_webhook() {
         );
     }
 }
+
+#[tokio::test]
+async fn no_coverage_records_the_lead_and_offers_a_human() {
+    let app = TestApp::spawn(&["--agent-number=+5548999990000"]).await;
+    let report = app
+        .call(vec![
+            keys("31"),
+            keys("1"),
+            say("Ana Costa"),
+            say("Avenida Beira-Mar Norte, dois mil"),
+            keys("1"),
+            keys("1"),
+        ])
+        .await;
+    let text = heard(&report);
+    assert!(
+        text.contains("não temos uma caixa com porta livre"),
+        "{text}"
+    );
+    assert!(
+        matches!(&report.end, CallEnd::Dial(n) if n == "+5548999990000"),
+        "{:?}",
+        report.end
+    );
+    assert_eq!(app.sandbox.property_posts(), 0);
+    let leads = app.sandbox.prospects();
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0]["viable"], false);
+    assert_eq!(leads[0]["code"], "31");
+}
+
+#[tokio::test]
+async fn the_nearest_box_full_so_the_next_one_is_used() {
+    let app = TestApp::spawn(&[]).await;
+    let report = app
+        .call(vec![
+            keys("41"),
+            keys("1"),
+            say("Rui Souza"),
+            say("Rua Frei Caneca, duzentos e cinquenta"),
+            keys("1"),
+        ])
+        .await;
+    let text = heard(&report);
+    assert!(text.contains("porta 2 da caixa CTO-AGR-03"), "{text}");
+}
+
+#[tokio::test]
+async fn a_box_that_refuses_the_client_is_skipped() {
+    // CTO-AGR-08 is nearest but has no PON: OZmap answers 4xx without `force`.
+    let app = TestApp::spawn(&[]).await;
+    let report = app
+        .call(vec![
+            keys("51"),
+            keys("1"),
+            say("Lia Prado"),
+            say("Avenida Madre Benvenuta, mil cento e noventa, Santa Mônica"),
+            keys("1"),
+        ])
+        .await;
+    let text = heard(&report);
+    assert!(text.contains("porta 1 da caixa CTO-AGR-09"), "{text}");
+    assert_eq!(app.sandbox.property_posts(), 2, "one refused, one created");
+    assert_eq!(app.sandbox.properties().len(), 1);
+}
+
+#[tokio::test]
+async fn every_request_sent_twice_gets_the_same_answer_and_moves_the_call_once() {
+    let app = TestApp::spawn(&[]).await;
+    let caller = ozmap_ivr::caller::Caller::new(ozmap_ivr::caller::CallerOptions {
+        url: app.voice_url.clone(),
+        pause_scale: 0.05,
+        max_requests: 150,
+        repeat_requests: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut script = ozmap_ivr::caller::Scripted::new(vec![
+        keys("999"),
+        keys("2"),
+        keys("123*123"),
+        keys("1"),
+        say("gabriel marioto"),
+        say(TUTORIAL_ADDRESS),
+        keys("1"),
+    ]);
+    let report = caller
+        .run(&mut script, &mut |_| {})
+        .await
+        .expect("identical answers to repeated requests");
+    assert!(heard(&report).contains("Reservamos"));
+    assert_eq!(app.sandbox.property_posts(), 1);
+}
+
+/// A platform request by hand: returns the TwiML.
+async fn post(url: &str, sid: &str, extra: &[(&str, &str)]) -> String {
+    let mut form = vec![
+        ("CallSid", sid),
+        ("From", "+5548999990000"),
+        ("To", "+554833334444"),
+    ];
+    form.extend_from_slice(extra);
+    let r = reqwest::Client::new()
+        .post(url)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+/// The path and query of the first Gather's action.
+fn gather_action(xml: &str) -> String {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let action = doc
+        .descendants()
+        .find(|n| n.has_tag_name("Gather"))
+        .unwrap()
+        .attribute("action")
+        .unwrap();
+    let u = url::Url::parse(action).unwrap();
+    format!("{}?{}", u.path(), u.query().unwrap_or(""))
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_of_a_call_loses_nothing() {
+    let app = TestApp::spawn(&[]).await;
+    let sid = "CA0123456789abcdef0123456789abcdef";
+    let xml = post(&app.voice_url, sid, &[]).await;
+    let xml = post(
+        &format!("{}{}", app.base_url, gather_action(&xml)),
+        sid,
+        &[("Digits", "123")],
+    )
+    .await;
+    let xml = post(
+        &format!("{}{}", app.base_url, gather_action(&xml)),
+        sid,
+        &[("Digits", "1")],
+    )
+    .await;
+    let name_step = gather_action(&xml);
+    assert!(xml.contains("nome"), "{xml}");
+
+    // The service goes down and comes back on another port, on the same store.
+    let (sandbox, db_path, db_url) = app.stop().await;
+    let app = TestApp::spawn_with(sandbox, db_path, db_url, &[]).await;
+    let xml = post(
+        &format!("{}{}", app.base_url, name_step),
+        sid,
+        &[("SpeechResult", "Gabriel Marioto")],
+    )
+    .await;
+    assert!(
+        xml.contains("endereço"),
+        "the call went on at the address question: {xml}"
+    );
+
+    // The platform re-enters the call at the voice URL: the current question again.
+    let caller = ozmap_ivr::caller::Caller::new(ozmap_ivr::caller::CallerOptions {
+        url: app.voice_url.clone(),
+        call_sid: Some(sid.to_string()),
+        pause_scale: 0.05,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut script = ozmap_ivr::caller::Scripted::new(vec![say(TUTORIAL_ADDRESS), keys("1")]);
+    let report = caller.run(&mut script, &mut |_| {}).await.unwrap();
+    assert!(heard(&report).contains("Reservamos"), "{}", heard(&report));
+    let props = app.sandbox.properties();
+    assert_eq!(props.len(), 1);
+    let http = reqwest::Client::new();
+    let found: Value = http
+        .get(format!(
+            "{}/api/v2/properties/client/123",
+            app.sandbox.base_url()
+        ))
+        .header("Authorization", TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found[0]["client"]["name"], "Gabriel Marioto");
+}
+
+#[tokio::test]
+async fn a_slow_geocoder_is_held_then_given_up_politely() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
+    let geo = MockServer::start().await;
+    Mock::given(path("/search"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("[]")
+                .set_delay(std::time::Duration::from_secs(4)),
+        )
+        .mount(&geo)
+        .await;
+    let geo_url = format!("--geocoder-url={}", geo.uri());
+    let app = TestApp::spawn(&[
+        "--geocoder=nominatim",
+        &geo_url,
+        "--step-budget-ms=300",
+        "--geocode-hold-ms=1500",
+    ])
+    .await;
+    let report = app
+        .call(vec![
+            keys("61"),
+            keys("1"),
+            say("Rita Lopes"),
+            say(TUTORIAL_ADDRESS),
+        ])
+        .await;
+    let text = heard(&report);
+    assert!(
+        text.contains("localizando o endereço"),
+        "hold message: {text}"
+    );
+    assert!(
+        text.contains("Não consegui encontrar este endereço"),
+        "{text}"
+    );
+    for (url, latency) in report.latencies() {
+        assert!(
+            latency < std::time::Duration::from_millis(1_000),
+            "{url} took {latency:?}"
+        );
+    }
+    assert_eq!(app.sandbox.property_posts(), 0);
+}
+
+#[tokio::test]
+async fn a_geocoder_that_fails_asks_for_the_address_again() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
+    let geo = MockServer::start().await;
+    Mock::given(path("/search"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&geo)
+        .await;
+    let geo_url = format!("--geocoder-url={}", geo.uri());
+    let app = TestApp::spawn(&["--geocoder=nominatim", &geo_url]).await;
+    let report = app
+        .call(vec![
+            keys("71"),
+            keys("1"),
+            say("Rita Lopes"),
+            say(TUTORIAL_ADDRESS),
+        ])
+        .await;
+    let text = heard(&report);
+    assert!(
+        text.contains("Não consegui encontrar este endereço"),
+        "{text}"
+    );
+    assert!(matches!(report.end, CallEnd::Hangup));
+}

@@ -298,6 +298,9 @@ pub struct CallerOptions {
     pub follow_dial_action: bool,
     /// Added to every request (e.g. `FromCity`); a name already sent is replaced.
     pub extra_params: Vec<(String, String)>,
+    /// Send every request a second time, as a platform does when it retries, and
+    /// fail with [`CallError::Inconsistent`] unless both answers are the same.
+    pub repeat_requests: bool,
 }
 
 impl Default for CallerOptions {
@@ -314,6 +317,7 @@ impl Default for CallerOptions {
             status_callback: None,
             follow_dial_action: false,
             extra_params: Vec::new(),
+            repeat_requests: false,
         }
     }
 }
@@ -377,6 +381,10 @@ pub enum CallError {
     },
     #[error("more than {limit} requests in one call (a redirect loop?)")]
     TooManyRequests { limit: usize },
+    #[error(
+        "{url} answered a repeated request differently (a platform retry would move the call twice)"
+    )]
+    Inconsistent { url: String },
 }
 
 /// Places calls. Cheap to clone: clones share one HTTP client (connection pool).
@@ -646,6 +654,11 @@ impl Call<'_> {
             );
             rb = rb.header("X-Twilio-Signature", signature);
         }
+        let repeat = if self.inner.opts.repeat_requests {
+            rb.try_clone()
+        } else {
+            None
+        };
         let started = Instant::now();
         let outcome = async {
             let resp = rb.send().await?;
@@ -671,6 +684,16 @@ impl Call<'_> {
             body.extend_from_slice(&chunk);
         }
         let latency = started.elapsed();
+        if let Some(again) = repeat {
+            let resp = again.send().await.map_err(|e| self.transport(url, e))?;
+            let status_again = resp.status().as_u16();
+            let body_again = resp.bytes().await.map_err(|e| self.transport(url, e))?;
+            if status_again != status || body_again.as_ref() != body.as_slice() {
+                return Err(CallError::Inconsistent {
+                    url: url.to_string(),
+                });
+            }
+        }
         tracing::debug!(
             method = method.as_str(),
             path = url.path(),

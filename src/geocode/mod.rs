@@ -523,7 +523,7 @@ cep,street,number,neighbourhood,city,state,lat,lng
         assert_eq!(p.number, None);
         assert_eq!(
             p.spoken(),
-            "R. Delminda Silveira, s/n, Agronômica, Florianópolis"
+            "Rua Delminda Silveira, s/n, Agronômica, Florianópolis"
         );
 
         // Unknown CEP.

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 pub const TOKEN: &str = "test-ozmap-token";
 
 #[derive(Parser)]
+#[command(args_override_self = true)]
 struct Cli {
     #[command(flatten)]
     serve: ServeArgs,
