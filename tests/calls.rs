@@ -434,3 +434,68 @@ async fn a_geocoder_that_fails_asks_for_the_address_again() {
     );
     assert!(matches!(report.end, CallEnd::Hangup));
 }
+
+#[tokio::test]
+async fn against_a_fake_ozmap_exactly_one_tutorial_shaped_post() {
+    use serde_json::json;
+    use wiremock::matchers::{body_json, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let oz = MockServer::start().await;
+    let (lat, lng) = (-27.5782336721312, -48.527442812919624);
+    Mock::given(method("GET"))
+        .and(path("/api/v2/properties/client/123|123"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&oz)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/boxes"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 1, "count": 1, "start": 0, "limit": 10,
+            "rows": [{"id": "5da62201493d9c00066655b8", "name": "CTO-12", "draft": false, "coords": [lng, lat], "lat": lat, "lng": lng}]})))
+        .mount(&oz)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/splitters"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 1, "count": 1, "start": 0, "limit": 25,
+            "rows": [{"id": "s1", "name": "SPL-1", "parent": "5da62201493d9c00066655b8", "isDrop": true,
+                      "connectables": {"output": ["x", null]}, "ports": [{"blocked": false}, {"blocked": false}]}]})))
+        .mount(&oz)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/properties"))
+        .and(header("authorization", TOKEN))
+        .and(body_json(json!({
+            "address": "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500",
+            "lat": lat, "lng": lng,
+            "observation": "Reserva de Porta", "box": "5da62201493d9c00066655b8",
+            "auto_connect": true, "force": false,
+            "client": { "certified": false, "implanted": false, "status": 0,
+                        "observation": "Reserva do Novo Cliente", "code": "123|123",
+                        "name": "Gabriel Marioto" } })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "p1", "kind": "Property",
+            "box": "5da62201493d9c00066655b8", "client": "c1",
+            "connections": [{"id": "s1", "kind": "Splitter", "name": "SPL-1", "port": 2, "fiber": 1, "implanted": false}]})))
+        .expect(1)
+        .mount(&oz)
+        .await;
+    let (_path, db) = temp_db();
+    let cfg = config(&db, &oz.uri(), &[]);
+    let app = ozmap_ivr::app::Application::build(cfg).await.unwrap();
+    let voice = format!("{}/voice", app.public_url);
+    tokio::spawn(app.run());
+    let caller = ozmap_ivr::caller::Caller::new(ozmap_ivr::caller::CallerOptions {
+        url: voice,
+        pause_scale: 0.05,
+        ..Default::default()
+    })
+    .unwrap();
+    let report = caller
+        .run(
+            &mut ozmap_ivr::caller::Scripted::new(happy_answers()),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    let text = heard(&report);
+    assert!(text.contains("porta 2 da caixa CTO-12"), "{text}");
+    // MockServer verifies `.expect(1)` when dropped.
+}
