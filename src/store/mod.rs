@@ -241,7 +241,8 @@ impl Store {
 
     /// Moves a call from `expected_seq` to `expected_seq + 1`, and, in the same
     /// transaction, writes `reserve` to the ledger: once per client code, except
-    /// that a dead or cancelled row is taken up again by the new request.
+    /// that a dead, cancelled or "no coverage" row is taken up again by the new
+    /// request (coverage may have come since).
     /// `false` when another request moved the call first.
     pub async fn advance_call(
         &self,
@@ -280,7 +281,8 @@ impl Store {
                  request = excluded.request, status = 'pending', outcome = NULL, attempts = 0, \
                  next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
                  last_error = NULL, updated_at = excluded.updated_at \
-                 WHERE reservations.status IN ('dead', 'cancelled')",
+                 WHERE reservations.status IN ('dead', 'cancelled') \
+                 OR (reservations.status = 'done' AND reservations.outcome = '{\"kind\":\"not_viable\"}')",
             )
             .bind(req.client_code.as_str())
             .bind(call_sid)
