@@ -613,6 +613,28 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn shutdown_lets_the_attempt_in_hand_finish_within_the_grace() {
+            let r = rig(&["78"]).await;
+            // every OZmap answer takes a while, but less than the grace
+            r.sandbox.faults().set_delay_ms(300);
+            let settings = WorkerSettings {
+                shutdown_grace_ms: 10_000,
+                idle_poll_ms: 20,
+                ..WorkerSettings::default()
+            };
+            let (stop, rx) = watch::channel(false);
+            let task = tokio::spawn(worker(&r, settings, Duration::from_secs(5)).run(rx));
+            let sandbox = &r.sandbox;
+            wait_until("the POST", || async { sandbox.property_posts() == 1 }).await;
+            stop.send(true).unwrap();
+            task.await.unwrap();
+            let row = &r.store.list_reservations(None, 10).await.unwrap()[0];
+            assert_eq!(row.status, LedgerStatus::Done);
+            assert!(matches!(row.outcome, Some(ReservationOutcome::Reserved(_))));
+            assert_eq!(r.sandbox.properties().len(), 1);
+        }
+
+        #[tokio::test]
         async fn shutdown_during_a_hanging_post_releases_the_row_and_a_restart_completes_it_once() {
             let r = rig(&["77"]).await;
             r.sandbox

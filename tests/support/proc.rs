@@ -341,7 +341,10 @@ impl Drop for Service {
 
 /// What OZmap holds for a client code (the sandbox's own look-up).
 pub async fn properties_of(sandbox: &SandboxServer, code: &str) -> Vec<Value> {
-    reqwest::Client::new()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client")
         .get(format!(
             "{}/api/v2/properties/client/{code}",
             sandbox.base_url()
