@@ -3,6 +3,10 @@
 //!
 //! Operators see the client's code and name here on purpose: the ledger is the
 //! business record of who asked for which port. Logs never carry them.
+//!
+//! The HTTP side ([`http_list`], [`http_show`]) is off unless `IVR_ADMIN_TOKEN` is
+//! set (404, as if the routes did not exist); with it, every request must carry
+//! `Authorization: Bearer <token>`, compared in constant time (401 otherwise).
 
 use crate::domain::ReservationOutcome;
 use crate::ozmap::OzmapClient;
@@ -222,5 +226,176 @@ pub async fn run(args: ReservationsArgs) -> anyhow::Result<String> {
             store.mark_cancelled(id, now).await?;
             Ok(format!("reservation {id} cancelled\n"))
         }
+    }
+}
+
+// ---- GET /admin/reservations -------------------------------------------------
+
+/// Most rows one `GET /admin/reservations` returns.
+pub const MAX_LIST: i64 = 1_000;
+
+fn json_error(status: actix_web::http::StatusCode, message: &str) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(status)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "error": message }))
+}
+
+fn json_ok<T: Serialize>(body: &T) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+/// Equal in constant time: both sides are hashed first, so neither the content
+/// nor the length of the expected token shows in the timing.
+fn token_matches(expected: &str, given: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let a = Sha256::digest(expected.as_bytes());
+    let b = Sha256::digest(given.as_bytes());
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// The answer to send instead of the data: 404 when the admin routes are off,
+/// 401 when the bearer token is missing or wrong; `None` when authorised.
+fn refusal(
+    req: &actix_web::HttpRequest,
+    state: &crate::app::AppState,
+) -> Option<actix_web::HttpResponse> {
+    use actix_web::http::StatusCode;
+    use secrecy::ExposeSecret;
+    let Some(expected) = &state.cfg.admin_token else {
+        return Some(json_error(StatusCode::NOT_FOUND, "not found"));
+    };
+    let given = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        });
+    match given {
+        Some(token) if token_matches(expected.expose_secret(), &token) => None,
+        _ => {
+            tracing::warn!(
+                path = req.path(),
+                "admin: refused (bad or missing bearer token)"
+            );
+            let mut res = json_error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+            res.headers_mut().insert(
+                actix_web::http::header::WWW_AUTHENTICATE,
+                actix_web::http::header::HeaderValue::from_static(
+                    "Bearer realm=\"ozmap-ivr admin\"",
+                ),
+            );
+            Some(res)
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /admin/reservations?status=pending|done|dead|cancelled&limit=N`: the
+/// newest rows as a JSON array of [`ReservationView`].
+pub async fn http_list(
+    req: actix_web::HttpRequest,
+    state: actix_web::web::Data<crate::app::AppState>,
+) -> actix_web::HttpResponse {
+    use actix_web::http::StatusCode;
+    if let Some(res) = refusal(&req, &state) {
+        return res;
+    }
+    let Ok(q) = actix_web::web::Query::<ListQuery>::from_query(req.query_string()) else {
+        return json_error(StatusCode::BAD_REQUEST, "malformed query string");
+    };
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => match StatusArg::from_str(s, true) {
+            Ok(v) => Some(LedgerStatus::from(v)),
+            Err(_) => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "status must be one of pending, done, dead, cancelled",
+                );
+            }
+        },
+    };
+    let limit = match q.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => 50,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(n) if (1..=MAX_LIST).contains(&n) => n,
+            _ => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("limit must be a number between 1 and {MAX_LIST}"),
+                );
+            }
+        },
+    };
+    match state.store.list_reservations(status, limit).await {
+        Ok(rows) => json_ok(&rows.iter().map(ReservationView::from).collect::<Vec<_>>()),
+        Err(e) => {
+            tracing::error!(error = %e, "admin: cannot read the ledger");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the ledger cannot be read now",
+            )
+        }
+    }
+}
+
+/// `GET /admin/reservations/{id}`: one row as a [`ReservationView`], or 404.
+pub async fn http_show(
+    req: actix_web::HttpRequest,
+    path: actix_web::web::Path<String>,
+    state: actix_web::web::Data<crate::app::AppState>,
+) -> actix_web::HttpResponse {
+    use actix_web::http::StatusCode;
+    if let Some(res) = refusal(&req, &state) {
+        return res;
+    }
+    let Ok(id) = path.into_inner().parse::<i64>() else {
+        return json_error(StatusCode::BAD_REQUEST, "the id must be a number");
+    };
+    match state.store.reservation(id).await {
+        Ok(Some(r)) => json_ok(&ReservationView::from(&r)),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, "no such reservation"),
+        Err(e) => {
+            tracing::error!(error = %e, "admin: cannot read the ledger");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the ledger cannot be read now",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(token_matches("s3cret", "s3cret"));
+        assert!(!token_matches("s3cret", "s3cre"));
+        assert!(!token_matches("s3cret", "s3cret "));
+        assert!(!token_matches("s3cret", ""));
+    }
+
+    #[test]
+    fn an_empty_ledger_prints_a_header_and_says_so() {
+        let out = table(&[]);
+        let mut lines = out.lines();
+        assert!(lines.next().unwrap().contains("STATUS"));
+        assert_eq!(lines.next(), Some("(no reservations)"));
     }
 }

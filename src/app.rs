@@ -11,7 +11,7 @@ use crate::ozmap::reserve::ReserveSettings;
 use crate::prompts::Prompts;
 use crate::sandbox::{Network, SandboxServer};
 use crate::store::Store;
-use crate::worker::{Worker, WorkerSettings};
+use crate::worker::Worker;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use futures_util::future::{BoxFuture, Shared};
@@ -83,7 +83,7 @@ pub struct Application {
     pub public_url: String,
     server: actix_web::dev::Server,
     handle: ServerHandle,
-    shutdown: watch::Sender<bool>,
+    shutdown: Arc<watch::Sender<bool>>,
     worker: tokio::task::JoinHandle<()>,
     /// The built-in OZmap sandbox, when no OZmap is configured.
     pub sandbox: Option<Arc<SandboxServer>>,
@@ -151,11 +151,12 @@ impl Application {
         };
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let shutdown = Arc::new(shutdown);
         let worker = Worker {
             store: store.clone(),
             ozmap,
             reserve,
-            settings: WorkerSettings::default(),
+            settings: cfg.worker.clone(),
             wake: wake.clone(),
         };
         let worker = tokio::spawn(worker.run(shutdown_rx));
@@ -198,6 +199,14 @@ impl Application {
         self.handle.clone()
     }
 
+    /// What stops the service on SIGTERM: the worker and the server together.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            server: self.handle.clone(),
+            worker: self.shutdown.clone(),
+        }
+    }
+
     /// Serves until stopped (SIGINT/SIGTERM in the binary, `stop` in tests), then
     /// lets answers in flight finish and the worker finish its row.
     pub async fn run(self) -> anyhow::Result<()> {
@@ -215,5 +224,21 @@ impl Application {
             sb.stop().await;
         }
         Ok(result?)
+    }
+}
+
+/// Stops a running [`Application`]: the worker is told at once (it finishes the
+/// row in hand within its grace, or releases it), while the server stops taking
+/// connections and finishes the answers in flight.
+#[derive(Clone)]
+pub struct Stopper {
+    server: ServerHandle,
+    worker: Arc<watch::Sender<bool>>,
+}
+
+impl Stopper {
+    pub async fn stop(&self, graceful: bool) {
+        let _ = self.worker.send(true);
+        self.server.stop(graceful).await;
     }
 }

@@ -117,6 +117,23 @@ pub struct ServeArgs {
     /// Days a call's state (personal data) is kept after its last webhook.
     #[arg(long, env = "IVR_RETENTION_DAYS", default_value_t = 7)]
     pub retention_days: u32,
+    /// How long a worker's claim on a ledger row lasts; the row of a crashed
+    /// instance is taken over after it. One attempt is given up well before.
+    #[arg(long, env = "IVR_WORKER_LEASE_MS", default_value_t = 60_000)]
+    pub worker_lease_ms: u64,
+    /// First retry delay of a reservation; doubles each attempt, with jitter.
+    #[arg(long, env = "IVR_RETRY_BASE_MS", default_value_t = 2_000)]
+    pub retry_base_ms: u64,
+    /// Transient OZmap failures in a row that open the circuit breaker (0: off).
+    #[arg(long, env = "IVR_BREAKER_FAILURES", default_value_t = 5)]
+    pub breaker_failures: u32,
+    /// How long an open breaker stops the worker before one trial attempt.
+    #[arg(long, env = "IVR_BREAKER_COOLDOWN_MS", default_value_t = 30_000)]
+    pub breaker_cooldown_ms: u64,
+    /// On SIGTERM, how long the reservation in hand may go on before the worker
+    /// lets the row go (another instance, or the next start, picks it up).
+    #[arg(long, env = "IVR_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
+    pub shutdown_grace_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +182,8 @@ pub struct Config {
     pub sandbox_network: Option<PathBuf>,
     pub admin_token: Option<SecretString>,
     pub retention_days: u32,
+    /// Lease, retries, circuit breaker and shutdown grace of the reservation worker.
+    pub worker: crate::worker::WorkerSettings,
 }
 
 fn parse_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
@@ -181,6 +200,7 @@ fn non_empty(v: Option<String>) -> Option<String> {
 
 impl ServeArgs {
     pub fn validate(self) -> Result<Config, ConfigError> {
+        let worker = self.worker_settings()?;
         let public_url = match non_empty(self.public_url) {
             Some(u) => parse_url("IVR_PUBLIC_URL", &u)?
                 .as_str()
@@ -304,6 +324,47 @@ impl ServeArgs {
             sandbox_network: self.sandbox_network,
             admin_token: non_empty(self.admin_token).map(SecretString::from),
             retention_days: self.retention_days,
+            worker,
+        })
+    }
+
+    fn worker_settings(&self) -> Result<crate::worker::WorkerSettings, ConfigError> {
+        if !(2_000..=600_000).contains(&self.worker_lease_ms) {
+            return Err(err(
+                "IVR_WORKER_LEASE_MS",
+                "must be between 2000 and 600000 milliseconds",
+            ));
+        }
+        if !(10..=600_000).contains(&self.retry_base_ms) {
+            return Err(err(
+                "IVR_RETRY_BASE_MS",
+                "must be between 10 and 600000 milliseconds",
+            ));
+        }
+        if self.breaker_failures > 1_000 {
+            return Err(err("IVR_BREAKER_FAILURES", "must be between 0 and 1000"));
+        }
+        if !(10..=3_600_000).contains(&self.breaker_cooldown_ms) {
+            return Err(err(
+                "IVR_BREAKER_COOLDOWN_MS",
+                "must be between 10 and 3600000 milliseconds",
+            ));
+        }
+        if self.shutdown_grace_ms > 60_000 {
+            return Err(err(
+                "IVR_SHUTDOWN_GRACE_MS",
+                "must be at most 60000 milliseconds",
+            ));
+        }
+        let defaults = crate::worker::WorkerSettings::default();
+        Ok(crate::worker::WorkerSettings {
+            lease_ms: self.worker_lease_ms as i64,
+            backoff_base_ms: self.retry_base_ms as i64,
+            backoff_max_ms: defaults.backoff_max_ms.max(self.retry_base_ms as i64),
+            breaker_failures: self.breaker_failures,
+            breaker_cooldown_ms: self.breaker_cooldown_ms,
+            shutdown_grace_ms: self.shutdown_grace_ms,
+            ..defaults
         })
     }
 }
@@ -341,6 +402,29 @@ mod tests {
             (3, 2000, 200)
         );
         assert!(!c.ozmap_force);
+        assert_eq!(c.worker, crate::worker::WorkerSettings::default());
+    }
+
+    #[test]
+    fn worker_settings_come_from_the_flags() {
+        let c = parse(&[
+            "--worker-lease-ms=3000",
+            "--retry-base-ms=200",
+            "--breaker-failures=0",
+            "--breaker-cooldown-ms=1000",
+            "--shutdown-grace-ms=0",
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                c.worker.lease_ms,
+                c.worker.backoff_base_ms,
+                c.worker.breaker_failures,
+                c.worker.breaker_cooldown_ms,
+                c.worker.shutdown_grace_ms
+            ),
+            (3_000, 200, 0, 1_000, 0)
+        );
     }
 
     #[test]
@@ -359,6 +443,10 @@ mod tests {
                 "GEOCODER_URL",
             ),
             (&["--gazetteer-file=/no/such/file.csv"], "GAZETTEER_FILE"),
+            (&["--worker-lease-ms=500"], "IVR_WORKER_LEASE_MS"),
+            (&["--retry-base-ms=0"], "IVR_RETRY_BASE_MS"),
+            (&["--breaker-cooldown-ms=0"], "IVR_BREAKER_COOLDOWN_MS"),
+            (&["--shutdown-grace-ms=120000"], "IVR_SHUTDOWN_GRACE_MS"),
         ];
         for (args, var) in cases {
             let e = parse(args).unwrap_err();

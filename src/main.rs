@@ -67,11 +67,11 @@ async fn main() -> std::process::ExitCode {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let cfg = args.validate()?;
     let app = Application::build(cfg).await?;
-    let handle = app.handle();
+    let stopper = app.stopper();
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down: finishing answers in flight");
-        handle.stop(true).await;
+        tracing::info!("shutting down: finishing answers in flight and the worker's row");
+        stopper.stop(true).await;
     });
     app.run().await
 }

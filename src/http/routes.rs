@@ -11,6 +11,8 @@ pub const POLL: &str = "/voice/poll";
 pub const DIAL: &str = "/voice/dial";
 pub const STATUS: &str = "/voice/status";
 pub const HEALTH: &str = "/healthz";
+/// The ledger as JSON, behind `IVR_ADMIN_TOKEN` (see [`crate::admin`]).
+pub const ADMIN_RESERVATIONS: &str = "/admin/reservations";
 
 macro_rules! hook {
     ($hook:expr) => {
@@ -53,5 +55,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(hook!(Hook::Status)))
                 .default_service(web::to(method_not_allowed)),
         )
-        .service(web::resource(HEALTH).route(web::get().to(healthz)));
+        .service(web::resource(HEALTH).route(web::get().to(healthz)))
+        .service(web::resource(ADMIN_RESERVATIONS).route(web::get().to(crate::admin::http_list)))
+        .service(
+            web::resource(format!("{ADMIN_RESERVATIONS}/{{id}}"))
+                .route(web::get().to(crate::admin::http_show)),
+        );
 }

@@ -527,6 +527,32 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Lets a claimed row go without an outcome (its worker is shutting down): the
+    /// row is due again at `next_at` for any worker, and the attempt is not counted.
+    /// Safe even if the interrupted attempt's `POST` landed: the next attempt looks
+    /// the client code up first. `false` when the claim was already lost.
+    pub async fn release_claim(
+        &self,
+        claim: &Claim,
+        note: &str,
+        next_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE reservations SET next_attempt_at = $1, last_error = $2, claimed_until = 0, \
+             claim_token = NULL, updated_at = $3 WHERE id = $4 AND claim_token = $5 \
+             AND status = 'pending'",
+        )
+        .bind(next_at)
+        .bind(note)
+        .bind(now)
+        .bind(claim.reservation.id)
+        .bind(&claim.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// An operator sends a dead letter back to the worker.
     pub async fn requeue(&self, id: i64, now: i64) -> Result<bool, StoreError> {
         let r = sqlx::query(

@@ -258,6 +258,43 @@ async fn claims_are_exclusive_fenced_and_leased() {
 }
 
 #[tokio::test]
+async fn a_released_claim_is_due_again_without_counting_an_attempt() {
+    for db in all_dbs().await {
+        let s = &db.store;
+        let call = Call::new(None);
+        s.create_call("CA1", &call, "x", 1).await.unwrap();
+        s.advance_call("CA1", 1, &call, "y", Some(&request("55")), 100)
+            .await
+            .unwrap();
+        let c1 = s.claim_due(100, 60_000).await.unwrap().expect("due");
+        assert!(
+            s.release_claim(&c1, "interrupted by shutdown", 500, 200)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.release_claim(&c1, "again", 500, 200).await.unwrap(),
+            "the token is spent"
+        );
+        // well before the lease would have run out, but not before next_at
+        assert!(s.claim_due(499, 60_000).await.unwrap().is_none());
+        let c2 = s.claim_due(500, 60_000).await.unwrap().expect("due again");
+        assert_eq!(c2.reservation.id, c1.reservation.id);
+        assert_eq!(c2.reservation.attempts, 0, "{:?}", s.backend());
+        assert_eq!(
+            c2.reservation.last_error.as_deref(),
+            Some("interrupted by shutdown")
+        );
+        // the old holder cannot write any more
+        assert!(
+            !s.finish_claim(&c1, &ReservationOutcome::NotViable, 600)
+                .await
+                .unwrap()
+        );
+    }
+}
+
+#[tokio::test]
 async fn dead_letters_can_be_requeued_and_cancelled() {
     for db in all_dbs().await {
         let s = &db.store;

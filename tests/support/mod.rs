@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod driver;
+pub mod proc;
+
 use clap::Parser;
 use ozmap_ivr::app::Application;
 use ozmap_ivr::caller::{Answer, CallReport, Caller, CallerOptions, Scripted};
