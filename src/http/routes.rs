@@ -14,7 +14,7 @@ pub const HEALTH: &str = "/healthz";
 
 macro_rules! hook {
     ($hook:expr) => {
-        |req: HttpRequest, body: web::Bytes, state: web::Data<AppState>| {
+        |req: HttpRequest, body: web::Payload, state: web::Data<AppState>| {
             webhook($hook, req, body, state)
         }
     };
