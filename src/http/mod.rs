@@ -641,3 +641,108 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prompts::Prompts;
+    use actix_web::body::MessageBody;
+    use std::sync::Mutex;
+
+    /// Log lines written while the guard lives on this thread.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn apology() -> String {
+        let prompts = Prompts::load("pt-BR", None).unwrap();
+        render::RenderCtx {
+            prompts: &prompts,
+            public_url: "https://ivr.example.com",
+            voice: "Polly.Camila",
+            language: "pt-BR",
+            agent_number: None,
+        }
+        .apology("error.apology")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_spoken_apology_and_one_error_line() {
+        let logs = Captured::default();
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let secret_in_panic = "+5548991234567";
+        let res = apologise_on_panic(Hook::Answer, apology, async {
+            if !secret_in_panic.is_empty() {
+                panic!("handler bug while holding {secret_in_panic}");
+            }
+            HttpResponse::Ok().finish()
+        })
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            "text/xml; charset=utf-8"
+        );
+        let body = res.into_body().try_into_bytes().unwrap();
+        let body = std::str::from_utf8(&body).unwrap();
+        let doc = roxmltree::Document::parse(body).unwrap();
+        let verbs: Vec<&str> = doc
+            .root_element()
+            .children()
+            .filter(|n| n.is_element())
+            .map(|n| n.tag_name().name())
+            .collect();
+        assert_eq!(verbs, ["Say", "Hangup"]);
+        assert!(body.contains("Desculpe"), "{body}");
+        let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(logs.lines().count(), 1, "{logs}");
+        assert!(
+            logs.contains("ERROR") && logs.contains("webhook panicked"),
+            "{logs}"
+        );
+        assert!(
+            logs.contains("route=\"answer\"") || logs.contains("route=answer"),
+            "{logs}"
+        );
+        assert!(!logs.contains(secret_in_panic), "{logs}");
+    }
+
+    #[tokio::test]
+    async fn without_a_panic_the_answer_passes_through() {
+        let res = apologise_on_panic(Hook::Start, apology, async {
+            HttpResponse::Forbidden().finish()
+        })
+        .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn form_keeps_the_signed_pairs_whole_and_bounds_the_handler_copy() {
+        let long = "é".repeat(MAX_VALUE);
+        let body =
+            serde_urlencoded::to_string([("SpeechResult", long.as_str()), ("A", "b")]).unwrap();
+        let pairs = Form::parse_pairs(body.as_bytes()).unwrap();
+        assert_eq!(pairs[0].1, long, "the signature covers the value as sent");
+        let form = Form::bounded(pairs);
+        let cut = form.get("SpeechResult").unwrap();
+        assert!(cut.len() <= MAX_VALUE && cut.len() > MAX_VALUE - 4);
+        assert!(long.starts_with(cut));
+        assert_eq!(form.get("A"), Some("b"));
+        let many: String = (0..=MAX_PARAMS).map(|i| format!("k{i}=v&")).collect();
+        assert!(Form::parse_pairs(many.as_bytes()).is_none());
+    }
+}
