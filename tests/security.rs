@@ -51,6 +51,8 @@ fn sid(n: u32) -> String {
     format!("CA{n:032x}")
 }
 
+type Headers = Vec<(&'static str, String)>;
+
 struct Answer {
     status: u16,
     headers: reqwest::header::HeaderMap,
@@ -110,7 +112,7 @@ async fn unsigned_forged_wrong_token_and_retargeted_requests_get_403_and_leave_n
     let app = TestApp::spawn(&[&format!("--twilio-auth-token={AUTH_TOKEN}")]).await;
     let url = app.voice_url.clone();
     let good = |sid: &str| twilio_signature(AUTH_TOKEN, &url, &params(sid));
-    let cases: Vec<(&str, String, Vec<(&str, String)>)> = vec![
+    let cases: Vec<(&str, String, Headers)> = vec![
         ("unsigned", sid(1), vec![]),
         (
             "empty signature",
