@@ -239,6 +239,66 @@ async fn a_megabyte_body_gets_413_with_twiml_and_no_state() {
 }
 
 #[actix_web::test]
+async fn a_body_without_a_declared_length_is_cut_at_the_limit_too() {
+    let ip = InProcess::build(&[]).await;
+    let svc = service!(ip);
+    let mut params = start_params(&call_sid(10), "+5548991234567");
+    params.push(p("SpeechResult", &"a".repeat(1 << 20)));
+    let mut req = ip.post("/voice", &params).to_request();
+    req.headers_mut().remove("content-length");
+    assert!(!req.headers_mut().contains_key("content-length"));
+    let (status, _, body) = read(svc.call(req).await.unwrap()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    check_twiml(&body, &ip.base()).unwrap();
+    assert!(!stored(&ip.db_url, &call_sid(10)).await);
+}
+
+/// Over a real socket: a megabyte sent chunked (no length announced) is refused
+/// with 413 and the service stays up for the next caller.
+#[tokio::test]
+async fn a_chunked_megabyte_over_the_wire_gets_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn(&[]).await;
+    let addr = app.base_url.trim_start_matches("http://").to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /voice HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    let first = format!("CallSid={}&SpeechResult=", call_sid(11));
+    let chunk = |data: &[u8]| {
+        let mut c = format!("{:x}\r\n", data.len()).into_bytes();
+        c.extend_from_slice(data);
+        c.extend_from_slice(b"\r\n");
+        c
+    };
+    let _ = sock.write_all(&chunk(first.as_bytes())).await;
+    let block = vec![b'a'; 64 * 1024];
+    for _ in 0..16 {
+        // The service may answer and close before everything is sent.
+        if sock.write_all(&chunk(&block)).await.is_err() {
+            break;
+        }
+    }
+    let _ = sock.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        sock.read_to_end(&mut answer),
+    )
+    .await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let body = &answer[answer.find("<?xml").expect("a TwiML body")..];
+    roxmltree::Document::parse(body).unwrap();
+    // The next caller is served.
+    let report = app.call(vec![]).await;
+    assert!(heard(&report).contains("Olá"));
+    let store = Store::connect(&app.db_url).await.unwrap();
+    assert!(store.load_call(&call_sid(11)).await.unwrap().is_none());
+}
+
+#[actix_web::test]
 async fn too_many_parameters_a_bad_call_sid_or_no_call_sid_get_400_and_no_state() {
     let ip = InProcess::build(&[]).await;
     let svc = service!(ip);
