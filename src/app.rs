@@ -6,16 +6,18 @@ use crate::config::{Config, GeocoderKind};
 use crate::flow::FlowConfig;
 use crate::geocode::Locator;
 use crate::http::render::RenderCtx;
+use crate::http::security::SecurityCounters;
 use crate::ozmap::OzmapClient;
 use crate::ozmap::reserve::ReserveSettings;
 use crate::prompts::Prompts;
+use crate::ratelimit::RateLimits;
 use crate::sandbox::{Network, SandboxServer};
 use crate::store::Store;
 use crate::worker::Worker;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use futures_util::future::{BoxFuture, Shared};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
@@ -34,45 +36,23 @@ pub struct AppState {
     pub locator: Locator,
     pub wake_worker: Arc<Notify>,
     pub geo_inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, crate::flow::GeoResult>>>>,
+    /// [`Config::platform_base_url`]: action URLs and signed URLs start with it.
+    /// Holds the basic-auth password when there is one: never log it.
+    pub platform_base_url: String,
+    /// Per caller number and per source address.
+    pub limits: Arc<RateLimits>,
+    /// Refused webhooks, by kind.
+    pub security: SecurityCounters,
 }
 
 impl AppState {
     pub fn render_ctx(&self) -> RenderCtx<'_> {
         RenderCtx {
             prompts: &self.prompts,
-            public_url: &self.cfg.public_url,
+            public_url: &self.platform_base_url,
             voice: &self.cfg.voice,
             language: &self.cfg.language,
             agent_number: self.cfg.agent_number.as_deref(),
-        }
-    }
-
-    /// Checks the platform's signature when a secret is configured.
-    pub fn check_signature(
-        &self,
-        req: &actix_web::HttpRequest,
-        _body: &[u8],
-        form: &crate::http::Form,
-    ) -> Result<(), &'static str> {
-        let Some(token) = &self.cfg.twilio_auth_token else {
-            return Ok(());
-        };
-        let Some(sig) = req
-            .headers()
-            .get("x-twilio-signature")
-            .and_then(|v| v.to_str().ok())
-        else {
-            return Err("missing X-Twilio-Signature");
-        };
-        let url = format!(
-            "{}{}",
-            self.cfg.public_url,
-            req.uri().path_and_query().map_or("", |p| p.as_str())
-        );
-        if crate::signature::verify_twilio(token.expose_secret(), &url, &form.0, sig) {
-            Ok(())
-        } else {
-            Err("X-Twilio-Signature does not match")
         }
     }
 }
@@ -85,6 +65,7 @@ pub struct Application {
     handle: ServerHandle,
     shutdown: Arc<watch::Sender<bool>>,
     worker: tokio::task::JoinHandle<()>,
+    housekeeping: tokio::task::JoinHandle<()>,
     /// The built-in OZmap sandbox, when no OZmap is configured.
     pub sandbox: Option<Arc<SandboxServer>>,
     pub state: web::Data<AppState>,
@@ -159,8 +140,20 @@ impl Application {
             settings: cfg.worker.clone(),
             wake: wake.clone(),
         };
-        let worker = tokio::spawn(worker.run(shutdown_rx));
+        let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
+        let limits = Arc::new(RateLimits::new(
+            cfg.rate_calls_per_minute,
+            cfg.rate_requests_per_second,
+        ));
+        let housekeeping = tokio::spawn(crate::housekeeping::run(
+            store.clone(),
+            limits.clone(),
+            cfg.retention_days,
+            shutdown_rx,
+        ));
+        warn_about_signatures(&cfg);
         let public_url = cfg.public_url.clone();
+        let platform_base_url = cfg.platform_base_url();
         let state = web::Data::new(AppState {
             cfg,
             flow,
@@ -169,6 +162,9 @@ impl Application {
             locator,
             wake_worker: wake,
             geo_inflight: Mutex::new(HashMap::new()),
+            platform_base_url,
+            limits,
+            security: SecurityCounters::default(),
         });
         let data = state.clone();
         let server = HttpServer::new(move || {
@@ -190,6 +186,7 @@ impl Application {
             handle,
             shutdown,
             worker,
+            housekeeping,
             sandbox,
             state,
         })
@@ -214,12 +211,14 @@ impl Application {
             server,
             shutdown,
             worker,
+            housekeeping,
             sandbox,
             ..
         } = self;
         let result = server.await;
         let _ = shutdown.send(true);
         let _ = worker.await;
+        let _ = housekeeping.await;
         if let Some(sb) = sandbox.and_then(|sb| Arc::try_unwrap(sb).ok()) {
             sb.stop().await;
         }
@@ -240,5 +239,30 @@ impl Stopper {
     pub async fn stop(&self, graceful: bool) {
         let _ = self.worker.send(true);
         self.server.stop(graceful).await;
+    }
+}
+
+/// Says at start how webhooks are checked (the configuration already refused the
+/// unsafe combinations).
+fn warn_about_signatures(cfg: &Config) {
+    if cfg.signatures_enforced() {
+        if cfg.allow_unsigned {
+            tracing::warn!(
+                "--allow-unsigned has no effect: a signing secret is configured and every webhook is checked"
+            );
+        } else {
+            tracing::info!("webhooks: platform signatures are checked");
+        }
+    } else if cfg.allow_unsigned {
+        tracing::warn!(
+            "webhooks: NO signature check (--allow-unsigned) with a real OZmap; anyone who finds the URL can place calls"
+        );
+    } else {
+        tracing::warn!(
+            "webhooks: no signing secret configured; unsigned requests are accepted (sandbox mode)"
+        );
+    }
+    if cfg.webhook_auth.is_some() {
+        tracing::info!("webhooks: HTTP basic auth required (credentials in IVR_PUBLIC_URL)");
     }
 }

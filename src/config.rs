@@ -1,13 +1,24 @@
 //! The one place configuration is read: flags, each also read from an environment
 //! variable, checked at start with errors that name the variable.
 //!
-//! Secrets (`OZMAP_TOKEN`, `TWILIO_AUTH_TOKEN`, `GOOGLE_MAPS_KEY`) are wrapped in
-//! [`SecretString`] as soon as they are parsed, so no `Debug`, log line or error
-//! can print them.
+//! Secrets (`OZMAP_TOKEN`, `TWILIO_AUTH_TOKEN`, `TWILIO_WEBHOOK_KEYS`,
+//! `SIGNALWIRE_SIGNING_KEY`, `GOOGLE_MAPS_KEY`, `IVR_ADMIN_TOKEN`, the password in
+//! `IVR_PUBLIC_URL`) are wrapped in [`SecretString`] as soon as they are parsed, so
+//! no `Debug`, log line or error can print them.
+//!
+//! Security policy checked here, at start, rather than discovered on the first call:
+//! - with a real OZmap (`OZMAP_URL` set) the service refuses to start without a
+//!   webhook signing secret, unless `--allow-unsigned` says so on purpose (the web
+//!   layer then warns on every request); the built-in sandbox accepts unsigned
+//!   requests (one warning at start);
+//! - outbound URLs (`OZMAP_URL`, `GEOCODER_URL`, which is also the Google base, and
+//!   `CEP_URL`) must be `https` unless they point at loopback, so a token or an
+//!   address never crosses a network in clear.
 
+use crate::signature::SignatureSettings;
 use clap::{Args, ValueEnum};
-use secrecy::SecretString;
-use std::net::SocketAddr;
+use secrecy::{ExposeSecret, SecretString};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use url::Url;
 
@@ -33,8 +44,9 @@ pub struct ServeArgs {
     #[arg(long, env = "IVR_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     /// The base URL the platform uses to reach this service; action URLs and
-    /// signature checks are built from it. Default: http://<IVR_BIND>.
-    #[arg(long, env = "IVR_PUBLIC_URL")]
+    /// signature checks are built from it. Default: http://<IVR_BIND>. With
+    /// `user:password@` in it, webhooks require that HTTP basic auth.
+    #[arg(long, env = "IVR_PUBLIC_URL", hide_env_values = true)]
     pub public_url: Option<String>,
     /// Call-state store: sqlite://FILE (created if missing) or postgres://...
     #[arg(
@@ -108,6 +120,27 @@ pub struct ServeArgs {
     /// When set, every webhook's X-Twilio-Signature is checked. Secret.
     #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
     pub twilio_auth_token: Option<String>,
+    /// Twilio webhook-rule shared keys (HMAC-SHA256 variant) as `id=key,id2=key2`. Secret.
+    #[arg(long, env = "TWILIO_WEBHOOK_KEYS", hide_env_values = true)]
+    pub twilio_webhook_keys: Option<String>,
+    /// SignalWire project signing key (X-SignalWire-Signature). Secret.
+    #[arg(long, env = "SIGNALWIRE_SIGNING_KEY", hide_env_values = true)]
+    pub signalwire_signing_key: Option<String>,
+    /// Telnyx account public key (Ed25519; Base64, hex or PEM).
+    #[arg(long, env = "TELNYX_PUBLIC_KEY")]
+    pub telnyx_public_key: Option<String>,
+    /// Accept unsigned webhooks with a real OZmap (no signing secret configured).
+    /// Meant for a first try behind a private network; warns on every request.
+    #[arg(long, env = "IVR_ALLOW_UNSIGNED")]
+    pub allow_unsigned: bool,
+    /// New calls per caller number (`From`) per minute; 0: no limit.
+    #[arg(long, env = "IVR_RATE_CALLS_PER_MINUTE", default_value_t = 3)]
+    pub rate_calls_per_minute: u32,
+    /// Webhook requests per source address per second (burst twice that); 0: no limit.
+    /// A platform sends every call's webhooks from a few addresses of its own, so
+    /// this is a guard against floods, set well above a busy ISP's peak.
+    #[arg(long, env = "IVR_RATE_REQUESTS_PER_SECOND", default_value_t = 200)]
+    pub rate_requests_per_second: u32,
     /// Sandbox network file (JSON) for the built-in OZmap sandbox.
     #[arg(long, env = "SANDBOX_NETWORK")]
     pub sandbox_network: Option<PathBuf>,
@@ -150,12 +183,26 @@ fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// HTTP basic auth the webhooks require (from `user:password@` in `IVR_PUBLIC_URL`).
+#[derive(Clone, Debug)]
+pub struct WebhookAuth {
+    /// Decoded, as the `Authorization: Basic` header carries it.
+    pub user: String,
+    /// Decoded.
+    pub password: SecretString,
+    /// `user:password` exactly as written in the URL (percent-encoded), to rebuild
+    /// the URL the platform signs.
+    userinfo: SecretString,
+}
+
 /// The configuration after checking: URLs parsed, secrets wrapped.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: SocketAddr,
-    /// Without a trailing slash.
+    /// Without a trailing slash and without credentials (safe to log).
     pub public_url: String,
+    /// The credentials that were in `IVR_PUBLIC_URL`, if any.
+    pub webhook_auth: Option<WebhookAuth>,
     pub database_url: String,
     pub language: String,
     pub voice: String,
@@ -178,12 +225,39 @@ pub struct Config {
     pub google_maps_key: Option<SecretString>,
     pub gazetteer_file: Option<PathBuf>,
     pub cep_url: Option<Url>,
-    pub twilio_auth_token: Option<SecretString>,
+    /// Every webhook signing key; none: unsigned requests (see `allow_unsigned`).
+    pub signatures: SignatureSettings,
+    /// Unsigned webhooks accepted with a real OZmap (`--allow-unsigned`).
+    pub allow_unsigned: bool,
+    pub rate_calls_per_minute: u32,
+    pub rate_requests_per_second: u32,
     pub sandbox_network: Option<PathBuf>,
     pub admin_token: Option<SecretString>,
     pub retention_days: u32,
     /// Lease, retries, circuit breaker and shutdown grace of the reservation worker.
     pub worker: crate::worker::WorkerSettings,
+}
+
+impl Config {
+    /// The public URL as the platform calls it, credentials included: the base of
+    /// every action URL and of every signed URL (Twilio signs the URL with the
+    /// `user:password@` in it). Holds the basic-auth password: never log it.
+    pub fn platform_base_url(&self) -> String {
+        match &self.webhook_auth {
+            None => self.public_url.clone(),
+            Some(auth) => match self.public_url.split_once("://") {
+                Some((scheme, rest)) => {
+                    format!("{scheme}://{}@{rest}", auth.userinfo.expose_secret())
+                }
+                None => self.public_url.clone(),
+            },
+        }
+    }
+
+    /// Whether webhooks are checked against a signing key.
+    pub fn signatures_enforced(&self) -> bool {
+        self.signatures.any()
+    }
 }
 
 fn parse_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
@@ -194,6 +268,77 @@ fn parse_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// `https`, or `http` to a loopback host (127.0.0.0/8, ::1, localhost): a token or
+/// a caller's address must not cross a network in clear.
+fn require_tls_unless_loopback(var: &'static str, url: &Url) -> Result<(), ConfigError> {
+    if url.scheme() == "https" || is_loopback(url) {
+        return Ok(());
+    }
+    Err(err(
+        var,
+        "must be an https URL (plain http is allowed only to loopback: 127.0.0.1, ::1, localhost)",
+    ))
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).to_canonical().is_loopback(),
+        None => false,
+    }
+}
+
+/// `%XX` escapes into bytes; `None` when the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `id=key,id2=key2` → the Twilio shared keys.
+fn parse_webhook_keys(raw: &str) -> Result<Vec<(String, SecretString)>, ConfigError> {
+    let mut keys = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((id, key)) = part.split_once('=') else {
+            return Err(err(
+                "TWILIO_WEBHOOK_KEYS",
+                "must be a list of id=key pairs separated by commas",
+            ));
+        };
+        let (id, key) = (id.trim(), key.trim());
+        if id.is_empty() || key.is_empty() {
+            return Err(err(
+                "TWILIO_WEBHOOK_KEYS",
+                "every entry needs a key id and a key (id=key)",
+            ));
+        }
+        if keys.iter().any(|(k, _): &(String, SecretString)| k == id) {
+            return Err(err("TWILIO_WEBHOOK_KEYS", "a key id appears twice"));
+        }
+        keys.push((id.to_string(), SecretString::from(key.to_string())));
+    }
+    Ok(keys)
+}
+
 fn non_empty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
@@ -201,12 +346,42 @@ fn non_empty(v: Option<String>) -> Option<String> {
 impl ServeArgs {
     pub fn validate(self) -> Result<Config, ConfigError> {
         let worker = self.worker_settings()?;
-        let public_url = match non_empty(self.public_url) {
-            Some(u) => parse_url("IVR_PUBLIC_URL", &u)?
-                .as_str()
-                .trim_end_matches('/')
-                .to_string(),
-            None => format!("http://{}", self.bind),
+        let (public_url, webhook_auth) = match non_empty(self.public_url) {
+            Some(u) => {
+                let mut url = parse_url("IVR_PUBLIC_URL", &u)?;
+                if url.query().is_some() || url.fragment().is_some() {
+                    return Err(err(
+                        "IVR_PUBLIC_URL",
+                        "must not carry a query or a fragment",
+                    ));
+                }
+                let auth = match (url.username(), url.password()) {
+                    ("", None) => None,
+                    (user, Some(pass)) if !user.is_empty() && !pass.is_empty() => {
+                        let decode = |s: &str| {
+                            percent_decode(s).ok_or_else(|| {
+                                err("IVR_PUBLIC_URL", "credentials are not valid UTF-8")
+                            })
+                        };
+                        Some(WebhookAuth {
+                            user: decode(user)?,
+                            password: SecretString::from(decode(pass)?),
+                            userinfo: SecretString::from(format!("{user}:{pass}")),
+                        })
+                    }
+                    _ => {
+                        return Err(err(
+                            "IVR_PUBLIC_URL",
+                            "credentials must be given as user:password@ (both non-empty)",
+                        ));
+                    }
+                };
+                // Cannot fail on an http(s) URL.
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                (url.as_str().trim_end_matches('/').to_string(), auth)
+            }
+            None => (format!("http://{}", self.bind), None),
         };
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
@@ -252,6 +427,9 @@ impl ServeArgs {
         let ozmap_url = non_empty(self.ozmap_url)
             .map(|u| parse_url("OZMAP_URL", &u))
             .transpose()?;
+        if let Some(u) = &ozmap_url {
+            require_tls_unless_loopback("OZMAP_URL", u)?;
+        }
         let ozmap_token = non_empty(self.ozmap_token).map(SecretString::from);
         if ozmap_url.is_some() && ozmap_token.is_none() {
             return Err(err("OZMAP_TOKEN", "is required when OZMAP_URL is set"));
@@ -262,6 +440,12 @@ impl ServeArgs {
         let cep_url = non_empty(self.cep_url)
             .map(|u| parse_url("CEP_URL", &u))
             .transpose()?;
+        if let Some(u) = &geocoder_url {
+            require_tls_unless_loopback("GEOCODER_URL", u)?;
+        }
+        if let Some(u) = &cep_url {
+            require_tls_unless_loopback("CEP_URL", u)?;
+        }
         let google_maps_key = non_empty(self.google_maps_key).map(SecretString::from);
         let geocoder = match self.geocoder {
             Some(g) => g,
@@ -296,9 +480,32 @@ impl ServeArgs {
                 format!("{} is not a folder", f.display()),
             ));
         }
+        let signatures = SignatureSettings {
+            twilio_auth_token: non_empty(self.twilio_auth_token).map(SecretString::from),
+            twilio_shared_keys: match non_empty(self.twilio_webhook_keys) {
+                Some(raw) => parse_webhook_keys(&raw)?,
+                None => Vec::new(),
+            },
+            signalwire_signing_key: non_empty(self.signalwire_signing_key).map(SecretString::from),
+            telnyx_public_key: non_empty(self.telnyx_public_key)
+                .map(|k| {
+                    SignatureSettings::parse_telnyx_key(&k)
+                        .map_err(|e| err("TELNYX_PUBLIC_KEY", e.to_string()))
+                })
+                .transpose()?,
+        };
+        if ozmap_url.is_some() && !signatures.any() && !self.allow_unsigned {
+            return Err(err(
+                "TWILIO_AUTH_TOKEN",
+                "a real OZmap is configured (OZMAP_URL) but no webhook signing secret: set \
+                 TWILIO_AUTH_TOKEN, TWILIO_WEBHOOK_KEYS, SIGNALWIRE_SIGNING_KEY or \
+                 TELNYX_PUBLIC_KEY, or pass --allow-unsigned (IVR_ALLOW_UNSIGNED=true) on purpose",
+            ));
+        }
         Ok(Config {
             bind: self.bind,
             public_url,
+            webhook_auth,
             database_url: self.database_url,
             language: self.language,
             voice: self.voice,
@@ -320,7 +527,10 @@ impl ServeArgs {
             google_maps_key,
             gazetteer_file: self.gazetteer_file,
             cep_url,
-            twilio_auth_token: non_empty(self.twilio_auth_token).map(SecretString::from),
+            signatures,
+            allow_unsigned: self.allow_unsigned,
+            rate_calls_per_minute: self.rate_calls_per_minute,
+            rate_requests_per_second: self.rate_requests_per_second,
             sandbox_network: self.sandbox_network,
             admin_token: non_empty(self.admin_token).map(SecretString::from),
             retention_days: self.retention_days,
@@ -369,25 +579,30 @@ impl ServeArgs {
     }
 }
 
+/// Flags as on the command line → a checked configuration (unit tests only).
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) fn parse_for_tests(args: &[&str]) -> Result<Config, ConfigError> {
     use clap::Parser;
-    use secrecy::ExposeSecret;
-
     #[derive(Parser)]
     struct Cli {
         #[command(flatten)]
         serve: ServeArgs,
     }
+    let mut v = vec!["ozmap-ivr"];
+    v.extend_from_slice(args);
+    Cli::try_parse_from(v)
+        .expect("flags parse")
+        .serve
+        .validate()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
 
     fn parse(args: &[&str]) -> Result<Config, ConfigError> {
-        let mut v = vec!["ozmap-ivr"];
-        v.extend_from_slice(args);
-        Cli::try_parse_from(v)
-            .expect("flags parse")
-            .serve
-            .validate()
+        parse_for_tests(args)
     }
 
     #[test]
@@ -461,12 +676,185 @@ mod tests {
             "--ozmap-url=https://x.ozmap.com.br:9994",
             "--ozmap-token=s3cr3t-t0ken",
             "--geocoder=gazetteer",
+            "--twilio-auth-token=s3cr3t-twilio",
+            "--twilio-webhook-keys=k1=s3cr3t-shared",
+            "--signalwire-signing-key=s3cr3t-sw",
+            "--admin-token=s3cr3t-admin",
+            "--public-url=https://ivr:s3cr3t-pass@ivr.example.com",
         ])
         .unwrap();
         assert_eq!(
             c.ozmap_token.as_ref().unwrap().expose_secret(),
             "s3cr3t-t0ken"
         );
-        assert!(!format!("{c:?}").contains("s3cr3t"));
+        assert!(!format!("{c:?}").contains("s3cr3t"), "{c:?}");
+        assert!(!c.public_url.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_real_ozmap_needs_a_signing_secret_or_allow_unsigned() {
+        let real = [
+            "--ozmap-url=https://x.ozmap.com.br:9994",
+            "--ozmap-token=t",
+            "--geocoder=gazetteer",
+        ];
+        let e = parse(&real).unwrap_err();
+        assert_eq!(e.var, "TWILIO_AUTH_TOKEN");
+        for var in [
+            "TWILIO_AUTH_TOKEN",
+            "TWILIO_WEBHOOK_KEYS",
+            "SIGNALWIRE_SIGNING_KEY",
+            "TELNYX_PUBLIC_KEY",
+            "--allow-unsigned",
+        ] {
+            assert!(e.to_string().contains(var), "{var} not named in: {e}");
+        }
+        let with = |extra: &str| {
+            let mut v = real.to_vec();
+            v.push(extra);
+            parse(&v)
+        };
+        let c = with("--allow-unsigned").unwrap();
+        assert!(c.allow_unsigned && !c.signatures_enforced());
+        let telnyx = format!(
+            "--telnyx-public-key={}",
+            "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c"
+        );
+        for secret in [
+            "--twilio-auth-token=tok",
+            "--twilio-webhook-keys=k1=abc",
+            "--signalwire-signing-key=PSK_x",
+            telnyx.as_str(),
+        ] {
+            let c = with(secret).unwrap_or_else(|e| panic!("{secret}: {e}"));
+            assert!(c.signatures_enforced(), "{secret}");
+        }
+        // The sandbox takes unsigned requests without being told.
+        let c = parse(&[]).unwrap();
+        assert!(!c.signatures_enforced() && !c.allow_unsigned);
+    }
+
+    #[test]
+    fn outbound_urls_must_be_https_unless_loopback() {
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["--ozmap-url=http://x.ozmap.com.br:9994", "--ozmap-token=t"],
+                "OZMAP_URL",
+            ),
+            (
+                &["--ozmap-url=http://10.0.0.5", "--ozmap-token=t"],
+                "OZMAP_URL",
+            ),
+            (
+                &[
+                    "--geocoder=nominatim",
+                    "--geocoder-url=http://nominatim.example.org",
+                ],
+                "GEOCODER_URL",
+            ),
+            (
+                &[
+                    "--geocoder=google",
+                    "--google-maps-key=k",
+                    "--geocoder-url=http://maps.example.com",
+                ],
+                "GEOCODER_URL",
+            ),
+            (&["--cep-url=http://viacep.com.br"], "CEP_URL"),
+            (&["--cep-url=http://127.0.0.1.nip.io"], "CEP_URL"),
+        ];
+        for (args, var) in cases {
+            let e = parse(args).unwrap_err();
+            assert_eq!(e.var, *var, "{args:?}: {e}");
+            assert!(e.to_string().contains("https"), "{e}");
+        }
+        for ok in [
+            "http://127.0.0.1:9994",
+            "http://127.10.0.1",
+            "http://localhost:8080",
+            "http://[::1]:9994",
+            "https://x.ozmap.com.br:9994",
+        ] {
+            let arg = format!("--ozmap-url={ok}");
+            let c = parse(&[
+                &arg,
+                "--ozmap-token=t",
+                "--allow-unsigned",
+                "--geocoder=gazetteer",
+            ])
+            .unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert!(c.ozmap_url.is_some());
+            let arg = format!("--cep-url={ok}");
+            parse(&[&arg]).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+    }
+
+    #[test]
+    fn signing_keys_parse_and_errors_name_their_variable() {
+        let c = parse(&["--twilio-webhook-keys= k1=abc , k2=d=ef ,"]).unwrap();
+        let keys: Vec<(&str, &str)> = c
+            .signatures
+            .twilio_shared_keys
+            .iter()
+            .map(|(id, k)| (id.as_str(), k.expose_secret()))
+            .collect();
+        assert_eq!(keys, [("k1", "abc"), ("k2", "d=ef")]);
+        for bad in ["k1", "=abc", "k1=", "k1=a,k1=b"] {
+            let arg = format!("--twilio-webhook-keys={bad}");
+            let e = parse(&[&arg]).unwrap_err();
+            assert_eq!(e.var, "TWILIO_WEBHOOK_KEYS", "{bad}");
+            assert!(!e.to_string().contains("abc"), "{e}");
+        }
+        let e = parse(&["--telnyx-public-key=not-a-key"]).unwrap_err();
+        assert_eq!(e.var, "TELNYX_PUBLIC_KEY");
+    }
+
+    #[test]
+    fn credentials_in_the_public_url_become_basic_auth() {
+        let c = parse(&["--public-url=https://ivr:p%40ss@ivr.example.com/base/"]).unwrap();
+        assert_eq!(c.public_url, "https://ivr.example.com/base");
+        let auth = c.webhook_auth.as_ref().unwrap();
+        assert_eq!(auth.user, "ivr");
+        assert_eq!(auth.password.expose_secret(), "p@ss");
+        // Signed and action URLs keep the credentials as written.
+        assert_eq!(
+            c.platform_base_url(),
+            "https://ivr:p%40ss@ivr.example.com/base"
+        );
+        let plain = parse(&["--public-url=https://ivr.example.com"]).unwrap();
+        assert!(plain.webhook_auth.is_none());
+        assert_eq!(plain.platform_base_url(), "https://ivr.example.com");
+        for bad in [
+            "https://ivr@ivr.example.com",
+            "https://:s3cr3t@ivr.example.com",
+            "https://ivr.example.com/?x=1",
+        ] {
+            let arg = format!("--public-url={bad}");
+            let e = parse(&[&arg]).unwrap_err();
+            assert_eq!(e.var, "IVR_PUBLIC_URL", "{bad}");
+            assert!(!e.to_string().contains("s3cr3t"), "{e}");
+        }
+    }
+
+    #[test]
+    fn rate_limits_default_to_three_calls_a_minute_and_two_hundred_requests_a_second() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(
+            (c.rate_calls_per_minute, c.rate_requests_per_second),
+            (3, 200)
+        );
+        let c = parse(&["--rate-calls-per-minute=0", "--rate-requests-per-second=7"]).unwrap();
+        assert_eq!(
+            (c.rate_calls_per_minute, c.rate_requests_per_second),
+            (0, 7)
+        );
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%40b%3a").as_deref(), Some("a@b:"));
+        assert_eq!(percent_decode("100%").as_deref(), Some("100%"));
+        assert_eq!(percent_decode("%zz").as_deref(), Some("%zz"));
+        assert_eq!(percent_decode("%ff"), None);
     }
 }

@@ -15,7 +15,8 @@
 //! - [`worker`]: carries ledger rows out against OZmap, exactly once.
 //! - [`admin`]: the operators' view of the ledger.
 //! - [`sandbox`]: a built-in OZmap (API v2 subset) over a simulated network.
-//! - [`http`], [`app`]: the webhooks, and start-up.
+//! - [`http`], [`app`]: the webhooks (and the gate in front of them), and start-up.
+//! - [`housekeeping`]: expiry of call state (retention) and of rate-limit keys.
 //! - [`caller`]: a TwiML executor (the terminal caller, the tests, the load generator).
 //! - [`config`]: the one place configuration is read.
 
@@ -26,6 +27,7 @@ pub mod config;
 pub mod domain;
 pub mod flow;
 pub mod geocode;
+pub mod housekeeping;
 pub mod http;
 pub mod ozmap;
 pub mod prompts;

@@ -46,6 +46,7 @@ fn init_logs() {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logs();
+    ozmap_ivr::redact::install_panic_hook();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Reservations(args) => ozmap_ivr::admin::run(args).await.map(|out| print!("{out}")),

@@ -9,6 +9,9 @@
 //!   span of a call).
 //! - [`call_sid`] keeps the platform's call id (not personal data) but bounds it and
 //!   restricts its characters, so a forged value cannot inject log lines.
+//! - [`install_panic_hook`] replaces the default hook, which prints the panic
+//!   message (it may hold a value from a call) to stderr, by one error log line
+//!   that names the place only.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -76,6 +79,19 @@ pub fn call_sid(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Makes a panic one `error` log line with its source location; the message is
+/// withheld, since it may hold caller data or a secret (`unwrap` on an error
+/// prints the error's `Debug`). Handlers turn the panic into an apology.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_else(|| "unknown".to_string());
+        tracing::error!(%location, "panic (message withheld: it may hold caller data)");
+    }));
 }
 
 #[cfg(test)]

@@ -3,9 +3,13 @@
 //!
 //! Rules every handler keeps:
 //! - the answer is `200 text/xml` with a spoken sentence, whatever went wrong
-//!   inside (a store error, a panic); only a bad signature (403), a wrong method
-//!   (405), a wrong content type (415) or a request that is not a call (400) get
-//!   another status, still with a well-formed TwiML body;
+//!   inside (a store error, a panic); only a refusal by the gate ([`security`]:
+//!   429 too many requests from one address, 401 basic auth, 403 signature), a
+//!   wrong method (405), a wrong content type (415), a body over 16 KiB (413) or a
+//!   request that is not a call (400) get another status, still with a
+//!   well-formed TwiML body;
+//! - a refused request never touches call state or OZmap: every check runs before
+//!   the store is read;
 //! - no webhook waits on an outside service longer than the step budget: the
 //!   geocoder is given `IVR_STEP_BUDGET_MS`, then goes on in the background behind
 //!   a hold message; OZmap is only ever called by the worker;
@@ -14,6 +18,7 @@
 
 pub mod render;
 pub mod routes;
+pub mod security;
 
 use crate::domain::AddressQuery;
 use crate::flow::{self, Call, Effect, Event, GeoResult, Progress, ReservationProgress, Step};
@@ -23,7 +28,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::FutureExt;
+use security::SecurityCounters;
 use sha2::{Digest, Sha256};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,12 +71,21 @@ impl Hook {
 pub struct Form(pub Vec<(String, String)>);
 
 impl Form {
+    /// Parses and bounds a body: [`Form::parse_pairs`] then [`Form::bounded`].
     pub fn parse(body: &[u8]) -> Option<Self> {
+        Self::parse_pairs(body).map(Self::bounded)
+    }
+
+    /// Every pair exactly as sent (the signature covers these), or `None` when the
+    /// body is not a form or holds more than [`MAX_PARAMS`] pairs.
+    pub fn parse_pairs(body: &[u8]) -> Option<Vec<(String, String)>> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
-        if pairs.len() > MAX_PARAMS {
-            return None;
-        }
-        Some(Self(
+        (pairs.len() <= MAX_PARAMS).then_some(pairs)
+    }
+
+    /// The pairs with every value cut to [`MAX_VALUE`] bytes (on a character boundary).
+    pub fn bounded(pairs: Vec<(String, String)>) -> Self {
+        Self(
             pairs
                 .into_iter()
                 .map(|(k, v)| {
@@ -85,7 +101,7 @@ impl Form {
                     (k, v)
                 })
                 .collect(),
-        ))
+        )
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -113,16 +129,85 @@ fn xml(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
-/// Entry point of every webhook.
+/// Entry point of every webhook. A panic anywhere inside becomes the spoken
+/// apology ([`apologise_on_panic`]).
 pub async fn webhook(
     hook: Hook,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let started = std::time::Instant::now();
     let state = state.into_inner();
+    let apology_state = state.clone();
+    apologise_on_panic(
+        hook,
+        move || apology_state.render_ctx().apology("error.apology"),
+        webhook_inner(hook, req, payload, state),
+    )
+    .await
+}
+
+/// Runs a webhook's work; a panic inside it becomes `200` with `apology()` (a
+/// spoken sentence and goodbye in valid TwiML) and an error log line with the
+/// route only (a panic message may hold caller data, so it is not logged here).
+pub async fn apologise_on_panic<F>(
+    hook: Hook,
+    apology: impl FnOnce() -> String,
+    work: F,
+) -> HttpResponse
+where
+    F: Future<Output = HttpResponse>,
+{
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::error!(
+                route = hook.name(),
+                "webhook panicked; apologised to the caller"
+            );
+            xml(StatusCode::OK, apology())
+        }
+    }
+}
+
+async fn webhook_inner(
+    hook: Hook,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: Arc<AppState>,
+) -> HttpResponse {
+    let started = std::time::Instant::now();
     let render = state.render_ctx();
+    // 1. Requests per source address, before anything costs work.
+    if let Some(peer) = req.peer_addr()
+        && !state.limits.allow_request(peer.ip())
+    {
+        SecurityCounters::bump(&state.security.limited_requests);
+        tracing::warn!(
+            route = hook.name(),
+            "refused: too many requests from one source address"
+        );
+        let mut res = xml(StatusCode::TOO_MANY_REQUESTS, render.apology("error.busy"));
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return res;
+    }
+    // 2. Basic auth, when the public URL carries credentials.
+    if let Some(auth) = &state.cfg.webhook_auth
+        && !security::basic_auth_matches(auth, &req)
+    {
+        SecurityCounters::bump(&state.security.bad_credentials);
+        tracing::warn!(route = hook.name(), "refused: basic auth missing or wrong");
+        let mut res = xml(
+            StatusCode::UNAUTHORIZED,
+            crate::twiml::Response::new().render(),
+        );
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"ozmap-ivr\", charset=\"UTF-8\""),
+        );
+        return res;
+    }
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -138,7 +223,18 @@ pub async fn webhook(
             render.apology("error.apology"),
         );
     }
-    let Some(form) = Form::parse(&body) else {
+    let body = match read_body(&req, payload).await {
+        Ok(body) => body,
+        Err(status) => {
+            tracing::warn!(
+                route = hook.name(),
+                status = status.as_u16(),
+                "refused: body too large or unreadable"
+            );
+            return xml(status, render.apology("error.apology"));
+        }
+    };
+    let Some(pairs) = Form::parse_pairs(&body) else {
         tracing::warn!(
             route = hook.name(),
             bytes = body.len(),
@@ -146,10 +242,12 @@ pub async fn webhook(
         );
         return xml(StatusCode::BAD_REQUEST, render.apology("error.apology"));
     };
-    if let Err(reason) = state.check_signature(&req, &body, &form) {
+    // 3. The signature, over the form exactly as sent.
+    if let Err(reason) = state.check_signature(&req, &body, &pairs) {
+        SecurityCounters::bump(&state.security.bad_signatures);
         tracing::warn!(
             route = hook.name(),
-            reason,
+            reason = %reason,
             "refused: signature check failed"
         );
         return xml(
@@ -157,6 +255,7 @@ pub async fn webhook(
             crate::twiml::Response::new().render(),
         );
     }
+    let form = Form::bounded(pairs);
     let Some(call_sid) = form
         .get("CallSid")
         .filter(|s| valid_call_sid(s))
@@ -168,17 +267,10 @@ pub async fn webhook(
     let seq = web::Query::<SeqQuery>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.seq);
-    let outcome = AssertUnwindSafe(handle(&state, hook, &call_sid, seq, &form))
-        .catch_unwind()
-        .await;
-    let answer = match outcome {
-        Ok(Ok(body)) => body,
-        Ok(Err(e)) => {
+    let answer = match handle(&state, hook, &call_sid, seq, &form).await {
+        Ok(body) => body,
+        Err(e) => {
             tracing::error!(route = hook.name(), call_sid = %call_sid, error = %e, "webhook failed; apologised to the caller");
-            render.apology("error.apology")
-        }
-        Err(_) => {
-            tracing::error!(route = hook.name(), call_sid = %call_sid, "webhook panicked; apologised to the caller");
             render.apology("error.apology")
         }
     };
@@ -189,6 +281,24 @@ pub async fn webhook(
         "answered"
     );
     xml(StatusCode::OK, answer)
+}
+
+/// The body, at most [`MAX_BODY`] bytes: `413` past it (a declared length is
+/// refused before anything is read), `400` when the stream breaks.
+async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, StatusCode> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    match payload.to_bytes_limited(MAX_BODY).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(_)) => Err(StatusCode::BAD_REQUEST),
+        Err(_) => Err(StatusCode::PAYLOAD_TOO_LARGE),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -207,11 +317,16 @@ async fn handle(
     let now = now_ms();
     let render = state.render_ctx();
     if hook == Hook::Status {
-        tracing::info!(
-            call_sid,
-            status = form.get("CallStatus").unwrap_or("?"),
-            "call status"
-        );
+        // Only the statuses TwiML defines are logged as given.
+        let status = match form.get("CallStatus") {
+            Some(
+                s @ ("queued" | "ringing" | "in-progress" | "completed" | "busy" | "failed"
+                | "no-answer" | "canceled"),
+            ) => s,
+            Some(_) => "other",
+            None => "?",
+        };
+        tracing::info!(call_sid, status, "call status");
         return Ok(crate::twiml::Response::new().render());
     }
     let Some(stored) = state.store.load_call(call_sid).await? else {
@@ -220,7 +335,19 @@ async fn handle(
         if hook != Hook::Start {
             tracing::info!(call_sid, route = hook.name(), "unknown call: starting over");
         }
-        let call = Call::new(form.get("From").map(str::to_string));
+        // A new call state: the caller's number must still have new calls left.
+        let from = form.get("From").unwrap_or("");
+        if !state.limits.allow_new_call(from) {
+            SecurityCounters::bump(&state.security.limited_calls);
+            tracing::warn!(
+                call_sid,
+                route = hook.name(),
+                caller = %crate::redact::phone(from),
+                "refused: too many new calls from this number"
+            );
+            return Ok(render.apology("error.busy"));
+        }
+        let call = Call::new(Some(from.to_string()).filter(|f| !f.is_empty()));
         let t = flow::advance(&state.flow, &call, Event::Start, now as u64);
         let body = render.render(&t.reply, 1);
         if state
@@ -512,5 +639,110 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
                 .content_type("text/plain")
                 .body("store unavailable\n")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prompts::Prompts;
+    use actix_web::body::MessageBody;
+    use std::sync::Mutex;
+
+    /// Log lines written while the guard lives on this thread.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn apology() -> String {
+        let prompts = Prompts::load("pt-BR", None).unwrap();
+        render::RenderCtx {
+            prompts: &prompts,
+            public_url: "https://ivr.example.com",
+            voice: "Polly.Camila",
+            language: "pt-BR",
+            agent_number: None,
+        }
+        .apology("error.apology")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_spoken_apology_and_one_error_line() {
+        let logs = Captured::default();
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let secret_in_panic = "+5548991234567";
+        let res = apologise_on_panic(Hook::Answer, apology, async {
+            if !secret_in_panic.is_empty() {
+                panic!("handler bug while holding {secret_in_panic}");
+            }
+            HttpResponse::Ok().finish()
+        })
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            "text/xml; charset=utf-8"
+        );
+        let body = res.into_body().try_into_bytes().unwrap();
+        let body = std::str::from_utf8(&body).unwrap();
+        let doc = roxmltree::Document::parse(body).unwrap();
+        let verbs: Vec<&str> = doc
+            .root_element()
+            .children()
+            .filter(|n| n.is_element())
+            .map(|n| n.tag_name().name())
+            .collect();
+        assert_eq!(verbs, ["Say", "Hangup"]);
+        assert!(body.contains("Desculpe"), "{body}");
+        let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(logs.lines().count(), 1, "{logs}");
+        assert!(
+            logs.contains("ERROR") && logs.contains("webhook panicked"),
+            "{logs}"
+        );
+        assert!(
+            logs.contains("route=\"answer\"") || logs.contains("route=answer"),
+            "{logs}"
+        );
+        assert!(!logs.contains(secret_in_panic), "{logs}");
+    }
+
+    #[tokio::test]
+    async fn without_a_panic_the_answer_passes_through() {
+        let res = apologise_on_panic(Hook::Start, apology, async {
+            HttpResponse::Forbidden().finish()
+        })
+        .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn form_keeps_the_signed_pairs_whole_and_bounds_the_handler_copy() {
+        let long = "é".repeat(MAX_VALUE);
+        let body =
+            serde_urlencoded::to_string([("SpeechResult", long.as_str()), ("A", "b")]).unwrap();
+        let pairs = Form::parse_pairs(body.as_bytes()).unwrap();
+        assert_eq!(pairs[0].1, long, "the signature covers the value as sent");
+        let form = Form::bounded(pairs);
+        let cut = form.get("SpeechResult").unwrap();
+        assert!(cut.len() <= MAX_VALUE && cut.len() > MAX_VALUE - 4);
+        assert!(long.starts_with(cut));
+        assert_eq!(form.get("A"), Some("b"));
+        let many: String = (0..=MAX_PARAMS).map(|i| format!("k{i}=v&")).collect();
+        assert!(Form::parse_pairs(many.as_bytes()).is_none());
     }
 }

@@ -16,7 +16,7 @@ pub const ADMIN_RESERVATIONS: &str = "/admin/reservations";
 
 macro_rules! hook {
     ($hook:expr) => {
-        |req: HttpRequest, body: web::Bytes, state: web::Data<AppState>| {
+        |req: HttpRequest, body: web::Payload, state: web::Data<AppState>| {
             webhook($hook, req, body, state)
         }
     };

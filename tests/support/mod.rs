@@ -24,6 +24,17 @@ struct Cli {
     serve: ServeArgs,
 }
 
+/// Flags that decide how webhooks are checked. The sandbox given as `OZMAP_URL`
+/// counts as a real OZmap, so without one of these the tests pass
+/// `--allow-unsigned` (the service refuses to start otherwise).
+const SIGNING_FLAGS: [&str; 5] = [
+    "--twilio-auth-token",
+    "--twilio-webhook-keys",
+    "--signalwire-signing-key",
+    "--telnyx-public-key",
+    "--allow-unsigned",
+];
+
 /// The configuration the tests start from; `extra` are flags as on the command line.
 pub fn config(db: &str, ozmap_url: &str, extra: &[&str]) -> Config {
     let mut args = vec![
@@ -36,6 +47,12 @@ pub fn config(db: &str, ozmap_url: &str, extra: &[&str]) -> Config {
         "--ozmap-timeout-ms=800".into(),
         "--poll-pause-s=1".into(),
     ];
+    if !extra
+        .iter()
+        .any(|e| SIGNING_FLAGS.iter().any(|f| e.starts_with(f)))
+    {
+        args.push("--allow-unsigned".into());
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     Cli::try_parse_from(args)
         .expect("test flags")
@@ -47,6 +64,8 @@ pub fn config(db: &str, ozmap_url: &str, extra: &[&str]) -> Config {
 pub struct TestApp {
     pub voice_url: String,
     pub base_url: String,
+    /// The running service's state (counters, configuration).
+    pub state: actix_web::web::Data<ozmap_ivr::app::AppState>,
     pub sandbox: SandboxServer,
     pub db_path: PathBuf,
     pub db_url: String,
@@ -83,11 +102,13 @@ impl TestApp {
         let cfg = config(&db_url, &sandbox.base_url(), extra);
         let app = Application::build(cfg).await.expect("application");
         let base_url = app.public_url.clone();
+        let state = app.state.clone();
         let handle = app.handle();
         let task = tokio::spawn(app.run());
         TestApp {
             voice_url: format!("{base_url}/voice"),
             base_url,
+            state,
             sandbox,
             db_path,
             db_url,
@@ -104,18 +125,32 @@ impl TestApp {
     }
 
     pub fn caller(&self) -> Caller {
-        Caller::new(CallerOptions {
+        self.caller_with(|_| {})
+    }
+
+    /// A caller with changed options (a signing token, another number, a fixed CallSid).
+    pub fn caller_with(&self, change: impl FnOnce(&mut CallerOptions)) -> Caller {
+        let mut opts = CallerOptions {
             url: self.voice_url.clone(),
             pause_scale: 0.05,
             max_requests: 150,
             ..CallerOptions::default()
-        })
-        .expect("caller")
+        };
+        change(&mut opts);
+        Caller::new(opts).expect("caller")
     }
 
     pub async fn call(&self, answers: Vec<Answer>) -> CallReport {
+        self.call_with(|_| {}, answers).await
+    }
+
+    pub async fn call_with(
+        &self,
+        change: impl FnOnce(&mut CallerOptions),
+        answers: Vec<Answer>,
+    ) -> CallReport {
         let mut script = Scripted::new(answers);
-        self.caller()
+        self.caller_with(change)
             .run(&mut script, &mut |_| {})
             .await
             .expect("the call runs to its end")
