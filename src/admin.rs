@@ -260,7 +260,7 @@ fn token_matches(expected: &str, given: &str) -> bool {
 
 /// The answer to send instead of the data: 404 when the admin routes are off,
 /// 401 when the bearer token is missing or wrong; `None` when authorised.
-fn refusal(
+pub(crate) fn refusal(
     req: &actix_web::HttpRequest,
     state: &crate::app::AppState,
 ) -> Option<actix_web::HttpResponse> {

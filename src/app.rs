@@ -43,6 +43,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Refused webhooks, by kind.
     pub security: SecurityCounters,
+    /// Answered webhooks, by route, with their latency.
+    pub webhooks: crate::http::metrics::WebhookCounters,
 }
 
 impl AppState {
@@ -165,6 +167,7 @@ impl Application {
             platform_base_url,
             limits,
             security: SecurityCounters::default(),
+            webhooks: Default::default(),
         });
         let data = state.clone();
         let server = HttpServer::new(move || {

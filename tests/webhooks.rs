@@ -214,3 +214,49 @@ async fn the_status_callback_is_taken() {
         .unwrap();
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn metrics_count_webhooks_behind_the_admin_token() {
+    let app = TestApp::spawn(&["--admin-token=ops-secret"]).await;
+    post(&app.voice_url, &[("CallSid", SID)]).await;
+    post(
+        &format!("{}/voice/answer?seq=1", app.base_url),
+        &[("CallSid", SID), ("Digits", "12")],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/metrics", app.base_url);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    let text = http
+        .get(&url)
+        .bearer_auth("ops-secret")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("ozmap_ivr_webhooks_total{route=\"start\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ozmap_ivr_webhooks_total{route=\"answer\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("ozmap_ivr_webhook_seconds_count 2"), "{text}");
+    assert!(text.contains("ozmap_ivr_ledger_pending 0"), "{text}");
+    assert!(
+        text.contains("ozmap_ivr_refused_total{reason=\"signature\"} 0"),
+        "{text}"
+    );
+    let off = TestApp::spawn(&[]).await;
+    assert_eq!(
+        http.get(format!("{}/metrics", off.base_url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}

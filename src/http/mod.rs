@@ -16,6 +16,7 @@
 //! - a repeated request (same call, same `seq`) gets the same answer and does not
 //!   move the call twice: the last answer is stored with the state and replayed.
 
+pub mod metrics;
 pub mod render;
 pub mod routes;
 pub mod security;
@@ -54,7 +55,7 @@ pub enum Hook {
 }
 
 impl Hook {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Hook::Start => "start",
             Hook::Answer => "answer",
@@ -271,9 +272,11 @@ async fn webhook_inner(
         Ok(body) => body,
         Err(e) => {
             tracing::error!(route = hook.name(), call_sid = %call_sid, error = %e, "webhook failed; apologised to the caller");
+            state.webhooks.apologised();
             render.apology("error.apology")
         }
     };
+    state.webhooks.answered(hook, started.elapsed());
     tracing::info!(
         route = hook.name(),
         call_sid = %call_sid,

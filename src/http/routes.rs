@@ -13,6 +13,8 @@ pub const STATUS: &str = "/voice/status";
 pub const HEALTH: &str = "/healthz";
 /// The ledger as JSON, behind `IVR_ADMIN_TOKEN` (see [`crate::admin`]).
 pub const ADMIN_RESERVATIONS: &str = "/admin/reservations";
+/// Prometheus text, behind `IVR_ADMIN_TOKEN`.
+pub const METRICS: &str = "/metrics";
 
 macro_rules! hook {
     ($hook:expr) => {
@@ -56,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(method_not_allowed)),
         )
         .service(web::resource(HEALTH).route(web::get().to(healthz)))
+        .service(web::resource(METRICS).route(web::get().to(super::metrics::metrics)))
         .service(web::resource(ADMIN_RESERVATIONS).route(web::get().to(crate::admin::http_list)))
         .service(
             web::resource(format!("{ADMIN_RESERVATIONS}/{{id}}"))
