@@ -36,8 +36,11 @@ fn words(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// Number words in Portuguese, then in English (the shipped `en-US` prompts);
+/// neither language's number words mean anything else in the other.
 fn with_numbers(text: &str) -> String {
-    replace_numbers_in_text(text, &Language::portugese(), 0.0)
+    let pt = replace_numbers_in_text(text, &Language::portugese(), 0.0);
+    replace_numbers_in_text(&pt, &Language::english(), 0.0)
 }
 
 /// Digits dictated or typed, with "barra" (or `|`) kept as the `|` separator.
@@ -147,6 +150,9 @@ pub fn yes_no(digits_in: Option<&str>, speech: Option<&str>) -> Option<bool> {
                 | "trocar"
                 | "dois"
                 | "2"
+                | "no"
+                | "wrong"
+                | "two"
         )
     });
     let yes = w.iter().any(|w| {
@@ -165,6 +171,11 @@ pub fn yes_no(digits_in: Option<&str>, speech: Option<&str>) -> Option<bool> {
                 | "um"
                 | "1"
                 | "ok"
+                | "yes"
+                | "yeah"
+                | "right"
+                | "correct"
+                | "one"
         )
     });
     match (yes, no) {
@@ -183,7 +194,7 @@ pub fn wants_agent(digits_in: Option<&str>, speech: Option<&str>) -> Option<bool
     if w.iter().any(|w| {
         matches!(
             w.as_str(),
-            "atendente" | "pessoa" | "humano" | "operador" | "atendimento"
+            "atendente" | "pessoa" | "humano" | "operador" | "atendimento" | "agent" | "operator"
         )
     }) {
         Some(true)
@@ -280,6 +291,26 @@ mod tests {
             "123|123"
         );
         assert!(client_code(Some("12**3"), None).is_none());
+    }
+
+    #[test]
+    fn english_number_words_too() {
+        assert_eq!(
+            client_code(None, Some("one two three")).unwrap().as_str(),
+            "123"
+        );
+        assert_eq!(
+            house_number(None, Some("nine hundred")),
+            Some(Some("900".into()))
+        );
+        assert_eq!(yes_no(None, Some("yes")), Some(true));
+        // Portuguese is unchanged by the English pass
+        assert_eq!(
+            client_code(None, Some("um dois três")).unwrap().as_str(),
+            "123"
+        );
+        let a = address(Some("Rua Delminda Silveira, novecentos, Agronômica")).unwrap();
+        assert!(a.contains("900"), "{a}");
     }
 
     #[test]
