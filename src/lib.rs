@@ -17,10 +17,12 @@
 //! - [`sandbox`]: a built-in OZmap (API v2 subset) over a simulated network.
 //! - [`http`], [`app`]: the webhooks, and start-up.
 //! - [`caller`]: a TwiML executor (the terminal caller, the tests, the load generator).
+//! - [`bench`]: the load generator (`ozmap-ivr bench`) and its ceiling.
 //! - [`config`]: the one place configuration is read.
 
 pub mod admin;
 pub mod app;
+pub mod bench;
 pub mod caller;
 pub mod config;
 pub mod domain;

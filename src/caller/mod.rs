@@ -396,6 +396,25 @@ struct Inner {
 
 impl Caller {
     pub fn new(opts: CallerOptions) -> Result<Caller, CallError> {
+        let client = reqwest::Client::builder()
+            .timeout(opts.request_timeout)
+            .connect_timeout(opts.request_timeout.min(Duration::from_secs(10)))
+            // The platform signs and fetches exactly the URL it was given.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ozmap-ivr-caller/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CallError::Client(e.to_string()))?;
+        Self::with_client(opts, client)
+    }
+
+    /// A caller with other options (another CallSid, start URL or request limit)
+    /// that shares this one's HTTP client and connection pool: what a load
+    /// generator needs per call. The request timeout stays this caller's.
+    pub fn with_options(&self, opts: CallerOptions) -> Result<Caller, CallError> {
+        Self::with_client(opts, self.inner.client.clone())
+    }
+
+    fn with_client(opts: CallerOptions, client: reqwest::Client) -> Result<Caller, CallError> {
         let start = document::resolve(
             &Url::parse(&opts.url).map_err(|e| CallError::InvalidUrl {
                 url: opts.url.clone(),
@@ -408,14 +427,6 @@ impl Caller {
             .as_deref()
             .map(|cb| document::resolve(&start, cb))
             .transpose()?;
-        let client = reqwest::Client::builder()
-            .timeout(opts.request_timeout)
-            .connect_timeout(opts.request_timeout.min(Duration::from_secs(10)))
-            // The platform signs and fetches exactly the URL it was given.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("ozmap-ivr-caller/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| CallError::Client(e.to_string()))?;
         Ok(Caller {
             inner: Arc::new(Inner {
                 client,
