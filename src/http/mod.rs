@@ -214,12 +214,30 @@ async fn handle(
         );
         return Ok(crate::twiml::Response::new().render());
     }
-    let Some(stored) = state.store.load_call(call_sid).await? else {
-        // A new call, or a step of a call this service does not know (its state
-        // expired or another deployment started it): greet and start over.
-        if hook != Hook::Start {
-            tracing::info!(call_sid, route = hook.name(), "unknown call: starting over");
+    if hook == Hook::Start {
+        // Nearly every first request is a new call: create it at once and read
+        // the store only when the call exists (one round trip instead of two).
+        let call = Call::new(form.get("From").map(str::to_string));
+        let t = flow::advance(&state.flow, &call, Event::Start, now as u64);
+        let body = render.render(&t.reply, 1);
+        if state
+            .store
+            .create_call(call_sid, &t.call, &body, now)
+            .await?
+        {
+            return Ok(body);
         }
+        // The platform repeated the first request, or the caller was sent to the
+        // start again: say the current question again, without moving.
+        return Ok(match state.store.load_call(call_sid).await? {
+            Some(stored) => replay_or_resume(state, &stored, now),
+            None => body,
+        });
+    }
+    let Some(stored) = state.store.load_call(call_sid).await? else {
+        // A step of a call this service does not know (its state expired or
+        // another deployment started it): greet and start over.
+        tracing::info!(call_sid, route = hook.name(), "unknown call: starting over");
         let call = Call::new(form.get("From").map(str::to_string));
         let t = flow::advance(&state.flow, &call, Event::Start, now as u64);
         let body = render.render(&t.reply, 1);
@@ -238,11 +256,6 @@ async fn handle(
             .and_then(|s| s.last_reply)
             .unwrap_or(body));
     };
-    if hook == Hook::Start {
-        // The platform repeated the first request, or the caller was sent to the
-        // start again: say the current question again, without moving.
-        return Ok(replay_or_resume(state, &stored, now));
-    }
     match seq {
         Some(s) if s == stored.seq => {}
         Some(s) if s == stored.seq - 1 && stored.last_reply.is_some() => {
