@@ -335,42 +335,45 @@ impl Store {
         let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
         self.write(Box::new(move |c| {
             Box::pin(async move {
-        let mut tx = c.begin().await?;
-        let r = sqlx::query(
-            "UPDATE calls SET state = $1, seq = seq + 1, last_reply = $2, updated_at = $3 \
-             WHERE call_sid = $4 AND seq = $5",
-        )
-        .bind(state)
-        .bind(reply)
-        .bind(now)
-        .bind(call_sid.as_str())
-        .bind(expected_seq)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        if let Some((code, request)) = reserve {
-            sqlx::query(
-                "INSERT INTO reservations (client_code, call_sid, request, status, attempts, \
-                 next_attempt_at, claimed_until, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4) \
-                 ON CONFLICT (client_code) DO UPDATE SET call_sid = excluded.call_sid, \
-                 request = excluded.request, status = 'pending', outcome = NULL, attempts = 0, \
-                 next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
-                 last_error = NULL, updated_at = excluded.updated_at \
-                 WHERE reservations.status IN ('dead', 'cancelled')",
-            )
-            .bind(code)
-            .bind(call_sid)
-            .bind(request)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+                let update = sqlx::query(
+                    "UPDATE calls SET state = $1, seq = seq + 1, last_reply = $2, updated_at = $3 \
+                     WHERE call_sid = $4 AND seq = $5",
+                )
+                .bind(state)
+                .bind(reply)
+                .bind(now)
+                .bind(call_sid.clone())
+                .bind(expected_seq);
+                let Some((code, request)) = reserve else {
+                    // One statement is atomic by itself: no transaction of its own needed.
+                    return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
+                };
+                let mut tx = c.begin().await?;
+                let r = update.execute(&mut *tx).await?;
+                if r.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                {
+                    sqlx::query(
+                        "INSERT INTO reservations (client_code, call_sid, request, status, attempts, \
+                         next_attempt_at, claimed_until, created_at, updated_at) \
+                         VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4) \
+                         ON CONFLICT (client_code) DO UPDATE SET call_sid = excluded.call_sid, \
+                         request = excluded.request, status = 'pending', outcome = NULL, attempts = 0, \
+                         next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
+                         last_error = NULL, updated_at = excluded.updated_at \
+                         WHERE reservations.status IN ('dead', 'cancelled')",
+                    )
+                    .bind(code)
+                    .bind(call_sid)
+                    .bind(request)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
             })
         }))
         .await
