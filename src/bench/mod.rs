@@ -128,6 +128,11 @@ pub struct BenchArgs {
     /// `<Pause>` sleeps length × this (0: no sleep; a caller on hold polls again at once).
     #[arg(long, default_value_t = 0.0)]
     pub pause_scale: f64,
+    /// Each caller waits this long before answering a question (hearing the
+    /// prompt, answering): `0s` keeps every call busy (a saturation test); a
+    /// think time turns `--concurrency` into calls in progress at a steady pace.
+    #[arg(long, value_parser = parse_duration, default_value = "0s")]
+    pub think: Duration,
     /// Also measure the ceiling in whole mode (always done in greeting and step modes).
     #[arg(long)]
     pub ceiling: bool,
@@ -307,6 +312,8 @@ pub struct BenchReport {
     pub mode: Option<Mode>,
     pub concurrency: u64,
     pub pause_scale: f64,
+    /// Think time before each answer, in ms.
+    pub think_ms: f64,
     pub signed: bool,
     pub target: String,
     pub store: String,
@@ -343,8 +350,9 @@ impl BenchReport {
         });
         let _ = writeln!(
             o,
-            "ozmap-ivr bench: {mode}; concurrency {}; pause scale {}{}; {}",
+            "ozmap-ivr bench: {mode}; concurrency {}; think {} ms; pause scale {}{}; {}",
             self.concurrency,
+            self.think_ms,
             self.pause_scale,
             if self.pause_scale == 0.0 {
                 " (no pauses: callers on hold poll again at once)"
@@ -1191,6 +1199,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<BenchReport> {
         mode: Some(args.mode),
         concurrency: args.concurrency,
         pause_scale: args.pause_scale,
+        think_ms: args.think.as_secs_f64() * 1000.0,
         signed: token.is_some(),
         ..BenchReport::default()
     };
@@ -1210,6 +1219,7 @@ async fn run_in(
         url: "http://127.0.0.1:9/voice".into(),
         auth_token: token,
         pause_scale: args.pause_scale,
+        think: args.think,
         // Without pauses a caller on hold polls as fast as it is answered, until
         // the service's own hold limit ends the wait: no loop guard would fit.
         max_requests: if args.pause_scale == 0.0 {
@@ -1517,6 +1527,7 @@ mod tests {
             "--duration=30s",
             "--warmup=500ms",
             "--pause-scale=0.5",
+            "--think=20ms",
             "--server=in-process",
             "--address=cep",
             "--hold=10000",
@@ -1528,6 +1539,7 @@ mod tests {
         assert_eq!(a.duration, Some(Duration::from_secs(30)));
         assert_eq!(a.warmup, Duration::from_millis(500));
         assert_eq!(a.pause_scale, 0.5);
+        assert_eq!(a.think, Duration::from_millis(20));
         assert_eq!(a.server, ServerKind::InProcess);
         assert_eq!(a.address, AddressInput::Cep);
         assert!(a.measure_ceiling(), "greeting mode measures the ceiling");

@@ -287,6 +287,9 @@ pub struct CallerOptions {
     pub auth_token: Option<SecretString>,
     /// `<Pause>` sleeps `length × pause_scale` seconds (0: no sleep).
     pub pause_scale: f64,
+    /// How long the caller takes to hear a `<Gather>`'s prompt and answer it
+    /// (a load generator's think time; zero: answers at once).
+    pub think: Duration,
     /// More requests than this in one call is a loop: [`CallError::TooManyRequests`].
     pub max_requests: usize,
     /// Per request, connection included (the platform allows 15 s).
@@ -309,6 +312,7 @@ impl Default for CallerOptions {
             to: "+554833334444".into(),
             auth_token: None,
             pause_scale: 1.0,
+            think: Duration::ZERO,
             max_requests: 200,
             request_timeout: Duration::from_secs(15),
             status_callback: None,
@@ -330,6 +334,7 @@ impl fmt::Debug for CallerOptions {
                 &self.auth_token.as_ref().map(|_| "[REDACTED]"),
             )
             .field("pause_scale", &self.pause_scale)
+            .field("think", &self.think)
             .field("max_requests", &self.max_requests)
             .field("request_timeout", &self.request_timeout)
             .field("status_callback", &self.status_callback)
@@ -579,6 +584,9 @@ impl Call<'_> {
             }
         }
         self.emit(CallEvent::Gather(g.prompt.clone()));
+        if !self.inner.opts.think.is_zero() {
+            tokio::time::sleep(self.inner.opts.think).await;
+        }
         let answer = answers.answer(&g.prompt);
         self.emit(CallEvent::Answered(answer.clone()));
         match gather_result(&g.prompt, &answer) {
