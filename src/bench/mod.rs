@@ -393,6 +393,12 @@ impl BenchReport {
             }
             let _ = writeln!(o);
         }
+        if self.ceiling.is_some() && self.ratio_to_ceiling.is_none() && self.think_ms > 0.0 {
+            let _ = writeln!(
+                o,
+                "ratio to the ceiling: none (with a think time the service is not saturated)"
+            );
+        }
         if let (Some(idle), Some(after), Some(peak)) =
             (self.rss_idle_kib, self.rss_after_kib, self.rss_peak_kib)
         {
@@ -608,6 +614,7 @@ async fn wait_first_answer(
     let greet = caller.with_options(CallerOptions {
         url: target.voice.clone(),
         max_requests: 1,
+        think: Duration::ZERO,
         ..caller.options().clone()
     })?;
     loop {
@@ -1051,11 +1058,16 @@ async fn drive(
     let me_before = proc_sample(None);
     let t0 = Instant::now();
     let mut tasks = Vec::new();
+    let think = ctx.caller.options().think;
     for _ in 0..concurrency {
         let ctx = ctx.clone();
         let source = source.clone();
         tasks.push(tokio::spawn(async move {
             let mut acc = Acc::default();
+            if !think.is_zero() {
+                // Callers arrive spread over one think time, not all at once.
+                tokio::time::sleep(think.mul_f64(rand::random_range(0.0..1.0))).await;
+            }
             while let Some(i) = source.take() {
                 unit(&ctx, work, i, &mut acc).await;
             }
@@ -1381,8 +1393,10 @@ async fn load_all(
     if args.measure_ceiling() {
         let ceiling = start_ceiling(args, dir).await?;
         let cctx = Arc::new(Ctx {
+            // The most the stack can do: no think time.
             caller: Caller::new(CallerOptions {
                 url: ceiling.voice.clone(),
+                think: Duration::ZERO,
                 ..base_opts.clone()
             })?,
             base: ceiling.base.clone(),
@@ -1410,7 +1424,9 @@ async fn load_all(
         )
         .await;
         ceiling.stop().await;
-        if c.webhooks_per_s > 0.0 {
+        // With a think time the service is not saturated: its rate is the load
+        // offered, not what it can do, and no ratio is meaningful.
+        if c.webhooks_per_s > 0.0 && args.think.is_zero() {
             report.ratio_to_ceiling = Some(report.service.webhooks_per_s / c.webhooks_per_s);
         }
         if let (Some(s), Some(c)) = (

@@ -287,8 +287,10 @@ pub struct CallerOptions {
     pub auth_token: Option<SecretString>,
     /// `<Pause>` sleeps `length × pause_scale` seconds (0: no sleep).
     pub pause_scale: f64,
-    /// How long the caller takes to hear a `<Gather>`'s prompt and answer it
-    /// (a load generator's think time; zero: answers at once).
+    /// How long the caller takes, on average, to hear a `<Gather>`'s prompt and
+    /// answer it (a load generator's think time; zero: answers at once). Each wait
+    /// is drawn between half and one and a half times this, so that many callers
+    /// do not answer in lockstep.
     pub think: Duration,
     /// More requests than this in one call is a loop: [`CallError::TooManyRequests`].
     pub max_requests: usize,
@@ -406,6 +408,9 @@ impl Caller {
             .connect_timeout(opts.request_timeout.min(Duration::from_secs(10)))
             // The platform signs and fetches exactly the URL it was given.
             .redirect(reqwest::redirect::Policy::none())
+            // Shorter than the usual server keep-alive (actix-web: 5 s), so a
+            // pooled connection is not reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(4))
             .user_agent(concat!("ozmap-ivr-caller/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| CallError::Client(e.to_string()))?;
@@ -585,7 +590,8 @@ impl Call<'_> {
         }
         self.emit(CallEvent::Gather(g.prompt.clone()));
         if !self.inner.opts.think.is_zero() {
-            tokio::time::sleep(self.inner.opts.think).await;
+            let think = self.inner.opts.think.mul_f64(rand::random_range(0.5..1.5));
+            tokio::time::sleep(think).await;
         }
         let answer = answers.answer(&g.prompt);
         self.emit(CallEvent::Answered(answer.clone()));
