@@ -219,8 +219,6 @@ impl Store {
                 Box::pin(async move {
                     let mut conn = AnyConnection::connect(&url).await?;
                     sqlite_pragmas(&mut conn).await?;
-                    // Checkpoints run beside the writer, not inside its commits.
-                    conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                     Ok(conn)
                 })
             }))
