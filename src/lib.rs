@@ -18,10 +18,12 @@
 //! - [`http`], [`app`]: the webhooks (and the gate in front of them), and start-up.
 //! - [`housekeeping`]: expiry of call state (retention) and of rate-limit keys.
 //! - [`caller`]: a TwiML executor (the terminal caller, the tests, the load generator).
+//! - [`bench`]: the load generator (`ozmap-ivr bench`) and its ceiling.
 //! - [`config`]: the one place configuration is read.
 
 pub mod admin;
 pub mod app;
+pub mod bench;
 pub mod caller;
 pub mod config;
 pub mod domain;

@@ -26,11 +26,13 @@ enum Command {
     Call(ozmap_ivr::caller::CallArgs),
     /// The reservation ledger: list, show, retry a dead letter, cancel.
     Reservations(ozmap_ivr::admin::ReservationsArgs),
+    /// Load-test the service with many simulated calls (see BENCHMARKS.md).
+    Bench(Box<ozmap_ivr::bench::BenchArgs>),
 }
 
-fn init_logs() {
-    let filter = EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,actix_server=warn,actix_web=warn"));
+fn init_logs(default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
     let json = std::env::var("IVR_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -45,12 +47,17 @@ fn init_logs() {
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logs();
+    // The bench prints a report; a service it runs in process would log every webhook.
+    init_logs(match cli.command {
+        Command::Bench(_) => "warn",
+        _ => "info,sqlx=warn,actix_server=warn,actix_web=warn",
+    });
     ozmap_ivr::redact::install_panic_hook();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Reservations(args) => ozmap_ivr::admin::run(args).await.map(|out| print!("{out}")),
         Command::Sandbox(args) => ozmap_ivr::sandbox::run(args).await,
+        Command::Bench(args) => ozmap_ivr::bench::run_cli(*args).await,
         Command::Call(args) => match ozmap_ivr::caller::run_cli(args).await {
             Ok(code) => return std::process::ExitCode::from(code.clamp(0, 255) as u8),
             Err(e) => Err(e),

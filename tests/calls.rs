@@ -499,3 +499,46 @@ async fn against_a_fake_ozmap_exactly_one_tutorial_shaped_post() {
     assert!(text.contains("porta 2 da caixa CTO-12"), "{text}");
     // MockServer verifies `.expect(1)` when dropped.
 }
+
+#[tokio::test]
+async fn a_repeated_first_request_asks_the_same_question_without_moving() {
+    use ozmap_ivr::caller::{CallError, CallEvent, Caller, CallerOptions, Scripted};
+    let app = TestApp::spawn(&[]).await;
+    let sid = "CA0123456789abcdef0123456789abcdef";
+    let opts = CallerOptions {
+        url: app.voice_url.clone(),
+        call_sid: Some(sid.to_string()),
+        pause_scale: 0.05,
+        max_requests: 1,
+        ..CallerOptions::default()
+    };
+    let greet = Caller::new(opts.clone()).unwrap();
+    for _ in 0..2 {
+        let mut actions = Vec::new();
+        let r = greet
+            .run(&mut Scripted::default(), &mut |e| {
+                if let CallEvent::Gather(g) = e {
+                    actions.push(g.action.clone());
+                }
+            })
+            .await;
+        assert!(
+            matches!(r, Err(CallError::TooManyRequests { limit: 1 })),
+            "{r:?}"
+        );
+        assert_eq!(actions.len(), 1);
+        assert!(actions[0].ends_with("/voice/answer?seq=1"), "{actions:?}");
+    }
+    // The call goes on from there as usual.
+    let caller = Caller::new(CallerOptions {
+        max_requests: 150,
+        ..opts
+    })
+    .unwrap();
+    let report = caller
+        .run(&mut Scripted::new(happy_answers()), &mut |_| {})
+        .await
+        .expect("the call runs to its end");
+    assert!(heard(&report).contains("Reservamos"), "{}", heard(&report));
+    assert_eq!(app.sandbox.property_posts(), 1);
+}

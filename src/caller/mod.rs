@@ -287,6 +287,11 @@ pub struct CallerOptions {
     pub auth_token: Option<SecretString>,
     /// `<Pause>` sleeps `length × pause_scale` seconds (0: no sleep).
     pub pause_scale: f64,
+    /// How long the caller takes, on average, to hear a `<Gather>`'s prompt and
+    /// answer it (a load generator's think time; zero: answers at once). Each wait
+    /// is drawn between half and one and a half times this, so that many callers
+    /// do not answer in lockstep.
+    pub think: Duration,
     /// More requests than this in one call is a loop: [`CallError::TooManyRequests`].
     pub max_requests: usize,
     /// Per request, connection included (the platform allows 15 s).
@@ -312,6 +317,7 @@ impl Default for CallerOptions {
             to: "+554833334444".into(),
             auth_token: None,
             pause_scale: 1.0,
+            think: Duration::ZERO,
             max_requests: 200,
             request_timeout: Duration::from_secs(15),
             status_callback: None,
@@ -334,6 +340,7 @@ impl fmt::Debug for CallerOptions {
                 &self.auth_token.as_ref().map(|_| "[REDACTED]"),
             )
             .field("pause_scale", &self.pause_scale)
+            .field("think", &self.think)
             .field("max_requests", &self.max_requests)
             .field("request_timeout", &self.request_timeout)
             .field("status_callback", &self.status_callback)
@@ -404,6 +411,28 @@ struct Inner {
 
 impl Caller {
     pub fn new(opts: CallerOptions) -> Result<Caller, CallError> {
+        let client = reqwest::Client::builder()
+            .timeout(opts.request_timeout)
+            .connect_timeout(opts.request_timeout.min(Duration::from_secs(10)))
+            // The platform signs and fetches exactly the URL it was given.
+            .redirect(reqwest::redirect::Policy::none())
+            // Shorter than the usual server keep-alive (actix-web: 5 s), so a
+            // pooled connection is not reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(4))
+            .user_agent(concat!("ozmap-ivr-caller/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CallError::Client(e.to_string()))?;
+        Self::with_client(opts, client)
+    }
+
+    /// A caller with other options (another CallSid, start URL or request limit)
+    /// that shares this one's HTTP client and connection pool: what a load
+    /// generator needs per call. The request timeout stays this caller's.
+    pub fn with_options(&self, opts: CallerOptions) -> Result<Caller, CallError> {
+        Self::with_client(opts, self.inner.client.clone())
+    }
+
+    fn with_client(opts: CallerOptions, client: reqwest::Client) -> Result<Caller, CallError> {
         let start = document::resolve(
             &Url::parse(&opts.url).map_err(|e| CallError::InvalidUrl {
                 url: opts.url.clone(),
@@ -416,14 +445,6 @@ impl Caller {
             .as_deref()
             .map(|cb| document::resolve(&start, cb))
             .transpose()?;
-        let client = reqwest::Client::builder()
-            .timeout(opts.request_timeout)
-            .connect_timeout(opts.request_timeout.min(Duration::from_secs(10)))
-            // The platform signs and fetches exactly the URL it was given.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("ozmap-ivr-caller/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| CallError::Client(e.to_string()))?;
         Ok(Caller {
             inner: Arc::new(Inner {
                 client,
@@ -576,6 +597,10 @@ impl Call<'_> {
             }
         }
         self.emit(CallEvent::Gather(g.prompt.clone()));
+        if !self.inner.opts.think.is_zero() {
+            let think = self.inner.opts.think.mul_f64(rand::random_range(0.5..1.5));
+            tokio::time::sleep(think).await;
+        }
         let answer = answers.answer(&g.prompt);
         self.emit(CallEvent::Answered(answer.clone()));
         match gather_result(&g.prompt, &answer) {

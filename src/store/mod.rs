@@ -15,13 +15,16 @@
 //! SQLite runs in WAL mode with `synchronous=FULL`: a commit is on disk before the
 //! answer goes out, so a confirmed reservation survives a power cut.
 
+mod commit;
 mod schema;
 
 use crate::domain::{ClientCode, ReservationOutcome, ReservationRequest};
 use crate::flow::Call;
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection, Executor, Row};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +35,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("store: unsupported database URL (use sqlite:… or postgres://…)")]
     UnsupportedUrl,
+    /// The write was not made durable (its batch's transaction failed).
+    #[error("store: the write was not committed: {0}")]
+    NotCommitted(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,7 +130,31 @@ pub enum GeoCached {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite on a file: the one writing connection, with group commit.
+    writer: Option<Arc<commit::Writer>>,
 }
+
+/// A write: statements on one connection (a transaction of its own when it
+/// calls `begin`; a savepoint inside a shared batch with SQLite).
+type WriteOp<T> =
+    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
+
+async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    // WAL: readers never wait for the writer. synchronous=FULL: the log is on
+    // disk before a commit returns, so a confirmed write survives a power cut.
+    conn.execute("PRAGMA busy_timeout = 5000").await?;
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute("PRAGMA synchronous = FULL").await?;
+    Ok(())
+}
+
+/// One statement whose result is the rows it changed.
+type UpdateOp = Box<
+    dyn for<'c> FnOnce(
+            &'c mut AnyConnection,
+        ) -> BoxFuture<'c, Result<sqlx::any::AnyQueryResult, sqlx::Error>>
+        + Send,
+>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -166,22 +196,58 @@ impl Store {
             .max_connections(max)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(5))
+            // A ping before every query doubles the round trips to SQLite's
+            // connection thread; a broken local connection fails its query anyway.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        use sqlx::Executor;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        sqlite_pragmas(conn).await?;
                     }
                     Ok(())
                 })
             })
             .connect(&url)
             .await?;
-        let store = Self { pool, backend };
-        schema::migrate(&store.pool, backend).await?;
-        Ok(store)
+        schema::migrate(&pool, backend).await?;
+        // SQLite on a file: every write goes through one connection that commits
+        // many writes per fsync (see `commit`). In memory there is one connection.
+        let writer = (backend == Backend::Sqlite && !memory).then(|| {
+            let url = url.clone();
+            Arc::new(commit::Writer::spawn(move || {
+                let url = url.clone();
+                Box::pin(async move {
+                    let mut conn = AnyConnection::connect(&url).await?;
+                    sqlite_pragmas(&mut conn).await?;
+                    Ok(conn)
+                })
+            }))
+        });
+        Ok(Self {
+            pool,
+            backend,
+            writer,
+        })
+    }
+
+    /// One statement through [`Self::write`]: `true` when it changed exactly one row.
+    async fn update_one(&self, op: UpdateOp) -> Result<bool, StoreError> {
+        self.write(Box::new(move |c| {
+            Box::pin(async move { Ok(op(c).await?.rows_affected() == 1) })
+        }))
+        .await
+    }
+
+    /// Runs a write: through the SQLite writer (group commit), or on a pooled
+    /// connection (PostgreSQL, SQLite in memory).
+    async fn write<T: Send + 'static>(&self, op: WriteOp<T>) -> Result<T, StoreError> {
+        match &self.writer {
+            Some(w) => w.write(op).await,
+            None => {
+                let mut conn = self.pool.acquire().await?;
+                op(&mut conn).await
+            }
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -226,17 +292,23 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let r = sqlx::query(
-            "INSERT INTO calls (call_sid, state, seq, last_reply, created_at, updated_at) \
-             VALUES ($1, $2, 1, $3, $4, $4) ON CONFLICT (call_sid) DO NOTHING",
-        )
-        .bind(call_sid)
-        .bind(state)
-        .bind(reply)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                let r = sqlx::query(
+                    "INSERT INTO calls (call_sid, state, seq, last_reply, created_at, updated_at) \
+                     VALUES ($1, $2, 1, $3, $4, $4) ON CONFLICT (call_sid) DO NOTHING",
+                )
+                .bind(call_sid)
+                .bind(state)
+                .bind(reply)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            })
+        }))
+        .await
     }
 
     /// Moves a call from `expected_seq` to `expected_seq + 1`, and, in the same
@@ -254,58 +326,116 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(
-            "UPDATE calls SET state = $1, seq = seq + 1, last_reply = $2, updated_at = $3 \
-             WHERE call_sid = $4 AND seq = $5",
-        )
-        .bind(state)
-        .bind(reply)
-        .bind(now)
-        .bind(call_sid)
-        .bind(expected_seq)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        if let Some(req) = reserve {
-            let request =
-                serde_json::to_string(req).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO reservations (client_code, call_sid, request, status, attempts, \
-                 next_attempt_at, claimed_until, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4) \
-                 ON CONFLICT (client_code) DO UPDATE SET call_sid = excluded.call_sid, \
-                 request = excluded.request, status = 'pending', outcome = NULL, attempts = 0, \
-                 next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
-                 last_error = NULL, updated_at = excluded.updated_at \
-                 WHERE reservations.status IN ('dead', 'cancelled') \
-                 OR (reservations.status = 'done' AND reservations.outcome = '{\"kind\":\"not_viable\"}')",
+        let reserve = reserve
+            .map(|req| {
+                serde_json::to_string(req)
+                    .map(|text| (req.client_code.as_str().to_string(), text))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()?;
+        let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                let update = sqlx::query(
+                    "UPDATE calls SET state = $1, seq = seq + 1, last_reply = $2, updated_at = $3 \
+                     WHERE call_sid = $4 AND seq = $5",
+                )
+                .bind(state)
+                .bind(reply)
+                .bind(now)
+                .bind(call_sid.clone())
+                .bind(expected_seq);
+                let Some((code, request)) = reserve else {
+                    // One statement is atomic by itself: no transaction of its own needed.
+                    return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
+                };
+                let mut tx = c.begin().await?;
+                let r = update.execute(&mut *tx).await?;
+                if r.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                {
+                    sqlx::query(
+                        "INSERT INTO reservations (client_code, call_sid, request, status, attempts, \
+                         next_attempt_at, claimed_until, created_at, updated_at) \
+                         VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4) \
+                         ON CONFLICT (client_code) DO UPDATE SET call_sid = excluded.call_sid, \
+                         request = excluded.request, status = 'pending', outcome = NULL, attempts = 0, \
+                         next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
+                         last_error = NULL, updated_at = excluded.updated_at \
+                         WHERE reservations.status IN ('dead', 'cancelled') \
+                         OR (reservations.status = 'done' AND reservations.outcome = '{\"kind\":\"not_viable\"}')",
+                    )
+                    .bind(code)
+                    .bind(call_sid)
+                    .bind(request)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            })
+        }))
+        .await
+    }
+
+    /// Stores many calls in one transaction, skipping CallSids that exist: how
+    /// `ozmap-ivr bench --seed-calls` fills a store quickly. Returns the rows added.
+    pub async fn insert_calls(
+        &self,
+        rows: &[(String, Call, String)],
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let rows = rows
+            .iter()
+            .map(|(sid, call, reply)| {
+                serde_json::to_string(call)
+                    .map(|state| (sid.clone(), state, reply.clone()))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                let mut tx = c.begin().await?;
+                let mut added = 0;
+                for (call_sid, state, reply) in rows {
+                    added += sqlx::query(
+                "INSERT INTO calls (call_sid, state, seq, last_reply, created_at, updated_at) \
+                 VALUES ($1, $2, 1, $3, $4, $4) ON CONFLICT (call_sid) DO NOTHING",
             )
-            .bind(req.client_code.as_str())
             .bind(call_sid)
-            .bind(request)
+            .bind(state)
+            .bind(reply)
             .bind(now)
             .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+            .await?
+            .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(added)
+            })
+        }))
+        .await
     }
 
     /// Deletes calls not touched since `before` (call state holds personal data).
     pub async fn purge_calls(&self, before: i64) -> Result<u64, StoreError> {
-        let r = sqlx::query("DELETE FROM calls WHERE updated_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        let g = sqlx::query("DELETE FROM geocodes WHERE created_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() + g.rows_affected())
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM calls WHERE updated_at < $1")
+                    .bind(before)
+                    .execute(&mut *c)
+                    .await?;
+                let g = sqlx::query("DELETE FROM geocodes WHERE created_at < $1")
+                    .bind(before)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(r.rows_affected() + g.rows_affected())
+            })
+        }))
+        .await
     }
 
     pub async fn count_calls(&self) -> Result<i64, StoreError> {
@@ -345,16 +475,22 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let text = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO geocodes (key, result, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (key) DO UPDATE SET result = excluded.result, created_at = excluded.created_at",
-        )
-        .bind(key)
-        .bind(text)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let key = key.to_string();
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO geocodes (key, result, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET result = excluded.result, created_at = excluded.created_at",
+                )
+                .bind(key)
+                .bind(text)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        }))
+        .await
     }
 
     // ---- reservation ledger --------------------------------------------------
@@ -449,11 +585,18 @@ impl Store {
              AND status = 'pending' AND claimed_until <= $3 \
              RETURNING {RESERVATION_COLUMNS}"
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(now + lease_ms)
-            .bind(&token)
-            .bind(now)
-            .fetch_optional(&self.pool)
+        let tok = token.clone();
+        let row = self
+            .write(Box::new(move |c| {
+                Box::pin(async move {
+                    Ok(sqlx::query(AssertSqlSafe(sql))
+                        .bind(now + lease_ms)
+                        .bind(tok)
+                        .bind(now)
+                        .fetch_optional(&mut *c)
+                        .await?)
+                })
+            }))
             .await?;
         row.as_ref()
             .map(Self::reservation_from)
@@ -471,18 +614,23 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let text =
             serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let r = sqlx::query(
-            "UPDATE reservations SET status = 'done', outcome = $1, attempts = attempts + 1, \
-             claimed_until = 0, claim_token = NULL, last_error = NULL, updated_at = $2 \
-             WHERE id = $3 AND claim_token = $4",
-        )
-        .bind(text)
-        .bind(now)
-        .bind(claim.reservation.id)
-        .bind(&claim.token)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        let (id, token) = (claim.reservation.id, claim.token.clone());
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET status = 'done', outcome = $1, attempts = attempts + 1, \
+                     claimed_until = 0, claim_token = NULL, last_error = NULL, updated_at = $2 \
+                     WHERE id = $3 AND claim_token = $4",
+                )
+                .bind(text)
+                .bind(now)
+                .bind(id)
+                .bind(token)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
     }
 
     /// Puts the row back for another attempt at `next_at`.
@@ -493,18 +641,23 @@ impl Store {
         next_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "UPDATE reservations SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, \
-             claimed_until = 0, claim_token = NULL, updated_at = $3 WHERE id = $4 AND claim_token = $5",
-        )
-        .bind(next_at)
-        .bind(error)
-        .bind(now)
-        .bind(claim.reservation.id)
-        .bind(&claim.token)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        let (id, token, error) = (claim.reservation.id, claim.token.clone(), error.to_string());
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, \
+                     claimed_until = 0, claim_token = NULL, updated_at = $3 WHERE id = $4 AND claim_token = $5",
+                )
+                .bind(next_at)
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .bind(token)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
     }
 
     /// Gives up on the row (dead letter) with the reason.
@@ -514,17 +667,22 @@ impl Store {
         error: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "UPDATE reservations SET status = 'dead', attempts = attempts + 1, last_error = $1, \
-             claimed_until = 0, claim_token = NULL, updated_at = $2 WHERE id = $3 AND claim_token = $4",
-        )
-        .bind(error)
-        .bind(now)
-        .bind(claim.reservation.id)
-        .bind(&claim.token)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        let (id, token, error) = (claim.reservation.id, claim.token.clone(), error.to_string());
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET status = 'dead', attempts = attempts + 1, last_error = $1, \
+                     claimed_until = 0, claim_token = NULL, updated_at = $2 WHERE id = $3 AND claim_token = $4",
+                )
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .bind(token)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
     }
 
     /// Lets a claimed row go without an outcome (its worker is shutting down): the
@@ -555,28 +713,36 @@ impl Store {
 
     /// An operator sends a dead letter back to the worker.
     pub async fn requeue(&self, id: i64, now: i64) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "UPDATE reservations SET status = 'pending', next_attempt_at = $1, claimed_until = 0, \
-             claim_token = NULL, updated_at = $1 WHERE id = $2 AND status = 'dead'",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET status = 'pending', next_attempt_at = $1, claimed_until = 0, \
+                     claim_token = NULL, updated_at = $1 WHERE id = $2 AND status = 'dead'",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
     }
 
     /// Marks a row cancelled (after the property was deleted in OZmap).
     pub async fn mark_cancelled(&self, id: i64, now: i64) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "UPDATE reservations SET status = 'cancelled', claimed_until = 0, claim_token = NULL, \
-             updated_at = $1 WHERE id = $2",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET status = 'cancelled', claimed_until = 0, claim_token = NULL, \
+                     updated_at = $1 WHERE id = $2",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
     }
 
     /// Rows waiting for the worker, and the age of the oldest (ms), for metrics.
