@@ -14,6 +14,12 @@
 //! before the `fsync` that holds their write; what changes is that one `fsync`
 //! serves every write that arrived while the previous one was on disk.
 //!
+//! The rule every write keeps: a write of one statement may run it directly; a
+//! write of several statements opens its own nested transaction (`begin()` on the
+//! connection, a savepoint inside the batch), so that when it fails half-way the
+//! batch commits none of it (see `Store::advance_call`, which writes the call state
+//! and the ledger row together or not at all).
+//!
 //! Reads stay on the pool: in WAL mode readers never wait for the writer, and a
 //! read that starts after a write was acknowledged sees it.
 //!
