@@ -34,6 +34,9 @@ pub struct AppState {
     pub locator: Locator,
     pub wake_worker: Arc<Notify>,
     pub geo_inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, crate::flow::GeoResult>>>>,
+    /// The greeting of a new call, rendered once (it depends on the
+    /// configuration only).
+    pub greeting: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -168,6 +171,7 @@ impl Application {
             locator,
             wake_worker: wake,
             geo_inflight: Mutex::new(HashMap::new()),
+            greeting: std::sync::OnceLock::new(),
         });
         let data = state.clone();
         let server = HttpServer::new(move || {

@@ -219,7 +219,10 @@ async fn handle(
         // the store only when the call exists (one round trip instead of two).
         let call = Call::new(form.get("From").map(str::to_string));
         let t = flow::advance(&state.flow, &call, Event::Start, now as u64);
-        let body = render.render(&t.reply, 1);
+        let body = state
+            .greeting
+            .get_or_init(|| render.render(&t.reply, 1))
+            .clone();
         if state
             .store
             .create_call(call_sid, &t.call, &body, now)
