@@ -45,6 +45,9 @@ pub struct AppState {
     pub security: SecurityCounters,
     /// Answered webhooks, by route, with their latency.
     pub webhooks: crate::http::metrics::WebhookCounters,
+    /// The greeting of a new call, rendered once (it depends on the
+    /// configuration only).
+    pub greeting: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -168,6 +171,7 @@ impl Application {
             limits,
             security: SecurityCounters::default(),
             webhooks: Default::default(),
+            greeting: std::sync::OnceLock::new(),
         });
         let data = state.clone();
         let server = HttpServer::new(move || {

@@ -64,6 +64,24 @@ async fn a_handful_of_whole_calls_are_counted_and_reserved() {
 }
 
 #[tokio::test]
+async fn cep_on_the_keypad_also_reserves() {
+    let report = bench::run(args(&[
+        "--calls=2",
+        "--concurrency=2",
+        "--address=cep",
+        "--database-url=sqlite::memory:",
+    ]))
+    .await
+    .expect("the bench runs");
+    let s = &report.service;
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert_eq!((s.completed, s.reserved), (2, 2));
+    // Greeting, code, confirmation, name, CEP, number, confirmation: 6 answers.
+    let answers = s.routes.iter().find(|r| r.route == "/voice/answer");
+    assert_eq!(answers.map(|r| r.count), Some(12));
+}
+
+#[tokio::test]
 async fn greeting_and_step_modes_count_single_requests() {
     for mode in ["greeting", "step"] {
         let report = bench::run(args(&[

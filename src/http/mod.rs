@@ -352,7 +352,11 @@ async fn handle(
         }
         let call = Call::new(Some(from.to_string()).filter(|f| !f.is_empty()));
         let t = flow::advance(&state.flow, &call, Event::Start, now as u64);
-        let body = render.render(&t.reply, 1);
+        // The greeting of a new call depends on the configuration only.
+        let body = state
+            .greeting
+            .get_or_init(|| render.render(&t.reply, 1))
+            .clone();
         if state
             .store
             .create_call(call_sid, &t.call, &body, now)
