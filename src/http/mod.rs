@@ -406,7 +406,8 @@ async fn handle(
         Hook::Dial => Event::DialEnded {
             answered: matches!(form.get("DialCallStatus"), Some("completed" | "answered")),
         },
-        Hook::Start | Hook::Status => unreachable_event(),
+        // Start and Status have returned above.
+        Hook::Start | Hook::Status => Event::Silence,
     };
     let mut t = flow::advance(&state.flow, &stored.call, event, now as u64);
     if let Some(Effect::Geocode(query)) = t.effect.clone() {
@@ -446,7 +447,6 @@ async fn handle(
     {
         if reserve.is_some() {
             tracing::info!(call_sid, "reservation written to the ledger");
-            state.wake_worker.notify_waiters();
             state.wake_worker.notify_one();
         }
         Ok(body)
@@ -455,11 +455,6 @@ async fn handle(
         let again = state.store.load_call(call_sid).await?;
         Ok(again.and_then(|s| s.last_reply).unwrap_or(body))
     }
-}
-
-fn unreachable_event() -> Event {
-    // Start and Status return before events are built.
-    Event::Silence
 }
 
 fn replay_or_resume(state: &AppState, stored: &StoredCall, now: i64) -> String {
