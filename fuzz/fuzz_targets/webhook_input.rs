@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    ozmap_ivr_fuzz::check(data);
+    test_support::fuzz::check(data);
 });

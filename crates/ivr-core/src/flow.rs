@@ -1,0 +1,237 @@
+//! The call as a state machine: `(call, event) -> (call, reply, effect)`.
+//!
+//! No I/O here. The web layer turns a webhook into an [`Event`], calls [`advance`],
+//! stores the new [`Call`], carries out the [`Effect`] (geocode, reserve) and renders
+//! the [`Reply`] as TwiML through the prompts. Background work is seen by the flow
+//! only as [`Event::Poll`] with what the adapters found, plus the current time, so
+//! every transition — retries, limits, corrections, holds — is unit-testable.
+//!
+//! Spoken texts are named by key ([`Line`]); the words live in `prompts/`.
+
+use crate::domain::{AddressQuery, Cep, ClientCode, Place, ReservationOutcome, ReservationRequest};
+use serde::{Deserialize, Serialize};
+
+/// Settings the flow needs; read once from the configuration.
+#[derive(Clone, Debug)]
+pub struct FlowConfig {
+    /// Silences or unusable answers allowed per question before giving up.
+    pub max_attempts: u32,
+    /// Whether a human can take the call (`IVR_AGENT_NUMBER` is set).
+    pub agent_available: bool,
+    /// How long the caller may be kept on hold for the geocoder.
+    pub geocode_hold_ms: u64,
+    /// How long the caller may be kept on hold for the reservation.
+    pub reserve_hold_ms: u64,
+    /// Seconds of `<Pause>` between two polls.
+    pub poll_pause_s: u32,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            agent_available: false,
+            geocode_hold_ms: 12_000,
+            reserve_hold_ms: 25_000,
+            poll_pause_s: 2,
+        }
+    }
+}
+
+/// Where the call stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    AskCode,
+    ConfirmCode,
+    AskName,
+    AskAddress,
+    /// The CEP was typed; the house number is asked next.
+    AskNumber,
+    /// The geocoder is working on `data.query` since `since_ms`.
+    Geocoding {
+        since_ms: u64,
+    },
+    ConfirmAddress,
+    /// The reservation for `data.code` is in the ledger since `since_ms`.
+    Reserving {
+        since_ms: u64,
+    },
+    /// The outcome was told; a human is offered.
+    OfferAgent,
+    /// The call was handed to a human.
+    Transferred,
+    /// Nothing more to say.
+    Finished,
+}
+
+/// What the call has collected so far.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallData {
+    pub code: Option<ClientCode>,
+    pub name: Option<String>,
+    pub cep: Option<Cep>,
+    pub query: Option<AddressQuery>,
+    pub place: Option<Place>,
+    /// The caller's number (`From`), kept for the lead when there is no coverage.
+    pub phone: Option<String>,
+}
+
+/// The state of one call, stored between webhooks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub step: Step,
+    /// Silences and unusable answers at the current question.
+    pub attempts: u32,
+    /// Times the caller said "no" to a read-back, over the whole call.
+    pub corrections: u32,
+    pub data: CallData,
+}
+
+impl Call {
+    pub fn new(phone: Option<String>) -> Self {
+        Self {
+            step: Step::AskCode,
+            attempts: 0,
+            corrections: 0,
+            data: CallData {
+                phone,
+                ..CallData::default()
+            },
+        }
+    }
+
+    /// Whether the call is over for the flow (told goodbye or handed over).
+    pub fn is_over(&self) -> bool {
+        matches!(self.step, Step::Finished | Step::Transferred)
+    }
+}
+
+/// What the caller did, or what the background work found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The call came in.
+    Start,
+    /// A `<Gather>` got keys or speech.
+    Answer {
+        digits: Option<String>,
+        speech: Option<String>,
+    },
+    /// A `<Gather>` got nothing.
+    Silence,
+    /// The call came back from a hold to see how the background work is doing.
+    Poll(Progress),
+    /// The transfer to a human ended (`answered`: the agent took the call).
+    DialEnded { answered: bool },
+}
+
+/// What the adapters found for the work the call waits on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress {
+    /// Still working.
+    Pending,
+    Geocoded(GeoResult),
+    Reservation(ReservationProgress),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum GeoResult {
+    Found(Place),
+    NotFound,
+    /// The geocoder failed or was too slow.
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReservationProgress {
+    /// Not done yet; `failing` when OZmap has already failed at least once.
+    Waiting {
+        failing: bool,
+    },
+    Done(ReservationOutcome),
+    /// The ledger gave up on it (a configuration fault, or too many failures).
+    Dead,
+}
+
+/// A value put into a prompt's placeholder.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arg {
+    Text(String),
+    /// Read digit by digit.
+    Digits(String),
+    /// A client code: its digit groups read one by one, `|` read as a word.
+    Code(ClientCode),
+}
+
+/// One sentence from the prompts, by key, with its placeholders.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, Arg)>,
+}
+
+impl Line {
+    pub fn new(key: &'static str) -> Self {
+        Self {
+            key,
+            args: Vec::new(),
+        }
+    }
+    pub fn arg(mut self, name: &'static str, value: Arg) -> Self {
+        self.args.push((name, value));
+        self
+    }
+}
+
+/// The kind of answer a question expects; decides the `<Gather>` settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AskKind {
+    Code,
+    YesNo,
+    Name,
+    Address,
+    Number,
+}
+
+/// What the call does after the spoken lines.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Next {
+    /// Ask a question (a `<Gather>` with `prompt` inside, then a `<Redirect>` for silence).
+    Ask { kind: AskKind, prompt: Vec<Line> },
+    /// Wait and come back (`<Pause>` then `<Redirect>` to the poll step).
+    Hold { pause_s: u32 },
+    /// Hand the call to a human (`<Dial>`).
+    Transfer,
+    /// Goodbye (`<Hangup/>`).
+    Hangup,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    /// Said before `next`.
+    pub lines: Vec<Line>,
+    pub next: Next,
+}
+
+/// Work the adapters must start for this transition.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Geocode(AddressQuery),
+    /// Write to the ledger in the same transaction as the new call state.
+    Reserve(ReservationRequest),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    pub call: Call,
+    pub reply: Reply,
+    pub effect: Option<Effect>,
+}
+
+mod builder;
+mod steps;
+
+pub use steps::advance;
+
+#[cfg(test)]
+mod tests;

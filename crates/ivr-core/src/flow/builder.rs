@@ -1,0 +1,177 @@
+//! The question each step asks, and the one way a transition is put together.
+
+use super::Arg;
+use super::{AskKind, Call, CallData, Effect, FlowConfig, Line, Next, Reply, Step, Transition};
+
+/// The prompt keys of each question: first ask, second, and from the third on.
+fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Vec<Line>)> {
+    let pick = |first: &'static str, retry: &'static str, last: &'static str| match attempts {
+        0 => first,
+        1 => retry,
+        _ => last,
+    };
+    Some(match step {
+        Step::AskCode => (
+            AskKind::Code,
+            vec![Line::new(pick("code.ask", "code.retry", "code.last"))],
+        ),
+        Step::ConfirmCode => {
+            let code = data.code.clone()?;
+            (
+                AskKind::YesNo,
+                vec![
+                    Line::new(pick(
+                        "code.confirm",
+                        "code.confirm_retry",
+                        "code.confirm_retry",
+                    ))
+                    .arg("code", Arg::Code(code)),
+                ],
+            )
+        }
+        Step::AskName => (
+            AskKind::Name,
+            vec![Line::new(pick("name.ask", "name.retry", "name.last"))],
+        ),
+        Step::AskAddress => (
+            AskKind::Address,
+            vec![Line::new(pick(
+                "address.ask",
+                "address.retry",
+                "address.last",
+            ))],
+        ),
+        Step::AskNumber => (
+            AskKind::Number,
+            vec![Line::new(pick("number.ask", "number.retry", "number.last"))],
+        ),
+        Step::ConfirmAddress => {
+            let place = data.place.as_ref()?;
+            (
+                AskKind::YesNo,
+                vec![
+                    Line::new(pick(
+                        "address.confirm",
+                        "address.confirm_retry",
+                        "address.confirm_retry",
+                    ))
+                    .arg("address", Arg::Text(place.spoken())),
+                ],
+            )
+        }
+        Step::OfferAgent => (AskKind::YesNo, vec![Line::new("agent.offer")]),
+        _ => return None,
+    })
+}
+
+pub(super) struct Builder<'a> {
+    pub(super) cfg: &'a FlowConfig,
+    pub(super) call: Call,
+    lines: Vec<Line>,
+    effect: Option<Effect>,
+}
+
+impl<'a> Builder<'a> {
+    pub(super) fn new(cfg: &'a FlowConfig, call: Call) -> Self {
+        Self {
+            cfg,
+            call,
+            lines: Vec::new(),
+            effect: None,
+        }
+    }
+
+    pub(super) fn say(mut self, line: Line) -> Self {
+        self.lines.push(line);
+        self
+    }
+
+    pub(super) fn with_effect(mut self, effect: Effect) -> Self {
+        self.effect = Some(effect);
+        self
+    }
+
+    pub(super) fn finish(self, next: Next) -> Transition {
+        Transition {
+            call: self.call,
+            reply: Reply {
+                lines: self.lines,
+                next,
+            },
+            effect: self.effect,
+        }
+    }
+
+    /// Move to `step` (attempts reset) and ask its question.
+    pub(super) fn goto(mut self, step: Step) -> Transition {
+        self.call.step = step;
+        self.call.attempts = 0;
+        self.ask()
+    }
+
+    /// Ask the current step's question (its wording depends on the attempts).
+    pub(super) fn ask(self) -> Transition {
+        match ask_lines(&self.call.step, &self.call.data, self.call.attempts) {
+            Some((kind, prompt)) => self.finish(Next::Ask { kind, prompt }),
+            // A step without a question whose data is missing: cannot happen through
+            // `advance`, but stored state could be damaged; end politely.
+            None => self.goodbye("goodbye.default"),
+        }
+    }
+
+    /// A silence or an unusable answer: ask again, more explicitly, or give up.
+    pub(super) fn failed(mut self, reason: &'static str) -> Transition {
+        self.call.attempts += 1;
+        if self.call.attempts >= self.cfg.max_attempts {
+            return self.give_up();
+        }
+        self.say(Line::new(reason)).ask()
+    }
+
+    pub(super) fn give_up(self) -> Transition {
+        if self.cfg.agent_available {
+            self.transfer("transfer.give_up")
+        } else {
+            self.goodbye("goodbye.give_up")
+        }
+    }
+
+    pub(super) fn transfer(mut self, key: &'static str) -> Transition {
+        self.call.step = Step::Transferred;
+        self.call.attempts = 0;
+        self.say(Line::new(key)).finish(Next::Transfer)
+    }
+
+    pub(super) fn goodbye(mut self, key: &'static str) -> Transition {
+        self.call.step = Step::Finished;
+        self.call.attempts = 0;
+        self.say(Line::new(key)).finish(Next::Hangup)
+    }
+
+    /// After an outcome that a human may help with.
+    pub(super) fn offer_agent(self) -> Transition {
+        if self.cfg.agent_available {
+            self.goto(Step::OfferAgent)
+        } else {
+            self.goodbye("goodbye.default")
+        }
+    }
+
+    /// The caller said "no" to a read-back: ask again, unless they keep correcting.
+    pub(super) fn correct(mut self, step: Step, key: &'static str) -> Transition {
+        self.call.corrections += 1;
+        if self.call.corrections > self.cfg.max_attempts {
+            return self.give_up();
+        }
+        self.say(Line::new(key)).goto(step)
+    }
+
+    pub(super) fn hold(self, key: Option<&'static str>) -> Transition {
+        let pause_s = self.cfg.poll_pause_s;
+        match key {
+            Some(k) => self.say(Line::new(k)),
+            None => self,
+        }
+        .finish(Next::Hold { pause_s })
+    }
+}

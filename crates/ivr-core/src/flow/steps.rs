@@ -1,0 +1,224 @@
+//! The transitions: what each event does at each step.
+
+use super::builder::Builder;
+use super::{
+    Arg, Call, Effect, Event, FlowConfig, GeoResult, Line, Progress, ReservationProgress, Step,
+    Transition,
+};
+use crate::domain::{AddressQuery, ReservationOutcome, ReservationRequest, ReservedPort};
+use crate::speech;
+
+/// One step of the call. `now_ms` is the wall clock in milliseconds, used only to
+/// bound how long a caller is kept on hold.
+pub fn advance(cfg: &FlowConfig, call: &Call, event: Event, now_ms: u64) -> Transition {
+    let b = Builder::new(cfg, call.clone());
+    match event {
+        Event::Start => {
+            if call.step == Step::AskCode && call.attempts == 0 && call.data.code.is_none() {
+                b.say(Line::new("greeting")).ask()
+            } else {
+                // The call was already under way: ask the current question again.
+                resume(b)
+            }
+        }
+        Event::Silence => on_silence(b),
+        Event::Answer { digits, speech } => {
+            on_answer(b, digits.as_deref(), speech.as_deref(), now_ms)
+        }
+        Event::Poll(progress) => on_poll(b, progress, now_ms),
+        Event::DialEnded { answered } => {
+            if answered {
+                b.goodbye("goodbye.after_agent")
+            } else {
+                b.goodbye("agent.unavailable")
+            }
+        }
+    }
+}
+
+fn resume(b: Builder<'_>) -> Transition {
+    match b.call.step {
+        Step::Geocoding { .. } | Step::Reserving { .. } => b.hold(None),
+        Step::Finished | Step::Transferred => b.goodbye("goodbye.default"),
+        _ => b.ask(),
+    }
+}
+
+fn on_silence(b: Builder<'_>) -> Transition {
+    match b.call.step {
+        Step::Geocoding { .. } | Step::Reserving { .. } => b.hold(None),
+        Step::Finished | Step::Transferred => b.goodbye("goodbye.default"),
+        // Silence after the offer of a human means no.
+        Step::OfferAgent => b.goodbye("goodbye.default"),
+        _ => b.failed("no_input"),
+    }
+}
+
+fn on_answer(
+    mut b: Builder<'_>,
+    digits: Option<&str>,
+    speech: Option<&str>,
+    now_ms: u64,
+) -> Transition {
+    let digits = digits.map(str::trim).filter(|d| !d.is_empty());
+    let speech = speech.map(str::trim).filter(|s| !s.is_empty());
+    if digits.is_none() && speech.is_none() {
+        return on_silence(b);
+    }
+    match b.call.step.clone() {
+        Step::AskCode => match speech::client_code(digits, speech) {
+            Some(code) => {
+                b.call.data.code = Some(code);
+                b.goto(Step::ConfirmCode)
+            }
+            None => b.failed("not_understood.code"),
+        },
+        Step::ConfirmCode => match speech::yes_no(digits, speech) {
+            Some(true) => b.goto(Step::AskName),
+            Some(false) => {
+                b.call.data.code = None;
+                b.correct(Step::AskCode, "code.again")
+            }
+            None => b.failed("not_understood.yes_no"),
+        },
+        Step::AskName => match digits.is_none().then(|| speech::name(speech)).flatten() {
+            Some(name) => {
+                b.call.data.name = Some(name);
+                b.goto(Step::AskAddress)
+            }
+            None => b.failed("not_understood.name"),
+        },
+        Step::AskAddress => {
+            if let Some(cep) = speech::cep(digits, speech) {
+                b.call.data.cep = Some(cep);
+                return b.goto(Step::AskNumber);
+            }
+            if digits.is_some() {
+                return b.failed("not_understood.cep");
+            }
+            match speech::address(speech) {
+                Some(text) => start_geocoding(b, AddressQuery::Spoken { text }, now_ms),
+                None => b.failed("not_understood.address"),
+            }
+        }
+        Step::AskNumber => match (
+            speech::house_number(digits, speech),
+            b.call.data.cep.clone(),
+        ) {
+            (Some(number), Some(cep)) => {
+                start_geocoding(b, AddressQuery::Cep { cep, number }, now_ms)
+            }
+            (None, Some(_)) => b.failed("not_understood.number"),
+            // No CEP stored: damaged state; ask for the address again.
+            (_, None) => b.goto(Step::AskAddress),
+        },
+        Step::ConfirmAddress => match speech::yes_no(digits, speech) {
+            Some(true) => start_reserving(b, now_ms),
+            Some(false) => {
+                b.call.data.place = None;
+                b.call.data.query = None;
+                b.call.data.cep = None;
+                b.correct(Step::AskAddress, "address.again")
+            }
+            None => b.failed("not_understood.yes_no"),
+        },
+        Step::OfferAgent => match speech::wants_agent(digits, speech) {
+            Some(true) => b.transfer("transfer.requested"),
+            _ => b.goodbye("goodbye.default"),
+        },
+        Step::Geocoding { .. } | Step::Reserving { .. } => b.hold(None),
+        Step::Finished | Step::Transferred => b.goodbye("goodbye.default"),
+    }
+}
+
+fn start_geocoding(mut b: Builder<'_>, query: AddressQuery, now_ms: u64) -> Transition {
+    b.call.data.query = Some(query.clone());
+    b.call.data.place = None;
+    b.call.step = Step::Geocoding { since_ms: now_ms };
+    // `attempts` is kept: a failed geocode counts against the address question.
+    b.with_effect(Effect::Geocode(query))
+        .hold(Some("address.searching"))
+}
+
+fn start_reserving(mut b: Builder<'_>, now_ms: u64) -> Transition {
+    let (Some(code), Some(name), Some(place)) = (
+        b.call.data.code.clone(),
+        b.call.data.name.clone(),
+        b.call.data.place.clone(),
+    ) else {
+        // Damaged state: start the collection again rather than reserve half a request.
+        return b.goto(Step::AskCode);
+    };
+    let request = ReservationRequest {
+        client_code: code,
+        client_name: name,
+        place,
+        phone: b.call.data.phone.clone(),
+    };
+    b.call.step = Step::Reserving { since_ms: now_ms };
+    b.call.attempts = 0;
+    b.with_effect(Effect::Reserve(request))
+        .hold(Some("reserve.hold"))
+}
+
+fn on_poll(mut b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
+    match (b.call.step.clone(), progress) {
+        (Step::Geocoding { .. }, Progress::Geocoded(GeoResult::Found(place))) => {
+            b.call.data.place = Some(place);
+            b.goto(Step::ConfirmAddress)
+        }
+        (Step::Geocoding { .. }, Progress::Geocoded(GeoResult::NotFound | GeoResult::Failed)) => {
+            address_not_found(b)
+        }
+        (Step::Geocoding { since_ms }, _) => {
+            if now_ms.saturating_sub(since_ms) >= b.cfg.geocode_hold_ms {
+                address_not_found(b)
+            } else {
+                b.hold(None)
+            }
+        }
+        (Step::Reserving { .. }, Progress::Reservation(ReservationProgress::Done(outcome))) => {
+            match outcome {
+                ReservationOutcome::Reserved(p) => b
+                    .say(port_line("outcome.reserved", "outcome.reserved_no_port", p))
+                    .goodbye("goodbye.reserved"),
+                ReservationOutcome::Existing(p) => b
+                    .say(port_line("outcome.existing", "outcome.existing_no_port", p))
+                    .goodbye("goodbye.reserved"),
+                ReservationOutcome::NotViable => {
+                    b.say(Line::new("outcome.not_viable")).offer_agent()
+                }
+            }
+        }
+        (Step::Reserving { .. }, Progress::Reservation(ReservationProgress::Dead)) => {
+            b.say(Line::new("outcome.failed")).offer_agent()
+        }
+        (Step::Reserving { since_ms }, _) => {
+            if now_ms.saturating_sub(since_ms) >= b.cfg.reserve_hold_ms {
+                b.say(Line::new("outcome.delayed")).offer_agent()
+            } else {
+                b.hold(None)
+            }
+        }
+        // A poll for a call that is no longer waiting (a late or repeated request):
+        // say the current question again.
+        _ => resume(b),
+    }
+}
+
+/// The box and port read back; OZmap may leave the port out of `connections`.
+fn port_line(with_port: &'static str, without_port: &'static str, p: ReservedPort) -> Line {
+    match p.port {
+        Some(port) => Line::new(with_port)
+            .arg("box", Arg::Text(p.box_name))
+            .arg("port", Arg::Text(port.to_string())),
+        None => Line::new(without_port).arg("box", Arg::Text(p.box_name)),
+    }
+}
+
+fn address_not_found(mut b: Builder<'_>) -> Transition {
+    b.call.step = Step::AskAddress;
+    b.call.data.query = None;
+    b.call.data.cep = None;
+    b.failed("address.not_found")
+}

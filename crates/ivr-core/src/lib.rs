@@ -1,0 +1,30 @@
+//! The call as data and rules: what a caller's answers mean, where the call
+//! stands, what is said next, and the TwiML that says it.
+//!
+//! This crate is deterministic. It performs no I/O, reads no clock (the current
+//! time is an argument of [`flow::advance`]) and has no networking or async
+//! runtime among its dependencies, all the way down
+//! (`cargo tree -p ivr-core -e normal` lists none of tokio, actix, hyper, mio,
+//! sqlx or reqwest), so every transition, every sentence and every document is
+//! a plain function of its inputs, unit- and property-tested. The service
+//! (`ozmap-ivr`) is the adapter around it, the way `quinn` wraps `quinn-proto`:
+//! it turns webhooks into [`flow::Event`]s, stores the [`flow::Call`], carries out
+//! the [`flow::Effect`]s and writes the [`render`]ed reply back.
+//!
+//! - [`domain`]: validated values (client code, CEP, place, reservation).
+//! - [`speech`]: caller keys and pt-BR (or en-US) speech into those values.
+//! - [`flow`]: the call as a state machine, `(call, event, now) → transition`.
+//! - [`prompts`]: the spoken texts, by key, from `prompts/*.toml`.
+//! - [`twiml`]: the typed TwiML model and its quick-xml writer.
+//! - [`render`]: a flow reply as a TwiML document.
+//! - [`webhook`]: the webhook paths, the bounded form, the `CallSid` rule.
+//! - [`tutorial`]: the example every document and test speaks of.
+
+pub mod domain;
+pub mod flow;
+pub mod prompts;
+pub mod render;
+pub mod speech;
+pub mod tutorial;
+pub mod twiml;
+pub mod webhook;

@@ -1,0 +1,314 @@
+//! The spoken texts, by key, from `prompts/<language>.toml`.
+//!
+//! The shipped files are compiled in ([`Prompts::shipped`]), so the binary runs
+//! from any directory; the service reads an operator's edited copy
+//! (`IVR_PROMPTS_DIR`) and hands its text to [`Prompts::parse`]. Every key in
+//! [`KEYS`] must be present and may use only the placeholders listed for it: a bad
+//! file stops the start with an error naming the file and the key, never a broken
+//! sentence in the middle of a call.
+
+use crate::flow::{Arg, Line};
+use crate::twiml::SayPart;
+use std::collections::HashMap;
+
+/// Every key the flow and the web layer use, with the placeholders each may hold.
+pub const KEYS: &[(&str, &[&str])] = &[
+    ("greeting", &[]),
+    ("separator", &[]),
+    ("no_input", &[]),
+    ("code.ask", &[]),
+    ("code.retry", &[]),
+    ("code.last", &[]),
+    ("code.confirm", &["code"]),
+    ("code.confirm_retry", &["code"]),
+    ("code.again", &[]),
+    ("name.ask", &[]),
+    ("name.retry", &[]),
+    ("name.last", &[]),
+    ("address.ask", &[]),
+    ("address.retry", &[]),
+    ("address.last", &[]),
+    ("address.confirm", &["address"]),
+    ("address.confirm_retry", &["address"]),
+    ("address.again", &[]),
+    ("address.searching", &[]),
+    ("address.not_found", &[]),
+    ("number.ask", &[]),
+    ("number.retry", &[]),
+    ("number.last", &[]),
+    ("reserve.hold", &[]),
+    ("outcome.reserved", &["box", "port"]),
+    ("outcome.reserved_no_port", &["box"]),
+    ("outcome.existing", &["box", "port"]),
+    ("outcome.existing_no_port", &["box"]),
+    ("outcome.not_viable", &[]),
+    ("outcome.failed", &[]),
+    ("outcome.delayed", &[]),
+    ("agent.offer", &[]),
+    ("agent.unavailable", &[]),
+    ("transfer.give_up", &[]),
+    ("transfer.requested", &[]),
+    ("goodbye.default", &[]),
+    ("goodbye.give_up", &[]),
+    ("goodbye.reserved", &[]),
+    ("goodbye.after_agent", &[]),
+    ("not_understood.code", &[]),
+    ("not_understood.yes_no", &[]),
+    ("not_understood.name", &[]),
+    ("not_understood.cep", &[]),
+    ("not_understood.address", &[]),
+    ("not_understood.number", &[]),
+    ("error.apology", &[]),
+    ("error.busy", &[]),
+    ("hints.code", &[]),
+    ("hints.yes_no", &[]),
+    ("hints.address", &[]),
+    ("hints.number", &[]),
+];
+
+const SHIPPED: &[(&str, &str)] = &[
+    ("pt-BR", include_str!("../../../prompts/pt-BR.toml")),
+    ("en-US", include_str!("../../../prompts/en-US.toml")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    #[error(
+        "prompts: no file for language {0:?} (shipped: pt-BR, en-US; or put {0}.toml in IVR_PROMPTS_DIR)"
+    )]
+    UnknownLanguage(String),
+    #[error("prompts: {file} is not valid TOML: {message}")]
+    Parse { file: String, message: String },
+    #[error("prompts: {file} has no key {key:?}")]
+    Missing { file: String, key: String },
+    #[error("prompts: {file}, key {key:?}: {message}")]
+    Invalid {
+        file: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// One piece of a sentence: fixed words or a placeholder.
+#[derive(Clone, Debug, PartialEq)]
+enum Piece {
+    Text(String),
+    Slot(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Prompts {
+    language: String,
+    texts: HashMap<&'static str, Vec<Piece>>,
+}
+
+impl Prompts {
+    /// The shipped prompts for `language`.
+    pub fn shipped(language: &str) -> Result<Self, PromptError> {
+        let text = SHIPPED
+            .iter()
+            .find(|(l, _)| *l == language)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| PromptError::UnknownLanguage(language.to_string()))?;
+        Self::parse(
+            language,
+            &format!("prompts/{language}.toml (built in)"),
+            text,
+        )
+    }
+
+    pub fn parse(language: &str, file: &str, text: &str) -> Result<Self, PromptError> {
+        let value: toml::Table = toml::from_str(text).map_err(|e| PromptError::Parse {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut flat = HashMap::new();
+        flatten("", &toml::Value::Table(value), &mut flat);
+        let mut texts = HashMap::new();
+        for (key, allowed) in KEYS {
+            let raw = flat.get(*key).ok_or_else(|| PromptError::Missing {
+                file: file.to_string(),
+                key: key.to_string(),
+            })?;
+            let pieces = split(raw).map_err(|message| PromptError::Invalid {
+                file: file.to_string(),
+                key: key.to_string(),
+                message,
+            })?;
+            for p in &pieces {
+                if let Piece::Slot(name) = p
+                    && !allowed.contains(&name.as_str())
+                {
+                    return Err(PromptError::Invalid {
+                        file: file.to_string(),
+                        key: key.to_string(),
+                        message: format!(
+                            "unknown placeholder {{{name}}} (allowed here: {})",
+                            if allowed.is_empty() {
+                                "none".to_string()
+                            } else {
+                                allowed.join(", ")
+                            }
+                        ),
+                    });
+                }
+            }
+            if pieces.is_empty() && !key.starts_with("hints.") {
+                return Err(PromptError::Invalid {
+                    file: file.to_string(),
+                    key: key.to_string(),
+                    message: "is empty".into(),
+                });
+            }
+            texts.insert(*key, pieces);
+        }
+        Ok(Self {
+            language: language.to_string(),
+            texts,
+        })
+    }
+
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+
+    /// The plain text of a key without placeholders (hints, for instance).
+    pub fn plain(&self, key: &str) -> String {
+        self.texts
+            .get(key)
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| match p {
+                        Piece::Text(t) => t.as_str(),
+                        Piece::Slot(_) => "",
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A line rendered as SSML parts, placeholders filled.
+    pub fn render(&self, line: &Line) -> Vec<SayPart> {
+        let mut out = Vec::new();
+        let Some(pieces) = self.texts.get(line.key) else {
+            return out;
+        };
+        for piece in pieces {
+            match piece {
+                Piece::Text(t) => out.push(SayPart::Text(t.clone())),
+                Piece::Slot(name) => {
+                    match line.args.iter().find(|(n, _)| n == name).map(|(_, a)| a) {
+                        Some(Arg::Text(t)) => out.push(SayPart::Text(t.clone())),
+                        Some(Arg::Digits(d)) => out.push(SayPart::Digits(d.clone())),
+                        Some(Arg::Code(code)) => {
+                            for (i, group) in code.groups().enumerate() {
+                                if i > 0 {
+                                    out.push(SayPart::Text(format!(
+                                        " {} ",
+                                        self.plain("separator")
+                                    )));
+                                }
+                                out.push(SayPart::Digits(group.to_string()));
+                            }
+                        }
+                        None => {}
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn flatten(prefix: &str, v: &toml::Value, out: &mut HashMap<String, String>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        toml::Value::String(s) => {
+            out.insert(prefix.to_string(), s.clone());
+        }
+        _ => {}
+    }
+}
+
+fn split(raw: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut rest = raw;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            pieces.push(Piece::Text(rest[..open].to_string()));
+        }
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or("a '{' is not closed")?;
+        let name = &after[..close];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("bad placeholder {{{name}}}"));
+        }
+        pieces.push(Piece::Slot(name.to_string()));
+        rest = &after[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err("a '}' has no '{'".into());
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_string()));
+    }
+    Ok(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ClientCode;
+
+    #[test]
+    fn shipped_files_are_complete() {
+        for (lang, _) in SHIPPED {
+            Prompts::shipped(lang).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
+    fn a_code_is_read_in_digit_groups_with_the_separator_word() {
+        let p = Prompts::shipped("pt-BR").unwrap();
+        let line =
+            Line::new("code.confirm").arg("code", Arg::Code(ClientCode::parse("123|45").unwrap()));
+        let parts = p.render(&line);
+        assert!(parts.contains(&SayPart::Digits("123".into())));
+        assert!(parts.contains(&SayPart::Digits("45".into())));
+        assert!(parts.contains(&SayPart::Text(" barra ".into())));
+    }
+
+    #[test]
+    fn a_missing_key_names_the_file_and_the_key() {
+        let text = include_str!("../../../prompts/pt-BR.toml").replace("greeting =", "greetingx =");
+        let err = Prompts::parse("pt-BR", "x/pt-BR.toml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x/pt-BR.toml") && err.contains("\"greeting\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_placeholder_is_refused() {
+        let text = include_str!("../../../prompts/pt-BR.toml")
+            .replace("Pronto! Reservamos a porta {port}", "Pronto! {nome} {port}");
+        let err = Prompts::parse("pt-BR", "f.toml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("outcome.reserved") && err.contains("{nome}"),
+            "{err}"
+        );
+    }
+}

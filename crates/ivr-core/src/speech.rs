@@ -1,0 +1,407 @@
+//! Turning what a caller typed or said into values the flow can use.
+//!
+//! Speech recognisers hand back pt-BR text such as "um dois três", "meia" for six,
+//! "novecentos" for 900. Number words become digits through `text2num` (which
+//! covers Portuguese but not "meia", and spaces digit strings oddly: "dois três
+//! quatro" gives "2 3 4"), so fields that want digits keep only the digits.
+//! Every function here takes any string and never panics (property-tested).
+
+use crate::domain::{Cep, ClientCode};
+use text2num::{Language, replace_numbers_in_text};
+
+/// Longest speech result looked at; recognisers can send far more on a noisy line.
+pub const MAX_SPEECH_CHARS: usize = 500;
+
+fn bounded(s: &str) -> &str {
+    match s.char_indices().nth(MAX_SPEECH_CHARS) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Lower case, accents kept, punctuation turned into spaces, "meia" (six, as said
+/// when dictating numbers) turned into "seis".
+fn words(s: &str) -> Vec<String> {
+    bounded(s)
+        .to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || c == '|'))
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            if w == "meia" {
+                "seis".to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Number words in Portuguese, then in English (the shipped `en-US` prompts),
+/// as digits; neither language's number words mean anything else in the other.
+/// The one place `text2num` is called (the gazetteer's matcher uses it too).
+pub fn with_numbers(text: &str) -> String {
+    let pt = replace_numbers_in_text(text, &Language::portugese(), 0.0);
+    replace_numbers_in_text(&pt, &Language::english(), 0.0)
+}
+
+/// Digits dictated or typed, with "barra" (or `|`) kept as the `|` separator.
+/// `None` when there is no digit at all.
+pub fn digits_with_separator(s: &str) -> Option<String> {
+    let joined: Vec<String> = words(s)
+        .into_iter()
+        .map(|w| if w == "barra" { "|".into() } else { w })
+        .collect();
+    let numbered = with_numbers(&joined.join(" "));
+    let out: String = numbered
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '|')
+        .collect();
+    let out = out.trim_matches('|').to_string();
+    if out.chars().any(|c| c.is_ascii_digit()) {
+        Some(out)
+    } else {
+        None
+    }
+}
+
+/// Only the digits of a dictated or typed number.
+pub fn digits(s: &str) -> Option<String> {
+    digits_with_separator(s).map(|d| d.chars().filter(|c| c.is_ascii_digit()).collect())
+}
+
+/// A client code from the keypad (`*` is the separator) or from speech.
+pub fn client_code(digits_in: Option<&str>, speech: Option<&str>) -> Option<ClientCode> {
+    if let Some(d) = digits_in.filter(|d| !d.is_empty()) {
+        return ClientCode::from_keypad(d);
+    }
+    let spoken = digits_with_separator(speech?)?;
+    ClientCode::parse(&spoken)
+}
+
+/// A CEP typed (8 digits) or dictated.
+pub fn cep(digits_in: Option<&str>, speech: Option<&str>) -> Option<Cep> {
+    if let Some(d) = digits_in.filter(|d| !d.is_empty()) {
+        return Cep::parse(d);
+    }
+    let spoken = speech?;
+    // Only when the answer is nothing but a number: an address also holds digits.
+    let has_letters_left = words(spoken).iter().any(|w| {
+        !w.chars().all(|c| c.is_ascii_digit())
+            && !is_number_word(w)
+            && !matches!(w.as_str(), "cep" | "é" | "o" | "meu" | "traço" | "hífen")
+    });
+    if has_letters_left {
+        return None;
+    }
+    Cep::parse(&digits(spoken)?)
+}
+
+fn is_number_word(w: &str) -> bool {
+    with_numbers(w).chars().all(|c| c.is_ascii_digit()) && !w.is_empty()
+        || matches!(w, "e" | "seis")
+}
+
+/// A house number: 1 to 6 digits; `Some(None)` when the caller says there is none
+/// ("sem número", or 0 on the keypad); `None` when the answer is unusable.
+pub fn house_number(digits_in: Option<&str>, speech: Option<&str>) -> Option<Option<String>> {
+    let raw = match (digits_in.filter(|d| !d.is_empty()), speech) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(s)) => {
+            let w = words(s);
+            if w.iter().any(|w| w == "sem")
+                && w.iter().any(|w| w.starts_with("número") || w == "numero")
+            {
+                return Some(None);
+            }
+            digits(s)?
+        }
+        (None, None) => return None,
+    };
+    if raw.is_empty() || raw.len() > 6 || !raw.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let trimmed = raw.trim_start_matches('0');
+    if trimmed.is_empty() {
+        Some(None)
+    } else {
+        Some(Some(trimmed.to_string()))
+    }
+}
+
+/// Yes (1) or no (2), by keypad or by voice.
+pub fn yes_no(digits_in: Option<&str>, speech: Option<&str>) -> Option<bool> {
+    if let Some(d) = digits_in.filter(|d| !d.is_empty()) {
+        return match d {
+            "1" => Some(true),
+            "2" => Some(false),
+            _ => None,
+        };
+    }
+    let w = words(speech?);
+    let no = w.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "não"
+                | "nao"
+                | "errado"
+                | "errada"
+                | "incorreto"
+                | "corrigir"
+                | "mudar"
+                | "trocar"
+                | "dois"
+                | "2"
+                | "no"
+                | "wrong"
+                | "two"
+        )
+    });
+    let yes = w.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "sim"
+                | "isso"
+                | "correto"
+                | "certo"
+                | "confirmo"
+                | "confirmar"
+                | "confirma"
+                | "pode"
+                | "exato"
+                | "positivo"
+                | "um"
+                | "1"
+                | "ok"
+                | "yes"
+                | "yeah"
+                | "right"
+                | "correct"
+                | "one"
+        )
+    });
+    match (yes, no) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// The caller asks for a person.
+pub fn wants_agent(digits_in: Option<&str>, speech: Option<&str>) -> Option<bool> {
+    if let Some(yes) = yes_no(digits_in, speech) {
+        return Some(yes);
+    }
+    let w = words(speech?);
+    if w.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "atendente" | "pessoa" | "humano" | "operador" | "atendimento" | "agent" | "operator"
+        )
+    }) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// Longest name kept.
+pub const MAX_NAME_CHARS: usize = 80;
+
+/// A spoken name, trimmed, in title case, with Portuguese particles ("da", "de",
+/// "do", "dos", "das", "e") in lower case after the first word, as names are written
+/// in Brazil. `None` when there is no letter in it.
+pub fn name(speech: Option<&str>) -> Option<String> {
+    let s = speech?;
+    let cleaned: String = bounded(s)
+        .chars()
+        .map(|c| {
+            if c.is_alphabetic() || c == '\'' || c == '-' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, w) in cleaned.split_whitespace().enumerate() {
+        let lower = w.to_lowercase();
+        if i > 0 && matches!(lower.as_str(), "da" | "de" | "do" | "dos" | "das" | "e") {
+            out.push(lower);
+        } else {
+            let mut cs = lower.chars();
+            let first = cs
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>())
+                .unwrap_or_default();
+            out.push(first + cs.as_str());
+        }
+    }
+    let joined: String = out.join(" ").chars().take(MAX_NAME_CHARS).collect();
+    let joined = joined.trim().to_string();
+    if joined.chars().any(char::is_alphabetic) {
+        Some(joined)
+    } else {
+        None
+    }
+}
+
+/// A spoken address ready for a geocoder: control characters dropped, spaces
+/// folded, number words turned into digits ("novecentos" → "900"). `None` when it
+/// is too short to be an address.
+pub fn address(speech: Option<&str>) -> Option<String> {
+    let s = bounded(speech?);
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let numbered = with_numbers(&cleaned);
+    let letters = numbered.chars().filter(|c| c.is_alphabetic()).count();
+    if letters < 4 { None } else { Some(numbered) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn spoken_digits_become_a_code() {
+        assert_eq!(
+            client_code(None, Some("um dois três")).unwrap().as_str(),
+            "123"
+        );
+        assert_eq!(
+            client_code(None, Some("meia meia sete")).unwrap().as_str(),
+            "667"
+        );
+        assert_eq!(
+            client_code(None, Some("um dois três barra um dois três"))
+                .unwrap()
+                .as_str(),
+            "123|123"
+        );
+        assert_eq!(client_code(None, Some("é 4 5 6")).unwrap().as_str(), "456");
+        assert!(client_code(None, Some("não sei")).is_none());
+        assert_eq!(
+            client_code(Some("123*123"), Some("ignored"))
+                .unwrap()
+                .as_str(),
+            "123|123"
+        );
+        assert!(client_code(Some("12**3"), None).is_none());
+    }
+
+    #[test]
+    fn english_number_words_too() {
+        assert_eq!(
+            client_code(None, Some("one two three")).unwrap().as_str(),
+            "123"
+        );
+        assert_eq!(
+            house_number(None, Some("nine hundred")),
+            Some(Some("900".into()))
+        );
+        assert_eq!(yes_no(None, Some("yes")), Some(true));
+        // Portuguese is unchanged by the English pass
+        assert_eq!(
+            client_code(None, Some("um dois três")).unwrap().as_str(),
+            "123"
+        );
+        let a = address(Some("Rua Delminda Silveira, novecentos, Agronômica")).unwrap();
+        assert!(a.contains("900"), "{a}");
+    }
+
+    #[test]
+    fn cep_only_when_the_answer_is_a_number() {
+        assert_eq!(cep(Some("88025500"), None).unwrap().as_str(), "88025500");
+        assert!(cep(Some("8802550"), None).is_none());
+        assert_eq!(
+            cep(None, Some("oito oito zero dois cinco cinco zero zero"))
+                .unwrap()
+                .as_str(),
+            "88025500"
+        );
+        assert!(cep(None, Some("Rua Delminda Silveira 900")).is_none());
+    }
+
+    #[test]
+    fn house_numbers() {
+        assert_eq!(house_number(Some("900"), None), Some(Some("900".into())));
+        assert_eq!(
+            house_number(None, Some("novecentos")),
+            Some(Some("900".into()))
+        );
+        assert_eq!(house_number(Some("0"), None), Some(None));
+        assert_eq!(house_number(None, Some("sem número")), Some(None));
+        assert_eq!(house_number(Some("1234567"), None), None);
+        assert_eq!(house_number(None, Some("não sei")), None);
+    }
+
+    #[test]
+    fn yes_and_no() {
+        assert_eq!(yes_no(Some("1"), None), Some(true));
+        assert_eq!(yes_no(Some("2"), None), Some(false));
+        assert_eq!(yes_no(Some("3"), None), None);
+        assert_eq!(yes_no(None, Some("Sim, está correto.")), Some(true));
+        assert_eq!(yes_no(None, Some("não")), Some(false));
+        assert_eq!(yes_no(None, Some("sim não")), None);
+        assert_eq!(yes_no(None, Some("banana")), None);
+        assert_eq!(
+            wants_agent(None, Some("quero um atendente")),
+            None.or(Some(true))
+        );
+    }
+
+    #[test]
+    fn names_in_title_case() {
+        assert_eq!(
+            name(Some("  gabriel   marioto ")).unwrap(),
+            "Gabriel Marioto"
+        );
+        assert_eq!(name(Some("MARIA DA SILVA")).unwrap(), "Maria da Silva");
+        assert_eq!(
+            name(Some("ana-lúcia d'ávila")).unwrap(),
+            "Ana-lúcia D'ávila"
+        );
+        assert!(name(Some("123 !!")).is_none());
+        assert!(name(None).is_none());
+    }
+
+    #[test]
+    fn address_number_words_become_digits() {
+        let a = address(Some(
+            "Rua Delminda Silveira, novecentos, Agronômica, Florianópolis",
+        ))
+        .unwrap();
+        assert!(a.contains("900"), "{a}");
+        assert!(a.starts_with("Rua Delminda Silveira"), "{a}");
+        assert!(address(Some("ah")).is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn nothing_panics_on_any_input(s in any::<String>(), d in "[0-9*#]{0,30}") {
+            let _ = client_code(Some(&d), Some(&s));
+            let _ = client_code(None, Some(&s));
+            let _ = cep(None, Some(&s));
+            let _ = house_number(None, Some(&s));
+            let _ = yes_no(None, Some(&s));
+            let _ = wants_agent(None, Some(&s));
+            let _ = address(Some(&s));
+            if let Some(n) = name(Some(&s)) {
+                prop_assert!(n.chars().count() <= MAX_NAME_CHARS);
+            }
+        }
+
+        #[test]
+        fn keypad_codes_round_trip(groups in proptest::collection::vec("[0-9]{1,5}", 1..4)) {
+            let keys = groups.join("*");
+            prop_assume!(keys.len() <= ClientCode::MAX_LEN);
+            let c = client_code(Some(&keys), None).unwrap();
+            prop_assert_eq!(c.as_str(), groups.join("|"));
+        }
+    }
+}

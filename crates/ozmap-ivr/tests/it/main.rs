@@ -1,0 +1,27 @@
+//! The service's integration tests, in one binary (one link, one process; the
+//! modules run in parallel as usual). The log-capture test is its own binary,
+//! `tests/logs.rs`, because it installs a global tracing subscriber.
+//!
+//! Each module is a suite:
+//! - [`calls`]: whole calls, as a platform walks them;
+//! - [`webhooks`]: the answers' TwiML, by structure;
+//! - [`admin`]: the ledger as JSON for operators;
+//! - [`security`]: signatures and limits over real HTTP;
+//! - [`hostile`]: broken and hostile input through the real request path;
+//! - [`crash`]: the binary killed and restarted between chosen webhooks;
+//! - [`instances`]: two instances on one PostgreSQL behind a balancer;
+//! - [`cli`]: the binary as a newcomer uses it;
+//! - [`bench`]: the load generator in process.
+
+/// The `ozmap-ivr` binary Cargo built for these tests.
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_ozmap-ivr");
+
+mod admin;
+mod bench;
+mod calls;
+mod cli;
+mod crash;
+mod hostile;
+mod instances;
+mod security;
+mod webhooks;

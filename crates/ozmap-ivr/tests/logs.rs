@@ -1,0 +1,209 @@
+//! The log of whole calls, at TRACE for every crate, holds none of the caller's
+//! data and no secret.
+//!
+//! Its own test binary, because the subscriber is process-global: the service
+//! logs from actix workers, the reservation worker and spawned geocoder tasks on
+//! other threads, which a thread-local subscriber would miss. Installed with
+//! `try_init`, as the binary does, so `log` records (if any crate uses `log`) are
+//! captured too.
+//!
+//! The calls cover the paths that log: keypad and speech answers, a CEP on the
+//! keypad, a reservation that fails in OZmap and is retried by the worker, a
+//! refused signature, a caller over the rate limit, a status callback.
+
+use ivr_tools::caller::Answer;
+use secrecy::SecretString;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use test_support::*;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
+use webhook_signature::twilio_signature;
+
+const AUTH_TOKEN: &str = "auth-t0ken-Zq81x";
+const BASIC_PASSWORD: &str = "basic-pw-Hv3k";
+const ADMIN_TOKEN: &str = "admin-t0ken-Lw20";
+
+const PHONE: &str = "+5548991234567";
+const PHONE_2: &str = "+5548987650123";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+fn install() -> Captured {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new("trace"))
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .with_target(true)
+        // Timestamps are digits that could match a code by chance.
+        .without_time()
+        .finish()
+        .try_init()
+        .expect("the only subscriber of this test binary");
+    captured
+}
+
+fn first_call() -> Vec<Answer> {
+    vec![
+        keys("48151*62342"),
+        keys("1"),
+        say("Gabriel Marioto"),
+        say("Rua Delminda Silveira, novecentos, Agronômica, Florianópolis"),
+        keys("1"),
+    ]
+}
+
+fn cep_call() -> Vec<Answer> {
+    vec![
+        say("meu código é sete três cinco um nove barra dois seis zero quatro oito"),
+        say("sim"),
+        say("Joana Bertolazzi"),
+        keys("88025500"),
+        keys("900"),
+        keys("1"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
+    let logs = install();
+    let app = TestApp::spawn(&[
+        &format!("--twilio-auth-token={AUTH_TOKEN}"),
+        &format!("--public-url=http://ivr:{BASIC_PASSWORD}@127.0.0.1:0"),
+        &format!("--admin-token={ADMIN_TOKEN}"),
+        "--rate-calls-per-minute=1",
+        "--reserve-hold-ms=1500",
+    ])
+    .await;
+    let url = app
+        .voice_url
+        .replacen("http://", &format!("http://ivr:{BASIC_PASSWORD}@"), 1);
+    let signed = |from: &'static str| {
+        let url = url.clone();
+        move |o: &mut ivr_tools::caller::CallerOptions| {
+            o.url = url;
+            o.from = from.into();
+            o.auth_token = Some(SecretString::from(AUTH_TOKEN));
+            o.status_callback = Some(o.url.replace("/voice", "/voice/status"));
+        }
+    };
+
+    // 1. Keypad and speech, reserved.
+    let report = app.call_with(signed(PHONE), first_call()).await;
+    assert!(heard(&report).contains("Reservamos"), "{}", heard(&report));
+
+    // 2. Speech code, CEP on the keypad, OZmap failing: the worker retries.
+    app.sandbox.faults().set_fail_status(Some(503));
+    let report = app.call_with(signed(PHONE_2), cep_call()).await;
+    assert!(heard(&report).contains("retornar"), "{}", heard(&report));
+    app.sandbox.faults().set_fail_status(None);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.sandbox.property_posts() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.sandbox.property_posts(), 2);
+
+    // 3. A second new call from the first number within the minute: over the limit.
+    let report = app.call_with(signed(PHONE), vec![]).await;
+    assert!(heard(&report).contains("muitas"), "{}", heard(&report));
+
+    // 4. A forged request full of personal data.
+    let form = [
+        ("CallSid", "CA0123456789abcdef0123456789abcdef"),
+        ("From", PHONE),
+        (
+            "SpeechResult",
+            "Gabriel Marioto Rua Delminda Silveira 88025500",
+        ),
+    ];
+    let owned: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let res = reqwest::Client::new()
+        .post(&url)
+        .form(&form)
+        .header(
+            "X-Twilio-Signature",
+            twilio_signature("not-the-token", &url, &owned),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+
+    // Let the last lines (worker, status callbacks) be written.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_sandbox, _db) = app.stop().await;
+    let log = logs.text();
+    if let Ok(path) = std::env::var("IVR_TEST_LOG_DUMP") {
+        std::fs::write(path, &log).unwrap();
+    }
+    assert!(log.lines().count() > 50, "the capture works: {log}");
+    assert!(log.contains("answered"), "the service's lines are in it");
+
+    let forbidden = [
+        // phone numbers, whole and without the country code
+        PHONE,
+        "48991234567",
+        "991234567",
+        PHONE_2,
+        "48987650123",
+        // names
+        "Marioto",
+        "Bertolazzi",
+        // address words as said, and the CEP
+        "Delminda",
+        "novecentos",
+        "88025500",
+        "88025-500",
+        // client codes, as typed, as stored and as digits (whole codes: a group
+        // of five digits alone could be a port number)
+        "48151*62342",
+        "48151|62342",
+        "4815162342",
+        "73519|26048",
+        "7351926048",
+        // secrets
+        TOKEN,
+        AUTH_TOKEN,
+        BASIC_PASSWORD,
+        ADMIN_TOKEN,
+    ];
+    let lower = log.to_lowercase();
+    let mut leaks = Vec::new();
+    for word in forbidden {
+        let w = word.to_lowercase();
+        for line in lower.lines().filter(|l| l.contains(&w)) {
+            leaks.push(format!("{word:?} in: {line}"));
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "{} leaks:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
+}
