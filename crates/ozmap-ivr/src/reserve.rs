@@ -21,10 +21,18 @@
 //! Logs carry box ids, counts and HTTP statuses, never the client's code, name,
 //! phone or address. Error messages carry none either.
 
-use crate::config::Feasibility;
 use ivr_core::domain::{ClientCode, ReservationOutcome, ReservationRequest, ReservedPort};
 use ozmap_client::{NewClient, NewProperty, NewProspect, OzmapClient, OzmapError, Property};
 use tracing::{debug, error, info, warn};
+
+/// How candidate boxes are found (`OZMAP_FEASIBILITY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Feasibility {
+    /// Boxes near the address, then each box's splitters (documented API).
+    Boxes,
+    /// OZmap's `ftth-viability/radius` endpoint.
+    Viability,
+}
 
 /// How [`reserve`] looks for a box and what it writes.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,13 +63,6 @@ impl ReserveSettings {
             property_observation: "Reserva de Porta".into(),
             client_observation: "Reserva do Novo Cliente".into(),
         }
-    }
-}
-
-impl From<&crate::config::Config> for ReserveSettings {
-    /// Radius, `force` and strategy from the configuration; the rest defaulted.
-    fn from(c: &crate::config::Config) -> Self {
-        Self::new(c.ozmap_radius_m, c.ozmap_force, c.ozmap_feasibility)
     }
 }
 

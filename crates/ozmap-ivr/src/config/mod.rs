@@ -17,6 +17,8 @@
 
 pub mod prompts;
 
+pub use crate::reserve::Feasibility;
+
 use clap::{Args, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use std::net::{IpAddr, SocketAddr};
@@ -29,14 +31,6 @@ pub enum GeocoderKind {
     Nominatim,
     Google,
     Gazetteer,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Feasibility {
-    /// Boxes near the address, then each box's splitters (documented API).
-    Boxes,
-    /// OZmap's `ftth-viability/radius` endpoint.
-    Viability,
 }
 
 /// Everything `ozmap-ivr serve` reads.
