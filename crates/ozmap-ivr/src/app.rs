@@ -1,66 +1,20 @@
-//! Start-up: builds every adapter from the [`Config`], binds the listener (port 0
-//! allowed, the real port read back), starts the worker and serves. The same
-//! [`Application`] runs in the binary and in the black-box tests.
+//! Start-up: builds every adapter from the [`Config`] (each part of it builds its
+//! own client), binds the listener (port 0 allowed, the real port read back),
+//! starts the worker and serves. The same [`Application`] runs in the binary and
+//! in the black-box tests. It needs an OZmap: with none configured, the binary
+//! starts the built-in sandbox first and points the configuration at it.
 
-use crate::config::{Config, GeocoderKind};
-use crate::geocode::Locator;
-use crate::http::security::SecurityCounters;
+use crate::config::Config;
+use crate::http::{SecurityCounters, WebhookCounters};
 use crate::ratelimit::RateLimits;
-use crate::reserve::ReserveSettings;
-use crate::store::Store;
+use crate::state::AppState;
 use crate::worker::Worker;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
-use futures_util::future::{BoxFuture, Shared};
-use ivr_core::flow::FlowConfig;
-use ivr_core::prompts::Prompts;
-use ivr_core::render::RenderCtx;
-use ozmap_client::OzmapClient;
-use ozmap_sandbox::{Network, SandboxServer};
-use secrecy::SecretString;
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{Notify, watch};
-
-/// The token the built-in sandbox expects.
-pub const SANDBOX_TOKEN: &str = "sandbox-token";
-
-/// Shared by every handler.
-pub struct AppState {
-    pub cfg: Config,
-    pub flow: FlowConfig,
-    pub prompts: Prompts,
-    pub store: Store,
-    pub locator: Locator,
-    pub wake_worker: Arc<Notify>,
-    pub geo_inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, ivr_core::flow::GeoResult>>>>,
-    /// [`Config::platform_base_url`]: action URLs and signed URLs start with it.
-    /// Holds the basic-auth password when there is one: never log it.
-    pub platform_base_url: String,
-    /// Per caller number and per source address.
-    pub limits: Arc<RateLimits>,
-    /// Refused webhooks, by kind.
-    pub security: SecurityCounters,
-    /// Answered webhooks, by route, with their latency.
-    pub webhooks: crate::http::metrics::WebhookCounters,
-    /// The greeting of a new call, rendered once (it depends on the
-    /// configuration only).
-    pub greeting: std::sync::OnceLock<String>,
-}
-
-impl AppState {
-    pub fn render_ctx(&self) -> RenderCtx<'_> {
-        RenderCtx {
-            prompts: &self.prompts,
-            public_url: &self.platform_base_url,
-            voice: &self.cfg.voice,
-            language: &self.cfg.language,
-            agent_number: self.cfg.agent_number.as_deref(),
-        }
-    }
-}
 
 /// A running service.
 pub struct Application {
@@ -71,97 +25,57 @@ pub struct Application {
     shutdown: Arc<watch::Sender<bool>>,
     worker: tokio::task::JoinHandle<()>,
     housekeeping: tokio::task::JoinHandle<()>,
-    /// The built-in OZmap sandbox, when no OZmap is configured.
-    pub sandbox: Option<Arc<SandboxServer>>,
     pub state: web::Data<AppState>,
 }
 
 impl Application {
     /// Builds everything and binds; `run` serves.
     pub async fn build(mut cfg: Config) -> anyhow::Result<Self> {
-        let prompts = crate::config::prompts::load(&cfg.language, cfg.prompts_dir.as_deref())?;
-        let store = Store::connect(&cfg.database_url)
+        let prompts = cfg.call.prompts()?;
+        let store = cfg
+            .database
+            .connect()
             .await
             .map_err(|e| anyhow::anyhow!("IVR_DATABASE_URL: cannot open the store: {e}"))?;
-        let listener = TcpListener::bind(cfg.bind)
-            .map_err(|e| anyhow::anyhow!("IVR_BIND {}: {e}", cfg.bind))?;
+        let listener = TcpListener::bind(cfg.http.bind)
+            .map_err(|e| anyhow::anyhow!("IVR_BIND {}: {e}", cfg.http.bind))?;
         let addr = listener.local_addr()?;
-        if cfg.public_url == format!("http://{}", cfg.bind) {
-            cfg.public_url = format!("http://{addr}");
+        if cfg.http.public_url_is_default() {
+            cfg.http.public_url = format!("http://{addr}");
         }
-
-        let (sandbox, ozmap_url, ozmap_token) = match (&cfg.ozmap_url, &cfg.ozmap_token) {
-            (Some(url), Some(token)) => (None, url.clone(), token.clone()),
-            _ => {
-                let network = match &cfg.sandbox_network {
-                    Some(path) => Network::from_file(path)?,
-                    None => Network::builtin(),
-                };
-                let l = TcpListener::bind("127.0.0.1:0")?;
-                let sb = ozmap_sandbox::start(network, SANDBOX_TOKEN, l).await?;
-                tracing::warn!(
-                    url = %sb.base_url(),
-                    "OZmap: built-in sandbox (simulated network); set OZMAP_URL and OZMAP_TOKEN for a real one"
-                );
-                let url = url::Url::parse(&sb.base_url())?;
-                (
-                    Some(Arc::new(sb)),
-                    url,
-                    SecretString::from(SANDBOX_TOKEN.to_string()),
-                )
-            }
-        };
-        if cfg.geocoder == GeocoderKind::Gazetteer && cfg.gazetteer_file.is_none() {
+        if cfg.geocoder.uses_bundled_gazetteer() {
             tracing::warn!(
                 "geocoder: the bundled gazetteer (a demonstration neighbourhood of Florianópolis)"
             );
         }
-        let locator = Locator::from_config(&cfg)?;
-        let ozmap = OzmapClient::new(
-            ozmap_url,
-            ozmap_token,
-            Duration::from_millis(cfg.ozmap_timeout_ms),
-        )?;
-        let reserve = ReserveSettings {
-            radius_m: cfg.ozmap_radius_m,
-            force: cfg.ozmap_force,
-            strategy: cfg.ozmap_feasibility,
-            ..ReserveSettings::default()
-        };
-        let flow = FlowConfig {
-            max_attempts: cfg.max_attempts,
-            agent_available: cfg.agent_number.is_some(),
-            geocode_hold_ms: cfg.geocode_hold_ms,
-            reserve_hold_ms: cfg.reserve_hold_ms,
-            poll_pause_s: cfg.poll_pause_s,
-        };
+        let locator = cfg.geocoder.locator()?;
+        let ozmap = cfg.ozmap.client()?;
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shutdown = Arc::new(shutdown);
         let worker = Worker {
             store: store.clone(),
             ozmap,
-            reserve,
+            reserve: cfg.reserve.clone(),
             settings: cfg.worker.clone(),
             wake: wake.clone(),
         };
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
         let limits = Arc::new(RateLimits::new(
-            cfg.rate_calls_per_minute,
-            cfg.rate_requests_per_second,
+            cfg.http.rate_calls_per_minute,
+            cfg.http.rate_requests_per_second,
         ));
         let housekeeping = tokio::spawn(crate::housekeeping::run(
             store.clone(),
             limits.clone(),
-            cfg.retention_days,
+            cfg.call.retention_days,
             shutdown_rx,
         ));
         warn_about_signatures(&cfg);
-        let public_url = cfg.public_url.clone();
-        let platform_base_url = cfg.platform_base_url();
+        let public_url = cfg.http.public_url.clone();
+        let platform_base_url = cfg.http.platform_base_url();
         let state = web::Data::new(AppState {
             cfg,
-            flow,
             prompts,
             store,
             locator,
@@ -170,8 +84,8 @@ impl Application {
             platform_base_url,
             limits,
             security: SecurityCounters::default(),
-            webhooks: Default::default(),
-            greeting: std::sync::OnceLock::new(),
+            webhooks: WebhookCounters::default(),
+            greeting: OnceLock::new(),
         });
         let data = state.clone();
         let server = HttpServer::new(move || {
@@ -194,7 +108,6 @@ impl Application {
             shutdown,
             worker,
             housekeeping,
-            sandbox,
             state,
         })
     }
@@ -219,16 +132,12 @@ impl Application {
             shutdown,
             worker,
             housekeeping,
-            sandbox,
             ..
         } = self;
         let result = server.await;
         let _ = shutdown.send(true);
         let _ = worker.await;
         let _ = housekeeping.await;
-        if let Some(sb) = sandbox.and_then(|sb| Arc::try_unwrap(sb).ok()) {
-            sb.stop().await;
-        }
         Ok(result?)
     }
 }
@@ -252,15 +161,15 @@ impl Stopper {
 /// Says at start how webhooks are checked (the configuration already refused the
 /// unsafe combinations).
 fn warn_about_signatures(cfg: &Config) {
-    if cfg.signatures_enforced() {
-        if cfg.allow_unsigned {
+    if cfg.signing.enforced() {
+        if cfg.signing.allow_unsigned {
             tracing::warn!(
                 "--allow-unsigned has no effect: a signing secret is configured and every webhook is checked"
             );
         } else {
             tracing::info!("webhooks: platform signatures are checked");
         }
-    } else if cfg.allow_unsigned {
+    } else if cfg.signing.allow_unsigned {
         tracing::warn!(
             "webhooks: NO signature check (--allow-unsigned) with a real OZmap; anyone who finds the URL can place calls"
         );
@@ -269,7 +178,7 @@ fn warn_about_signatures(cfg: &Config) {
             "webhooks: no signing secret configured; unsigned requests are accepted (sandbox mode)"
         );
     }
-    if cfg.webhook_auth.is_some() {
+    if cfg.http.webhook_auth.is_some() {
         tracing::info!("webhooks: HTTP basic auth required (credentials in IVR_PUBLIC_URL)");
     }
 }

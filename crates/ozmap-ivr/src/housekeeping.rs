@@ -17,19 +17,19 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// How often expired call states are purged.
-pub const PURGE_EVERY: Duration = Duration::from_secs(3600);
+pub(crate) const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// How often the rate limiters drop refilled keys.
-pub const RETAIN_EVERY: Duration = Duration::from_secs(60);
+pub(crate) const RETAIN_EVERY: Duration = Duration::from_secs(60);
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Calls last touched before this instant (ms) are expired.
-pub fn retention_cutoff(now_ms: i64, retention_days: u32) -> i64 {
+pub(crate) fn retention_cutoff(now_ms: i64, retention_days: u32) -> i64 {
     now_ms.saturating_sub(i64::from(retention_days).saturating_mul(DAY_MS))
 }
 
 /// Deletes what has outlived the retention period at `now_ms`; returns the rows removed.
-pub async fn purge_expired(
+pub(crate) async fn purge_expired(
     store: &Store,
     now_ms: i64,
     retention_days: u32,
@@ -40,7 +40,7 @@ pub async fn purge_expired(
 }
 
 /// Runs both chores until `shutdown` turns true.
-pub async fn run(
+pub(crate) async fn run(
     store: Store,
     limits: Arc<RateLimits>,
     retention_days: u32,

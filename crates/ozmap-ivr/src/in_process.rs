@@ -35,7 +35,9 @@ impl ivr_tools::bench::Service for InProcessService {
         Box::pin(async move {
             let argv = std::iter::once("serve".to_string()).chain(flags);
             let mut cfg = ServeCli::try_parse_from(argv)?.serve.validate()?;
-            cfg.signatures.twilio_auth_token = auth_token;
+            if let Some(token) = auth_token {
+                cfg.check_twilio_signatures(token);
+            }
             let app = Application::build(cfg).await?;
             let handle = app.handle();
             let task = tokio::spawn(app.run());

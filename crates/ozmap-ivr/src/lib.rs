@@ -1,30 +1,49 @@
 //! ozmap-ivr: the service around [`ivr_core`], a phone front door that reserves an
-//! OZmap port for a new fibre client.
+//! OZmap port for a new fibre client. The `ozmap-ivr` binary is a thin shell over
+//! this library, the sandbox ([`ozmap_sandbox`]) and the tools ([`ivr_tools`]).
 //!
-//! A tour of the modules:
-//! - [`config`]: the one place configuration is read.
-//! - [`http`], [`app`]: the webhooks (and the gate in front of them), and start-up.
-//! - [`store`]: call state, geocoding cache and the reservation ledger (SQLite or
-//!   PostgreSQL).
-//! - [`geocode`]: addresses and CEPs into coordinates (Nominatim, Google, gazetteer).
-//! - [`reserve`]: the port-reservation procedure over [`ozmap_client`].
-//! - [`worker`]: carries ledger rows out against OZmap, exactly once.
-//! - [`admin`]: the operators' view of the ledger.
-//! - [`housekeeping`]: expiry of call state (retention) and of rate-limit keys.
-//! - [`ratelimit`], [`redact`]: rate limits and log redaction.
-//! - [`InProcessService`]: the service as the load generator drives it in process.
+//! The modules are private; what the binary and the tests use is re-exported
+//! here. A tour, from the outside in:
+//! - `config`: the one place configuration is read, one group per concern, each
+//!   building its own client ([`ServeArgs`] → [`Config`]).
+//! - `app`: start-up ([`Application`]), and `state`: what handlers share
+//!   ([`AppState`]).
+//! - `http`: the webhooks, the gate in front of them, the operators' JSON and
+//!   metrics ([`configure`] lists every route).
+//! - `store`: call state, geocoding cache and the reservation ledger (SQLite or
+//!   PostgreSQL) ([`Store`]).
+//! - `geocode`: addresses and CEPs into coordinates (Nominatim, Google, gazetteer).
+//! - `reserve`: the port-reservation procedure over [`ozmap_client`].
+//! - `worker`: carries ledger rows out against OZmap, exactly once.
+//! - `admin`: the operators' command, `ozmap-ivr reservations`.
+//! - `housekeeping`: expiry of call state (retention) and of rate-limit keys.
+//! - `ratelimit`, `redact`: rate limits and log redaction.
+//! - `in_process`: the service as the load generator drives it in process.
+//!
+//! Dependencies point one way: `app` → `http` → (`admin`'s views, `state`) →
+//! `store`, `geocode`; `worker` → `reserve` → `ozmap_client`; `config` builds the
+//! settings of all of them and depends on none of `http` or `app`.
 
-pub mod admin;
-pub mod app;
-pub mod config;
-pub mod geocode;
-pub mod housekeeping;
-pub mod http;
+mod admin;
+mod app;
+mod config;
+mod geocode;
+mod housekeeping;
+mod http;
 mod in_process;
-pub mod ratelimit;
-pub mod redact;
-pub mod reserve;
-pub mod store;
-pub mod worker;
+mod ratelimit;
+mod redact;
+mod reserve;
+mod state;
+mod store;
+mod worker;
 
+pub use admin::{ReservationsArgs, run as reservations};
+pub use app::{Application, Stopper};
+pub use config::{Config, ConfigError, ServeArgs};
+pub use http::routes::configure;
+pub use http::{Hook, SecurityCounters, WebhookCounters, security_headers};
 pub use in_process::InProcessService;
+pub use redact::install_panic_hook;
+pub use state::AppState;
+pub use store::{LedgerStatus, Reservation, Store, StoreError};

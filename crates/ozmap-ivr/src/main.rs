@@ -1,8 +1,10 @@
 //! The `ozmap-ivr` binary: a thin shell over the library, the sandbox and the tools.
 
-use clap::{Parser, Subcommand};
-use ozmap_ivr::app::Application;
-use ozmap_ivr::config::ServeArgs;
+use clap::{Parser, Subcommand, ValueEnum};
+use ozmap_ivr::Application;
+use ozmap_ivr::{Config, ServeArgs};
+use ozmap_sandbox::{Network, SandboxServer};
+use secrecy::SecretString;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -14,6 +16,26 @@ use tracing_subscriber::EnvFilter;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Which log lines are written (tracing's filter syntax, e.g. `info,sqlx=warn`).
+    /// Default: info for the service, warn for the bench.
+    #[arg(long, env = "RUST_LOG", global = true)]
+    log: Option<String>,
+    /// Log lines as text or as JSON lines.
+    #[arg(
+        long,
+        env = "IVR_LOG_FORMAT",
+        value_enum,
+        ignore_case = true,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -25,22 +47,21 @@ enum Command {
     /// Be the caller: execute the service's TwiML in this terminal.
     Call(ivr_tools::caller::CallArgs),
     /// The reservation ledger: list, show, retry a dead letter, cancel.
-    Reservations(ozmap_ivr::admin::ReservationsArgs),
+    Reservations(ozmap_ivr::ReservationsArgs),
     /// Load-test the service with many simulated calls (see BENCHMARKS.md).
     Bench(Box<ivr_tools::bench::BenchArgs>),
 }
 
-fn init_logs(default_filter: &str) {
-    let filter =
-        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let json = std::env::var("IVR_LOG_FORMAT").is_ok_and(|v| v == "json");
+fn init_logs(filter: Option<&str>, default_filter: &str, format: LogFormat) {
+    let filter = filter
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
     }
 }
 
@@ -48,14 +69,17 @@ fn init_logs(default_filter: &str) {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // The bench prints a report; a service it runs in process would log every webhook.
-    init_logs(match cli.command {
+    let default_filter = match cli.command {
         Command::Bench(_) => "warn",
         _ => "info,sqlx=warn,actix_server=warn,actix_web=warn",
-    });
-    ozmap_ivr::redact::install_panic_hook();
+    };
+    init_logs(cli.log.as_deref(), default_filter, cli.log_format);
+    ozmap_ivr::install_panic_hook();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).await,
-        Command::Reservations(args) => ozmap_ivr::admin::run(args).await.map(|out| print!("{out}")),
+        Command::Reservations(args) => ozmap_ivr::reservations(args)
+            .await
+            .map(|out| print!("{out}")),
         Command::Sandbox(args) => ozmap_sandbox::run(args).await,
         Command::Bench(args) => {
             ivr_tools::bench::run_cli(*args, &ozmap_ivr::InProcessService).await
@@ -75,7 +99,11 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let cfg = args.validate()?;
+    let mut cfg = args.validate()?;
+    let sandbox = match cfg.wants_sandbox() {
+        true => Some(start_sandbox(&mut cfg).await?),
+        false => None,
+    };
     let app = Application::build(cfg).await?;
     let stopper = app.stopper();
     tokio::spawn(async move {
@@ -83,7 +111,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("shutting down: finishing answers in flight and the worker's row");
         stopper.stop(true).await;
     });
-    app.run().await
+    let served = app.run().await;
+    if let Some(sandbox) = sandbox {
+        sandbox.stop().await;
+    }
+    served
+}
+
+/// No OZmap configured: the built-in sandbox on a loopback port, and the
+/// configuration pointed at it.
+async fn start_sandbox(cfg: &mut Config) -> anyhow::Result<SandboxServer> {
+    let network = match cfg.sandbox_network() {
+        Some(path) => Network::from_file(path)?,
+        None => Network::builtin(),
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let sandbox = ozmap_sandbox::start(network, ozmap_sandbox::DEFAULT_TOKEN, listener).await?;
+    tracing::warn!(
+        url = %sandbox.base_url(),
+        "OZmap: built-in sandbox (simulated network); set OZMAP_URL and OZMAP_TOKEN for a real one"
+    );
+    cfg.use_sandbox(
+        url::Url::parse(&sandbox.base_url())?,
+        SecretString::from(ozmap_sandbox::DEFAULT_TOKEN),
+    );
+    Ok(sandbox)
 }
 
 async fn shutdown_signal() {

@@ -33,7 +33,7 @@ type Keyed<K, C> = RateLimiter<K, DashMapStateStore<K>, C, NoOpMiddleware<<C as 
 
 /// The keyed limiters of the webhook layer. Cheap to share behind an `Arc`; every
 /// method takes `&self` and is safe to call from many threads.
-pub struct RateLimits<C: Clock = DefaultClock> {
+pub(crate) struct RateLimits<C: Clock = DefaultClock> {
     calls: Option<Keyed<String, C>>,
     requests: Option<Keyed<IpAddr, C>>,
 }
@@ -41,7 +41,7 @@ pub struct RateLimits<C: Clock = DefaultClock> {
 impl RateLimits {
     /// Limits on the real clock. A value of 0 disables that limit. Sensible values:
     /// 3 new calls per number per minute, 50 requests per address per second.
-    pub fn new(calls_per_number_per_minute: u32, requests_per_ip_per_second: u32) -> Self {
+    pub(crate) fn new(calls_per_number_per_minute: u32, requests_per_ip_per_second: u32) -> Self {
         Self::with_clock(
             calls_per_number_per_minute,
             requests_per_ip_per_second,
@@ -52,7 +52,7 @@ impl RateLimits {
 
 impl<C: Clock + Clone> RateLimits<C> {
     /// Limits on a given clock (tests use `governor::clock::FakeRelativeClock`).
-    pub fn with_clock(
+    pub(crate) fn with_clock(
         calls_per_number_per_minute: u32,
         requests_per_ip_per_second: u32,
         clock: C,
@@ -69,7 +69,7 @@ impl<C: Clock + Clone> RateLimits<C> {
 
 impl<C: Clock> RateLimits<C> {
     /// Takes one new call for this caller number; false when its quota is spent.
-    pub fn allow_new_call(&self, caller_number: &str) -> bool {
+    pub(crate) fn allow_new_call(&self, caller_number: &str) -> bool {
         match &self.calls {
             Some(l) => l.check_key(&number_key(caller_number)).is_ok(),
             None => true,
@@ -77,7 +77,7 @@ impl<C: Clock> RateLimits<C> {
     }
 
     /// Takes one request for this source address; false when its quota is spent.
-    pub fn allow_request(&self, ip: IpAddr) -> bool {
+    pub(crate) fn allow_request(&self, ip: IpAddr) -> bool {
         match &self.requests {
             Some(l) => l.check_key(&ip_key(ip)).is_ok(),
             None => true,
@@ -85,7 +85,7 @@ impl<C: Clock> RateLimits<C> {
     }
 
     /// Forgets keys whose bucket has refilled, and releases the memory.
-    pub fn retain_recent(&self) {
+    pub(crate) fn retain_recent(&self) {
         if let Some(l) = &self.calls {
             l.retain_recent();
             l.shrink_to_fit();
@@ -97,7 +97,8 @@ impl<C: Clock> RateLimits<C> {
     }
 
     /// Keys currently held (caller numbers, addresses), for metrics and tests.
-    pub fn tracked_keys(&self) -> (usize, usize) {
+    #[cfg(test)]
+    pub(crate) fn tracked_keys(&self) -> (usize, usize) {
         (
             self.calls.as_ref().map_or(0, |l| l.len()),
             self.requests.as_ref().map_or(0, |l| l.len()),

@@ -10,11 +10,11 @@
 //!   that names the place only.
 
 /// Shown for an empty value.
-pub const NONE: &str = "(none)";
+pub(crate) const NONE: &str = "(none)";
 
 /// `"***…34"`: only the last two digits, and only when the value has at least four
 /// digits; `"***"` otherwise; `"(none)"` when blank.
-pub fn phone(p: &str) -> String {
+pub(crate) fn phone(p: &str) -> String {
     if p.trim().is_empty() {
         return NONE.to_string();
     }

@@ -36,7 +36,7 @@ pub enum Feasibility {
 
 /// How [`reserve`] looks for a box and what it writes.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ReserveSettings {
+pub(crate) struct ReserveSettings {
     /// Search radius around the address, in metres.
     pub radius_m: u32,
     /// `force` on the property (accept a connector without a PON port).
@@ -51,10 +51,10 @@ pub struct ReserveSettings {
 }
 
 impl ReserveSettings {
-    pub const DEFAULT_MAX_BOXES: u32 = 10;
+    pub(crate) const DEFAULT_MAX_BOXES: u32 = 10;
 
     /// The documented observations and at most 10 boxes.
-    pub fn new(radius_m: u32, force: bool, strategy: Feasibility) -> Self {
+    pub(crate) fn new(radius_m: u32, force: bool, strategy: Feasibility) -> Self {
         Self {
             radius_m,
             force,
@@ -74,7 +74,7 @@ impl Default for ReserveSettings {
 
 /// Why a reservation did not finish. Messages carry no personal data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReserveError {
+pub(crate) enum ReserveError {
     /// Try again later: the next run looks the client up first.
     #[error("temporary OZmap failure: {0}")]
     Transient(String),
@@ -84,7 +84,7 @@ pub enum ReserveError {
 }
 
 impl ReserveError {
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         matches!(self, ReserveError::Transient(_))
     }
 }
@@ -105,7 +105,7 @@ struct Candidate {
 }
 
 /// Reserves a port for `req`, or records a lead when no box can take it.
-pub async fn reserve(
+pub(crate) async fn reserve(
     client: &OzmapClient,
     s: &ReserveSettings,
     req: &ReservationRequest,
@@ -331,7 +331,7 @@ async fn box_name(client: &OzmapClient, id: &str) -> Result<String, OzmapError> 
 
 /// The client's existing reservation, if any: the first property OZmap lists for
 /// this client code.
-pub async fn find_existing(
+pub(crate) async fn find_existing(
     client: &OzmapClient,
     code: &ClientCode,
 ) -> Result<Option<ReservedPort>, OzmapError> {

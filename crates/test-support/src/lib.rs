@@ -18,8 +18,8 @@ pub use ivr_core::tutorial;
 
 use clap::Parser;
 use ivr_tools::caller::{Answer, CallReport, Caller, CallerOptions, Scripted};
-use ozmap_ivr::app::Application;
-use ozmap_ivr::config::{Config, ServeArgs};
+use ozmap_ivr::Application;
+use ozmap_ivr::{Config, ServeArgs};
 use ozmap_sandbox::{self as sandbox, Network, SandboxServer};
 use std::net::TcpListener;
 
@@ -73,7 +73,7 @@ pub struct TestApp {
     pub voice_url: String,
     pub base_url: String,
     /// The running service's state (counters, configuration).
-    pub state: actix_web::web::Data<ozmap_ivr::app::AppState>,
+    pub state: actix_web::web::Data<ozmap_ivr::AppState>,
     pub sandbox: SandboxServer,
     pub db: TestDb,
     pub db_url: String,

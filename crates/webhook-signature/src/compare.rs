@@ -23,5 +23,10 @@ mod tests {
         assert!(!secret_eq(b"abc", b"ab"));
         assert!(!secret_eq(b"abc", b"abcd"));
         assert!(!secret_eq(b"abc", b""));
+        // An operator's token: a prefix, a trailing space or nothing is not it.
+        assert!(secret_eq(b"s3cret", b"s3cret"));
+        assert!(!secret_eq(b"s3cret", b"s3cre"));
+        assert!(!secret_eq(b"s3cret", b"s3cret "));
+        assert!(!secret_eq(b"s3cret", b""));
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// Why the prompts could not be loaded; the message names the file and the key.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     #[error("prompts: cannot read {file}: {source}")]
     Read {
         file: String,
@@ -17,7 +17,7 @@ pub enum LoadError {
 
 /// The prompts for `language`: from `dir` when given and it holds
 /// `<language>.toml` (`IVR_PROMPTS_DIR`), otherwise the shipped copy.
-pub fn load(language: &str, dir: Option<&Path>) -> Result<Prompts, LoadError> {
+pub(super) fn load(language: &str, dir: Option<&Path>) -> Result<Prompts, LoadError> {
     if let Some(dir) = dir {
         let path = dir.join(format!("{language}.toml"));
         if path.exists() {

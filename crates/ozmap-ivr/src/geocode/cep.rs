@@ -17,7 +17,7 @@ use url::Url;
 const SERVICE: &str = "viacep";
 
 #[derive(Debug, Clone)]
-pub struct ViaCep {
+pub(crate) struct ViaCep {
     client: reqwest::Client,
     base: Url,
 }
@@ -32,14 +32,14 @@ fn text(v: &Value, key: &str) -> Option<String> {
 
 impl ViaCep {
     /// `base`: e.g. `https://viacep.com.br` (a path prefix is kept).
-    pub fn new(base: &Url, timeout: Duration) -> Result<Self, GeoError> {
+    pub(crate) fn new(base: &Url, timeout: Duration) -> Result<Self, GeoError> {
         Ok(ViaCep {
             client: http_client(timeout)?,
             base: base.clone(),
         })
     }
 
-    pub async fn lookup(&self, cep: &Cep) -> Result<Option<CepAddress>, GeoError> {
+    pub(crate) async fn lookup(&self, cep: &Cep) -> Result<Option<CepAddress>, GeoError> {
         let url = endpoint(&self.base, &format!("ws/{}/json/", cep.as_str()))?;
         let (status, body) = fetch(SERVICE, self.client.get(url)).await?;
         if status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND {

@@ -44,7 +44,7 @@ use std::sync::{Arc, OnceLock};
 const BUNDLED_CSV: &str = include_str!("../../../../data/gazetteer.csv");
 
 /// The columns the header must name.
-pub const COLUMNS: [&str; 8] = [
+pub(crate) const COLUMNS: [&str; 8] = [
     "cep",
     "street",
     "number",
@@ -431,7 +431,7 @@ impl Row {
 }
 
 /// The ISP's addresses, parsed and ready to match.
-pub struct Gazetteer {
+pub(crate) struct Gazetteer {
     rows: Vec<Row>,
     streets: Vec<StreetName>,
     /// Street indexes whose name is also a city or neighbourhood name, or only
@@ -543,7 +543,7 @@ static BUNDLED: OnceLock<Result<Arc<Gazetteer>, GeoError>> = OnceLock::new();
 
 impl Gazetteer {
     /// Parses the CSV text. An error names the line and the problem (not the value).
-    pub fn parse(csv_text: &str) -> Result<Gazetteer, GeoError> {
+    pub(crate) fn parse(csv_text: &str) -> Result<Gazetteer, GeoError> {
         let mut records = csv_records(csv_text)?.into_iter();
         let (header_line, header) = records.next().ok_or_else(|| {
             bad_line(
@@ -656,7 +656,7 @@ impl Gazetteer {
     }
 
     /// Reads and parses a gazetteer file.
-    pub fn load(path: &Path) -> Result<Gazetteer, GeoError> {
+    pub(crate) fn load(path: &Path) -> Result<Gazetteer, GeoError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             GeoError::Unavailable(format!(
                 "gazetteer file {} could not be read ({})",
@@ -677,7 +677,7 @@ impl Gazetteer {
     /// The bundled `data/gazetteer.csv`. If it were ever broken this logs the
     /// error and returns an empty gazetteer (every lookup misses);
     /// [`super::Locator::from_config`] refuses to start instead.
-    pub fn bundled() -> Arc<Gazetteer> {
+    pub(crate) fn bundled() -> Arc<Gazetteer> {
         Self::try_bundled().unwrap_or_else(|e| {
             tracing::error!(error = %e, "the bundled gazetteer does not parse");
             Arc::new(Gazetteer {
@@ -689,16 +689,16 @@ impl Gazetteer {
     }
 
     /// Number of rows.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.rows.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
     /// Geocodes a query against the rows; `None` when no street matches.
-    pub fn geocode(&self, q: &GeoQuery) -> Option<Place> {
+    pub(crate) fn geocode(&self, q: &GeoQuery) -> Option<Place> {
         match q {
             GeoQuery::Free(text) => self.geocode_free(text),
             GeoQuery::Structured {
@@ -720,7 +720,7 @@ impl Gazetteer {
     }
 
     /// The street a CEP belongs to: its street-level row, else any row with it.
-    pub fn lookup(&self, cep: &Cep) -> Option<CepAddress> {
+    pub(crate) fn lookup(&self, cep: &Cep) -> Option<CepAddress> {
         let mut with_cep = self.rows.iter().filter(|r| r.cep.as_ref() == Some(cep));
         let first = with_cep.next()?;
         let row = if first.number.is_none() {

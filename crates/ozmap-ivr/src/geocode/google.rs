@@ -18,10 +18,10 @@ use url::Url;
 
 const SERVICE: &str = "google";
 /// Used when `GEOCODER_URL` is unset.
-pub const DEFAULT_BASE_URL: &str = "https://maps.googleapis.com";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://maps.googleapis.com";
 
 #[derive(Debug, Clone)]
-pub struct Google {
+pub(crate) struct Google {
     client: reqwest::Client,
     geocode_url: Url,
     key: SecretString,
@@ -74,7 +74,7 @@ fn long(r: &GResult, kind: &str) -> Option<String> {
 
 impl Google {
     /// `base`: `https://maps.googleapis.com` (overridable for tests).
-    pub fn new(base: &Url, key: SecretString, timeout: Duration) -> Result<Self, GeoError> {
+    pub(crate) fn new(base: &Url, key: SecretString, timeout: Duration) -> Result<Self, GeoError> {
         Ok(Google {
             client: http_client(timeout)?,
             geocode_url: endpoint(base, "maps/api/geocode/json")?,
@@ -82,7 +82,7 @@ impl Google {
         })
     }
 
-    pub async fn geocode(&self, q: &GeoQuery) -> Result<Option<Place>, GeoError> {
+    pub(crate) async fn geocode(&self, q: &GeoQuery) -> Result<Option<Place>, GeoError> {
         match q {
             GeoQuery::Free(text) => self.search(text, "country:BR".into(), q).await,
             GeoQuery::Structured {

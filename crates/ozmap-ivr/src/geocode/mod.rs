@@ -16,12 +16,12 @@
 //! Google key: reqwest errors include the request URL, where both live, so the
 //! URL is stripped before an error is kept or logged.
 
-pub mod cep;
-pub mod gazetteer;
-pub mod google;
-pub mod nominatim;
+pub(crate) mod cep;
+pub(crate) mod gazetteer;
+pub(crate) mod google;
+pub(crate) mod nominatim;
 
-use crate::config::{Config, GeocoderKind};
+use crate::config::{GeocoderKind, GeocoderSettings};
 use ivr_core::domain::{AddressQuery, Cep, Place};
 use std::fmt;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ use url::Url;
 /// Why a geocoder or CEP service gave no answer. Messages name the service and
 /// the kind of failure, never the address or a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GeoError {
+pub(crate) enum GeoError {
     #[error("the geocoding service did not answer in time")]
     Timeout,
     #[error("geocoding service unavailable: {0}")]
@@ -42,7 +42,7 @@ pub enum GeoError {
 
 /// What a geocoder is asked.
 #[derive(Clone, PartialEq)]
-pub enum GeoQuery {
+pub(crate) enum GeoQuery {
     /// An address as spoken, numbers already as digits.
     Free(String),
     /// An address in parts, e.g. from a CEP lookup plus the caller's number.
@@ -68,7 +68,7 @@ impl fmt::Debug for GeoQuery {
 
 /// The street a CEP belongs to.
 #[derive(Clone, PartialEq)]
-pub struct CepAddress {
+pub(crate) struct CepAddress {
     pub street: String,
     pub neighbourhood: Option<String>,
     pub city: String,
@@ -83,7 +83,7 @@ impl fmt::Debug for CepAddress {
 
 /// The configured geocoder.
 #[derive(Debug)]
-pub enum Geocoder {
+pub(crate) enum Geocoder {
     Nominatim(nominatim::Nominatim),
     Google(google::Google),
     Gazetteer(Arc<gazetteer::Gazetteer>),
@@ -91,7 +91,7 @@ pub enum Geocoder {
 
 impl Geocoder {
     /// `Ok(None)`: the service answered but found nothing usable.
-    pub async fn geocode(&self, q: &GeoQuery) -> Result<Option<Place>, GeoError> {
+    pub(crate) async fn geocode(&self, q: &GeoQuery) -> Result<Option<Place>, GeoError> {
         match self {
             Geocoder::Nominatim(n) => n.geocode(q).await,
             Geocoder::Google(g) => g.geocode(q).await,
@@ -102,14 +102,14 @@ impl Geocoder {
 
 /// Where CEPs are resolved to streets.
 #[derive(Debug)]
-pub enum CepSource {
+pub(crate) enum CepSource {
     ViaCep(cep::ViaCep),
     Gazetteer(Arc<gazetteer::Gazetteer>),
 }
 
 impl CepSource {
     /// `Ok(None)`: the CEP is unknown.
-    pub async fn lookup(&self, cep: &Cep) -> Result<Option<CepAddress>, GeoError> {
+    pub(crate) async fn lookup(&self, cep: &Cep) -> Result<Option<CepAddress>, GeoError> {
         match self {
             CepSource::ViaCep(v) => v.lookup(cep).await,
             CepSource::Gazetteer(g) => Ok(g.lookup(cep)),
@@ -119,16 +119,12 @@ impl CepSource {
 
 /// Turns an [`AddressQuery`] into a [`Place`].
 #[derive(Debug)]
-pub struct Locator {
+pub(crate) struct Locator {
     geocoder: Geocoder,
     cep: CepSource,
 }
 
-/// Shortest and longest total timeout given to one geocoder request.
-const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
-const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn load_gazetteer(cfg: &Config) -> Result<Arc<gazetteer::Gazetteer>, GeoError> {
+fn load_gazetteer(cfg: &GeocoderSettings) -> Result<Arc<gazetteer::Gazetteer>, GeoError> {
     match &cfg.gazetteer_file {
         Some(path) => gazetteer::Gazetteer::load(path).map(Arc::new),
         None => gazetteer::Gazetteer::try_bundled(),
@@ -136,18 +132,18 @@ fn load_gazetteer(cfg: &Config) -> Result<Arc<gazetteer::Gazetteer>, GeoError> {
 }
 
 impl Locator {
-    pub fn new(geocoder: Geocoder, cep: CepSource) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(geocoder: Geocoder, cep: CepSource) -> Self {
         Locator { geocoder, cep }
     }
 
-    /// Builds the geocoder and the CEP source the configuration names. The
-    /// request timeout follows `IVR_GEOCODE_HOLD_MS`, kept within 0.5–10 s.
-    pub fn from_config(cfg: &Config) -> Result<Locator, GeoError> {
-        let timeout = Duration::from_millis(cfg.geocode_hold_ms)
-            .clamp(MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT);
-        let geocoder = match cfg.geocoder {
+    /// Builds the geocoder and the CEP source the settings name (see
+    /// [`GeocoderSettings::locator`]).
+    pub(crate) fn from_settings(cfg: &GeocoderSettings) -> Result<Locator, GeoError> {
+        let timeout = cfg.request_timeout;
+        let geocoder = match cfg.kind {
             GeocoderKind::Nominatim => {
-                let url = cfg.geocoder_url.as_ref().ok_or_else(|| {
+                let url = cfg.url.as_ref().ok_or_else(|| {
                     GeoError::Unavailable("GEOCODER_URL is required with GEOCODER=nominatim".into())
                 })?;
                 Geocoder::Nominatim(nominatim::Nominatim::new(url, timeout)?)
@@ -156,7 +152,7 @@ impl Locator {
                 let key = cfg.google_maps_key.clone().ok_or_else(|| {
                     GeoError::Unavailable("GOOGLE_MAPS_KEY is required with GEOCODER=google".into())
                 })?;
-                let base = match &cfg.geocoder_url {
+                let base = match &cfg.url {
                     Some(u) => u.clone(),
                     None => Url::parse(google::DEFAULT_BASE_URL).map_err(|_| {
                         GeoError::Unavailable("the Google base URL does not parse".into())
@@ -177,7 +173,7 @@ impl Locator {
     /// `Ok(None)`: the address (or the CEP) was not found; the caller is asked
     /// again. A place found from a CEP always carries the caller's number and
     /// that CEP, even when the geocoder only knew the street.
-    pub async fn locate(&self, q: &AddressQuery) -> Result<Option<Place>, GeoError> {
+    pub(crate) async fn locate(&self, q: &AddressQuery) -> Result<Option<Place>, GeoError> {
         let started = Instant::now();
         let result = match q {
             AddressQuery::Spoken { text } => {
@@ -441,8 +437,6 @@ pub(crate) fn uf_of(state: &str) -> Option<&'static str> {
 mod tests {
     use super::gazetteer::Gazetteer;
     use super::*;
-    use crate::config::ServeArgs;
-    use clap::Parser;
     use serde_json::json;
     use wiremock::matchers::{path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -613,25 +607,17 @@ cep,street,number,neighbourhood,city,state,lat,lng
         assert_eq!(p.state.as_deref(), Some("SC"));
     }
 
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        serve: ServeArgs,
-    }
-
-    fn config(args: &[&str]) -> Config {
-        let mut argv = vec!["ozmap-ivr"];
-        argv.extend_from_slice(args);
-        Cli::try_parse_from(argv).unwrap().serve.validate().unwrap()
+    fn config(args: &[&str]) -> GeocoderSettings {
+        crate::config::parse_for_tests(args).unwrap().geocoder
     }
 
     #[tokio::test]
     async fn from_config_builds_each_kind() {
-        let l = Locator::from_config(&config(&["--geocoder", "gazetteer"])).unwrap();
+        let l = Locator::from_settings(&config(&["--geocoder", "gazetteer"])).unwrap();
         assert!(matches!(l.geocoder, Geocoder::Gazetteer(_)));
         assert!(matches!(l.cep, CepSource::Gazetteer(_)));
 
-        let l = Locator::from_config(&config(&[
+        let l = Locator::from_settings(&config(&[
             "--geocoder",
             "nominatim",
             "--geocoder-url",
@@ -643,7 +629,7 @@ cep,street,number,neighbourhood,city,state,lat,lng
         assert!(matches!(l.geocoder, Geocoder::Nominatim(_)));
         assert!(matches!(l.cep, CepSource::ViaCep(_)));
 
-        let l = Locator::from_config(&config(&[
+        let l = Locator::from_settings(&config(&[
             "--geocoder",
             "google",
             "--google-maps-key",
@@ -662,7 +648,7 @@ cep,street,number,neighbourhood,city,state,lat,lng
         let good = dir.join("good.csv");
         std::fs::write(&good, FIXTURE).unwrap();
         let l =
-            Locator::from_config(&config(&["--gazetteer-file", good.to_str().unwrap()])).unwrap();
+            Locator::from_settings(&config(&["--gazetteer-file", good.to_str().unwrap()])).unwrap();
         let q = AddressQuery::Cep {
             cep: Cep::parse("88025000").unwrap(),
             number: Some("10".into()),
@@ -672,7 +658,7 @@ cep,street,number,neighbourhood,city,state,lat,lng
 
         let bad = dir.join("bad.csv");
         std::fs::write(&bad, format!("{FIXTURE}88025000,R. X,,B,C,SC,-27\n")).unwrap();
-        let e = Locator::from_config(&config(&["--gazetteer-file", bad.to_str().unwrap()]))
+        let e = Locator::from_settings(&config(&["--gazetteer-file", bad.to_str().unwrap()]))
             .unwrap_err();
         assert!(e.to_string().contains("line 5"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);

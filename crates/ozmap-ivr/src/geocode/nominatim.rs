@@ -19,7 +19,7 @@ use url::Url;
 const SERVICE: &str = "nominatim";
 
 #[derive(Debug, Clone)]
-pub struct Nominatim {
+pub(crate) struct Nominatim {
     client: reqwest::Client,
     search_url: Url,
 }
@@ -61,14 +61,14 @@ fn coordinate(v: &Value) -> Option<f64> {
 impl Nominatim {
     /// `base`: the server root, e.g. `https://nominatim.example.net` (a path
     /// prefix is kept). `timeout`: the total time one request may take.
-    pub fn new(base: &Url, timeout: Duration) -> Result<Self, GeoError> {
+    pub(crate) fn new(base: &Url, timeout: Duration) -> Result<Self, GeoError> {
         Ok(Nominatim {
             client: http_client(timeout)?,
             search_url: endpoint(base, "search")?,
         })
     }
 
-    pub async fn geocode(&self, q: &GeoQuery) -> Result<Option<Place>, GeoError> {
+    pub(crate) async fn geocode(&self, q: &GeoQuery) -> Result<Option<Place>, GeoError> {
         let mut params: Vec<(&str, String)> = vec![
             ("format", "jsonv2".into()),
             ("addressdetails", "1".into()),

@@ -5,9 +5,10 @@
 //! Hand-written counters: a few atomics need no metrics framework.
 
 use super::Hook;
-use crate::app::AppState;
+use super::extract::Operator;
+use crate::state::AppState;
 use crate::store::{LedgerStatus, now_ms};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -104,10 +105,7 @@ impl WebhookCounters {
     }
 }
 
-pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Some(refused) = crate::admin::refusal(&req, &state) {
-        return refused;
-    }
+pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResponse {
     let mut out = String::with_capacity(2048);
     state.webhooks.render(&mut out);
     let s = &state.security;

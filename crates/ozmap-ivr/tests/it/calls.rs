@@ -477,7 +477,7 @@ async fn against_a_fake_ozmap_exactly_one_tutorial_shaped_post() {
         .await;
     let db = TestDb::sqlite();
     let cfg = config(&db.url, &oz.uri(), &[]);
-    let app = ozmap_ivr::app::Application::build(cfg).await.unwrap();
+    let app = ozmap_ivr::Application::build(cfg).await.unwrap();
     let voice = format!("{}/voice", app.public_url);
     tokio::spawn(app.run());
     let caller = ivr_tools::caller::Caller::new(ivr_tools::caller::CallerOptions {

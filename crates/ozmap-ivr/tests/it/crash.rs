@@ -435,10 +435,10 @@ async fn sigterm_during_a_hanging_post(b: Backend) {
     );
     // What the store holds while nothing runs: the row waits, unattempted.
     {
-        let store = ozmap_ivr::store::Store::connect(&r.db.url).await.unwrap();
+        let store = ozmap_ivr::Store::connect(&r.db.url).await.unwrap();
         let rows = store.list_reservations(None, 10).await.unwrap();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].status, ozmap_ivr::store::LedgerStatus::Pending);
+        assert_eq!(rows[0].status, ozmap_ivr::LedgerStatus::Pending);
         assert_eq!(rows[0].attempts, 0);
         assert_eq!(
             rows[0].last_error.as_deref(),

@@ -17,8 +17,8 @@ use actix_web::test::{self, TestRequest};
 use actix_web::{App, web};
 use ivr_core::webhook::paths as routes;
 use ivr_core::webhook::{Form, MAX_BODY, MAX_PARAMS};
-use ozmap_ivr::app::{AppState, Application};
-use ozmap_ivr::store::Store;
+use ozmap_ivr::Store;
+use ozmap_ivr::{AppState, Application};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use test_support::*;
@@ -91,8 +91,8 @@ macro_rules! service {
         test::init_service(
             App::new()
                 .app_data($ip.state())
-                .wrap(ozmap_ivr::http::security_headers())
-                .configure(ozmap_ivr::http::routes::configure),
+                .wrap(ozmap_ivr::security_headers())
+                .configure(ozmap_ivr::configure),
         )
         .await
     };

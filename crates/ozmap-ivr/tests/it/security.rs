@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signer, SigningKey};
 use hmac::{Hmac, KeyInit, Mac};
 use ivr_tools::caller::CallEnd;
-use ozmap_ivr::store::Store;
+use ozmap_ivr::Store;
 use secrecy::SecretString;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -1,0 +1,136 @@
+//! The call: its words and voice, the person it hands over to, and how long it
+//! waits and keeps what the caller said.
+
+use super::prompts::{self, LoadError};
+use super::{ConfigError, err, non_empty, within};
+use clap::Args;
+use ivr_core::flow::FlowConfig;
+use ivr_core::prompts::Prompts;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "The call")]
+pub struct CallArgs {
+    /// Language of the prompts (a file prompts/<language>.toml).
+    #[arg(long, env = "IVR_LANGUAGE", default_value = "pt-BR")]
+    pub language: String,
+    /// Text-to-speech voice.
+    #[arg(long, env = "IVR_VOICE", default_value = "Polly.Camila")]
+    pub voice: String,
+    /// Number a caller is transferred to when the IVR cannot help (E.164).
+    #[arg(long, env = "IVR_AGENT_NUMBER")]
+    pub agent_number: Option<String>,
+    /// Silences or unusable answers per question before the transfer or goodbye.
+    #[arg(long, env = "IVR_MAX_ATTEMPTS", default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Longest a webhook waits on an outside service before answering with a hold.
+    #[arg(long, env = "IVR_STEP_BUDGET_MS", default_value_t = 2000)]
+    pub step_budget_ms: u64,
+    /// Longest a caller is kept on hold for the reservation before being told the
+    /// team will call back.
+    #[arg(long, env = "IVR_RESERVE_HOLD_MS", default_value_t = 25_000)]
+    pub reserve_hold_ms: u64,
+    /// Longest a caller is kept on hold for the geocoder.
+    #[arg(long, env = "IVR_GEOCODE_HOLD_MS", default_value_t = 12_000)]
+    pub geocode_hold_ms: u64,
+    /// Seconds of pause between two polls while the caller holds.
+    #[arg(long, env = "IVR_POLL_PAUSE_S", default_value_t = 2)]
+    pub poll_pause_s: u32,
+    /// Folder with edited prompt files that replace the shipped ones.
+    #[arg(long, env = "IVR_PROMPTS_DIR")]
+    pub prompts_dir: Option<PathBuf>,
+    /// Days a call's state (personal data) is kept after its last webhook.
+    #[arg(long, env = "IVR_RETENTION_DAYS", default_value_t = 7)]
+    pub retention_days: u32,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CallSettings {
+    /// What the flow needs: attempts, the agent, the holds.
+    pub flow: FlowConfig,
+    pub language: String,
+    pub voice: String,
+    pub agent_number: Option<String>,
+    /// Longest a webhook waits on the geocoder before answering with a hold.
+    pub step_budget: Duration,
+    pub prompts_dir: Option<PathBuf>,
+    /// Days a call's state is kept after its last webhook.
+    pub retention_days: u32,
+}
+
+impl CallSettings {
+    /// The prompts for the language: the operator's copy in `IVR_PROMPTS_DIR`
+    /// when it holds one, else the shipped file.
+    pub(crate) fn prompts(&self) -> Result<Prompts, LoadError> {
+        prompts::load(&self.language, self.prompts_dir.as_deref())
+    }
+
+    /// Longest a caller holds for the geocoder.
+    pub(crate) fn geocode_hold(&self) -> Duration {
+        Duration::from_millis(self.flow.geocode_hold_ms)
+    }
+}
+
+impl CallArgs {
+    pub(super) fn check(self) -> Result<CallSettings, ConfigError> {
+        let max_attempts = within(
+            "IVR_MAX_ATTEMPTS",
+            self.max_attempts,
+            1..=10,
+            "must be between 1 and 10",
+        )?;
+        let step_budget_ms = within(
+            "IVR_STEP_BUDGET_MS",
+            self.step_budget_ms,
+            100..=10_000,
+            "must be between 100 and 10000 (the platform allows 15 s per answer)",
+        )?;
+        within(
+            "IVR_RETENTION_DAYS",
+            self.retention_days,
+            1..=u32::MAX,
+            "must be at least 1",
+        )?;
+        let poll_pause_s = within(
+            "IVR_POLL_PAUSE_S",
+            self.poll_pause_s,
+            1..=10,
+            "must be between 1 and 10",
+        )?;
+        let agent_number = non_empty(self.agent_number);
+        if let Some(n) = &agent_number {
+            let digits = n.strip_prefix('+').unwrap_or(n);
+            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || digits.len() > 15
+            {
+                return Err(err(
+                    "IVR_AGENT_NUMBER",
+                    "must be a phone number in E.164 form, e.g. +5548999990000",
+                ));
+            }
+        }
+        if let Some(f) = &self.prompts_dir
+            && !f.is_dir()
+        {
+            return Err(err(
+                "IVR_PROMPTS_DIR",
+                format!("{} is not a folder", f.display()),
+            ));
+        }
+        Ok(CallSettings {
+            flow: FlowConfig {
+                max_attempts,
+                agent_available: agent_number.is_some(),
+                geocode_hold_ms: self.geocode_hold_ms,
+                reserve_hold_ms: self.reserve_hold_ms,
+                poll_pause_s,
+            },
+            language: self.language,
+            voice: self.voice,
+            agent_number,
+            step_budget: Duration::from_millis(step_budget_ms),
+            prompts_dir: self.prompts_dir,
+            retention_days: self.retention_days,
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! Defaults, errors that name their variable, secrets kept out of `Debug`.
+
+use super::http::percent_decode;
+use super::*;
+use secrecy::ExposeSecret;
+
+fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+    parse_for_tests(args)
+}
+
+#[test]
+fn defaults_run_on_the_sandbox_and_the_gazetteer() {
+    let c = parse(&[]).unwrap();
+    assert_eq!(c.http.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.http.public_url, "http://127.0.0.1:8080");
+    assert!(c.ozmap.is_sandbox());
+    assert_eq!(c.geocoder.kind, GeocoderKind::Gazetteer);
+    assert_eq!(
+        (
+            c.call.flow.max_attempts,
+            c.call.step_budget.as_millis(),
+            c.reserve.radius_m
+        ),
+        (3, 2000, 200)
+    );
+    assert!(!c.reserve.force);
+    assert_eq!(c.worker, crate::worker::WorkerSettings::default());
+}
+
+#[test]
+fn worker_settings_come_from_the_flags() {
+    let c = parse(&[
+        "--worker-lease-ms=3000",
+        "--retry-base-ms=200",
+        "--breaker-failures=0",
+        "--breaker-cooldown-ms=1000",
+        "--shutdown-grace-ms=0",
+    ])
+    .unwrap();
+    assert_eq!(
+        (
+            c.worker.lease_ms,
+            c.worker.backoff_base_ms,
+            c.worker.breaker_failures,
+            c.worker.breaker_cooldown_ms,
+            c.worker.shutdown_grace_ms
+        ),
+        (3_000, 200, 0, 1_000, 0)
+    );
+}
+
+#[test]
+fn errors_name_the_variable() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--ozmap-url=https://x.ozmap.com.br:9994"], "OZMAP_TOKEN"),
+        (&["--ozmap-url=ftp://x", "--ozmap-token=t"], "OZMAP_URL"),
+        (&["--public-url=not a url"], "IVR_PUBLIC_URL"),
+        (&["--database-url=mysql://x"], "IVR_DATABASE_URL"),
+        (&["--max-attempts=0"], "IVR_MAX_ATTEMPTS"),
+        (&["--step-budget-ms=20000"], "IVR_STEP_BUDGET_MS"),
+        (&["--agent-number=call me"], "IVR_AGENT_NUMBER"),
+        (&["--geocoder=google"], "GOOGLE_MAPS_KEY"),
+        (
+            &["--ozmap-url=https://x", "--ozmap-token=t"],
+            "GEOCODER_URL",
+        ),
+        (&["--gazetteer-file=/no/such/file.csv"], "GAZETTEER_FILE"),
+        (&["--worker-lease-ms=500"], "IVR_WORKER_LEASE_MS"),
+        (&["--retry-base-ms=0"], "IVR_RETRY_BASE_MS"),
+        (&["--breaker-cooldown-ms=0"], "IVR_BREAKER_COOLDOWN_MS"),
+        (&["--shutdown-grace-ms=120000"], "IVR_SHUTDOWN_GRACE_MS"),
+    ];
+    for (args, var) in cases {
+        let e = parse(args).unwrap_err();
+        assert_eq!(e.var, *var, "{args:?}: {e}");
+        assert!(e.to_string().contains(var));
+    }
+}
+
+#[test]
+fn secrets_never_show_in_debug() {
+    let c = parse(&[
+        "--ozmap-url=https://x.ozmap.com.br:9994",
+        "--ozmap-token=s3cr3t-t0ken",
+        "--geocoder=gazetteer",
+        "--twilio-auth-token=s3cr3t-twilio",
+        "--twilio-webhook-keys=k1=s3cr3t-shared",
+        "--signalwire-signing-key=s3cr3t-sw",
+        "--admin-token=s3cr3t-admin",
+        "--public-url=https://ivr:s3cr3t-pass@ivr.example.com",
+    ])
+    .unwrap();
+    assert_eq!(
+        c.ozmap.api.as_ref().unwrap().1.expose_secret(),
+        "s3cr3t-t0ken"
+    );
+    assert!(!format!("{c:?}").contains("s3cr3t"), "{c:?}");
+    assert!(!c.http.public_url.contains("s3cr3t"));
+}
+
+#[test]
+fn a_real_ozmap_needs_a_signing_secret_or_allow_unsigned() {
+    let real = [
+        "--ozmap-url=https://x.ozmap.com.br:9994",
+        "--ozmap-token=t",
+        "--geocoder=gazetteer",
+    ];
+    let e = parse(&real).unwrap_err();
+    assert_eq!(e.var, "TWILIO_AUTH_TOKEN");
+    for var in [
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_WEBHOOK_KEYS",
+        "SIGNALWIRE_SIGNING_KEY",
+        "TELNYX_PUBLIC_KEY",
+        "--allow-unsigned",
+    ] {
+        assert!(e.to_string().contains(var), "{var} not named in: {e}");
+    }
+    let with = |extra: &str| {
+        let mut v = real.to_vec();
+        v.push(extra);
+        parse(&v)
+    };
+    let c = with("--allow-unsigned").unwrap();
+    assert!(c.signing.allow_unsigned && !c.signing.enforced());
+    let telnyx = format!(
+        "--telnyx-public-key={}",
+        "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c"
+    );
+    for secret in [
+        "--twilio-auth-token=tok",
+        "--twilio-webhook-keys=k1=abc",
+        "--signalwire-signing-key=PSK_x",
+        telnyx.as_str(),
+    ] {
+        let c = with(secret).unwrap_or_else(|e| panic!("{secret}: {e}"));
+        assert!(c.signing.enforced(), "{secret}");
+    }
+    // The sandbox takes unsigned requests without being told.
+    let c = parse(&[]).unwrap();
+    assert!(!c.signing.enforced() && !c.signing.allow_unsigned);
+}
+
+#[test]
+fn outbound_urls_must_be_https_unless_loopback() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--ozmap-url=http://x.ozmap.com.br:9994", "--ozmap-token=t"],
+            "OZMAP_URL",
+        ),
+        (
+            &["--ozmap-url=http://10.0.0.5", "--ozmap-token=t"],
+            "OZMAP_URL",
+        ),
+        (
+            &[
+                "--geocoder=nominatim",
+                "--geocoder-url=http://nominatim.example.org",
+            ],
+            "GEOCODER_URL",
+        ),
+        (
+            &[
+                "--geocoder=google",
+                "--google-maps-key=k",
+                "--geocoder-url=http://maps.example.com",
+            ],
+            "GEOCODER_URL",
+        ),
+        (&["--cep-url=http://viacep.com.br"], "CEP_URL"),
+        (&["--cep-url=http://127.0.0.1.nip.io"], "CEP_URL"),
+    ];
+    for (args, var) in cases {
+        let e = parse(args).unwrap_err();
+        assert_eq!(e.var, *var, "{args:?}: {e}");
+        assert!(e.to_string().contains("https"), "{e}");
+    }
+    for ok in [
+        "http://127.0.0.1:9994",
+        "http://127.10.0.1",
+        "http://localhost:8080",
+        "http://[::1]:9994",
+        "https://x.ozmap.com.br:9994",
+    ] {
+        let arg = format!("--ozmap-url={ok}");
+        let c = parse(&[
+            &arg,
+            "--ozmap-token=t",
+            "--allow-unsigned",
+            "--geocoder=gazetteer",
+        ])
+        .unwrap_or_else(|e| panic!("{ok}: {e}"));
+        assert!(!c.ozmap.is_sandbox());
+        let arg = format!("--cep-url={ok}");
+        parse(&[&arg]).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+}
+
+#[test]
+fn signing_keys_parse_and_errors_name_their_variable() {
+    let c = parse(&["--twilio-webhook-keys= k1=abc , k2=d=ef ,"]).unwrap();
+    let keys: Vec<(&str, &str)> = c
+        .signing
+        .keys
+        .twilio_shared_keys
+        .iter()
+        .map(|(id, k)| (id.as_str(), k.expose_secret()))
+        .collect();
+    assert_eq!(keys, [("k1", "abc"), ("k2", "d=ef")]);
+    for bad in ["k1", "=abc", "k1=", "k1=a,k1=b"] {
+        let arg = format!("--twilio-webhook-keys={bad}");
+        let e = parse(&[&arg]).unwrap_err();
+        assert_eq!(e.var, "TWILIO_WEBHOOK_KEYS", "{bad}");
+        assert!(!e.to_string().contains("abc"), "{e}");
+    }
+    let e = parse(&["--telnyx-public-key=not-a-key"]).unwrap_err();
+    assert_eq!(e.var, "TELNYX_PUBLIC_KEY");
+}
+
+#[test]
+fn credentials_in_the_public_url_become_basic_auth() {
+    let c = parse(&["--public-url=https://ivr:p%40ss@ivr.example.com/base/"]).unwrap();
+    assert_eq!(c.http.public_url, "https://ivr.example.com/base");
+    let auth = c.http.webhook_auth.as_ref().unwrap();
+    assert_eq!(auth.user, "ivr");
+    assert_eq!(auth.password.expose_secret(), "p@ss");
+    // Signed and action URLs keep the credentials as written.
+    assert_eq!(
+        c.http.platform_base_url(),
+        "https://ivr:p%40ss@ivr.example.com/base"
+    );
+    let plain = parse(&["--public-url=https://ivr.example.com"]).unwrap();
+    assert!(plain.http.webhook_auth.is_none());
+    assert_eq!(plain.http.platform_base_url(), "https://ivr.example.com");
+    for bad in [
+        "https://ivr@ivr.example.com",
+        "https://:s3cr3t@ivr.example.com",
+        "https://ivr.example.com/?x=1",
+    ] {
+        let arg = format!("--public-url={bad}");
+        let e = parse(&[&arg]).unwrap_err();
+        assert_eq!(e.var, "IVR_PUBLIC_URL", "{bad}");
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+}
+
+#[test]
+fn rate_limits_default_to_three_calls_a_minute_and_two_hundred_requests_a_second() {
+    let c = parse(&[]).unwrap();
+    assert_eq!(
+        (
+            c.http.rate_calls_per_minute,
+            c.http.rate_requests_per_second
+        ),
+        (3, 200)
+    );
+    let c = parse(&["--rate-calls-per-minute=0", "--rate-requests-per-second=7"]).unwrap();
+    assert_eq!(
+        (
+            c.http.rate_calls_per_minute,
+            c.http.rate_requests_per_second
+        ),
+        (0, 7)
+    );
+}
+
+#[test]
+fn percent_decoding() {
+    assert_eq!(percent_decode("a%40b%3a").as_deref(), Some("a@b:"));
+    assert_eq!(percent_decode("100%").as_deref(), Some("100%"));
+    assert_eq!(percent_decode("%zz").as_deref(), Some("%zz"));
+    assert_eq!(percent_decode("%ff"), None);
+}

@@ -1,0 +1,91 @@
+//! `GET /admin/reservations` and `GET /admin/reservations/{id}`: the ledger as
+//! JSON for operators, behind their bearer token ([`Operator`]).
+
+use super::extract::{Operator, json_error};
+use crate::admin::{ReservationView, StatusArg};
+use crate::state::AppState;
+use crate::store::LedgerStatus;
+use actix_web::http::StatusCode;
+use actix_web::http::header::CACHE_CONTROL;
+use actix_web::{HttpResponse, web};
+use clap::ValueEnum;
+use serde::Serialize;
+
+/// Most rows one `GET /admin/reservations` returns.
+pub(crate) const MAX_LIST: i64 = 1_000;
+
+fn json_ok<T: Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ListQuery {
+    status: Option<String>,
+    limit: Option<String>,
+}
+
+fn ledger_unavailable(e: crate::store::StoreError) -> HttpResponse {
+    tracing::error!(error = %e, "admin: cannot read the ledger");
+    json_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the ledger cannot be read now",
+    )
+}
+
+/// `GET /admin/reservations?status=pending|done|dead|cancelled&limit=N`: the
+/// newest rows as a JSON array of [`ReservationView`].
+pub(crate) async fn list(
+    _: Operator,
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Ok(q) = web::Query::<ListQuery>::from_query(req.query_string()) else {
+        return json_error(StatusCode::BAD_REQUEST, "malformed query string");
+    };
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => match StatusArg::from_str(s, true) {
+            Ok(v) => Some(LedgerStatus::from(v)),
+            Err(_) => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "status must be one of pending, done, dead, cancelled",
+                );
+            }
+        },
+    };
+    let limit = match q.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => 50,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(n) if (1..=MAX_LIST).contains(&n) => n,
+            _ => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("limit must be a number between 1 and {MAX_LIST}"),
+                );
+            }
+        },
+    };
+    match state.store.list_reservations(status, limit).await {
+        Ok(rows) => json_ok(&rows.iter().map(ReservationView::from).collect::<Vec<_>>()),
+        Err(e) => ledger_unavailable(e),
+    }
+}
+
+/// `GET /admin/reservations/{id}`: one row as a [`ReservationView`], or 404.
+pub(crate) async fn show(
+    _: Operator,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Ok(id) = path.into_inner().parse::<i64>() else {
+        return json_error(StatusCode::BAD_REQUEST, "the id must be a number");
+    };
+    match state.store.reservation(id).await {
+        Ok(Some(r)) => json_ok(&ReservationView::from(&r)),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, "no such reservation"),
+        Err(e) => ledger_unavailable(e),
+    }
+}

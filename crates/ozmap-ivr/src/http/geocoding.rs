@@ -1,0 +1,79 @@
+//! The geocoder behind the call: one lookup per query and instance at a time,
+//! its answer cached in the store (so a poll on another instance finds it), and
+//! a key that holds no address.
+
+use crate::state::AppState;
+use crate::store::{GeoCached, now_ms};
+use futures_util::FutureExt;
+use ivr_core::domain::AddressQuery;
+use ivr_core::flow::GeoResult;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+impl From<GeoCached> for GeoResult {
+    fn from(c: GeoCached) -> Self {
+        match c {
+            GeoCached::Found { place } => GeoResult::Found(place),
+            GeoCached::NotFound => GeoResult::NotFound,
+            GeoCached::Failed => GeoResult::Failed,
+        }
+    }
+}
+
+/// The cache key of a query: a hash, so the key itself holds no address.
+pub(crate) fn key(q: &AddressQuery) -> String {
+    let text = serde_json::to_string(q).unwrap_or_default();
+    let digest = Sha256::digest(text.to_lowercase().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Looks `query` up (once per instance at a time), caches the answer, and
+/// returns it. The lookup goes on when the returned handle is dropped.
+pub(super) fn start(state: &Arc<AppState>, query: AddressQuery) -> JoinHandle<GeoResult> {
+    let key = key(&query);
+    let mut inflight = state.geo_inflight.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(shared) = inflight.get(&key) {
+        let shared = shared.clone();
+        return tokio::spawn(shared);
+    }
+    let state = Arc::clone(state);
+    let k = key.clone();
+    let fut = async move {
+        let now = now_ms();
+        let result = match state.store.geocode_get(&k, now).await {
+            Ok(Some(hit)) => hit,
+            _ => {
+                let hold = state.cfg.call.geocode_hold();
+                let looked = tokio::time::timeout(hold, state.locator.locate(&query)).await;
+                let cached = match looked {
+                    Ok(Ok(Some(place))) => GeoCached::Found { place },
+                    Ok(Ok(None)) => GeoCached::NotFound,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "geocoder failed");
+                        GeoCached::Failed
+                    }
+                    Err(_) => {
+                        tracing::warn!(ms = hold.as_millis() as u64, "geocoder too slow; gave up");
+                        GeoCached::Failed
+                    }
+                };
+                if let Err(e) = state.store.geocode_put(&k, &cached, now_ms()).await {
+                    tracing::error!(error = %e, "could not cache a geocoding result");
+                }
+                cached
+            }
+        };
+        state
+            .geo_inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&k);
+        GeoResult::from(result)
+    }
+    .boxed()
+    .shared();
+    inflight.insert(key, fut.clone());
+    drop(inflight);
+    tokio::spawn(fut)
+}

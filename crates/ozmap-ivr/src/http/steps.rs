@@ -1,0 +1,228 @@
+//! One webhook's step of the call: load the state, turn the request into a flow
+//! event, advance, store the new state (with the ledger row, when the caller
+//! confirmed), and answer the reply as TwiML.
+//!
+//! A repeated request (same call, same `seq`) gets the same answer and does not
+//! move the call twice: the last answer is stored with the state and replayed.
+
+use super::geocoding;
+use super::{Hook, SecurityCounters};
+use crate::state::AppState;
+use crate::store::{LedgerStatus, StoredCall, now_ms};
+use ivr_core::domain::ReservationOutcome;
+use ivr_core::flow::{self, Call, Effect, Event, Progress, ReservationProgress, Step};
+use ivr_core::webhook::Form;
+use std::sync::Arc;
+
+/// The body of the answer for one webhook.
+pub(super) async fn handle(
+    state: &Arc<AppState>,
+    hook: Hook,
+    call_sid: &str,
+    seq: Option<i64>,
+    form: &Form,
+) -> anyhow::Result<String> {
+    let now = now_ms();
+    let render = state.render_ctx();
+    if hook == Hook::Status {
+        // Only the statuses TwiML defines are logged as given.
+        let status = match form.get("CallStatus") {
+            Some(
+                s @ ("queued" | "ringing" | "in-progress" | "completed" | "busy" | "failed"
+                | "no-answer" | "canceled"),
+            ) => s,
+            Some(_) => "other",
+            None => "?",
+        };
+        tracing::info!(status, "call status");
+        return Ok(ivr_core::twiml::Response::new().render());
+    }
+    let Some(stored) = state.store.load_call(call_sid).await? else {
+        // A new call, or a step of a call this service does not know (its state
+        // expired or another deployment started it): greet and start over.
+        if hook != Hook::Start {
+            tracing::info!("unknown call: starting over");
+        }
+        // A new call state: the caller's number must still have new calls left.
+        let from = form.get("From").unwrap_or("");
+        if !state.limits.allow_new_call(from) {
+            SecurityCounters::bump(&state.security.limited_calls);
+            tracing::warn!(
+                caller = %crate::redact::phone(from),
+                "refused: too many new calls from this number"
+            );
+            return Ok(render.apology("error.busy"));
+        }
+        let call = Call::new(Some(from.to_string()).filter(|f| !f.is_empty()));
+        let t = flow::advance(&state.cfg.call.flow, &call, Event::Start, now as u64);
+        // The greeting of a new call depends on the configuration only.
+        let body = state
+            .greeting
+            .get_or_init(|| render.render(&t.reply, 1))
+            .clone();
+        if state
+            .store
+            .create_call(call_sid, &t.call, &body, now)
+            .await?
+        {
+            return Ok(body);
+        }
+        // Created meanwhile by a repeated request: answer what it answered.
+        return Ok(state
+            .store
+            .load_call(call_sid)
+            .await?
+            .and_then(|s| s.last_reply)
+            .unwrap_or(body));
+    };
+    if hook == Hook::Start {
+        // The platform repeated the first request, or the caller was sent to the
+        // start again: say the current question again, without moving.
+        return Ok(replay_or_resume(state, &stored, now));
+    }
+    match seq {
+        Some(s) if s == stored.seq => {}
+        Some(s) if s == stored.seq - 1 && stored.last_reply.is_some() => {
+            tracing::info!("repeated request: same answer again");
+            return Ok(stored.last_reply.clone().unwrap_or_default());
+        }
+        _ => {
+            tracing::info!("stale step URL: asking the current question again");
+            return Ok(replay_or_resume(state, &stored, now));
+        }
+    }
+    let event = match hook {
+        Hook::Answer => Event::Answer {
+            digits: form.get("Digits").map(str::to_string),
+            speech: form.get("SpeechResult").map(str::to_string),
+        },
+        Hook::Silence => Event::Silence,
+        Hook::Poll => Event::Poll(progress(state, call_sid, &stored.call, now).await?),
+        Hook::Dial => Event::DialEnded {
+            answered: matches!(form.get("DialCallStatus"), Some("completed" | "answered")),
+        },
+        // Start and Status have returned above.
+        Hook::Start | Hook::Status => Event::Silence,
+    };
+    let flow_cfg = &state.cfg.call.flow;
+    let mut t = flow::advance(flow_cfg, &stored.call, event, now as u64);
+    if let Some(Effect::Geocode(query)) = t.effect.clone() {
+        // Give the geocoder the step budget; past it the caller hears the hold
+        // message and the lookup goes on in the background.
+        let task = geocoding::start(state, query);
+        if let Ok(Ok(result)) = tokio::time::timeout(state.cfg.call.step_budget, task).await {
+            t = flow::advance(
+                flow_cfg,
+                &t.call,
+                Event::Poll(Progress::Geocoded(result)),
+                now as u64,
+            );
+        }
+    }
+    tracing::info!(
+        from = step_name(&stored.call.step),
+        to = step_name(&t.call.step),
+        attempts = t.call.attempts,
+        "step"
+    );
+    if t.call == stored.call {
+        // Nothing moved (a hold poll): no write, same seq.
+        return Ok(render.render(&t.reply, stored.seq));
+    }
+    let body = render.render(&t.reply, stored.seq + 1);
+    let reserve = match &t.effect {
+        Some(Effect::Reserve(r)) => Some(r),
+        _ => None,
+    };
+    if state
+        .store
+        .advance_call(call_sid, stored.seq, &t.call, &body, reserve, now)
+        .await?
+    {
+        if reserve.is_some() {
+            tracing::info!("reservation written to the ledger");
+            state.wake_worker.notify_one();
+        }
+        Ok(body)
+    } else {
+        // Another copy of this request moved the call first: answer what it did.
+        let again = state.store.load_call(call_sid).await?;
+        Ok(again.and_then(|s| s.last_reply).unwrap_or(body))
+    }
+}
+
+fn replay_or_resume(state: &AppState, stored: &StoredCall, now: i64) -> String {
+    let t = flow::advance(&state.cfg.call.flow, &stored.call, Event::Start, now as u64);
+    state.render_ctx().render(&t.reply, stored.seq)
+}
+
+fn step_name(step: &Step) -> &'static str {
+    match step {
+        Step::AskCode => "ask_code",
+        Step::ConfirmCode => "confirm_code",
+        Step::AskName => "ask_name",
+        Step::AskAddress => "ask_address",
+        Step::AskNumber => "ask_number",
+        Step::Geocoding { .. } => "geocoding",
+        Step::ConfirmAddress => "confirm_address",
+        Step::Reserving { .. } => "reserving",
+        Step::OfferAgent => "offer_agent",
+        Step::Transferred => "transferred",
+        Step::Finished => "finished",
+    }
+}
+
+/// What the background work has for a call that is on hold.
+async fn progress(
+    state: &Arc<AppState>,
+    call_sid: &str,
+    call: &Call,
+    now: i64,
+) -> anyhow::Result<Progress> {
+    match call.step {
+        Step::Geocoding { .. } => {
+            let Some(query) = call.data.query.clone() else {
+                return Ok(Progress::Pending);
+            };
+            match state
+                .store
+                .geocode_get(&geocoding::key(&query), now)
+                .await?
+            {
+                Some(cached) => Ok(Progress::Geocoded(cached.into())),
+                None => {
+                    // Not in the cache: make sure a lookup is running here (the one
+                    // started may have been on another instance, or before a restart).
+                    drop(geocoding::start(state, query));
+                    Ok(Progress::Pending)
+                }
+            }
+        }
+        Step::Reserving { .. } => {
+            let Some(code) = &call.data.code else {
+                return Ok(Progress::Pending);
+            };
+            let Some(row) = state.store.reservation_by_code(code).await? else {
+                return Ok(Progress::Reservation(ReservationProgress::Waiting {
+                    failing: false,
+                }));
+            };
+            Ok(Progress::Reservation(match (row.status, row.outcome) {
+                (LedgerStatus::Done, Some(outcome)) => {
+                    // A reservation made for an earlier call is read back as existing.
+                    ReservationProgress::Done(match outcome {
+                        ReservationOutcome::Reserved(p) if row.call_sid != call_sid => {
+                            ReservationOutcome::Existing(p)
+                        }
+                        other => other,
+                    })
+                }
+                (LedgerStatus::Dead | LedgerStatus::Cancelled, _) => ReservationProgress::Dead,
+                _ => ReservationProgress::Waiting {
+                    failing: row.attempts > 0,
+                },
+            }))
+        }
+        _ => Ok(Progress::Pending),
+    }
+}

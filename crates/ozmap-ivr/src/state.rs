@@ -1,0 +1,55 @@
+//! What every handler shares: the configuration, the store, the geocoder, the
+//! prompts, the limits and the counters. Built by [`crate::app::Application`];
+//! its only methods are here.
+
+use crate::config::Config;
+use crate::geocode::Locator;
+use crate::http::{SecurityCounters, WebhookCounters};
+use crate::ratelimit::RateLimits;
+use crate::store::Store;
+use futures_util::future::{BoxFuture, Shared};
+use ivr_core::flow::GeoResult;
+use ivr_core::prompts::Prompts;
+use ivr_core::render::RenderCtx;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::Notify;
+
+/// A geocoder lookup in flight, shared by every request that waits on it.
+pub(crate) type GeoLookup = Shared<BoxFuture<'static, GeoResult>>;
+
+/// Shared by every handler.
+pub struct AppState {
+    pub cfg: Config,
+    pub(crate) prompts: Prompts,
+    pub(crate) store: Store,
+    pub(crate) locator: Locator,
+    pub(crate) wake_worker: Arc<Notify>,
+    /// Lookups running on this instance, by cache key.
+    pub(crate) geo_inflight: Mutex<HashMap<String, GeoLookup>>,
+    /// [`crate::config::HttpSettings::platform_base_url`]: action URLs and signed
+    /// URLs start with it. Holds the basic-auth password when there is one: never
+    /// log it.
+    pub platform_base_url: String,
+    /// Per caller number and per source address.
+    pub(crate) limits: Arc<RateLimits>,
+    /// Refused webhooks, by kind.
+    pub security: SecurityCounters,
+    /// Answered webhooks, by route, with their latency.
+    pub webhooks: WebhookCounters,
+    /// The greeting of a new call, rendered once (it depends on the
+    /// configuration only).
+    pub(crate) greeting: OnceLock<String>,
+}
+
+impl AppState {
+    pub fn render_ctx(&self) -> RenderCtx<'_> {
+        RenderCtx {
+            prompts: &self.prompts,
+            public_url: &self.platform_base_url,
+            voice: &self.cfg.call.voice,
+            language: &self.cfg.call.language,
+            agent_number: self.cfg.call.agent_number.as_deref(),
+        }
+    }
+}
