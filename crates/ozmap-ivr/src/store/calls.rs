@@ -1,0 +1,155 @@
+//! Call state: one row per call, moved one `seq` at a time; expired after the
+//! retention period.
+
+use super::{Store, StoreError, StoredCall};
+use ivr_core::domain::ReservationRequest;
+use ivr_core::flow::Call;
+use sqlx::{Connection, Row};
+
+impl Store {
+    pub async fn load_call(&self, call_sid: &str) -> Result<Option<StoredCall>, StoreError> {
+        let row =
+            sqlx::query("SELECT state, seq, last_reply, updated_at FROM calls WHERE call_sid = $1")
+                .bind(call_sid)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            let state: String = r.try_get("state")?;
+            let call: Call =
+                serde_json::from_str(&state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(StoredCall {
+                call,
+                seq: r.try_get("seq")?,
+                last_reply: r.try_get("last_reply")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores a new call at `seq` 1. `false` when the call already exists (the
+    /// platform sent the first request twice).
+    pub async fn create_call(
+        &self,
+        call_sid: &str,
+        call: &Call,
+        reply: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                let r = sqlx::query(
+                    "INSERT INTO calls (call_sid, state, seq, last_reply, created_at, updated_at) \
+                     VALUES ($1, $2, 1, $3, $4, $4) ON CONFLICT (call_sid) DO NOTHING",
+                )
+                .bind(call_sid)
+                .bind(state)
+                .bind(reply)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            })
+        }))
+        .await
+    }
+
+    /// Moves a call from `expected_seq` to `expected_seq + 1`, and, in the same
+    /// transaction, writes `reserve` to the ledger: once per client code, except
+    /// that a dead, cancelled or "no coverage" row is taken up again by the new
+    /// request (coverage may have come since).
+    /// `false` when another request moved the call first.
+    pub async fn advance_call(
+        &self,
+        call_sid: &str,
+        expected_seq: i64,
+        call: &Call,
+        reply: &str,
+        reserve: Option<&ReservationRequest>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let reserve = reserve
+            .map(|req| {
+                serde_json::to_string(req)
+                    .map(|text| (req.client_code.as_str().to_string(), text))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()?;
+        let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                let update = sqlx::query(
+                    "UPDATE calls SET state = $1, seq = seq + 1, last_reply = $2, updated_at = $3 \
+                     WHERE call_sid = $4 AND seq = $5",
+                )
+                .bind(state)
+                .bind(reply)
+                .bind(now)
+                .bind(call_sid.clone())
+                .bind(expected_seq);
+                let Some((code, request)) = reserve else {
+                    // One statement is atomic by itself: no transaction of its own needed.
+                    return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
+                };
+                let mut tx = c.begin().await?;
+                let r = update.execute(&mut *tx).await?;
+                if r.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                {
+                    sqlx::query(
+                        "INSERT INTO reservations (client_code, call_sid, request, status, attempts, \
+                         next_attempt_at, claimed_until, created_at, updated_at) \
+                         VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4) \
+                         ON CONFLICT (client_code) DO UPDATE SET call_sid = excluded.call_sid, \
+                         request = excluded.request, status = 'pending', outcome = NULL, attempts = 0, \
+                         next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
+                         last_error = NULL, updated_at = excluded.updated_at \
+                         WHERE reservations.status IN ('dead', 'cancelled') \
+                         OR (reservations.status = 'done' AND reservations.outcome = '{\"kind\":\"not_viable\"}')",
+                    )
+                    .bind(code)
+                    .bind(call_sid)
+                    .bind(request)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            })
+        }))
+        .await
+    }
+
+    /// Deletes calls not touched since `before` (call state holds personal data).
+    pub async fn purge_calls(&self, before: i64) -> Result<u64, StoreError> {
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM calls WHERE updated_at < $1")
+                    .bind(before)
+                    .execute(&mut *c)
+                    .await?;
+                let g = sqlx::query("DELETE FROM geocodes WHERE created_at < $1")
+                    .bind(before)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(r.rows_affected() + g.rows_affected())
+            })
+        }))
+        .await
+    }
+
+    pub async fn count_calls(&self) -> Result<i64, StoreError> {
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM calls")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get("n")?)
+    }
+
+    // ---- geocoding cache -----------------------------------------------------
+}

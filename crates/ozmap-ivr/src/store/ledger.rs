@@ -1,0 +1,271 @@
+//! The reservation ledger: one row per client code, claimed by one worker at a
+//! time (fenced by a token), retried, buried as a dead letter, or cancelled.
+
+use super::{Backend, Claim, LedgerStatus, RESERVATION_COLUMNS, Reservation, Store, StoreError};
+use ivr_core::domain::{ClientCode, ReservationOutcome};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+impl Store {
+    fn reservation_from(r: &AnyRow) -> Result<Reservation, StoreError> {
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        let code: String = r.try_get("client_code")?;
+        let request: String = r.try_get("request")?;
+        let outcome: Option<String> = r.try_get("outcome")?;
+        let status: String = r.try_get("status")?;
+        Ok(Reservation {
+            id: r.try_get("id")?,
+            client_code: ClientCode::parse(&code)
+                .ok_or_else(|| StoreError::Corrupt("client code".into()))?,
+            call_sid: r.try_get("call_sid")?,
+            request: serde_json::from_str(&request).map_err(corrupt)?,
+            status: LedgerStatus::parse(&status)?,
+            outcome: outcome
+                .map(|o| serde_json::from_str(&o))
+                .transpose()
+                .map_err(corrupt)?,
+            attempts: r.try_get("attempts")?,
+            next_attempt_at: r.try_get("next_attempt_at")?,
+            last_error: r.try_get("last_error")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+        })
+    }
+
+    pub async fn reservation_by_code(
+        &self,
+        code: &ClientCode,
+    ) -> Result<Option<Reservation>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE client_code = $1"
+        )))
+        .bind(code.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(Self::reservation_from).transpose()
+    }
+
+    pub async fn reservation(&self, id: i64) -> Result<Option<Reservation>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(Self::reservation_from).transpose()
+    }
+
+    /// The newest ledger rows, optionally of one status.
+    pub async fn list_reservations(
+        &self,
+        status: Option<LedgerStatus>,
+        limit: i64,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let rows = match status {
+            Some(s) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE status = $1 ORDER BY id DESC LIMIT $2"
+                )))
+                .bind(s.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(AssertSqlSafe(format!("SELECT {RESERVATION_COLUMNS} FROM reservations ORDER BY id DESC LIMIT $1")))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(Self::reservation_from).collect()
+    }
+
+    /// Claims the oldest due pending row for `lease_ms`. Two workers, in one
+    /// process or many, never hold the same row: SQLite runs the claiming UPDATE
+    /// alone, PostgreSQL skips rows another transaction has locked.
+    pub async fn claim_due(&self, now: i64, lease_ms: i64) -> Result<Option<Claim>, StoreError> {
+        let token = format!("{:016x}", rand::random::<u64>());
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE reservations SET claimed_until = $1, claim_token = $2, updated_at = $3 \
+             WHERE id = (SELECT id FROM reservations WHERE status = 'pending' AND next_attempt_at <= $3 \
+             AND claimed_until <= $3 ORDER BY next_attempt_at, id LIMIT 1{lock}) \
+             AND status = 'pending' AND claimed_until <= $3 \
+             RETURNING {RESERVATION_COLUMNS}"
+        );
+        let tok = token.clone();
+        let row = self
+            .write(Box::new(move |c| {
+                Box::pin(async move {
+                    Ok(sqlx::query(AssertSqlSafe(sql))
+                        .bind(now + lease_ms)
+                        .bind(tok)
+                        .bind(now)
+                        .fetch_optional(&mut *c)
+                        .await?)
+                })
+            }))
+            .await?;
+        row.as_ref()
+            .map(Self::reservation_from)
+            .transpose()
+            .map(|r| r.map(|reservation| Claim { reservation, token }))
+    }
+
+    /// Records the outcome. `false` when the claim was lost (lease expired and
+    /// another worker took the row): the result is then not written twice.
+    pub async fn finish_claim(
+        &self,
+        claim: &Claim,
+        outcome: &ReservationOutcome,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let text =
+            serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (id, token) = (claim.reservation.id, claim.token.clone());
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET status = 'done', outcome = $1, attempts = attempts + 1, \
+                     claimed_until = 0, claim_token = NULL, last_error = NULL, updated_at = $2 \
+                     WHERE id = $3 AND claim_token = $4",
+                )
+                .bind(text)
+                .bind(now)
+                .bind(id)
+                .bind(token)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
+    }
+
+    /// Puts the row back for another attempt at `next_at`.
+    pub async fn retry_claim(
+        &self,
+        claim: &Claim,
+        error: &str,
+        next_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (id, token, error) = (claim.reservation.id, claim.token.clone(), error.to_string());
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, \
+                     claimed_until = 0, claim_token = NULL, updated_at = $3 WHERE id = $4 AND claim_token = $5",
+                )
+                .bind(next_at)
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .bind(token)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
+    }
+
+    /// Gives up on the row (dead letter) with the reason.
+    pub async fn bury_claim(
+        &self,
+        claim: &Claim,
+        error: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (id, token, error) = (claim.reservation.id, claim.token.clone(), error.to_string());
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET status = 'dead', attempts = attempts + 1, last_error = $1, \
+                     claimed_until = 0, claim_token = NULL, updated_at = $2 WHERE id = $3 AND claim_token = $4",
+                )
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .bind(token)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
+    }
+
+    /// Lets a claimed row go without an outcome (its worker is shutting down): the
+    /// row is due again at `next_at` for any worker, and the attempt is not counted.
+    /// Safe even if the interrupted attempt's `POST` landed: the next attempt looks
+    /// the client code up first. `false` when the claim was already lost.
+    pub async fn release_claim(
+        &self,
+        claim: &Claim,
+        note: &str,
+        next_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE reservations SET next_attempt_at = $1, last_error = $2, claimed_until = 0, \
+             claim_token = NULL, updated_at = $3 WHERE id = $4 AND claim_token = $5 \
+             AND status = 'pending'",
+        )
+        .bind(next_at)
+        .bind(note)
+        .bind(now)
+        .bind(claim.reservation.id)
+        .bind(&claim.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// An operator sends a dead letter back to the worker.
+    pub async fn requeue(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET status = 'pending', next_attempt_at = $1, claimed_until = 0, \
+                     claim_token = NULL, updated_at = $1 WHERE id = $2 AND status = 'dead'",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
+    }
+
+    /// Marks a row cancelled (after the property was deleted in OZmap).
+    pub async fn mark_cancelled(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET status = 'cancelled', claimed_until = 0, claim_token = NULL, \
+                     updated_at = $1 WHERE id = $2",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
+    }
+
+    /// Rows waiting for the worker, and the age of the oldest (ms), for metrics.
+    pub async fn ledger_backlog(&self, now: i64) -> Result<(i64, i64), StoreError> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(MIN(created_at), 0) AS oldest FROM reservations WHERE status = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n: i64 = r.try_get("n")?;
+        let oldest: i64 = r.try_get("oldest")?;
+        Ok((n, if n == 0 { 0 } else { now - oldest }))
+    }
+}
