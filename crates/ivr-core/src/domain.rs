@@ -284,16 +284,7 @@ mod tests {
 
     #[test]
     fn place_reads_back_and_formats_like_the_tutorial() {
-        let p = Place {
-            street: "R. Delminda Silveira".into(),
-            number: Some("900".into()),
-            neighbourhood: Some("Agronômica".into()),
-            city: "Florianópolis".into(),
-            state: Some("SC".into()),
-            cep: Cep::parse("88025500"),
-            lat: -27.5782336721312,
-            lng: -48.527442812919624,
-        };
+        let p = crate::tutorial::place();
         assert_eq!(
             p.postal(),
             "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500"

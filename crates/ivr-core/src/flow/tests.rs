@@ -41,16 +41,7 @@ fn keys_of(t: &Transition) -> Vec<&'static str> {
 }
 
 fn place() -> Place {
-    Place {
-        street: "R. Delminda Silveira".into(),
-        number: Some("900".into()),
-        neighbourhood: Some("Agronômica".into()),
-        city: "Florianópolis".into(),
-        state: Some("SC".into()),
-        cep: Cep::parse("88025500"),
-        lat: -27.578,
-        lng: -48.527,
-    }
+    crate::tutorial::place()
 }
 
 /// Walks a call through `events`, returning every transition.
