@@ -25,7 +25,8 @@ pub struct CallerOptions {
     /// is drawn between half and one and a half times this, so that many callers
     /// do not answer in lockstep.
     pub think: Duration,
-    /// More requests than this in one call is a loop: [`CallError::TooManyRequests`].
+    /// More requests than this in one call is a loop:
+    /// [`CallError::TooManyRequests`](super::CallError::TooManyRequests).
     pub max_requests: usize,
     /// Per request, connection included (the platform allows 15 s).
     pub request_timeout: Duration,
@@ -37,7 +38,8 @@ pub struct CallerOptions {
     /// Added to every request (e.g. `FromCity`); a name already sent is replaced.
     pub extra_params: Vec<(String, String)>,
     /// Send every request a second time, as a platform does when it retries, and
-    /// fail with [`CallError::Inconsistent`] unless both answers are the same.
+    /// fail with [`CallError::Inconsistent`](super::CallError::Inconsistent) unless
+    /// both answers are the same.
     pub repeat_requests: bool,
 }
 
