@@ -27,7 +27,7 @@ use std::net::TcpListener;
 
 /// The greeting exactly as the service renders it for a new call, with action
 /// URLs under `public_url`.
-pub fn greeting_body(public_url: &str) -> anyhow::Result<String> {
+pub(super) fn greeting_body(public_url: &str) -> anyhow::Result<String> {
     let prompts = Prompts::shipped("pt-BR")?;
     let ctx = RenderCtx {
         prompts: &prompts,
@@ -79,7 +79,7 @@ async fn greet(req: HttpRequest, form: web::Bytes, body: web::Data<web::Bytes>) 
 
 /// Starts the ceiling on `listener` (on the caller's runtime, actix-web's default
 /// worker count, no signal handling). Its greeting's URLs point at the listener.
-pub fn start(listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
+pub(super) fn start(listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
     let addr = listener.local_addr()?;
     let body = web::Data::new(web::Bytes::from(greeting_body(&format!("http://{addr}"))?));
     let server = HttpServer::new(move || {

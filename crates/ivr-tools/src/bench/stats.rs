@@ -12,7 +12,7 @@ use std::time::Duration;
 /// The nearest-rank percentile `p` (0–100) of `sorted` (ascending): the smallest
 /// sample such that at least `p`% of the samples are less than or equal to it.
 /// `None` when there are no samples.
-pub fn percentile(sorted: &[u32], p: f64) -> Option<u32> {
+fn percentile(sorted: &[u32], p: f64) -> Option<u32> {
     if sorted.is_empty() || !p.is_finite() {
         return None;
     }
@@ -23,7 +23,7 @@ pub fn percentile(sorted: &[u32], p: f64) -> Option<u32> {
 
 /// The route of a request URL: its path, without scheme, host or query
 /// (`http://h:1/voice/answer?seq=3` → `/voice/answer`).
-pub fn route_of(url: &str) -> &str {
+fn route_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let path = rest.find('/').map_or("/", |i| &rest[i..]);
     let end = path.find(['?', '#']).unwrap_or(path.len());
@@ -32,12 +32,12 @@ pub fn route_of(url: &str) -> &str {
 
 /// Latency samples in microseconds, by route.
 #[derive(Clone, Debug, Default)]
-pub struct Samples {
+pub(super) struct Samples {
     by_route: BTreeMap<String, Vec<u32>>,
 }
 
 impl Samples {
-    pub fn record(&mut self, url: &str, latency: Duration) {
+    pub(super) fn record(&mut self, url: &str, latency: Duration) {
         let us = u32::try_from(latency.as_micros()).unwrap_or(u32::MAX);
         let route = route_of(url);
         match self.by_route.get_mut(route) {
@@ -48,23 +48,23 @@ impl Samples {
         }
     }
 
-    pub fn merge(&mut self, other: Samples) {
+    pub(super) fn merge(&mut self, other: Samples) {
         for (route, mut v) in other.by_route {
             self.by_route.entry(route).or_default().append(&mut v);
         }
     }
 
     /// Requests recorded, all routes.
-    pub fn count(&self) -> u64 {
+    pub(super) fn count(&self) -> u64 {
         self.by_route.values().map(|v| v.len() as u64).sum()
     }
 
-    pub fn count_of(&self, route: &str) -> u64 {
+    pub(super) fn count_of(&self, route: &str) -> u64 {
         self.by_route.get(route).map_or(0, |v| v.len() as u64)
     }
 
     /// One line per route, in path order, then `all` over every route.
-    pub fn summary(&self) -> (Vec<LatencyStats>, Option<LatencyStats>) {
+    pub(super) fn summary(&self) -> (Vec<LatencyStats>, Option<LatencyStats>) {
         let mut routes = Vec::new();
         let mut all = Vec::new();
         for (route, v) in &self.by_route {
@@ -94,7 +94,7 @@ pub struct LatencyStats {
 
 impl LatencyStats {
     /// From ascending samples in microseconds; `None` when empty.
-    pub fn of(route: &str, sorted: &[u32]) -> Option<Self> {
+    fn of(route: &str, sorted: &[u32]) -> Option<Self> {
         let ms = |us: u32| f64::from(us) / 1000.0;
         let sum: u64 = sorted.iter().map(|&v| u64::from(v)).sum();
         Some(Self {
@@ -111,7 +111,7 @@ impl LatencyStats {
 
 /// A duration on the command line: `30s`, `1.5s`, `250ms`, `2m`, or a bare number
 /// of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
         (n, 0.001)
@@ -133,7 +133,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// A `kB` field of `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in KiB.
-pub fn status_kib(status: &str, key: &str) -> Option<u64> {
+fn status_kib(status: &str, key: &str) -> Option<u64> {
     status.lines().find_map(|line| {
         let rest = line.strip_prefix(key)?.strip_prefix(':')?;
         rest.split_whitespace().next()?.parse().ok()
@@ -142,7 +142,7 @@ pub fn status_kib(status: &str, key: &str) -> Option<u64> {
 
 /// User plus system CPU time from `/proc/<pid>/stat`, in clock ticks (fields 14
 /// and 15, counted after the parenthesised command name, which may hold spaces).
-pub fn stat_cpu_ticks(stat: &str) -> Option<u64> {
+fn stat_cpu_ticks(stat: &str) -> Option<u64> {
     let after = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = after.split_whitespace().collect();
     // `after` starts at field 3 (state): utime is field 14, stime field 15.
@@ -153,19 +153,19 @@ pub fn stat_cpu_ticks(stat: &str) -> Option<u64> {
 
 /// Linux reports CPU times in USER_HZ ticks, 100 per second on every platform
 /// this runs on.
-pub const TICKS_PER_SECOND: f64 = 100.0;
+const TICKS_PER_SECOND: f64 = 100.0;
 
 /// What `/proc` says about one process now.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-pub struct ProcSample {
-    pub rss_kib: u64,
-    pub hwm_kib: u64,
-    pub cpu_s: f64,
+pub(super) struct ProcSample {
+    pub(super) rss_kib: u64,
+    pub(super) hwm_kib: u64,
+    pub(super) cpu_s: f64,
 }
 
 /// Reads `/proc/<pid>` (`None`: this process). `None` when it cannot be read
 /// (not Linux, or the process ended).
-pub fn proc_sample(pid: Option<u32>) -> Option<ProcSample> {
+pub(super) fn proc_sample(pid: Option<u32>) -> Option<ProcSample> {
     let dir = match pid {
         Some(p) => format!("/proc/{p}"),
         None => "/proc/self".to_string(),

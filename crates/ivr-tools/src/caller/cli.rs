@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::{
-    Answer, Answerer, CallEvent, Caller, CallerOptions, GatherPrompt, Scripted, parse_answer,
-};
+use super::answer::parse_answer;
+use super::{Answer, Answerer, CallEvent, Caller, CallerOptions, GatherPrompt, Scripted};
 
 /// Call the IVR from the terminal.
 #[derive(clap::Args)]
@@ -54,7 +53,7 @@ pub struct CallArgs {
 ///
 /// Reads stdin synchronously: fine for the one call a person places.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Terminal;
+struct Terminal;
 
 impl Answerer for Terminal {
     fn answer(&mut self, _g: &GatherPrompt) -> Answer {
@@ -124,7 +123,7 @@ pub async fn run_cli(args: CallArgs) -> anyhow::Result<i32> {
 }
 
 /// The transcript lines for one event.
-pub(crate) fn transcript(e: &CallEvent) -> Vec<String> {
+pub(super) fn transcript(e: &CallEvent) -> Vec<String> {
     match e {
         CallEvent::Request {
             method,

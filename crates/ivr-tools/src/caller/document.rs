@@ -13,13 +13,13 @@ use super::{CallError, GatherPrompt};
 
 /// How an `action` or `<Redirect>` URL is requested (`method` attribute).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Method {
+pub(super) enum Method {
     Get,
     Post,
 }
 
 impl Method {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
@@ -29,7 +29,7 @@ impl Method {
 
 /// One verb, ready to run.
 #[derive(Clone, Debug)]
-pub(crate) enum Step {
+pub(super) enum Step {
     Say(String),
     Pause(u32),
     Play(String),
@@ -48,13 +48,13 @@ pub(crate) enum Step {
 
 /// A `<Gather>`: what it tells the caller, and where its result goes.
 #[derive(Clone, Debug)]
-pub(crate) struct GatherStep {
-    pub prompt: GatherPrompt,
+pub(super) struct GatherStep {
+    pub(super) prompt: GatherPrompt,
     /// Nested `<Play>` and `<Pause>`, in order (nested `<Say>` text is in the prompt).
-    pub nested: Vec<Step>,
-    pub action: Url,
-    pub method: Method,
-    pub action_on_empty_result: bool,
+    pub(super) nested: Vec<Step>,
+    pub(super) action: Url,
+    pub(super) method: Method,
+    pub(super) action_on_empty_result: bool,
 }
 
 /// Verbs (and nouns) TwiML defines that this executor does not run.
@@ -94,7 +94,7 @@ const UNSUPPORTED: &[&str] = &[
 const MAX_SSML_DEPTH: usize = 32;
 
 /// Parses `xml` (fetched from `doc_url`) into the steps to run.
-pub(crate) fn parse(xml: &str, doc_url: &Url) -> Result<Vec<Step>, CallError> {
+pub(super) fn parse(xml: &str, doc_url: &Url) -> Result<Vec<Step>, CallError> {
     // Default options refuse DTDs (no entity expansion tricks).
     let doc = roxmltree::Document::parse(xml).map_err(|e| CallError::MalformedXml {
         url: doc_url.to_string(),
@@ -293,7 +293,7 @@ fn method(n: roxmltree::Node<'_, '_>, doc_url: &Url) -> Result<Method, CallError
 }
 
 /// Resolves `target` against the document URL; only http(s) can be fetched.
-pub(crate) fn resolve(base: &Url, target: &str) -> Result<Url, CallError> {
+pub(super) fn resolve(base: &Url, target: &str) -> Result<Url, CallError> {
     let url = base.join(target).map_err(|e| CallError::InvalidUrl {
         url: target.to_string(),
         reason: e.to_string(),

@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+use super::answer::parse_answer;
 use super::*;
 
 fn twiml(verbs: &str) -> ResponseTemplate {

@@ -1,0 +1,472 @@
+//! The load itself: what one unit of load is ([`Work`]), the simulated calls that
+//! do it at a given concurrency ([`drive`], [`measure`]), what they gather, and
+//! the freeing of each call's reservation in OZmap afterwards.
+
+use super::args::{AddressInput, BenchArgs};
+use super::report::LoadResult;
+use super::stats::{Samples, proc_sample};
+use super::target::Target;
+use crate::caller::{Answer, CallEnd, CallError, CallEvent, Caller, CallerOptions, Scripted};
+use ivr_core::tutorial;
+use ivr_core::webhook::paths;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// What one unit of load is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Work {
+    Greeting,
+    Whole,
+    /// Greets call `i` (its CallSid known), not measured: before [`Work::Step`].
+    Prime,
+    Step,
+    /// Walks call `i` to the address question and leaves it there.
+    HoldStart,
+    /// Takes call `i` up again at the address question and finishes it.
+    HoldFinish,
+}
+
+/// Frees reservations in an OZmap sandbox after each call.
+pub(super) struct Freer {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Freer {
+    /// A freer for the OZmap at `base`, with this token.
+    pub(super) fn new(base: String, token: String) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+            base,
+            token,
+        })
+    }
+
+    /// Deletes the properties of `code` (`123|45`); how many there were.
+    async fn free(&self, code: &str) -> Result<u64, String> {
+        let url = format!(
+            "{}/api/v2/properties/client/{}",
+            self.base,
+            code.replace('|', "%7C")
+        );
+        let found: Vec<serde_json::Value> = self
+            .http
+            .get(&url)
+            .header("Authorization", &self.token)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| format!("OZmap lookup failed: {}", e.without_url()))?
+            .json()
+            .await
+            .map_err(|e| format!("OZmap lookup unreadable: {}", e.without_url()))?;
+        let mut n = 0;
+        for p in &found {
+            let Some(id) = p.get("id").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            self.http
+                .delete(format!("{}/api/v2/properties/{id}", self.base))
+                .header("Authorization", &self.token)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .map_err(|e| format!("OZmap delete failed: {}", e.without_url()))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// What every simulated call of a run shares.
+pub(super) struct Ctx {
+    pub(super) caller: Caller,
+    base: String,
+    /// Part of every CallSid and client code of the run.
+    pub(super) run_id: u32,
+    address: AddressInput,
+    freer: Option<Freer>,
+    /// Each phase takes its own range of call indices (CallSids and client codes).
+    next_range: AtomicU64,
+}
+
+impl Ctx {
+    /// The calls of a run against the server at `base`, placed by `caller`.
+    pub(super) fn new(
+        caller: Caller,
+        base: String,
+        run_id: u32,
+        address: AddressInput,
+        freer: Option<Freer>,
+    ) -> Self {
+        Self {
+            caller,
+            base,
+            run_id,
+            address,
+            freer,
+            next_range: AtomicU64::new(1 << 32),
+        }
+    }
+
+    /// A range of call indices no other phase uses.
+    pub(super) fn range(&self) -> u64 {
+        self.next_range.fetch_add(1 << 32, Ordering::Relaxed)
+    }
+
+    fn call_sid(&self, i: u64) -> String {
+        format!("CA{:08x}{i:024x}", self.run_id)
+    }
+
+    /// Keys for the client code of call `i` (`*` separates the groups).
+    fn code_keys(&self, i: u64) -> String {
+        format!("{}*{i}", self.run_id)
+    }
+
+    fn opts(&self, i: u64) -> CallerOptions {
+        CallerOptions {
+            call_sid: Some(self.call_sid(i)),
+            ..self.caller.options().clone()
+        }
+    }
+
+    fn address_answers(&self) -> Vec<Answer> {
+        match self.address {
+            AddressInput::Speech => vec![Answer::Speech(tutorial::SPOKEN_ADDRESS.into())],
+            AddressInput::Cep => vec![
+                Answer::Keys(tutorial::CEP.into()),
+                Answer::Keys(tutorial::HOUSE_NUMBER.into()),
+            ],
+        }
+    }
+
+    fn first_answers(&self, i: u64) -> Vec<Answer> {
+        vec![
+            Answer::Keys(self.code_keys(i)),
+            Answer::Keys("1".into()),
+            Answer::Speech("Gabriel Marioto".into()),
+        ]
+    }
+}
+
+/// What one generator task gathered.
+#[derive(Default)]
+struct Acc {
+    samples: Samples,
+    started: u64,
+    completed: u64,
+    reserved: u64,
+    errors: BTreeMap<String, u64>,
+}
+
+impl Acc {
+    fn error(&mut self, kind: impl Into<String>) {
+        *self.errors.entry(kind.into()).or_default() += 1;
+    }
+
+    fn merge(&mut self, o: Acc) {
+        self.samples.merge(o.samples);
+        self.started += o.started;
+        self.completed += o.completed;
+        self.reserved += o.reserved;
+        for (k, n) in o.errors {
+            *self.errors.entry(k).or_default() += n;
+        }
+    }
+}
+
+fn error_kind(e: &CallError) -> String {
+    match e {
+        CallError::InvalidUrl { .. } => "invalid URL".into(),
+        CallError::Client(_) => "HTTP client".into(),
+        CallError::Transport { .. } => "transport (connection)".into(),
+        CallError::Timeout { .. } => "timeout".into(),
+        CallError::HttpStatus { status, .. } => format!("HTTP {status}"),
+        CallError::WrongContentType { .. } => "wrong content type".into(),
+        CallError::TooLarge { .. } => "answer too large".into(),
+        CallError::MalformedXml { .. } => "malformed XML".into(),
+        CallError::NotTwiml { .. } => "not TwiML".into(),
+        CallError::UnsupportedVerb { verb, .. } => format!("unsupported <{verb}>"),
+        CallError::UnknownVerb { verb, .. } => format!("unknown <{verb}>"),
+        CallError::InvalidVerb { verb, .. } => format!("invalid <{verb}>"),
+        CallError::TooManyRequests { .. } => "too many requests (a loop?)".into(),
+        CallError::Inconsistent { .. } => "different answers to a repeated request".into(),
+    }
+}
+
+/// One unit of load: call `i`.
+async fn unit(ctx: &Ctx, work: Work, i: u64, acc: &mut Acc) {
+    acc.started += 1;
+    let samples = &mut acc.samples;
+    let mut record = |e: &CallEvent| {
+        if let CallEvent::Request { url, latency, .. } = e {
+            samples.record(url, *latency);
+        }
+    };
+    // Runs `caller` with `script`; `Ok(true)` when it ended as expected.
+    let outcome: Result<(), String> = match work {
+        Work::Greeting | Work::Prime => {
+            let caller = if work == Work::Prime {
+                ctx.caller.with_options(CallerOptions {
+                    max_requests: 1,
+                    ..ctx.opts(i)
+                })
+            } else {
+                ctx.caller.with_options(CallerOptions {
+                    max_requests: 1,
+                    ..ctx.caller.options().clone()
+                })
+            };
+            match caller {
+                Err(e) => Err(error_kind(&e)),
+                // One request answered with a Gather: the limit stops the call there.
+                Ok(c) => match c.run(&mut Scripted::default(), &mut record).await {
+                    Err(CallError::TooManyRequests { limit: 1 }) => Ok(()),
+                    Err(e) => Err(error_kind(&e)),
+                    Ok(r) => Err(format!("greeting ended the call ({:?})", r.end)),
+                },
+            }
+        }
+        Work::Step => {
+            let caller = ctx.caller.with_options(CallerOptions {
+                url: format!("{}/voice/answer?seq=1", ctx.base),
+                max_requests: 1,
+                extra_params: vec![
+                    ("Digits".into(), ctx.code_keys(i)),
+                    ("FinishedOnKey".into(), "#".into()),
+                ],
+                ..ctx.opts(i)
+            });
+            match caller {
+                Err(e) => Err(error_kind(&e)),
+                Ok(c) => match c.run(&mut Scripted::default(), &mut record).await {
+                    Err(CallError::TooManyRequests { limit: 1 }) => Ok(()),
+                    Err(e) => Err(error_kind(&e)),
+                    Ok(r) => Err(format!("the answer ended the call ({:?})", r.end)),
+                },
+            }
+        }
+        Work::HoldStart => {
+            let caller = ctx.caller.with_options(CallerOptions {
+                max_requests: 4,
+                status_callback: None,
+                ..ctx.opts(i)
+            });
+            let mut script = Scripted::new(ctx.first_answers(i));
+            match caller {
+                Err(e) => Err(error_kind(&e)),
+                Ok(c) => match c.run(&mut script, &mut record).await {
+                    Err(CallError::TooManyRequests { limit: 4 }) if script.remaining() == 0 => {
+                        Ok(())
+                    }
+                    Err(e) => Err(error_kind(&e)),
+                    Ok(r) => Err(format!("ended before the address ({:?})", r.end)),
+                },
+            }
+        }
+        Work::Whole | Work::HoldFinish => {
+            let mut answers = if work == Work::Whole {
+                ctx.first_answers(i)
+            } else {
+                Vec::new()
+            };
+            answers.extend(ctx.address_answers());
+            answers.push(Answer::Keys("1".into()));
+            let mut script = Scripted::new(answers);
+            // HoldFinish: `POST /voice` again for a call in progress, and the
+            // service asks the current question (the address) again.
+            let result = match ctx.caller.with_options(ctx.opts(i)) {
+                Err(e) => Err(error_kind(&e)),
+                Ok(c) => match c.run(&mut script, &mut record).await {
+                    Ok(r) if r.end == CallEnd::Hangup && script.remaining() == 0 => Ok(()),
+                    Ok(r) => Err(format!(
+                        "call ended early ({:?}, {} answers unused)",
+                        r.end,
+                        script.remaining()
+                    )),
+                    Err(e) => Err(error_kind(&e)),
+                },
+            };
+            match (&result, &ctx.freer) {
+                (Ok(()), Some(f)) => match f.free(&ctx.code_keys(i).replace('*', "|")).await {
+                    Ok(0) => Err("no reservation in OZmap after the call".to_string()),
+                    Ok(n) => {
+                        acc.reserved += n;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
+                _ => result,
+            }
+        }
+    };
+    match outcome {
+        Ok(()) => acc.completed += 1,
+        Err(kind) => acc.error(kind),
+    }
+}
+
+/// Which calls a phase runs: indices from `start`, at most `count`, no new one
+/// after `deadline`.
+pub(super) struct Source {
+    next: AtomicU64,
+    end: u64,
+    deadline: Option<Instant>,
+}
+
+impl Source {
+    pub(super) fn new(start: u64, count: u64, within: Option<Duration>) -> Self {
+        Self {
+            next: AtomicU64::new(start),
+            end: start.saturating_add(count),
+            deadline: within.map(|d| Instant::now() + d),
+        }
+    }
+
+    fn take(&self) -> Option<u64> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        (i < self.end).then_some(i)
+    }
+}
+
+/// Runs `work` with `concurrency` calls at once until `source` runs dry.
+pub(super) async fn drive(
+    ctx: &Arc<Ctx>,
+    work: Work,
+    source: Source,
+    concurrency: u64,
+    server: &Target,
+) -> LoadResult {
+    let source = Arc::new(source);
+    let server_before = server.sample();
+    let me_before = proc_sample(None);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    let think = ctx.caller.options().think;
+    for _ in 0..concurrency {
+        let ctx = ctx.clone();
+        let source = source.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acc = Acc::default();
+            if !think.is_zero() {
+                // Callers arrive spread over one think time, not all at once.
+                tokio::time::sleep(think.mul_f64(rand::random_range(0.0..1.0))).await;
+            }
+            while let Some(i) = source.take() {
+                unit(&ctx, work, i, &mut acc).await;
+            }
+            acc
+        }));
+    }
+    let mut acc = Acc::default();
+    for t in tasks {
+        match t.await {
+            Ok(a) => acc.merge(a),
+            Err(_) => acc.error("generator task panicked"),
+        }
+    }
+    let elapsed = t0.elapsed().as_secs_f64().max(1e-9);
+    let server_cpu = match (server_before, server.sample()) {
+        (Some(a), Some(b)) => Some(b.cpu_s - a.cpu_s),
+        _ => None,
+    };
+    let generator_cores = match (me_before, proc_sample(None)) {
+        (Some(a), Some(b)) => Some((b.cpu_s - a.cpu_s) / elapsed),
+        _ => None,
+    };
+    let webhooks = acc.samples.count();
+    let polls = acc.samples.count_of(paths::POLL);
+    let (routes, all) = acc.samples.summary();
+    LoadResult {
+        elapsed_s: elapsed,
+        started: acc.started,
+        completed: acc.completed,
+        calls_per_s: acc.completed as f64 / elapsed,
+        webhooks,
+        webhooks_per_s: webhooks as f64 / elapsed,
+        polls_per_call: if matches!(work, Work::Whole | Work::HoldFinish) && acc.completed > 0 {
+            polls as f64 / acc.completed as f64
+        } else {
+            0.0
+        },
+        reserved: acc.reserved,
+        routes,
+        all,
+        errors: acc.errors,
+        // In process, the bench's own CPU is the server's too: not separable.
+        server_cpu_s: server_cpu.filter(|_| !server.in_process()),
+        server_cpu_us_per_webhook: server_cpu
+            .filter(|_| !server.in_process())
+            .filter(|_| webhooks > 0)
+            .map(|c| c * 1e6 / webhooks as f64),
+        generator_cores,
+    }
+}
+
+/// Warm-up (not kept), then the measured phase.
+pub(super) async fn measure(
+    ctx: &Arc<Ctx>,
+    work: Work,
+    args: &BenchArgs,
+    server: &Target,
+    count: u64,
+    within: Option<Duration>,
+) -> LoadResult {
+    if !args.warmup.is_zero() {
+        let warm = if work == Work::Step {
+            Work::Greeting
+        } else {
+            work
+        };
+        drive(
+            ctx,
+            warm,
+            Source::new(ctx.range(), u64::MAX / 2, Some(args.warmup)),
+            args.concurrency,
+            server,
+        )
+        .await;
+    }
+    drive(
+        ctx,
+        work,
+        Source::new(ctx.range(), count, within),
+        args.concurrency,
+        server,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_identities_are_distinct_and_valid() {
+        let ctx = Ctx {
+            caller: Caller::new(CallerOptions::default()).unwrap(),
+            base: String::new(),
+            run_id: 54_321,
+            address: AddressInput::Speech,
+            freer: None,
+            next_range: AtomicU64::new(1 << 32),
+        };
+        let (a, b) = (ctx.range(), ctx.range());
+        assert_ne!(a, b);
+        let sid = ctx.call_sid(a + 7);
+        assert_eq!(sid.len(), 34);
+        assert!(ivr_core::webhook::valid_call_sid(&sid));
+        assert_ne!(ctx.call_sid(a), ctx.call_sid(b));
+        let code = ivr_core::domain::ClientCode::from_keypad(&ctx.code_keys(b + 123_456))
+            .expect("a valid client code");
+        assert_eq!(code.as_str(), format!("54321|{}", b + 123_456));
+    }
+}

@@ -1,0 +1,225 @@
+//! What a run found ([`BenchReport`], with a [`LoadResult`] per measured phase
+//! and a [`HoldResult`] for the calls held), and its text for a person.
+
+use super::args::Mode;
+use super::stats::LatencyStats;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// One measured phase against one server.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LoadResult {
+    pub elapsed_s: f64,
+    /// Calls (greeting and step modes: requests) started.
+    pub started: u64,
+    /// Calls that went as scripted (whole mode: ended with a reservation in OZmap).
+    pub completed: u64,
+    pub calls_per_s: f64,
+    /// Every request, status callbacks and polls included.
+    pub webhooks: u64,
+    pub webhooks_per_s: f64,
+    /// `POST /voice/poll` per completed call (whole mode).
+    pub polls_per_call: f64,
+    /// Whole mode: reservations found in OZmap and freed after the call.
+    pub reserved: u64,
+    pub routes: Vec<LatencyStats>,
+    pub all: Option<LatencyStats>,
+    pub errors: BTreeMap<String, u64>,
+    /// CPU time of the server process over the phase (`None`: not known).
+    pub server_cpu_s: Option<f64>,
+    pub server_cpu_us_per_webhook: Option<f64>,
+    /// CPU time of the bench process over the phase, in cores (1.0 = one core busy).
+    pub generator_cores: Option<f64>,
+}
+
+/// Memory of the service with calls held in progress.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HoldResult {
+    pub calls: u64,
+    /// Calls that reached the address question and were left there.
+    pub held: u64,
+    pub rss_before_kib: u64,
+    pub rss_held_kib: u64,
+    /// (RSS held − RSS before) / calls held; can be 0 when the allocator reuses memory.
+    pub bytes_per_call: f64,
+    pub finished: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub finish: Option<LoadResult>,
+}
+
+/// Everything one `ozmap-ivr bench` run found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BenchReport {
+    pub mode: Option<Mode>,
+    pub concurrency: u64,
+    pub pause_scale: f64,
+    /// Think time before each answer, in ms.
+    pub think_ms: f64,
+    pub signed: bool,
+    pub target: String,
+    pub store: String,
+    /// Spawn (or build) to the first answered `POST /voice`, in ms.
+    pub startup_ms: Option<f64>,
+    pub seeded_calls: u64,
+    pub service: LoadResult,
+    pub ceiling: Option<LoadResult>,
+    /// Service webhooks/s ÷ ceiling requests/s.
+    pub ratio_to_ceiling: Option<f64>,
+    /// Service CPU per webhook ÷ ceiling CPU per request.
+    pub cpu_ratio_to_ceiling: Option<f64>,
+    /// The service's memory, when the bench started it.
+    pub rss_idle_kib: Option<u64>,
+    pub rss_after_kib: Option<u64>,
+    pub rss_peak_kib: Option<u64>,
+    /// The memory figures are of the bench process (service in process).
+    pub memory_includes_generator: bool,
+    pub hold: Option<HoldResult>,
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+impl BenchReport {
+    /// The report for a person.
+    pub fn text(&self) -> String {
+        let mut o = String::new();
+        let mode = self.mode.map_or("?", |m| match m {
+            Mode::Whole => "whole calls",
+            Mode::Greeting => "greeting only (POST /voice, fresh CallSid)",
+            Mode::Step => "one answer step (read + durable write)",
+        });
+        let _ = writeln!(
+            o,
+            "ozmap-ivr bench: {mode}; concurrency {}; think {} ms; pause scale {}{}; {}",
+            self.concurrency,
+            self.think_ms,
+            self.pause_scale,
+            if self.pause_scale == 0.0 {
+                " (no pauses: callers on hold poll again at once)"
+            } else {
+                ""
+            },
+            if self.signed { "signed" } else { "unsigned" }
+        );
+        let _ = writeln!(o, "service: {}", self.target);
+        let _ = writeln!(o, "store:   {}", self.store);
+        if self.seeded_calls > 0 {
+            let _ = writeln!(
+                o,
+                "seeded:  {} stored calls before the start",
+                self.seeded_calls
+            );
+        }
+        if let Some(ms) = self.startup_ms {
+            let _ = writeln!(o, "start-up to the first answered request: {ms:.1} ms");
+        }
+        let _ = writeln!(o);
+        write_load(&mut o, "service", &self.service);
+        if let Some(c) = &self.ceiling {
+            write_load(
+                &mut o,
+                "ceiling (bare actix-web handler, same generator)",
+                c,
+            );
+        }
+        if let Some(r) = self.ratio_to_ceiling {
+            let _ = write!(
+                o,
+                "ratio to the ceiling: {:.1}% of its requests/s",
+                r * 100.0
+            );
+            if let Some(c) = self.cpu_ratio_to_ceiling {
+                let _ = write!(o, "; server CPU per request {c:.1}× the ceiling's");
+            }
+            let _ = writeln!(o);
+        }
+        if self.ceiling.is_some() && self.ratio_to_ceiling.is_none() && self.think_ms > 0.0 {
+            let _ = writeln!(
+                o,
+                "ratio to the ceiling: none (with a think time the service is not saturated)"
+            );
+        }
+        if let (Some(idle), Some(after), Some(peak)) =
+            (self.rss_idle_kib, self.rss_after_kib, self.rss_peak_kib)
+        {
+            let _ = writeln!(
+                o,
+                "service memory{}: RSS idle {:.1} MiB, after the run {:.1} MiB, peak (VmHWM) {:.1} MiB",
+                if self.memory_includes_generator {
+                    " (in process: includes the generator and the sandbox)"
+                } else {
+                    ""
+                },
+                mib(idle),
+                mib(after),
+                mib(peak)
+            );
+        }
+        if let Some(h) = &self.hold {
+            let _ = writeln!(
+                o,
+                "held {} of {} calls at the address question: RSS {:.1} MiB (before {:.1} MiB; {:.0} bytes per call in progress); finished afterwards: {}",
+                h.held,
+                h.calls,
+                mib(h.rss_held_kib),
+                mib(h.rss_before_kib),
+                h.bytes_per_call,
+                h.finished
+            );
+            if !h.errors.is_empty() {
+                let _ = writeln!(o, "  hold errors: {}", errors_line(&h.errors));
+            }
+        }
+        o
+    }
+}
+
+pub(super) fn errors_line(e: &BTreeMap<String, u64>) -> String {
+    if e.is_empty() {
+        return "none".into();
+    }
+    e.iter()
+        .map(|(k, n)| format!("{k}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn write_load(o: &mut String, title: &str, r: &LoadResult) {
+    let _ = writeln!(
+        o,
+        "{title}: {} of {} completed in {:.2} s: {:.1} calls/s, {} webhooks, {:.1} webhooks/s",
+        r.completed, r.started, r.elapsed_s, r.calls_per_s, r.webhooks, r.webhooks_per_s
+    );
+    if r.polls_per_call > 0.0 {
+        let _ = writeln!(
+            o,
+            "  polls per call {:.1}; reservations made and freed {}",
+            r.polls_per_call, r.reserved
+        );
+    }
+    if let Some(cpu) = r.server_cpu_us_per_webhook {
+        let _ = write!(o, "  server CPU {cpu:.0} µs per request");
+        if let Some(g) = r.generator_cores {
+            let _ = write!(o, "; bench process {g:.2} cores busy");
+        }
+        let _ = writeln!(o);
+    } else if let Some(g) = r.generator_cores {
+        let _ = writeln!(o, "  bench process {g:.2} cores busy");
+    }
+    let _ = writeln!(
+        o,
+        "  {:<16} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "route", "count", "mean", "p50", "p90", "p99", "max ms"
+    );
+    for s in r.routes.iter().chain(r.all.iter()) {
+        let _ = writeln!(
+            o,
+            "  {:<16} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            s.route, s.count, s.mean_ms, s.p50_ms, s.p90_ms, s.p99_ms, s.max_ms
+        );
+    }
+    let _ = writeln!(o, "  errors: {}", errors_line(&r.errors));
+    let _ = writeln!(o);
+}
