@@ -41,7 +41,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 /// The bundled file, compiled in so the service runs with no setup.
-const BUNDLED_CSV: &str = include_str!("../../../../data/gazetteer.csv");
+const BUNDLED_CSV: &str = include_str!("../../../../../data/gazetteer.csv");
 
 /// The columns the header must name.
 pub const COLUMNS: [&str; 8] = [
