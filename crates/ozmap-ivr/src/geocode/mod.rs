@@ -436,17 +436,11 @@ pub(crate) fn uf_of(state: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::gazetteer::Gazetteer;
+    use super::gazetteer::tests::FIXTURE;
     use super::*;
     use serde_json::json;
     use wiremock::matchers::{path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    const FIXTURE: &str = "\
-cep,street,number,neighbourhood,city,state,lat,lng
-88025500,R. Delminda Silveira,900,Agronômica,Florianópolis,SC,-27.5782336721312,-48.527442812919624
-88025500,R. Delminda Silveira,,Agronômica,Florianópolis,SC,-27.5779,-48.5286
-88025000,R. Frei Caneca,,Agronômica,Florianópolis,SC,-27.5813,-48.5335
-";
 
     fn gazetteer() -> Arc<Gazetteer> {
         Arc::new(Gazetteer::parse(FIXTURE).unwrap())
@@ -656,8 +650,10 @@ cep,street,number,neighbourhood,city,state,lat,lng
         let p = l.locate(&q).await.unwrap().unwrap();
         assert_eq!(p.street, "R. Frei Caneca");
 
+        // The header and three rows of the fixture, then a short row: line 5.
+        let head: String = FIXTURE.split_inclusive('\n').take(4).collect();
         let bad = dir.join("bad.csv");
-        std::fs::write(&bad, format!("{FIXTURE}88025000,R. X,,B,C,SC,-27\n")).unwrap();
+        std::fs::write(&bad, format!("{head}88025000,R. X,,B,C,SC,-27\n")).unwrap();
         let e = Locator::from_settings(&config(&["--gazetteer-file", bad.to_str().unwrap()]))
             .unwrap_err();
         assert!(e.to_string().contains("line 5"), "{e}");

@@ -1,0 +1,342 @@
+//! An offline geocoder over a CSV of the ISP's own addresses with coordinates.
+//!
+//! Why it exists: no registry package maps Brazilian addresses or CEPs to
+//! coordinates offline, and an ISP usually knows its own streets far better than
+//! a public geocoder does. The file is small (a town, a few neighbourhoods), so
+//! a linear scan per query is fast enough and keeps the code easy to follow.
+//!
+//! Format (header required, columns in any order, extra columns ignored):
+//!
+//! ```text
+//! cep,street,number,neighbourhood,city,state,lat,lng
+//! 88025500,R. Delminda Silveira,900,Agronômica,Florianópolis,SC,-27.578,-48.527
+//! 88025500,R. Delminda Silveira,,Agronômica,Florianópolis,SC,-27.579,-48.527
+//! ```
+//!
+//! A row with an empty `number` is *street-level*: the position used for any
+//! house on that street that has no row of its own.
+//!
+//! Matching spoken text works on *tokens*: number words become digits (as the
+//! speech layer does), letters are lower-cased and stripped of accents, common
+//! abbreviations are expanded ("R." → rua, "Dr." → doutor) and fillers such as
+//! "número" are dropped. A street matches when every significant word of its
+//! name appears in the text, in order, with small gaps allowed; the type word
+//! (rua, avenida…) may be missing or different and titles (doutor, professor…)
+//! are optional. The best match covers the most words; the city and
+//! neighbourhood words in the text break ties between same-named streets.
+//! A street whose name is also a city or neighbourhood name ("Rua Florianópolis")
+//! only matches when a type word comes right before it, so a city said at the end
+//! of an address is not mistaken for a street; so does a name made only of
+//! digits ("Rua 1"), so a house number is not mistaken for one.
+//!
+//! The house number is the first number after the street name (else the nearest
+//! before it), skipping digits that belong to a CEP or follow "apto", "bloco"…
+//!
+//! Here: loading and the lookups. `parse` reads the CSV (with the `csv` crate)
+//! into rows; `matching` holds the tokens, street names and house numbers.
+
+mod matching;
+mod parse;
+#[cfg(test)]
+pub(crate) mod tests;
+
+pub(crate) use matching::{fold, house_number_in, tokens};
+
+use super::{CepAddress, GeoError, GeoQuery};
+use ivr_core::domain::{Cep, Place};
+use matching::{
+    Rank, StreetMatch, StreetName, house_number_near, key_tokens, mentions, number_key,
+    number_value,
+};
+use parse::optional;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+/// The bundled file, compiled in so the service runs with no setup.
+const BUNDLED_CSV: &str = include_str!("../../../../../data/gazetteer.csv");
+
+/// The columns the header must name.
+pub(crate) const COLUMNS: [&str; 8] = [
+    "cep",
+    "street",
+    "number",
+    "neighbourhood",
+    "city",
+    "state",
+    "lat",
+    "lng",
+];
+
+struct Row {
+    cep: Option<Cep>,
+    street: String,
+    number: Option<String>,
+    neighbourhood: Option<String>,
+    city: String,
+    state: Option<String>,
+    lat: f64,
+    lng: f64,
+    street_idx: usize,
+    city_key: Vec<String>,
+    hood_key: Vec<String>,
+    number_key: Option<String>,
+}
+
+impl Row {
+    fn place(&self, number: Option<String>) -> Place {
+        Place {
+            street: self.street.clone(),
+            number,
+            neighbourhood: self.neighbourhood.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            cep: self.cep.clone(),
+            lat: self.lat,
+            lng: self.lng,
+        }
+    }
+}
+
+/// The ISP's addresses, parsed and ready to match.
+pub(crate) struct Gazetteer {
+    rows: Vec<Row>,
+    streets: Vec<StreetName>,
+    /// Street indexes whose name is also a city or neighbourhood name, or only
+    /// digits ("Rua 1"): these need a type word right before them.
+    ambiguous: HashSet<usize>,
+}
+
+/// Rows can hold addresses: only the size is printed.
+impl fmt::Debug for Gazetteer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Gazetteer(rows={})", self.rows.len())
+    }
+}
+
+static BUNDLED: OnceLock<Result<Arc<Gazetteer>, GeoError>> = OnceLock::new();
+
+impl Gazetteer {
+    /// Reads and parses a gazetteer file.
+    pub(crate) fn load(path: &Path) -> Result<Gazetteer, GeoError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            GeoError::Unavailable(format!(
+                "gazetteer file {} could not be read ({})",
+                path.display(),
+                e.kind()
+            ))
+        })?;
+        Self::parse(&text)
+    }
+
+    /// The bundled `data/gazetteer.csv`, parsed once.
+    pub(crate) fn try_bundled() -> Result<Arc<Gazetteer>, GeoError> {
+        BUNDLED
+            .get_or_init(|| Self::parse(BUNDLED_CSV).map(Arc::new))
+            .clone()
+    }
+
+    /// Number of rows.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Geocodes a query against the rows; `None` when no street matches.
+    pub(crate) fn geocode(&self, q: &GeoQuery) -> Option<Place> {
+        match q {
+            GeoQuery::Free(text) => self.geocode_free(text),
+            GeoQuery::Structured {
+                street,
+                number,
+                neighbourhood,
+                city,
+                state,
+                cep,
+            } => self.geocode_structured(
+                street,
+                number.as_deref(),
+                neighbourhood.as_deref(),
+                city,
+                state.as_deref(),
+                cep.as_ref(),
+            ),
+        }
+    }
+
+    /// The street a CEP belongs to: its street-level row, else any row with it.
+    pub(crate) fn lookup(&self, cep: &Cep) -> Option<CepAddress> {
+        let mut with_cep = self.rows.iter().filter(|r| r.cep.as_ref() == Some(cep));
+        let first = with_cep.next()?;
+        let row = if first.number.is_none() {
+            first
+        } else {
+            with_cep.find(|r| r.number.is_none()).unwrap_or(first)
+        };
+        Some(CepAddress {
+            street: row.street.clone(),
+            neighbourhood: row.neighbourhood.clone(),
+            city: row.city.clone(),
+            state: row.state.clone(),
+        })
+    }
+
+    fn geocode_free(&self, text: &str) -> Option<Place> {
+        let toks = tokens(text);
+        if toks.is_empty() {
+            return None;
+        }
+        let found: Vec<Option<StreetMatch>> = self
+            .streets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                s.find_in(&toks)
+                    .filter(|m| !self.ambiguous.contains(&i) || m.type_right_before)
+            })
+            .collect();
+        let mut best: Option<(&Row, StreetMatch, Rank)> = None;
+        for row in &self.rows {
+            let Some(m) = found.get(row.street_idx).copied().flatten() else {
+                continue;
+            };
+            let span = Some((m.start, m.end));
+            let place = 2 * u8::from(mentions(&toks, &row.city_key, span))
+                + u8::from(mentions(&toks, &row.hood_key, span));
+            let score = (
+                m.required,
+                place,
+                m.same_type_before,
+                m.optional,
+                usize::MAX - (m.end - m.start),
+            );
+            if best.as_ref().is_none_or(|(_, _, b)| score > *b) {
+                best = Some((row, m, score));
+            }
+        }
+        let (anchor, m, _) = best?;
+        let group: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| r.street_idx == anchor.street_idx && r.city_key == anchor.city_key)
+            .collect();
+        let number = house_number_near(&toks, &m);
+        let span = Some((m.start, m.end));
+        choose(&group, number, |r| mentions(&toks, &r.hood_key, span))
+    }
+
+    fn geocode_structured(
+        &self,
+        street: &str,
+        number: Option<&str>,
+        neighbourhood: Option<&str>,
+        city: &str,
+        state: Option<&str>,
+        cep: Option<&Cep>,
+    ) -> Option<Place> {
+        let name = StreetName::new(street);
+        let city_key = key_tokens(city);
+        let hood_key = neighbourhood.map(key_tokens).unwrap_or_default();
+        let state_ok = |r: &Row| match (state, &r.state) {
+            (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b),
+            _ => true,
+        };
+        let same_street = |r: &Row| {
+            self.streets
+                .get(r.street_idx)
+                .is_some_and(|s| !s.required.is_empty() && s.required == name.required)
+        };
+        let mut candidates: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| same_street(r) && r.city_key == city_key && state_ok(r))
+            .collect();
+        if candidates.is_empty()
+            && let Some(cep) = cep
+        {
+            candidates = self
+                .rows
+                .iter()
+                .filter(|r| r.cep.as_ref() == Some(cep))
+                .collect();
+        }
+        let same_kind = |r: &&&Row| {
+            name.kind.is_some()
+                && self.streets.get(r.street_idx).map(|s| &s.kind) == Some(&name.kind)
+        };
+        let anchor = candidates
+            .iter()
+            .find(same_kind)
+            .or_else(|| candidates.first())?;
+        let group: Vec<&Row> = candidates
+            .iter()
+            .filter(|r| r.street_idx == anchor.street_idx)
+            .copied()
+            .collect();
+        let number = number.and_then(optional);
+        let mut place = choose(&group, number, |r| {
+            !hood_key.is_empty() && r.hood_key == hood_key
+        })?;
+        if cep.is_some() {
+            place.cep = cep.cloned();
+        }
+        Some(place)
+    }
+}
+
+/// Picks the row for a house on one street: the row with that number; else the
+/// street-level row, with the caller's number; else the row with the nearest
+/// number, with the caller's number. Rows where `prefer` holds (their
+/// neighbourhood was named) come first. `None` only when `group` is empty.
+fn choose(group: &[&Row], number: Option<String>, prefer: impl Fn(&Row) -> bool) -> Option<Place> {
+    fn pick<'a>(rows: Vec<&'a Row>, prefer: &impl Fn(&Row) -> bool) -> Option<&'a Row> {
+        rows.iter()
+            .find(|r| prefer(r))
+            .or_else(|| rows.first())
+            .copied()
+    }
+    let street_level = || {
+        pick(
+            group
+                .iter()
+                .filter(|r| r.number.is_none())
+                .copied()
+                .collect(),
+            &prefer,
+        )
+    };
+    let any = || pick(group.to_vec(), &prefer);
+    let Some(n) = number else {
+        return street_level().or_else(any).map(|row| row.place(None));
+    };
+    let key = number_key(&n);
+    let exact = pick(
+        group
+            .iter()
+            .filter(|r| r.number_key.as_deref() == Some(key.as_str()))
+            .copied()
+            .collect(),
+        &prefer,
+    );
+    if let Some(row) = exact {
+        return Some(row.place(row.number.clone().or(Some(n))));
+    }
+    let nearest = || {
+        let want = number_value(&n)?;
+        group
+            .iter()
+            .filter_map(|r| Some((*r, number_value(r.number.as_deref()?)?.abs_diff(want))))
+            .min_by_key(|(_, d)| *d)
+            .map(|(r, _)| r)
+    };
+    street_level()
+        .or_else(nearest)
+        .or_else(any)
+        .map(|row| row.place(Some(n)))
+}

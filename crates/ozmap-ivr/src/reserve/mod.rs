@@ -1,0 +1,415 @@
+//! The reservation procedure: look up → find candidate boxes → create the
+//! property → else record a lead.
+//!
+//! It is run by a background worker from a durable ledger row, and may be run
+//! again for the same request after any failure. What makes that safe:
+//! 1. It **always** looks the client code up first (`properties/client/{code}`).
+//!    A property found there is adopted ([`ReservationOutcome::Existing`]), so a
+//!    `POST /properties` whose answer was lost is never repeated.
+//! 2. It never retries a `POST` itself. A transient failure (5xx, timeout,
+//!    connection, 429) on the POST ends the run with [`ReserveError::Transient`]
+//!    at once: the POST may have landed, and the next run's look-up adopts it.
+//! 3. A 4xx on the POST means "this box cannot take the client": the next
+//!    candidate is tried. 401/403 anywhere is [`ReserveError::Permanent`]
+//!    (a bad API key is not fixed by waiting).
+//!
+//! Candidates come from one of two strategies ([`Feasibility`]): the documented
+//! primitives (boxes near the address, nearest first, without drafts, that hold a
+//! drop splitter with a free, unblocked output), checked box by box so that the
+//! usual case costs one box read; or OZmap's own `ftth-viability/radius`.
+//!
+//! Logs carry box ids, counts and HTTP statuses, never the client's code, name,
+//! phone or address. Error messages carry none either.
+
+use ivr_core::domain::{ClientCode, ReservationOutcome, ReservationRequest, ReservedPort};
+use ozmap_client::{NewClient, NewProperty, NewProspect, OzmapClient, OzmapError, Property};
+use tracing::{debug, error, info, warn};
+
+/// How candidate boxes are found (`OZMAP_FEASIBILITY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Feasibility {
+    /// Boxes near the address, then each box's splitters (documented API).
+    Boxes,
+    /// OZmap's `ftth-viability/radius` endpoint.
+    Viability,
+}
+
+/// How [`reserve`] looks for a box and what it writes.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ReserveSettings {
+    /// Search radius around the address, in metres.
+    pub radius_m: u32,
+    /// `force` on the property (accept a connector without a PON port).
+    pub force: bool,
+    pub strategy: Feasibility,
+    /// Most candidate boxes tried.
+    pub max_boxes: u32,
+    /// The property's `observation`.
+    pub property_observation: String,
+    /// The client's `observation` (also used for the lead).
+    pub client_observation: String,
+}
+
+impl ReserveSettings {
+    pub(crate) const DEFAULT_MAX_BOXES: u32 = 10;
+
+    /// The documented observations and at most 10 boxes.
+    pub(crate) fn new(radius_m: u32, force: bool, strategy: Feasibility) -> Self {
+        Self {
+            radius_m,
+            force,
+            strategy,
+            max_boxes: Self::DEFAULT_MAX_BOXES,
+            property_observation: "Reserva de Porta".into(),
+            client_observation: "Reserva do Novo Cliente".into(),
+        }
+    }
+}
+
+impl Default for ReserveSettings {
+    fn default() -> Self {
+        Self::new(200, false, Feasibility::Boxes)
+    }
+}
+
+/// Why a reservation did not finish. Messages carry no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ReserveError {
+    /// Try again later: the next run looks the client up first.
+    #[error("temporary OZmap failure: {0}")]
+    Transient(String),
+    /// Trying again will not help (bad key, an answer that is not understood…).
+    #[error("OZmap reservation failed: {0}")]
+    Permanent(String),
+}
+
+impl ReserveError {
+    #[cfg(test)]
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(self, ReserveError::Transient(_))
+    }
+}
+
+/// Maps a client error met at `stage` to what the worker should do.
+fn classify(stage: &str, e: OzmapError) -> ReserveError {
+    if e.is_transient() {
+        ReserveError::Transient(format!("{stage}: {e}"))
+    } else {
+        ReserveError::Permanent(format!("{stage}: {e}"))
+    }
+}
+
+/// A box worth a `POST /properties`.
+struct Candidate {
+    id: String,
+    name: Option<String>,
+}
+
+/// Reserves a port for `req`, or records a lead when no box can take it.
+pub(crate) async fn reserve(
+    client: &OzmapClient,
+    s: &ReserveSettings,
+    req: &ReservationRequest,
+) -> Result<ReservationOutcome, ReserveError> {
+    info!(strategy = ?s.strategy, radius_m = s.radius_m, "reservation: start");
+
+    // 1. Look before creating: this is what makes a rerun safe.
+    if let Some(port) = find_existing(client, &req.client_code)
+        .await
+        .map_err(|e| classify("looking the client code up", e))?
+    {
+        info!(
+            property_id = %port.property_id,
+            box_id = %port.box_id,
+            "reservation: the client already has a property; adopting it"
+        );
+        return Ok(ReservationOutcome::Existing(port));
+    }
+    debug!("reservation: no existing property");
+
+    // 2 + 3. Candidates, tried in order.
+    let max = s.max_boxes.max(1) as usize;
+    match s.strategy {
+        Feasibility::Boxes => {
+            let boxes = client
+                .boxes_near(req.place.lat, req.place.lng, s.radius_m, s.max_boxes.max(1))
+                .await
+                .map_err(|e| classify("listing boxes near the address", e))?;
+            info!(boxes = boxes.len(), "reservation: boxes near the address");
+            for b in boxes.into_iter().take(max) {
+                if b.draft {
+                    debug!(box_id = %b.id, "skip: draft box");
+                    continue;
+                }
+                if let Some(d) = b
+                    .position()
+                    .map(|(lat, lng)| distance_m(req.place.lat, req.place.lng, lat, lng))
+                    && d > f64::from(s.radius_m) * 1.1 + 10.0
+                {
+                    warn!(
+                        box_id = %b.id,
+                        distance_m = d.round(),
+                        radius_m = s.radius_m,
+                        "skip: box outside the radius (was the near filter ignored?)"
+                    );
+                    continue;
+                }
+                let splitters = match client.splitters_of(&b.id).await {
+                    Ok(sp) => sp,
+                    Err(e) if e.is_transient() || matches!(e, OzmapError::Unauthorized(_)) => {
+                        return Err(classify("reading a box's splitters", e));
+                    }
+                    Err(e) => {
+                        warn!(box_id = %b.id, error = %e, "skip: splitters could not be read");
+                        continue;
+                    }
+                };
+                let drops = splitters.iter().filter(|sp| sp.is_drop).count();
+                let free: usize = splitters
+                    .iter()
+                    .filter(|sp| sp.is_drop)
+                    .map(|sp| sp.free_outputs().len())
+                    .sum();
+                if free == 0 {
+                    debug!(
+                        box_id = %b.id,
+                        splitters = splitters.len(),
+                        drop_splitters = drops,
+                        "skip: no free, unblocked drop port"
+                    );
+                    continue;
+                }
+                debug!(box_id = %b.id, free_ports = free, "candidate box");
+                let c = Candidate {
+                    name: Some(b.name).filter(|n| !n.trim().is_empty()),
+                    id: b.id,
+                };
+                if let Some(port) = try_box(client, s, req, &c).await? {
+                    return Ok(ReservationOutcome::Reserved(port));
+                }
+            }
+        }
+        Feasibility::Viability => {
+            let v = client
+                .viability(req.place.lat, req.place.lng, s.radius_m)
+                .await
+                .map_err(|e| classify("asking OZmap for viability", e))?;
+            info!(
+                viable = v.viable,
+                boxes = v.boxes.len(),
+                "reservation: viability"
+            );
+            if v.viable {
+                for b in v.boxes.into_iter().take(max) {
+                    let c = Candidate {
+                        id: b.id,
+                        name: b.name,
+                    };
+                    if let Some(port) = try_box(client, s, req, &c).await? {
+                        return Ok(ReservationOutcome::Reserved(port));
+                    }
+                }
+            }
+        }
+    }
+
+    // 4. No box could take the client: record the lead.
+    record_prospect(client, s, req).await
+}
+
+/// `POST /properties` on one candidate. `Ok(None)`: the box refused (4xx), try
+/// the next one.
+async fn try_box(
+    client: &OzmapClient,
+    s: &ReserveSettings,
+    req: &ReservationRequest,
+    c: &Candidate,
+) -> Result<Option<ReservedPort>, ReserveError> {
+    let body = NewProperty {
+        address: req.place.postal(),
+        lat: req.place.lat,
+        lng: req.place.lng,
+        observation: s.property_observation.clone(),
+        box_id: c.id.clone(),
+        auto_connect: true,
+        force: s.force,
+        client: NewClient {
+            certified: false,
+            implanted: false,
+            status: 0,
+            observation: s.client_observation.clone(),
+            code: req.client_code.as_str().to_string(),
+            name: req.client_name.clone(),
+        },
+    };
+    match client.create_property(&body).await {
+        Ok(p) if !p.id.is_empty() => {
+            let port = reserved_from(client, p, c).await;
+            info!(
+                property_id = %port.property_id,
+                box_id = %port.box_id,
+                port = ?port.port,
+                "reservation: property created"
+            );
+            Ok(Some(port))
+        }
+        Ok(_) => adopt_after_unclear_answer(client, req, "the answer had no property id").await,
+        Err(OzmapError::Decode(m)) => adopt_after_unclear_answer(client, req, &m).await,
+        Err(OzmapError::NotFound) => {
+            info!(box_id = %c.id, status = 404, "box refused the property; next candidate");
+            Ok(None)
+        }
+        Err(OzmapError::Rejected { status, message }) => {
+            // `message` is already redacted of what we sent.
+            info!(box_id = %c.id, status, reason = %message, "box refused the property; next candidate");
+            Ok(None)
+        }
+        Err(e) => {
+            if e.is_transient() {
+                warn!(box_id = %c.id, error = %e, "property POST failed; it may have landed, the next run looks it up");
+            }
+            Err(classify("creating the property", e))
+        }
+    }
+}
+
+/// The POST succeeded but its answer was not usable: the property probably
+/// exists, so look it up now rather than leave it to a rerun.
+async fn adopt_after_unclear_answer(
+    client: &OzmapClient,
+    req: &ReservationRequest,
+    why: &str,
+) -> Result<Option<ReservedPort>, ReserveError> {
+    warn!(reason = %why, "property POST answered but was not understood; looking it up");
+    match find_existing(client, &req.client_code).await {
+        Ok(Some(port)) => {
+            info!(property_id = %port.property_id, box_id = %port.box_id, "reservation: adopted the property just created");
+            Ok(Some(port))
+        }
+        Ok(None) => Err(ReserveError::Transient(format!(
+            "the property answer was not understood ({why}) and the property was not found yet"
+        ))),
+        Err(e) => Err(classify("looking up the property just created", e)),
+    }
+}
+
+/// The reserved port from the POST answer; the box from the answer, else the
+/// candidate; its name from the candidate, else OZmap, else the id.
+async fn reserved_from(client: &OzmapClient, p: Property, c: &Candidate) -> ReservedPort {
+    let port = p.reserved_port();
+    let (box_id, answer_name) = match &p.box_ref {
+        Some(r) if !r.id().is_empty() => (r.id().to_string(), r.name().map(str::to_string)),
+        _ => (c.id.clone(), None),
+    };
+    let name = match answer_name.or_else(|| (box_id == c.id).then(|| c.name.clone()).flatten()) {
+        Some(n) => n,
+        // The POST has landed: never fail from here on.
+        None => box_name(client, &box_id)
+            .await
+            .unwrap_or_else(|_| box_id.clone()),
+    };
+    ReservedPort {
+        property_id: p.id,
+        box_id,
+        box_name: name,
+        port,
+    }
+}
+
+/// A box's name from `GET /boxes/{id}`, or its id when OZmap gives none or the
+/// read fails for any reason but a bad key.
+async fn box_name(client: &OzmapClient, id: &str) -> Result<String, OzmapError> {
+    match client.get_box(id).await {
+        Ok(b) if !b.name.trim().is_empty() => Ok(b.name),
+        Ok(_) => Ok(id.to_string()),
+        Err(e @ OzmapError::Unauthorized(_)) => Err(e),
+        Err(e) => {
+            warn!(box_id = %id, error = %e, "box name not available; using its id");
+            Ok(id.to_string())
+        }
+    }
+}
+
+/// The client's existing reservation, if any: the first property OZmap lists for
+/// this client code.
+pub(crate) async fn find_existing(
+    client: &OzmapClient,
+    code: &ClientCode,
+) -> Result<Option<ReservedPort>, OzmapError> {
+    let props = client.properties_by_client(code.as_str()).await?;
+    let count = props.len();
+    let Some(p) = props.into_iter().next() else {
+        return Ok(None);
+    };
+    if count > 1 {
+        warn!(
+            properties = count,
+            "the client code has several properties; using the first"
+        );
+    }
+    let port = p.reserved_port();
+    let (box_id, box_label) = match &p.box_ref {
+        Some(r) => {
+            let id = r.id().to_string();
+            let name = match r.name() {
+                Some(n) => n.to_string(),
+                None => box_name(client, &id).await?,
+            };
+            (id, name)
+        }
+        None => {
+            warn!(property_id = %p.id, "existing property has no box");
+            (String::new(), String::new())
+        }
+    };
+    Ok(Some(ReservedPort {
+        property_id: p.id,
+        box_id,
+        box_name: box_label,
+        port,
+    }))
+}
+
+/// Step 4: the lead for the sales team. A rejected lead still ends in
+/// `NotViable` (the caller's answer does not change), but is logged as an error.
+async fn record_prospect(
+    client: &OzmapClient,
+    s: &ReserveSettings,
+    req: &ReservationRequest,
+) -> Result<ReservationOutcome, ReserveError> {
+    let body = NewProspect {
+        name: req.client_name.clone(),
+        code: req.client_code.as_str().to_string(),
+        phone: req.phone.clone().filter(|p| !p.trim().is_empty()),
+        address: req.place.postal(),
+        coords: [req.place.lng, req.place.lat],
+        viable: false,
+        observation: s.client_observation.clone(),
+    };
+    match client.create_prospect(&body).await {
+        Ok(_) => {
+            info!("reservation: no box can take the client; lead recorded");
+            Ok(ReservationOutcome::NotViable)
+        }
+        Err(e) if e.is_transient() || matches!(e, OzmapError::Unauthorized(_)) => {
+            Err(classify("recording the lead", e))
+        }
+        Err(e) => {
+            error!(error = %e, "reservation: no coverage, and OZmap refused the lead; it is NOT recorded");
+            Ok(ReservationOutcome::NotViable)
+        }
+    }
+}
+
+/// Great-circle distance in metres.
+fn distance_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
+    const R: f64 = 6_371_000.0;
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lng2 - lng1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * R * a.sqrt().min(1.0).asin()
+}
+
+#[cfg(test)]
+mod tests;
