@@ -1,7 +1,7 @@
 //! Tools around the service, for the people who build and run it:
 //! - [`caller`]: a TwiML executor that plays the platform (the terminal caller of
 //!   `ozmap-ivr call`, the platform in the black-box tests, the engine of the load);
-//! - [`bench`]: the load generator of `ozmap-ivr bench`, with its ceiling.
+//! - [`bench`](mod@bench): the load generator of `ozmap-ivr bench`, with its ceiling.
 //!
 //! This crate talks to the service over HTTP only; it depends on [`ivr_core`] for
 //! what a webhook and a greeting are, never on the service crate, so the service's

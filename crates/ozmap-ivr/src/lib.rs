@@ -18,7 +18,10 @@
 //! - `admin`: the operators' command, `ozmap-ivr reservations`.
 //! - `housekeeping`: expiry of call state (retention) and of rate-limit keys.
 //! - `ratelimit`, `redact`: rate limits and log redaction.
-//! - `in_process`: the service as the load generator drives it in process.
+//! - `in_process`: the service as the load generator drives it in process. It
+//!   lives here, not in `ivr-tools`, because the tools must not depend on the
+//!   service: they define the port ([`ivr_tools::bench::Service`]), the service
+//!   adapts to it with its public API only.
 //!
 //! Dependencies point one way: `app` → `http` → (`admin`'s views, `state`) →
 //! `store`, `geocode`; `worker` → `reserve` → `ozmap_client`; `config` builds the

@@ -27,7 +27,7 @@ pub struct AppState {
     pub(crate) wake_worker: Arc<Notify>,
     /// Lookups running on this instance, by cache key.
     pub(crate) geo_inflight: Mutex<HashMap<String, GeoLookup>>,
-    /// [`crate::config::HttpSettings::platform_base_url`]: action URLs and signed
+    /// The public URL as the platform calls it: action URLs and signed
     /// URLs start with it. Holds the basic-auth password when there is one: never
     /// log it.
     pub platform_base_url: String,

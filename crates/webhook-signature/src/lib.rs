@@ -3,6 +3,11 @@
 //! Pure functions only (no actix types), so every rule is unit-tested against the
 //! official vectors; the web layer gathers a [`SignedRequest`] and calls [`verify`].
 //!
+//! A crate of its own rather than a module of the service: the terminal caller and
+//! the load generator (`ivr-tools`) sign their requests as a platform would, and
+//! the OZmap sandbox compares its token with [`secret_eq`]; neither may depend on
+//! the service.
+//!
 //! Schemes (see `shared/reference/twiml.md`):
 //! - **Twilio** `X-Twilio-Signature` = Base64(HMAC-SHA1(auth token, URL + for each
 //!   parameter name in byte order, each of its distinct values in byte order:

@@ -48,7 +48,7 @@ pub fn twilio_signature(token: &str, url: &str, params: &[(String, String)]) -> 
 }
 
 /// Checks `signature` for exactly this URL in constant time (no port variants,
-/// no body rules: [`verify`] is the full check).
+/// no body rules: [`crate::verify`] is the full check).
 pub fn verify_twilio(token: &str, url: &str, params: &[(String, String)], signature: &str) -> bool {
     let Ok(expected) = STANDARD.decode(signature.trim()) else {
         return false;

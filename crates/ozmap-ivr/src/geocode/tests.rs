@@ -1,0 +1,247 @@
+//! The locator over each geocoder and CEP source, against mock servers and the
+//! gazetteer fixture.
+
+use super::gazetteer::Gazetteer;
+use super::gazetteer::tests::FIXTURE;
+use super::*;
+use serde_json::json;
+use wiremock::matchers::{path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn gazetteer() -> Arc<Gazetteer> {
+    Arc::new(Gazetteer::parse(FIXTURE).unwrap())
+}
+
+fn cep() -> Cep {
+    Cep::parse("88025500").unwrap()
+}
+
+async fn viacep() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path("/ws/88025500/json/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "cep": "88025-500",
+            "logradouro": "Rua Delminda Silveira",
+            "bairro": "Agronômica",
+            "localidade": "Florianópolis",
+            "uf": "SC"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(path("/ws/01310100/json/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"erro": "true"})))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn via(server: &MockServer) -> CepSource {
+    CepSource::ViaCep(
+        cep::ViaCep::new(&Url::parse(&server.uri()).unwrap(), Duration::from_secs(2)).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn cep_path_end_to_end_with_viacep_and_the_gazetteer() {
+    let server = viacep().await;
+    let locator = Locator::new(Geocoder::Gazetteer(gazetteer()), via(&server));
+
+    let q = AddressQuery::Cep {
+        cep: cep(),
+        number: Some("900".into()),
+    };
+    let p = locator.locate(&q).await.unwrap().unwrap();
+    assert_eq!(
+        p.postal(),
+        "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500"
+    );
+    assert_eq!((p.lat, p.lng), (-27.5782336721312, -48.527442812919624));
+
+    // A number the file does not list: the street-level position, the
+    // caller's number, the CEP.
+    let q = AddressQuery::Cep {
+        cep: cep(),
+        number: Some("77".into()),
+    };
+    let p = locator.locate(&q).await.unwrap().unwrap();
+    assert_eq!(p.number.as_deref(), Some("77"));
+    assert_eq!(p.cep, Some(cep()));
+    assert_eq!((p.lat, p.lng), (-27.5779, -48.5286));
+
+    // No number ("s/n").
+    let q = AddressQuery::Cep {
+        cep: cep(),
+        number: None,
+    };
+    let p = locator.locate(&q).await.unwrap().unwrap();
+    assert_eq!(p.number, None);
+    assert_eq!(
+        p.spoken(),
+        "Rua Delminda Silveira, s/n, Agronômica, Florianópolis"
+    );
+
+    // Unknown CEP.
+    let q = AddressQuery::Cep {
+        cep: Cep::parse("01310-100").unwrap(),
+        number: Some("1".into()),
+    };
+    assert_eq!(locator.locate(&q).await, Ok(None));
+}
+
+#[tokio::test]
+async fn cep_path_through_the_gazetteer_alone() {
+    let g = gazetteer();
+    let locator = Locator::new(Geocoder::Gazetteer(g.clone()), CepSource::Gazetteer(g));
+    let q = AddressQuery::Cep {
+        cep: cep(),
+        number: Some("900".into()),
+    };
+    let p = locator.locate(&q).await.unwrap().unwrap();
+    assert_eq!(p.lat, -27.5782336721312);
+    assert_eq!(p.cep, Some(cep()));
+    let q = AddressQuery::Cep {
+        cep: Cep::parse("01310100").unwrap(),
+        number: None,
+    };
+    assert_eq!(locator.locate(&q).await, Ok(None));
+}
+
+#[tokio::test]
+async fn cep_service_errors_reach_the_caller() {
+    let server = MockServer::start().await;
+    Mock::given(path("/ws/88025500/json/"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let locator = Locator::new(Geocoder::Gazetteer(gazetteer()), via(&server));
+    let q = AddressQuery::Cep {
+        cep: cep(),
+        number: Some("900".into()),
+    };
+    assert!(matches!(
+        locator.locate(&q).await,
+        Err(GeoError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn spoken_path_with_the_gazetteer() {
+    let g = gazetteer();
+    let locator = Locator::new(Geocoder::Gazetteer(g.clone()), CepSource::Gazetteer(g));
+    let q = AddressQuery::Spoken {
+        text: "Rua Delminda Silveira, 900, Agronômica, Florianópolis".into(),
+    };
+    let p = locator.locate(&q).await.unwrap().unwrap();
+    assert_eq!(p.lat, -27.5782336721312);
+    let q = AddressQuery::Spoken {
+        text: "Rua das Acácias 12".into(),
+    };
+    assert_eq!(locator.locate(&q).await, Ok(None));
+}
+
+#[tokio::test]
+async fn spoken_path_keeps_the_callers_number_when_nominatim_knows_only_the_street() {
+    let server = MockServer::start().await;
+    Mock::given(path("/search"))
+        .and(query_param("q", "Delminda Silveira 900 Florianópolis"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "lat": "-27.5779", "lon": "-48.5286",
+            "address": {"road": "Rua Delminda Silveira", "city": "Florianópolis",
+                        "ISO3166-2-lvl4": "BR-SC"}
+        }])))
+        .mount(&server)
+        .await;
+    let nominatim =
+        nominatim::Nominatim::new(&Url::parse(&server.uri()).unwrap(), Duration::from_secs(2))
+            .unwrap();
+    let locator = Locator::new(
+        Geocoder::Nominatim(nominatim),
+        CepSource::Gazetteer(gazetteer()),
+    );
+    let q = AddressQuery::Spoken {
+        text: "Delminda Silveira 900 Florianópolis".into(),
+    };
+    let p = locator.locate(&q).await.unwrap().unwrap();
+    assert_eq!(p.street, "Rua Delminda Silveira");
+    assert_eq!(p.number.as_deref(), Some("900"));
+    assert_eq!(p.state.as_deref(), Some("SC"));
+}
+
+fn config(args: &[&str]) -> GeocoderSettings {
+    crate::config::parse_for_tests(args).unwrap().geocoder
+}
+
+#[tokio::test]
+async fn from_config_builds_each_kind() {
+    let l = Locator::from_settings(&config(&["--geocoder", "gazetteer"])).unwrap();
+    assert!(matches!(l.geocoder, Geocoder::Gazetteer(_)));
+    assert!(matches!(l.cep, CepSource::Gazetteer(_)));
+
+    let l = Locator::from_settings(&config(&[
+        "--geocoder",
+        "nominatim",
+        "--geocoder-url",
+        "http://127.0.0.1:9/nominatim",
+        "--cep-url",
+        "http://127.0.0.1:9",
+    ]))
+    .unwrap();
+    assert!(matches!(l.geocoder, Geocoder::Nominatim(_)));
+    assert!(matches!(l.cep, CepSource::ViaCep(_)));
+
+    let l = Locator::from_settings(&config(&[
+        "--geocoder",
+        "google",
+        "--google-maps-key",
+        "AIzaTEST-secret",
+    ]))
+    .unwrap();
+    assert!(matches!(l.geocoder, Geocoder::Google(_)));
+    assert!(matches!(l.cep, CepSource::Gazetteer(_)));
+    assert!(!format!("{l:?}").contains("AIzaTEST-secret"));
+}
+
+#[tokio::test]
+async fn from_config_reads_the_gazetteer_file_and_rejects_a_broken_one() {
+    let dir = std::env::temp_dir().join(format!("ozmap-ivr-geocode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.csv");
+    std::fs::write(&good, FIXTURE).unwrap();
+    let l = Locator::from_settings(&config(&["--gazetteer-file", good.to_str().unwrap()])).unwrap();
+    let q = AddressQuery::Cep {
+        cep: Cep::parse("88025000").unwrap(),
+        number: Some("10".into()),
+    };
+    let p = l.locate(&q).await.unwrap().unwrap();
+    assert_eq!(p.street, "R. Frei Caneca");
+
+    // The header and three rows of the fixture, then a short row: line 5.
+    let head: String = FIXTURE.split_inclusive('\n').take(4).collect();
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, format!("{head}88025000,R. X,,B,C,SC,-27\n")).unwrap();
+    let e =
+        Locator::from_settings(&config(&["--gazetteer-file", bad.to_str().unwrap()])).unwrap_err();
+    assert!(e.to_string().contains("line 5"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn states_map_both_ways() {
+    assert_eq!(state_name("sc"), Some("Santa Catarina"));
+    assert_eq!(uf_of("Sao Paulo"), Some("SP"));
+    assert_eq!(uf_of("SC"), Some("SC"));
+    assert_eq!(uf_of("Narnia"), None);
+}
+
+#[test]
+fn queries_and_addresses_do_not_print_personal_data() {
+    let q = GeoQuery::Free("Rua Delminda Silveira 900".into());
+    assert!(!format!("{q:?}").contains("Delminda"));
+    let a = CepAddress {
+        street: "Rua Delminda Silveira".into(),
+        neighbourhood: None,
+        city: "Florianópolis".into(),
+        state: None,
+    };
+    assert!(!format!("{a:?}").contains("Delminda"));
+}
