@@ -25,6 +25,18 @@ pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     ),
 ];
 
+/// The `Content-Type` of every TwiML answer.
+pub const TWIML_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+/// Whether a request's `Content-Type` is the form platforms post
+/// (`application/x-www-form-urlencoded`, any parameters, any case).
+pub fn is_form(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| {
+        ct.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    })
+}
+
 /// Largest request body taken (platform forms are a few hundred bytes).
 pub const MAX_BODY: usize = 16 * 1024;
 /// Most form parameters taken.
@@ -88,6 +100,17 @@ pub fn valid_call_sid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_is_known_by_its_content_type() {
+        assert!(is_form(Some("application/x-www-form-urlencoded")));
+        assert!(is_form(Some(
+            "Application/X-WWW-Form-Urlencoded; charset=utf-8"
+        )));
+        assert!(!is_form(Some("application/json")));
+        assert!(!is_form(Some("multipart/form-data")));
+        assert!(!is_form(None));
+    }
 
     #[test]
     fn form_keeps_the_signed_pairs_whole_and_bounds_the_handler_copy() {

@@ -22,7 +22,9 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use ivr_core::flow::{Call, Event, FlowConfig, advance};
 use ivr_core::prompts::Prompts;
 use ivr_core::render::RenderCtx;
-use ivr_core::webhook::{Form, MAX_BODY, SECURITY_HEADERS, valid_call_sid};
+use ivr_core::webhook::{
+    Form, MAX_BODY, SECURITY_HEADERS, TWIML_CONTENT_TYPE, is_form, valid_call_sid,
+};
 use std::net::TcpListener;
 
 /// The greeting exactly as the service renders it for a new call, with action
@@ -44,22 +46,15 @@ fn answer(status: actix_web::http::StatusCode, body: web::Bytes) -> HttpResponse
     HttpResponse::build(status)
         .insert_header((
             header::CONTENT_TYPE,
-            HeaderValue::from_static("text/xml; charset=utf-8"),
+            HeaderValue::from_static(TWIML_CONTENT_TYPE),
         ))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .body(body)
 }
 
 async fn greet(req: HttpRequest, form: web::Bytes, body: web::Data<web::Bytes>) -> HttpResponse {
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    let content_type = req.headers().get(header::CONTENT_TYPE);
+    if !is_form(content_type.and_then(|v| v.to_str().ok())) {
         return answer(
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             web::Bytes::new(),

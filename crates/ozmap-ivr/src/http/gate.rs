@@ -26,7 +26,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ivr_core::webhook::{Form, MAX_BODY, valid_call_sid};
+use ivr_core::webhook::{Form, MAX_BODY, is_form, valid_call_sid};
 use secrecy::ExposeSecret;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -80,15 +80,8 @@ pub(super) async fn admit(
     {
         return Err(Refusal::BadCredentials);
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    let content_type = req.headers().get(header::CONTENT_TYPE);
+    if !is_form(content_type.and_then(|v| v.to_str().ok())) {
         return Err(Refusal::NotAForm);
     }
     let body = read_body(req, payload).await.map_err(Refusal::Body)?;

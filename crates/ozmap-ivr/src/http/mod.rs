@@ -57,7 +57,7 @@ fn xml(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((
             header::CONTENT_TYPE,
-            HeaderValue::from_static("text/xml; charset=utf-8"),
+            HeaderValue::from_static(ivr_core::webhook::TWIML_CONTENT_TYPE),
         ))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .body(body)
