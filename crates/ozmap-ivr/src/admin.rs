@@ -37,12 +37,12 @@ impl From<StatusArg> for LedgerStatus {
 
 #[derive(Debug, Args)]
 pub struct ReservationsArgs {
-    /// The store the service uses.
-    #[command(flatten)]
-    pub database: DatabaseArgs,
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The store the service uses.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     #[command(subcommand)]
     pub command: ReservationsCommand,
 }

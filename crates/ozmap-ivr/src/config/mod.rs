@@ -70,7 +70,12 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub worker: WorkerArgs,
     /// Bearer token for `GET /admin/reservations`; unset: the admin routes are off. Secret.
-    #[arg(long, env = "IVR_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "IVR_ADMIN_TOKEN",
+        hide_env_values = true,
+        help_heading = "Operators"
+    )]
     pub admin_token: Option<String>,
 }
 

@@ -29,6 +29,7 @@ use ozmap_client::OzmapClient;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
+use tracing::Instrument;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct WorkerSettings {
@@ -137,7 +138,7 @@ impl Worker {
                 tracing::info!("OZmap circuit breaker half-open: one trial attempt");
             }
             match self.store.claim_due(now_ms(), s.lease_ms).await {
-                Ok(Some(claim)) => match self.process_until(claim, &mut shutdown).await {
+                Ok(Some(claim)) => match self.process_in_span(claim, &mut shutdown).await {
                     AttemptEnd::Answered => {
                         if breaker.state() != BreakerState::Closed {
                             tracing::info!("OZmap circuit breaker closed");
@@ -183,6 +184,21 @@ impl Worker {
     /// One attempt at one row; when shutdown is asked for, the attempt gets the
     /// grace, then is dropped and the row released (due again after a backoff,
     /// since the dropped `POST` may still be landing in OZmap).
+    /// [`Worker::process_until`] in a span carrying the row's id and attempt, so
+    /// every line about it (the procedure's too) says which row it is.
+    async fn process_in_span(
+        &self,
+        claim: Claim,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> AttemptEnd {
+        let span = tracing::info_span!(
+            "reservation",
+            id = claim.reservation.id,
+            attempt = claim.reservation.attempts + 1
+        );
+        self.process_until(claim, shutdown).instrument(span).await
+    }
+
     async fn process_until(
         &self,
         claim: Claim,
@@ -199,7 +215,6 @@ impl Worker {
         match result {
             Some(r) => self.record(&claim, r).await,
             None => {
-                let id = claim.reservation.id;
                 let now = now_ms();
                 let next = now + backoff_ms(&self.settings, 0);
                 match self
@@ -208,15 +223,12 @@ impl Worker {
                     .await
                 {
                     Ok(true) => tracing::warn!(
-                        reservation = id,
                         "shutdown: attempt interrupted; the row is released for another worker"
                     ),
-                    Ok(false) => tracing::warn!(
-                        reservation = id,
-                        "shutdown: attempt interrupted; the claim was already lost"
-                    ),
+                    Ok(false) => {
+                        tracing::warn!("shutdown: attempt interrupted; the claim was already lost")
+                    }
                     Err(e) => tracing::error!(
-                        reservation = id,
                         error = %e,
                         "shutdown: could not release the row; it is taken over after its lease"
                     ),
@@ -247,31 +259,25 @@ impl Worker {
         claim: &Claim,
         result: Result<ReservationOutcome, ReserveError>,
     ) -> AttemptEnd {
-        let id = claim.reservation.id;
         let attempt = claim.reservation.attempts + 1;
         let now = now_ms();
         let (end, recorded) = match result {
             Ok(outcome) => {
-                tracing::info!(
-                    reservation = id,
-                    attempt,
-                    outcome = outcome_name(&outcome),
-                    "reservation finished"
-                );
+                tracing::info!(outcome = outcome_name(&outcome), "reservation finished");
                 (
                     AttemptEnd::Answered,
                     self.store.finish_claim(claim, &outcome, now).await,
                 )
             }
             Err(ReserveError::Permanent(msg)) => {
-                tracing::error!(reservation = id, attempt, error = %msg, "reservation failed for good (dead letter)");
+                tracing::error!(error = %msg, "reservation failed for good (dead letter)");
                 (
                     AttemptEnd::Answered,
                     self.store.bury_claim(claim, &msg, now).await,
                 )
             }
             Err(ReserveError::Transient(msg)) if attempt >= self.settings.max_attempts => {
-                tracing::error!(reservation = id, attempt, error = %msg, "reservation out of attempts (dead letter)");
+                tracing::error!(error = %msg, "reservation out of attempts (dead letter)");
                 (
                     AttemptEnd::Failed,
                     self.store
@@ -281,7 +287,7 @@ impl Worker {
             }
             Err(ReserveError::Transient(msg)) => {
                 let delay = backoff_ms(&self.settings, attempt - 1);
-                tracing::warn!(reservation = id, attempt, retry_in_ms = delay, error = %msg, "reservation will be retried");
+                tracing::warn!(retry_in_ms = delay, error = %msg, "reservation will be retried");
                 (
                     AttemptEnd::Failed,
                     self.store.retry_claim(claim, &msg, now + delay, now).await,
@@ -291,11 +297,10 @@ impl Worker {
         match recorded {
             Ok(true) => {}
             Ok(false) => tracing::warn!(
-                reservation = id,
                 "claim lost before the result was recorded; the row's new holder decides"
             ),
             Err(e) => {
-                tracing::error!(reservation = id, error = %e, "could not record the result; the row will be claimed again after its lease")
+                tracing::error!(error = %e, "could not record the result; the row will be claimed again after its lease")
             }
         }
         end
