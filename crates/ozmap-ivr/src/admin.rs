@@ -4,7 +4,7 @@
 //! Operators see the client's code and name here on purpose: the ledger is the
 //! business record of who asked for which port. Logs never carry them.
 //!
-//! The HTTP side is in `crate::http` (behind the operators' token); both show a
+//! The HTTP side is in the web layer (behind the operators' token); both show a
 //! row as a [`ReservationView`]. The command reads its store and its OZmap through
 //! the same configuration groups as `serve` ([`DatabaseArgs`], [`OzmapArgs`]), so
 //! it keeps the same defaults, the https rule and `OZMAP_TIMEOUT_MS`.

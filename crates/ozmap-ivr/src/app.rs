@@ -5,9 +5,9 @@
 //! starts the built-in sandbox first and points the configuration at it.
 
 use crate::config::Config;
+use crate::http::AppState;
 use crate::http::{SecurityCounters, WebhookCounters};
 use crate::ratelimit::RateLimits;
-use crate::state::AppState;
 use crate::worker::Worker;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};

@@ -6,10 +6,10 @@
 //! here. A tour, from the outside in:
 //! - `config`: the one place configuration is read, one group per concern, each
 //!   building its own client ([`ServeArgs`] → [`Config`]).
-//! - `app`: start-up ([`Application`]), and `state`: what handlers share
-//!   ([`AppState`]).
+//! - `app`: start-up ([`Application`]).
 //! - `http`: the webhooks, the gate in front of them, the operators' JSON and
-//!   metrics ([`configure`] lists every route).
+//!   metrics ([`configure`] lists every route), and what handlers share
+//!   ([`AppState`]).
 //! - `store`: call state, geocoding cache and the reservation ledger (SQLite or
 //!   PostgreSQL) ([`Store`]).
 //! - `geocode`: addresses and CEPs into coordinates (Nominatim, Google, gazetteer).
@@ -23,9 +23,11 @@
 //!   service: they define the port ([`ivr_tools::bench::Service`]), the service
 //!   adapts to it with its public API only.
 //!
-//! Dependencies point one way: `app` → `http` → (`admin`'s views, `state`) →
-//! `store`, `geocode`; `worker` → `reserve` → `ozmap_client`; `config` builds the
-//! settings of all of them and depends on none of `http` or `app`.
+//! Dependencies between the modules point one way (no cycle; check with a grep
+//! of `crate::`): `app` → `http`, `worker`, `housekeeping`, `config`; `http` →
+//! `admin` (the row view), `config`, `geocode`, `store`, `ratelimit`, `redact`;
+//! `config` → `geocode`, `reserve`, `store`, `worker` (the settings it builds);
+//! `worker` → `reserve`, `store`; `geocode`, `reserve`, `store` → none.
 
 mod admin;
 mod app;
@@ -37,7 +39,6 @@ mod in_process;
 mod ratelimit;
 mod redact;
 mod reserve;
-mod state;
 mod store;
 mod worker;
 
@@ -45,8 +46,7 @@ pub use admin::{ReservationsArgs, run as reservations};
 pub use app::{Application, Stopper};
 pub use config::{Config, ConfigError, ServeArgs};
 pub use http::routes::configure;
-pub use http::{Hook, SecurityCounters, WebhookCounters, security_headers};
+pub use http::{AppState, Hook, SecurityCounters, WebhookCounters, security_headers};
 pub use in_process::InProcessService;
 pub use redact::install_panic_hook;
-pub use state::AppState;
 pub use store::{LedgerStatus, Reservation, Store, StoreError};

@@ -2,23 +2,15 @@
 //! are looked up.
 
 use super::{ConfigError, err, non_empty, outbound_url};
-use crate::geocode::{GeoError, Locator};
-use clap::{Args, ValueEnum};
+use crate::geocode::{GeocoderKind, GeocoderSettings};
+use clap::Args;
 use secrecy::SecretString;
 use std::path::PathBuf;
 use std::time::Duration;
-use url::Url;
 
 /// Shortest and longest timeout of one geocoder request.
 const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
 const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum GeocoderKind {
-    Nominatim,
-    Google,
-    Gazetteer,
-}
 
 #[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Geocoding")]
@@ -39,20 +31,6 @@ pub struct GeocoderArgs {
     /// A ViaCEP-compatible server (`/ws/{cep}/json/`). Unset: CEPs from the gazetteer.
     #[arg(long, env = "CEP_URL")]
     pub cep_url: Option<String>,
-}
-
-/// The geocoder and CEP source, checked; [`GeocoderSettings::locator`] builds them.
-#[derive(Clone, Debug)]
-pub(crate) struct GeocoderSettings {
-    pub kind: GeocoderKind,
-    /// The Nominatim server, or another base for Google's API.
-    pub url: Option<Url>,
-    pub google_maps_key: Option<SecretString>,
-    /// `None`: the bundled gazetteer.
-    pub gazetteer_file: Option<PathBuf>,
-    pub cep_url: Option<Url>,
-    /// Timeout of one request: the geocoding hold, kept within 0.5–10 s.
-    pub request_timeout: Duration,
 }
 
 impl GeocoderArgs {
@@ -99,17 +77,5 @@ impl GeocoderArgs {
             cep_url,
             request_timeout: hold.clamp(MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT),
         })
-    }
-}
-
-impl GeocoderSettings {
-    /// The geocoder and the CEP source these settings name.
-    pub(crate) fn locator(&self) -> Result<Locator, GeoError> {
-        Locator::from_settings(self)
-    }
-
-    /// Whether the bundled demonstration gazetteer is the geocoder.
-    pub(crate) fn uses_bundled_gazetteer(&self) -> bool {
-        self.kind == GeocoderKind::Gazetteer && self.gazetteer_file.is_none()
     }
 }

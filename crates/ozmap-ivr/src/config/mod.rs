@@ -33,12 +33,13 @@ mod tests;
 mod worker;
 
 pub(crate) use call::{CallArgs, CallSettings};
-pub(crate) use geocoder::{GeocoderArgs, GeocoderKind, GeocoderSettings};
+pub(crate) use geocoder::GeocoderArgs;
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
 pub(crate) use ozmap::{DatabaseArgs, DatabaseSettings, OzmapArgs, OzmapSettings, ReserveArgs};
 pub(crate) use signing::{SigningArgs, SigningSettings};
 pub(crate) use worker::WorkerArgs;
 
+use crate::geocode::GeocoderSettings;
 use crate::reserve::ReserveSettings;
 use crate::worker::WorkerSettings;
 use clap::Args;

@@ -2,6 +2,7 @@
 
 use super::http::percent_decode;
 use super::*;
+use crate::geocode::GeocoderKind;
 use secrecy::ExposeSecret;
 
 fn parse(args: &[&str]) -> Result<Config, ConfigError> {

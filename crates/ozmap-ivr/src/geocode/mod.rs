@@ -20,8 +20,10 @@ pub(crate) mod cep;
 pub(crate) mod gazetteer;
 pub(crate) mod google;
 pub(crate) mod nominatim;
+mod settings;
 
-use crate::config::{GeocoderKind, GeocoderSettings};
+pub(crate) use settings::{GeocoderKind, GeocoderSettings};
+
 use ivr_core::domain::{AddressQuery, Cep, Place};
 use std::fmt;
 use std::sync::Arc;

@@ -1,9 +1,9 @@
 //! `GET /admin/reservations` and `GET /admin/reservations/{id}`: the ledger as
 //! JSON for operators, behind their bearer token ([`Operator`]).
 
+use super::AppState;
 use super::extract::{Operator, json_error};
 use crate::admin::{ReservationView, StatusArg};
-use crate::state::AppState;
 use crate::store::LedgerStatus;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CACHE_CONTROL;

@@ -7,8 +7,8 @@
 //! get a spoken sentence in well-formed TwiML; those that say "you are not the
 //! platform" (credentials, signature) get an empty `<Response/>`.
 
+use super::AppState;
 use super::SecurityCounters;
-use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};

@@ -6,7 +6,7 @@
 //! exist; with one, a missing or wrong token gets 401. The token is compared with
 //! the workspace's one constant-time compare ([`webhook_signature::secret_eq`]).
 
-use crate::state::AppState;
+use super::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};

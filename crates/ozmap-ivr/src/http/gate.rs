@@ -18,9 +18,9 @@
 //! Every refusal is a [`Refusal`]: one place decides its status, body, log line
 //! (the reason, never a parameter, a signature or a key) and counter.
 
+use super::AppState;
 use super::Refusal;
 use crate::config::WebhookAuth;
-use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};

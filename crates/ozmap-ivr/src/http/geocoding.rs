@@ -2,7 +2,7 @@
 //! its answer cached in the store (so a poll on another instance finds it), and
 //! a key that holds no address.
 
-use crate::state::AppState;
+use super::AppState;
 use crate::store::{GeoCached, now_ms};
 use futures_util::FutureExt;
 use ivr_core::domain::AddressQuery;

@@ -4,9 +4,9 @@
 //! sorry), refused requests by reason, and the reservation ledger's backlog.
 //! Hand-written counters: a few atomics need no metrics framework.
 
+use super::AppState;
 use super::Hook;
 use super::extract::Operator;
-use crate::state::AppState;
 use crate::store::{LedgerStatus, now_ms};
 use actix_web::{HttpResponse, web};
 use std::fmt::Write;

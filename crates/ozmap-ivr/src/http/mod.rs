@@ -8,6 +8,7 @@
 //! - `geocoding`: the geocoder behind the call, once per query, cached.
 //! - `admin`, `extract`: the ledger as JSON, behind the operators' token.
 //! - `metrics`: Prometheus text for operators.
+//! - `state`: what every handler shares ([`AppState`]).
 
 mod admin;
 mod error;
@@ -16,13 +17,14 @@ mod gate;
 mod geocoding;
 mod metrics;
 pub(crate) mod routes;
+mod state;
 mod steps;
 mod webhook;
 
 pub use gate::SecurityCounters;
 pub use metrics::WebhookCounters;
+pub use state::AppState;
 
-use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};

@@ -1,8 +1,8 @@
 //! Every route of the service, in one place.
 
+use super::AppState;
 use super::webhook::{method_not_allowed, webhook};
 use super::{Hook, admin, healthz, metrics};
-use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use ivr_core::webhook::paths::{ANSWER, DIAL, POLL, SILENCE, START, STATUS};
 

@@ -5,9 +5,9 @@
 //! A repeated request (same call, same `seq`) gets the same answer and does not
 //! move the call twice: the last answer is stored with the state and replayed.
 
+use super::AppState;
 use super::geocoding;
 use super::{Hook, SecurityCounters};
-use crate::state::AppState;
 use crate::store::{LedgerStatus, StoredCall, now_ms};
 use ivr_core::domain::ReservationOutcome;
 use ivr_core::flow::{self, Call, Effect, Event, Progress, ReservationProgress, Step};

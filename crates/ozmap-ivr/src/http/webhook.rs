@@ -11,8 +11,8 @@
 //!   geocoder is given `IVR_STEP_BUDGET_MS`, then goes on in the background behind
 //!   a hold message; OZmap is only ever called by the worker.
 
+use super::AppState;
 use super::{Hook, Refusal, gate, steps, xml};
-use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::FutureExt;

@@ -1,10 +1,10 @@
 //! What every handler shares: the configuration, the store, the geocoder, the
-//! prompts, the limits and the counters. Built by [`crate::app::Application`];
+//! prompts, the limits and the counters. Built at start-up (`Application::build`);
 //! its only methods are here.
 
+use super::{SecurityCounters, WebhookCounters};
 use crate::config::Config;
 use crate::geocode::Locator;
-use crate::http::{SecurityCounters, WebhookCounters};
 use crate::ratelimit::RateLimits;
 use crate::store::Store;
 use futures_util::future::{BoxFuture, Shared};
