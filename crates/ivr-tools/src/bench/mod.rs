@@ -53,4 +53,4 @@ pub use args::{AddressInput, BenchArgs, Mode, ServerKind};
 pub use report::{BenchReport, HoldResult, LoadResult};
 pub use run::{run, run_cli};
 pub use stats::LatencyStats;
-pub use target::{InProcess, Service};
+pub use target::{InProcess, SeedCalls, Service};

@@ -39,9 +39,12 @@ pub trait Service: Send + Sync {
     fn store_calls<'a>(
         &'a self,
         database_url: &'a str,
-        calls: Vec<(String, Call, String)>,
+        calls: SeedCalls<'a>,
     ) -> BoxFuture<'a, anyhow::Result<u64>>;
 }
+
+/// Calls to store before the start, made as they are stored.
+pub type SeedCalls<'a> = Box<dyn Iterator<Item = (String, Call, String)> + Send + 'a>;
 
 /// A service running inside this process.
 pub struct InProcess {
@@ -352,20 +355,11 @@ fn seeded_call(i: u64) -> Call {
     call
 }
 
-/// Stores `n` finished calls (CallSids `SEED…`) in the store at `database_url`,
-/// 1000 at a time.
+/// Stores `n` finished calls (CallSids `SEED…`) in the store at `database_url`.
 pub(super) async fn seed(service: &dyn Service, database_url: &str, n: u64) -> anyhow::Result<u64> {
     let reply = ceiling::greeting_body("http://127.0.0.1:8080")?;
-    let mut added = 0;
-    let mut i = 0;
-    while i < n {
-        let chunk: Vec<_> = (i..n.min(i + 1000))
-            .map(|k| (format!("SEED{k:030}"), seeded_call(k), reply.clone()))
-            .collect();
-        i += chunk.len() as u64;
-        added += service.store_calls(database_url, chunk).await?;
-    }
-    Ok(added)
+    let calls = (0..n).map(move |k| (format!("SEED{k:030}"), seeded_call(k), reply.clone()));
+    service.store_calls(database_url, Box::new(calls)).await
 }
 
 #[cfg(test)]
