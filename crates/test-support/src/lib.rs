@@ -76,7 +76,6 @@ pub struct TestApp {
     pub state: actix_web::web::Data<ozmap_ivr::AppState>,
     pub sandbox: SandboxServer,
     pub db: TestDb,
-    pub db_url: String,
     handle: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -95,8 +94,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(sandbox: SandboxServer, db: TestDb, extra: &[&str]) -> TestApp {
-        let db_url = db.url.clone();
-        let cfg = config(&db_url, &sandbox.base_url(), extra);
+        let cfg = config(&db.url, &sandbox.base_url(), extra);
         let app = Application::build(cfg).await.expect("application");
         let base_url = app.public_url.clone();
         let state = app.state.clone();
@@ -108,7 +106,6 @@ impl TestApp {
             state,
             sandbox,
             db,
-            db_url,
             handle,
             task,
         }

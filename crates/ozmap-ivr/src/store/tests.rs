@@ -12,8 +12,7 @@ use test_support::TestDb;
 /// A store on a fresh database ([`TestDb`] drops the database after the store).
 pub(crate) struct Db {
     pub store: Store,
-    pub url: String,
-    _db: TestDb,
+    pub db: TestDb,
 }
 
 async fn open(db: TestDb) -> Db {
@@ -21,8 +20,7 @@ async fn open(db: TestDb) -> Db {
         store: Store::connect(&db.url)
             .await
             .expect("a store on the test database"),
-        url: db.url.clone(),
-        _db: db,
+        db,
     }
 }
 
@@ -332,6 +330,6 @@ async fn reopening_keeps_everything_and_does_not_migrate_twice() {
         .create_call("CA1", &Call::new(None), "x", 1)
         .await
         .unwrap();
-    let again = Store::connect(&db.url).await.unwrap();
+    let again = Store::connect(&db.db.url).await.unwrap();
     assert!(again.load_call("CA1").await.unwrap().is_some());
 }

@@ -31,24 +31,16 @@ const AUTH_TOKEN: &str = "hostile-test-auth-token";
 struct InProcess {
     app: Application,
     sandbox: ozmap_sandbox::SandboxServer,
-    /// Kept for its drop, which removes the database.
-    _db: TestDb,
-    db_url: String,
+    db: TestDb,
 }
 
 impl InProcess {
     async fn build(extra: &[&str]) -> Self {
         let sandbox = start_sandbox().await;
         let db = TestDb::sqlite();
-        let db_url = db.url.clone();
-        let cfg = config(&db_url, &sandbox.base_url(), extra);
+        let cfg = config(&db.url, &sandbox.base_url(), extra);
         let app = Application::build(cfg).await.expect("application");
-        Self {
-            app,
-            sandbox,
-            _db: db,
-            db_url,
-        }
+        Self { app, sandbox, db }
     }
 
     fn state(&self) -> web::Data<AppState> {
@@ -231,14 +223,14 @@ async fn a_megabyte_body_gets_413_with_twiml_and_no_state() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(!stored(&ip.db_url, &sid).await);
-    assert!(!stored(&ip.db_url, &call_sid(2)).await);
+    assert!(!stored(&ip.db.url, &sid).await);
+    assert!(!stored(&ip.db.url, &call_sid(2)).await);
     let res = svc
         .call(ip.post("/voice", &pad(MAX_BODY)).to_request())
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(stored(&ip.db_url, &call_sid(2)).await);
+    assert!(stored(&ip.db.url, &call_sid(2)).await);
 }
 
 #[actix_web::test]
@@ -253,7 +245,7 @@ async fn a_body_without_a_declared_length_is_cut_at_the_limit_too() {
     let (status, _, body) = read(svc.call(req).await.unwrap()).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     check_twiml(&body, &ip.base()).unwrap();
-    assert!(!stored(&ip.db_url, &call_sid(10)).await);
+    assert!(!stored(&ip.db.url, &call_sid(10)).await);
 }
 
 /// Over a real socket: a megabyte sent chunked (no length announced) is refused
@@ -297,7 +289,7 @@ async fn a_chunked_megabyte_over_the_wire_gets_413() {
     // The next caller is served.
     let report = app.call(vec![]).await;
     assert!(heard(&report).contains("Olá"));
-    let store = Store::connect(&app.db_url).await.unwrap();
+    let store = Store::connect(&app.db.url).await.unwrap();
     assert!(store.load_call(&call_sid(11)).await.unwrap().is_none());
 }
 
@@ -325,7 +317,7 @@ async fn too_many_parameters_a_bad_call_sid_or_no_call_sid_get_400_and_no_state(
         let verbs = check_twiml(&body, &ip.base()).unwrap();
         assert_eq!(verbs, ["Say", "Hangup"]);
     }
-    let store = Store::connect(&ip.db_url).await.unwrap();
+    let store = Store::connect(&ip.db.url).await.unwrap();
     assert_eq!(store.count_calls().await.unwrap(), 0);
 }
 
@@ -406,7 +398,7 @@ async fn other_methods_get_405_and_other_content_types_415() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(!stored(&ip.db_url, &sid).await);
+    assert!(!stored(&ip.db.url, &sid).await);
     // The usual protective headers, and nothing about versions or internals.
     let res = svc
         .call(TestRequest::get().uri("/voice").to_request())

@@ -78,7 +78,7 @@ fn assert_empty_response(body: &str) {
 }
 
 async fn call_state(app: &TestApp, sid: &str) -> Option<(i64, String)> {
-    let store = Store::connect(&app.db_url).await.unwrap();
+    let store = Store::connect(&app.db.url).await.unwrap();
     store
         .load_call(sid)
         .await
