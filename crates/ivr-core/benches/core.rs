@@ -17,10 +17,12 @@ fn flow(c: &mut Criterion) {
         Event::Answer {
             digits: Some("123*123".into()),
             speech: None,
+            confidence: None,
         },
         Event::Answer {
             digits: Some("1".into()),
             speech: None,
+            confidence: None,
         },
     ] {
         call = advance(&cfg, &call, e, 0).call;
@@ -33,6 +35,7 @@ fn flow(c: &mut Criterion) {
                 Event::Answer {
                     digits: None,
                     speech: Some("gabriel marioto".into()),
+                    confidence: None,
                 },
                 0,
             )

@@ -119,6 +119,23 @@ pub enum AddressQuery {
     Spoken { text: String },
     /// A CEP typed on the keypad, and the house number (`None`: no number, "s/n").
     Cep { cep: Cep, number: Option<String> },
+    /// A CEP that names only a town, the house number, and the street the
+    /// caller then said (numbers as digits).
+    Street {
+        street: String,
+        number: Option<String>,
+        cep: Cep,
+        town: Town,
+    },
+}
+
+/// A town a CEP names when it names no street (thousands of small towns have
+/// one CEP for the whole town).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Town {
+    pub city: String,
+    /// Two-letter state (UF).
+    pub state: Option<String>,
 }
 
 impl fmt::Debug for AddressQuery {
@@ -126,6 +143,7 @@ impl fmt::Debug for AddressQuery {
         match self {
             AddressQuery::Spoken { text } => write!(f, "Spoken(len={})", text.len()),
             AddressQuery::Cep { .. } => write!(f, "Cep(..)"),
+            AddressQuery::Street { street, .. } => write!(f, "Street(len={})", street.len()),
         }
     }
 }
@@ -136,6 +154,9 @@ pub struct Place {
     pub street: String,
     /// House number; `None` when the address has none ("s/n").
     pub number: Option<String>,
+    /// What the caller said after the number: "apartamento 12", "bloco B".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complement: Option<String>,
     pub neighbourhood: Option<String>,
     pub city: String,
     /// Two-letter state (UF), e.g. `SC`.
@@ -152,11 +173,19 @@ impl Place {
     pub fn spoken(&self) -> String {
         let mut parts = vec![spell_out_street_type(&self.street)];
         parts.push(self.number.clone().unwrap_or_else(|| "s/n".into()));
+        if let Some(c) = &self.complement {
+            parts.push(c.clone());
+        }
         if let Some(n) = &self.neighbourhood {
             parts.push(n.clone());
         }
         parts.push(self.city.clone());
         parts.join(", ")
+    }
+
+    /// The street as a voice reads it: "Rua Delminda Silveira".
+    pub fn spoken_street(&self) -> String {
+        spell_out_street_type(&self.street)
     }
 
     /// The tutorial's postal form:
@@ -167,6 +196,10 @@ impl Place {
             self.street,
             self.number.as_deref().unwrap_or("s/n")
         );
+        if let Some(c) = &self.complement {
+            s.push_str(", ");
+            s.push_str(c);
+        }
         if let Some(n) = &self.neighbourhood {
             s.push_str(" - ");
             s.push_str(n);

@@ -8,7 +8,9 @@
 //!
 //! Spoken texts are named by key ([`Line`]); the words live in `prompts/`.
 
-use crate::domain::{AddressQuery, Cep, ClientCode, Place, ReservationOutcome, ReservationRequest};
+use crate::domain::{
+    AddressQuery, Cep, ClientCode, Place, ReservationOutcome, ReservationRequest, Town,
+};
 use serde::{Deserialize, Serialize};
 
 /// Settings the flow needs; read once from the configuration.
@@ -24,6 +26,10 @@ pub struct FlowConfig {
     pub reserve_hold_ms: u64,
     /// Seconds of `<Pause>` between two polls.
     pub poll_pause_s: u32,
+    /// Below this recogniser `Confidence` (0 to 1) a found address is read back
+    /// as a guess. A `Confidence` of 0 counts as not posted: some recognisers
+    /// always send it.
+    pub min_speech_confidence: f32,
 }
 
 impl Default for FlowConfig {
@@ -34,6 +40,7 @@ impl Default for FlowConfig {
             geocode_hold_ms: 12_000,
             reserve_hold_ms: 25_000,
             poll_pause_s: 2,
+            min_speech_confidence: 0.4,
         }
     }
 }
@@ -52,6 +59,12 @@ pub enum Step {
     Geocoding {
         since_ms: u64,
     },
+    /// Two close candidates (`data.candidates`): one yes/no question tells
+    /// them apart ("No bairro Agronômica?").
+    ChooseAddress,
+    /// The typed CEP names only a town (`data.town`): the street is asked.
+    AskStreet,
+    /// `data.place` is read back; `data.unsure` words it as a guess.
     ConfirmAddress,
     /// The reservation for `data.code` is in the ledger since `since_ms`.
     Reserving {
@@ -75,6 +88,18 @@ pub struct CallData {
     pub place: Option<Place>,
     /// The caller's number (`From`), kept for the lead when there is no coverage.
     pub phone: Option<String>,
+    /// Two places the address could be, the likelier first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<Place>,
+    /// `place` is the best match but not a sure one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsure: bool,
+    /// The town a typed CEP names, when it names no street.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub town: Option<Town>,
+    /// The recogniser's `Confidence` in the spoken address, when posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_confidence: Option<f32>,
 }
 
 /// The state of one call, stored between webhooks.
@@ -116,6 +141,8 @@ pub enum Event {
     Answer {
         digits: Option<String>,
         speech: Option<String>,
+        /// The recogniser's `Confidence` in `speech` (0 to 1), when posted.
+        confidence: Option<f32>,
     },
     /// A `<Gather>` got nothing.
     Silence,
@@ -136,7 +163,17 @@ pub enum Progress {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum GeoResult {
+    /// Found, and sure of it.
     Found(Place),
+    /// The best match, but not a sure one: read back as a guess.
+    Guess(Place),
+    /// Two close candidates, the likelier first.
+    Choice {
+        first: Place,
+        second: Place,
+    },
+    /// The CEP names only a town: the street must be asked.
+    TownOnly(Town),
     NotFound,
     /// The geocoder failed or was too slow.
     Failed,
@@ -191,6 +228,8 @@ pub enum AskKind {
     Name,
     Address,
     Number,
+    /// A street name, the town being known.
+    Street,
 }
 
 /// What the call does after the spoken lines.

@@ -92,6 +92,7 @@ impl RenderCtx<'_> {
             AskKind::Name => (5, None, Some("#"), None),
             AskKind::Address => (7, Some(8), Some("#"), hints("hints.address")),
             AskKind::Number => (6, None, Some("#"), hints("hints.number")),
+            AskKind::Street => (7, None, Some("#"), hints("hints.address")),
         };
         Gather {
             input: Input::DtmfSpeech,

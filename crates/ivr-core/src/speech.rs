@@ -7,6 +7,9 @@
 //! Every function here takes any string and never panics (property-tested).
 
 use crate::domain::{Cep, ClientCode};
+
+mod numbers;
+pub use numbers::{NO_NUMBER, address_numbers, spoken_number};
 use text2num::{Language, replace_numbers_in_text};
 
 /// Longest speech result looked at; recognisers can send far more on a noisy line.
@@ -102,18 +105,29 @@ fn is_number_word(w: &str) -> bool {
 }
 
 /// A house number: 1 to 6 digits; `Some(None)` when the caller says there is none
-/// ("sem número", or 0 on the keypad); `None` when the answer is unusable.
+/// ("sem número", "s/n", or 0 on the keypad); `None` when the answer is unusable.
+/// Spoken numbers may come in any shape [`address_numbers`] knows ("nove zero
+/// zero", "2.000", "nº 900"); words after the number ("apartamento 12") are not
+/// the number.
 pub fn house_number(digits_in: Option<&str>, speech: Option<&str>) -> Option<Option<String>> {
     let raw = match (digits_in.filter(|d| !d.is_empty()), speech) {
         (Some(d), _) => d.to_string(),
         (None, Some(s)) => {
-            let w = words(s);
-            if w.iter().any(|w| w == "sem")
-                && w.iter().any(|w| w.starts_with("número") || w == "numero")
+            let numbered = address_numbers(bounded(s));
+            let mut first = None;
+            for w in numbered
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
             {
-                return Some(None);
+                if w == NO_NUMBER {
+                    return Some(None);
+                }
+                if w.bytes().all(|b| b.is_ascii_digit()) {
+                    first = Some(w.to_string());
+                    break;
+                }
             }
-            digits(s)?
+            first?
         }
         (None, None) => return None,
     };
@@ -246,7 +260,7 @@ pub fn name(speech: Option<&str>) -> Option<String> {
 }
 
 /// A spoken address ready for a geocoder: control characters dropped, spaces
-/// folded, number words turned into digits ("novecentos" → "900"). `None` when it
+/// folded, numbers as digits whatever their shape ([`address_numbers`]). `None` when it
 /// is too short to be an address.
 pub fn address(speech: Option<&str>) -> Option<String> {
     let s = bounded(speech?);
@@ -257,7 +271,7 @@ pub fn address(speech: Option<&str>) -> Option<String> {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    let numbered = with_numbers(&cleaned);
+    let numbered = address_numbers(&cleaned);
     let letters = numbered.chars().filter(|c| c.is_alphabetic()).count();
     if letters < 4 { None } else { Some(numbered) }
 }
@@ -338,6 +352,12 @@ mod tests {
         assert_eq!(house_number(None, Some("sem número")), Some(None));
         assert_eq!(house_number(Some("1234567"), None), None);
         assert_eq!(house_number(None, Some("não sei")), None);
+        assert_eq!(house_number(None, Some("s/n")), Some(None));
+        assert_eq!(
+            house_number(None, Some("nove zero zero, apartamento doze")),
+            Some(Some("900".into()))
+        );
+        assert_eq!(house_number(None, Some("1.720")), Some(Some("1720".into())));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub fn place() -> Place {
     Place {
         street: "R. Delminda Silveira".into(),
         number: Some(HOUSE_NUMBER.into()),
+        complement: None,
         neighbourhood: Some("Agronômica".into()),
         city: "Florianópolis".into(),
         state: Some("SC".into()),

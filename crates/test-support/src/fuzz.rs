@@ -92,14 +92,17 @@ pub fn check(data: &[u8]) {
             "Digits" => Event::Answer {
                 digits: Some(v.clone()),
                 speech: None,
+                confidence: None,
             },
             "SpeechResult" => Event::Answer {
                 digits: None,
                 speech: Some(v.clone()),
+                confidence: None,
             },
             "Both" => Event::Answer {
                 digits: Some(v.clone()),
                 speech: Some(v.clone()),
+                confidence: None,
             },
             "Silence" => Event::Silence,
             "Poll" => poll_event(v),
@@ -124,6 +127,7 @@ fn poll_event(v: &str) -> Event {
     let place = || Place {
         street: v.to_string(),
         number: Some(v.chars().take(8).collect()),
+        complement: None,
         neighbourhood: Some(v.to_string()),
         city: v.to_string(),
         state: None,

@@ -2,6 +2,7 @@
 
 use super::Arg;
 use super::{AskKind, Call, CallData, Effect, FlowConfig, Line, Next, Reply, Step, Transition};
+use crate::domain::Place;
 
 /// The prompt keys of each question: first ask, second, and from the third on.
 fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Vec<Line>)> {
@@ -50,18 +51,57 @@ fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Ve
             (
                 AskKind::YesNo,
                 vec![
-                    Line::new(pick(
-                        "address.confirm",
-                        "address.confirm_retry",
-                        "address.confirm_retry",
-                    ))
+                    Line::new(match (data.unsure, attempts) {
+                        (true, 0) => "address.confirm_unsure",
+                        (false, 0) => "address.confirm",
+                        _ => "address.confirm_retry",
+                    })
                     .arg("address", Arg::Text(place.spoken())),
+                ],
+            )
+        }
+        Step::ChooseAddress => {
+            let [first, second] = data.candidates.as_slice() else {
+                return None;
+            };
+            (AskKind::YesNo, vec![separating_question(first, second)])
+        }
+        Step::AskStreet => {
+            let town = data.town.as_ref()?;
+            (
+                AskKind::Street,
+                vec![
+                    Line::new(pick("street.ask", "street.retry", "street.retry"))
+                        .arg("town", Arg::Text(town.city.clone())),
                 ],
             )
         }
         Step::OfferAgent => (AskKind::YesNo, vec![Line::new("agent.offer")]),
         _ => return None,
     })
+}
+
+/// The one yes/no question that tells two places apart: the street when the
+/// names differ, else the neighbourhood, else the city. "Yes" means `first`.
+fn separating_question(first: &Place, second: &Place) -> Line {
+    let differ = |a: &str, b: &str| a.trim().to_lowercase() != b.trim().to_lowercase();
+    match (&first.neighbourhood, &second.neighbourhood) {
+        _ if differ(&first.street, &second.street) => {
+            Line::new("address.which_street").arg("street", Arg::Text(first.spoken_street()))
+        }
+        (Some(a), Some(b)) if differ(a, b) => {
+            Line::new("address.which_neighbourhood").arg("neighbourhood", Arg::Text(a.clone()))
+        }
+        (Some(a), None) => {
+            Line::new("address.which_neighbourhood").arg("neighbourhood", Arg::Text(a.clone()))
+        }
+        _ if differ(&first.city, &second.city) => {
+            Line::new("address.which_city").arg("city", Arg::Text(first.city.clone()))
+        }
+        // Same street, neighbourhood and city (two rows of one street): read
+        // the first back as a guess would be; the street question is the fallback.
+        _ => Line::new("address.which_street").arg("street", Arg::Text(first.spoken_street())),
+    }
 }
 
 pub(super) struct Builder<'a> {

@@ -22,9 +22,11 @@ pub fn advance(cfg: &FlowConfig, call: &Call, event: Event, now_ms: u64) -> Tran
             }
         }
         Event::Silence => on_silence(b),
-        Event::Answer { digits, speech } => {
-            on_answer(b, digits.as_deref(), speech.as_deref(), now_ms)
-        }
+        Event::Answer {
+            digits,
+            speech,
+            confidence,
+        } => on_answer(b, digits.as_deref(), speech.as_deref(), confidence, now_ms),
         Event::Poll(progress) => on_poll(b, progress, now_ms),
         Event::DialEnded { answered } => {
             if answered {
@@ -58,6 +60,7 @@ fn on_answer(
     mut b: Builder<'_>,
     digits: Option<&str>,
     speech: Option<&str>,
+    confidence: Option<f32>,
     now_ms: u64,
 ) -> Transition {
     let digits = digits.map(str::trim).filter(|d| !d.is_empty());
@@ -97,8 +100,50 @@ fn on_answer(
                 return b.failed("not_understood.cep");
             }
             match speech::address(speech) {
-                Some(text) => start_geocoding(b, AddressQuery::Spoken { text }, now_ms),
+                Some(text) => {
+                    b.call.data.address_confidence = confidence.filter(|c| *c > 0.0);
+                    start_geocoding(b, AddressQuery::Spoken { text }, now_ms)
+                }
                 None => b.failed("not_understood.address"),
+            }
+        }
+        Step::AskStreet => {
+            let street = digits.is_none().then(|| speech::address(speech)).flatten();
+            let typed = match b.call.data.query.clone() {
+                Some(
+                    AddressQuery::Cep { cep, number } | AddressQuery::Street { cep, number, .. },
+                ) => Some((cep, number)),
+                _ => None,
+            };
+            match (street, typed, b.call.data.town.clone()) {
+                (Some(street), Some((cep, number)), Some(town)) => {
+                    b.call.data.address_confidence = confidence.filter(|c| *c > 0.0);
+                    let query = AddressQuery::Street {
+                        street,
+                        number,
+                        cep,
+                        town,
+                    };
+                    start_geocoding(b, query, now_ms)
+                }
+                (None, Some(_), Some(_)) => b.failed("not_understood.street"),
+                // The CEP or the town was lost: damaged state; ask the address again.
+                _ => b.goto(Step::AskAddress),
+            }
+        }
+        Step::ChooseAddress => {
+            let mut candidates = b.call.data.candidates.clone().into_iter();
+            let (Some(first), Some(second)) = (candidates.next(), candidates.next()) else {
+                return b.goto(Step::AskAddress);
+            };
+            match speech::yes_no(digits, speech) {
+                Some(yes) => {
+                    b.call.data.candidates.clear();
+                    b.call.data.place = Some(if yes { first } else { second });
+                    b.call.data.unsure = false;
+                    b.goto(Step::ConfirmAddress)
+                }
+                None => b.failed("not_understood.yes_no"),
             }
         }
         Step::AskNumber => match (
@@ -115,10 +160,14 @@ fn on_answer(
         Step::ConfirmAddress => match speech::yes_no(digits, speech) {
             Some(true) => start_reserving(b, now_ms),
             Some(false) => {
-                b.call.data.place = None;
-                b.call.data.query = None;
-                b.call.data.cep = None;
-                b.correct(Step::AskAddress, "address.again")
+                // After a wrong guess the CEP is the surer way; it is offered first.
+                let again = if b.call.data.unsure {
+                    "address.again_cep"
+                } else {
+                    "address.again"
+                };
+                forget_address(&mut b);
+                b.correct(Step::AskAddress, again)
             }
             None => b.failed("not_understood.yes_no"),
         },
@@ -131,9 +180,23 @@ fn on_answer(
     }
 }
 
+/// Everything the caller said about the address, before it is asked again.
+fn forget_address(b: &mut Builder<'_>) {
+    let data = &mut b.call.data;
+    data.place = None;
+    data.query = None;
+    data.cep = None;
+    data.candidates.clear();
+    data.unsure = false;
+    data.town = None;
+    data.address_confidence = None;
+}
+
 fn start_geocoding(mut b: Builder<'_>, query: AddressQuery, now_ms: u64) -> Transition {
     b.call.data.query = Some(query.clone());
     b.call.data.place = None;
+    b.call.data.candidates.clear();
+    b.call.data.unsure = false;
     b.call.step = Step::Geocoding { since_ms: now_ms };
     // `attempts` is kept: a failed geocode counts against the address question.
     b.with_effect(Effect::Geocode(query))
@@ -161,11 +224,10 @@ fn start_reserving(mut b: Builder<'_>, now_ms: u64) -> Transition {
         .hold(Some("reserve.hold"))
 }
 
-fn on_poll(mut b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
+fn on_poll(b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
     match (b.call.step.clone(), progress) {
-        (Step::Geocoding { .. }, Progress::Geocoded(GeoResult::Found(place))) => {
-            b.call.data.place = Some(place);
-            b.goto(Step::ConfirmAddress)
+        (Step::Geocoding { .. }, Progress::Geocoded(found)) if found_something(&found) => {
+            on_geocoded(b, found)
         }
         (Step::Geocoding { .. }, Progress::Geocoded(GeoResult::NotFound | GeoResult::Failed)) => {
             address_not_found(b)
@@ -216,7 +278,52 @@ fn port_line(with_port: &'static str, without_port: &'static str, p: ReservedPor
     }
 }
 
+fn found_something(found: &GeoResult) -> bool {
+    !matches!(found, GeoResult::NotFound | GeoResult::Failed)
+}
+
+/// What the geocoder found, as the caller hears it: a sure place is read back;
+/// a guess is read back as one (a low recogniser confidence makes any place a
+/// guess); two close candidates get the question that separates them; a town
+/// without a street gets the street asked.
+fn on_geocoded(mut b: Builder<'_>, found: GeoResult) -> Transition {
+    let low_confidence = b
+        .call
+        .data
+        .address_confidence
+        .is_some_and(|c| c < b.cfg.min_speech_confidence);
+    match found {
+        GeoResult::Found(place) => {
+            b.call.data.place = Some(place);
+            b.call.data.unsure = low_confidence;
+            b.goto(Step::ConfirmAddress)
+        }
+        GeoResult::Guess(place) => {
+            b.call.data.place = Some(place);
+            b.call.data.unsure = true;
+            b.goto(Step::ConfirmAddress)
+        }
+        GeoResult::Choice { first, second } => {
+            b.call.data.candidates = vec![first, second];
+            b.goto(Step::ChooseAddress)
+        }
+        GeoResult::TownOnly(town) => {
+            b.call.data.town = Some(town);
+            b.goto(Step::AskStreet)
+        }
+        GeoResult::NotFound | GeoResult::Failed => address_not_found(b),
+    }
+}
+
 fn address_not_found(mut b: Builder<'_>) -> Transition {
+    let town = b.call.data.town.is_some();
+    b.call.data.candidates.clear();
+    b.call.data.unsure = false;
+    if town {
+        // The street said for a known town was not found: ask the street again.
+        b.call.step = Step::AskStreet;
+        return b.failed("address.street_not_found");
+    }
     b.call.step = Step::AskAddress;
     b.call.data.query = None;
     b.call.data.cep = None;

@@ -22,6 +22,7 @@ fn keys(d: &str) -> Event {
     Event::Answer {
         digits: Some(d.into()),
         speech: None,
+        confidence: None,
     }
 }
 
@@ -29,6 +30,7 @@ fn said(s: &str) -> Event {
     Event::Answer {
         digits: None,
         speech: Some(s.into()),
+        confidence: None,
     }
 }
 
@@ -472,11 +474,13 @@ mod properties {
             Just(Event::Silence),
             "[0-9*#]{0,10}".prop_map(|d| Event::Answer {
                 digits: Some(d),
-                speech: None
+                speech: None,
+                confidence: None,
             }),
             any::<String>().prop_map(|s| Event::Answer {
                 digits: None,
-                speech: Some(s)
+                speech: Some(s),
+                confidence: None,
             }),
             prop_oneof![
                 Just("sim"),
@@ -487,7 +491,8 @@ mod properties {
             ]
             .prop_map(|s| Event::Answer {
                 digits: None,
-                speech: Some(s.into())
+                speech: Some(s.into()),
+                confidence: None,
             }),
             Just(Event::Poll(Progress::Pending)),
             Just(Event::Poll(Progress::Geocoded(GeoResult::Found(place())))),
@@ -542,3 +547,5 @@ mod properties {
         }
     }
 }
+
+mod address;

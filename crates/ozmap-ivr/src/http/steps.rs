@@ -95,6 +95,10 @@ pub(super) async fn handle(
         Hook::Answer => Event::Answer {
             digits: form.get("Digits").map(str::to_string),
             speech: form.get("SpeechResult").map(str::to_string),
+            confidence: form
+                .get("Confidence")
+                .and_then(|c| c.trim().parse::<f32>().ok())
+                .filter(|c| c.is_finite() && (0.0..=1.0).contains(c)),
         },
         Hook::Silence => Event::Silence,
         Hook::Poll => Event::Poll(progress(state, call_sid, &stored.call, now).await?),
