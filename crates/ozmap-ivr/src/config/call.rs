@@ -124,6 +124,7 @@ impl CallArgs {
                 geocode_hold_ms: self.geocode_hold_ms,
                 reserve_hold_ms: self.reserve_hold_ms,
                 poll_pause_s,
+                ..FlowConfig::default()
             },
             language: self.language,
             voice: self.voice,

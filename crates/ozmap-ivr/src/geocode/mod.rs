@@ -24,7 +24,7 @@ mod settings;
 
 pub(crate) use settings::{GeocoderKind, GeocoderSettings};
 
-use ivr_core::domain::{AddressQuery, Cep, Place};
+use ivr_core::domain::{AddressQuery, Cep, Place, Town};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,6 +64,58 @@ impl fmt::Debug for GeoQuery {
         match self {
             GeoQuery::Free(text) => write!(f, "Free(len={})", text.len()),
             GeoQuery::Structured { .. } => write!(f, "Structured(..)"),
+        }
+    }
+}
+
+/// What a geocoder made of an address, and how sure it is.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Located {
+    /// Found, and sure of it.
+    Sure(Place),
+    /// The best match, not a sure one.
+    Guess(Place),
+    /// Two close candidates, the likelier first.
+    Choice(Place, Place),
+    /// The CEP names a town and no street.
+    TownOnly(Town),
+    NotFound,
+}
+
+/// A verdict with what decided it, for the operator's log line (never the
+/// caller's words).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Judged {
+    pub located: Located,
+    /// The rule that decided: `sure`, `weak_match`, `close_candidates`, …
+    pub rule: &'static str,
+    /// The best candidate's score, when there was one.
+    pub score: Option<f32>,
+}
+
+impl Judged {
+    pub(crate) fn not_found(rule: &'static str) -> Self {
+        Judged {
+            located: Located::NotFound,
+            rule,
+            score: None,
+        }
+    }
+
+    /// The place, when the verdict is sure.
+    #[cfg(test)]
+    pub(crate) fn sure(self) -> Option<Place> {
+        match self.located {
+            Located::Sure(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn new(located: Located, rule: &'static str, score: Option<f32>) -> Self {
+        Judged {
+            located,
+            rule,
+            score,
         }
     }
 }
@@ -172,41 +224,132 @@ impl Locator {
         Ok(Locator { geocoder, cep })
     }
 
-    /// `Ok(None)`: the address (or the CEP) was not found; the caller is asked
-    /// again. A place found from a CEP always carries the caller's number and
-    /// that CEP, even when the geocoder only knew the street.
-    pub(crate) async fn locate(&self, q: &AddressQuery) -> Result<Option<Place>, GeoError> {
+    /// What the caller's address is, and how sure the match is. A place found
+    /// from a CEP always carries the caller's number and that CEP, even when
+    /// the geocoder only knew the street. Every answer gets one log line with
+    /// the rule that decided and the score's bucket, never the address.
+    pub(crate) async fn locate(&self, q: &AddressQuery) -> Result<Judged, GeoError> {
         let started = Instant::now();
-        let result = match q {
-            AddressQuery::Spoken { text } => {
-                let found = self.geocoder.geocode(&GeoQuery::Free(text.clone())).await?;
-                found.map(|mut place| {
-                    if place.number.is_none() {
-                        place.number = gazetteer::house_number_in(text, &place.street);
-                    }
-                    place
-                })
-            }
+        let judged = match q {
+            AddressQuery::Spoken { text } => self.locate_spoken(text).await?,
             AddressQuery::Cep { cep, number } => self.locate_cep(cep, number.as_deref()).await?,
+            AddressQuery::Street {
+                street,
+                number,
+                cep,
+                town,
+            } => {
+                self.locate_street(street, number.as_deref(), cep, town)
+                    .await?
+            }
         };
-        tracing::debug!(
+        tracing::info!(
             query = match q {
                 AddressQuery::Spoken { .. } => "spoken",
                 AddressQuery::Cep { .. } => "cep",
+                AddressQuery::Street { .. } => "street_in_town",
             },
-            found = result.is_some(),
+            verdict = match &judged.located {
+                Located::Sure(_) => "sure",
+                Located::Guess(_) => "guess",
+                Located::Choice(..) => "choice",
+                Located::TownOnly(_) => "town_only",
+                Located::NotFound => "not_found",
+            },
+            rule = judged.rule,
+            score_bucket = judged.score.map(score_bucket).unwrap_or("none"),
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "address located"
+            "address attempt"
         );
-        Ok(result)
+        Ok(judged)
     }
 
-    async fn locate_cep(&self, cep: &Cep, number: Option<&str>) -> Result<Option<Place>, GeoError> {
-        let Some(addr) = self.cep.lookup(cep).await? else {
-            return Ok(None);
+    async fn locate_spoken(&self, text: &str) -> Result<Judged, GeoError> {
+        if let Geocoder::Gazetteer(g) = &self.geocoder {
+            return Ok(g.locate_free(text));
+        }
+        let found = self
+            .geocoder
+            .geocode(&GeoQuery::Free(text.to_string()))
+            .await?;
+        Ok(match found {
+            None => Judged::not_found("geocoder_found_nothing"),
+            Some(place) => judge_remote(text, place),
+        })
+    }
+
+    /// The street said after a CEP that names only a town, looked for in that
+    /// town: a result in another town is not found.
+    async fn locate_street(
+        &self,
+        street: &str,
+        number: Option<&str>,
+        cep: &Cep,
+        town: &Town,
+    ) -> Result<Judged, GeoError> {
+        let text = format!(
+            "{street} {}, {} {}",
+            number.unwrap_or(ivr_core::speech::NO_NUMBER),
+            town.city,
+            town.state.as_deref().unwrap_or("")
+        );
+        let mut judged = self.locate_spoken(&text).await?;
+        let in_town =
+            |p: &Place| gazetteer::fold(p.city.trim()) == gazetteer::fold(town.city.trim());
+        let fix = |p: &mut Place| {
+            p.number = number.map(str::to_string);
+            p.cep = Some(cep.clone());
+            if p.state.is_none() {
+                p.state = town.state.clone();
+            }
         };
-        if addr.street.trim().is_empty() || addr.city.trim().is_empty() {
-            return Ok(None);
+        judged.located = match judged.located {
+            Located::Sure(mut p) | Located::Guess(mut p) if !in_town(&p) => {
+                fix(&mut p);
+                return Ok(Judged::not_found("outside_the_town"));
+            }
+            Located::Sure(mut p) => {
+                fix(&mut p);
+                Located::Sure(p)
+            }
+            Located::Guess(mut p) => {
+                fix(&mut p);
+                Located::Guess(p)
+            }
+            Located::Choice(mut a, mut b) => match (in_town(&a), in_town(&b)) {
+                (true, true) => {
+                    fix(&mut a);
+                    fix(&mut b);
+                    Located::Choice(a, b)
+                }
+                (true, false) | (false, true) => {
+                    let mut p = if in_town(&a) { a } else { b };
+                    fix(&mut p);
+                    Located::Guess(p)
+                }
+                (false, false) => return Ok(Judged::not_found("outside_the_town")),
+            },
+            other => other,
+        };
+        Ok(judged)
+    }
+
+    async fn locate_cep(&self, cep: &Cep, number: Option<&str>) -> Result<Judged, GeoError> {
+        let Some(addr) = self.cep.lookup(cep).await? else {
+            return Ok(Judged::not_found("unknown_cep"));
+        };
+        if addr.city.trim().is_empty() {
+            return Ok(Judged::not_found("cep_without_city"));
+        }
+        if addr.street.trim().is_empty() {
+            return Ok(Judged::new(
+                Located::TownOnly(Town {
+                    city: addr.city.trim().to_string(),
+                    state: addr.state.clone(),
+                }),
+                "cep_names_a_town",
+                None,
+            ));
         }
         let number = number
             .map(str::trim)
@@ -221,7 +364,7 @@ impl Locator {
             cep: Some(cep.clone()),
         };
         let Some(mut place) = self.geocoder.geocode(&query).await? else {
-            return Ok(None);
+            return Ok(Judged::not_found("cep_street_not_found"));
         };
         place.number = number;
         place.cep = Some(cep.clone());
@@ -231,7 +374,39 @@ impl Locator {
         if place.state.is_none() {
             place.state = addr.state;
         }
-        Ok(Some(place))
+        Ok(Judged::new(Located::Sure(place), "cep", None))
+    }
+}
+
+/// "0.9", "0.8"…: scores in tenths, for logs.
+fn score_bucket(score: f32) -> &'static str {
+    const BUCKETS: [&str; 11] = [
+        "0.0", "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0",
+    ];
+    let i = (score.clamp(0.0, 1.0) * 10.0).floor() as usize;
+    BUCKETS[i.min(10)]
+}
+
+/// A remote geocoder's first result for a spoken text, judged as the
+/// gazetteer judges its own: a result on another street than the one named is
+/// not found; a weak resemblance is a guess; the caller's number and
+/// complement win over the result's (a street-level result is accepted at the
+/// street's position with the caller's number).
+fn judge_remote(text: &str, mut place: Place) -> Judged {
+    let Some((similarity, said)) = gazetteer::judge(text, &place.street) else {
+        return Judged::not_found("other_street");
+    };
+    if similarity < gazetteer::MIN_SIMILARITY {
+        return Judged::not_found("other_street");
+    }
+    if said.number.is_some() || said.no_number {
+        place.number = said.number;
+    }
+    place.complement = said.complement;
+    if similarity >= gazetteer::SURE {
+        Judged::new(Located::Sure(place), "sure", Some(similarity))
+    } else {
+        Judged::new(Located::Guess(place), "weak_match", Some(similarity))
     }
 }
 
@@ -359,6 +534,7 @@ impl Found {
             GeoQuery::Free(_) => Some(Place {
                 street: street?,
                 number: non_empty(self.number),
+                complement: None,
                 neighbourhood,
                 city: city?,
                 state,
@@ -376,6 +552,7 @@ impl Found {
             } => Some(Place {
                 street: street.unwrap_or_else(|| q_street.clone()),
                 number: number.clone(),
+                complement: None,
                 neighbourhood: neighbourhood.or_else(|| q_hood.clone()),
                 city: city.unwrap_or_else(|| q_city.clone()),
                 state: state.or_else(|| q_state.clone()),

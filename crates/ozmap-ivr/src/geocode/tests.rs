@@ -50,7 +50,7 @@ async fn cep_path_end_to_end_with_viacep_and_the_gazetteer() {
         cep: cep(),
         number: Some("900".into()),
     };
-    let p = locator.locate(&q).await.unwrap().unwrap();
+    let p = locator.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(
         p.postal(),
         "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500"
@@ -63,7 +63,7 @@ async fn cep_path_end_to_end_with_viacep_and_the_gazetteer() {
         cep: cep(),
         number: Some("77".into()),
     };
-    let p = locator.locate(&q).await.unwrap().unwrap();
+    let p = locator.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(p.number.as_deref(), Some("77"));
     assert_eq!(p.cep, Some(cep()));
     assert_eq!((p.lat, p.lng), (-27.5779, -48.5286));
@@ -73,7 +73,7 @@ async fn cep_path_end_to_end_with_viacep_and_the_gazetteer() {
         cep: cep(),
         number: None,
     };
-    let p = locator.locate(&q).await.unwrap().unwrap();
+    let p = locator.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(p.number, None);
     assert_eq!(
         p.spoken(),
@@ -85,7 +85,7 @@ async fn cep_path_end_to_end_with_viacep_and_the_gazetteer() {
         cep: Cep::parse("01310-100").unwrap(),
         number: Some("1".into()),
     };
-    assert_eq!(locator.locate(&q).await, Ok(None));
+    assert_eq!(locator.locate(&q).await.map(Judged::sure), Ok(None));
 }
 
 #[tokio::test]
@@ -96,14 +96,14 @@ async fn cep_path_through_the_gazetteer_alone() {
         cep: cep(),
         number: Some("900".into()),
     };
-    let p = locator.locate(&q).await.unwrap().unwrap();
+    let p = locator.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(p.lat, -27.5782336721312);
     assert_eq!(p.cep, Some(cep()));
     let q = AddressQuery::Cep {
         cep: Cep::parse("01310100").unwrap(),
         number: None,
     };
-    assert_eq!(locator.locate(&q).await, Ok(None));
+    assert_eq!(locator.locate(&q).await.map(Judged::sure), Ok(None));
 }
 
 #[tokio::test]
@@ -131,12 +131,12 @@ async fn spoken_path_with_the_gazetteer() {
     let q = AddressQuery::Spoken {
         text: "Rua Delminda Silveira, 900, Agronômica, Florianópolis".into(),
     };
-    let p = locator.locate(&q).await.unwrap().unwrap();
+    let p = locator.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(p.lat, -27.5782336721312);
     let q = AddressQuery::Spoken {
         text: "Rua das Acácias 12".into(),
     };
-    assert_eq!(locator.locate(&q).await, Ok(None));
+    assert_eq!(locator.locate(&q).await.map(Judged::sure), Ok(None));
 }
 
 #[tokio::test]
@@ -161,7 +161,7 @@ async fn spoken_path_keeps_the_callers_number_when_nominatim_knows_only_the_stre
     let q = AddressQuery::Spoken {
         text: "Delminda Silveira 900 Florianópolis".into(),
     };
-    let p = locator.locate(&q).await.unwrap().unwrap();
+    let p = locator.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(p.street, "Rua Delminda Silveira");
     assert_eq!(p.number.as_deref(), Some("900"));
     assert_eq!(p.state.as_deref(), Some("SC"));
@@ -212,7 +212,7 @@ async fn from_config_reads_the_gazetteer_file_and_rejects_a_broken_one() {
         cep: Cep::parse("88025000").unwrap(),
         number: Some("10".into()),
     };
-    let p = l.locate(&q).await.unwrap().unwrap();
+    let p = l.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(p.street, "R. Frei Caneca");
 
     // The header and three rows of the fixture, then a short row: line 5.

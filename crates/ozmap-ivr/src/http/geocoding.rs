@@ -3,6 +3,7 @@
 //! a key that holds no address.
 
 use super::AppState;
+use crate::geocode::Located;
 use crate::store::{GeoCached, now_ms};
 use futures_util::FutureExt;
 use ivr_core::domain::AddressQuery;
@@ -15,15 +16,25 @@ impl From<GeoCached> for GeoResult {
     fn from(c: GeoCached) -> Self {
         match c {
             GeoCached::Found { place } => GeoResult::Found(place),
+            GeoCached::Guess { place } => GeoResult::Guess(place),
+            GeoCached::Choice { first, second } => GeoResult::Choice { first, second },
+            GeoCached::TownOnly { town } => GeoResult::TownOnly(town),
             GeoCached::NotFound => GeoResult::NotFound,
             GeoCached::Failed => GeoResult::Failed,
         }
     }
 }
 
+/// What the matcher's verdicts mean changed with this version: older cached
+/// answers are not read.
+const KEY_VERSION: &str = "v2";
+
 /// The cache key of a query: a hash, so the key itself holds no address.
 pub(crate) fn key(q: &AddressQuery) -> String {
-    let text = serde_json::to_string(q).unwrap_or_default();
+    let text = format!(
+        "{KEY_VERSION}:{}",
+        serde_json::to_string(q).unwrap_or_default()
+    );
     let digest = Sha256::digest(text.to_lowercase().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -47,8 +58,13 @@ pub(super) fn start(state: &Arc<AppState>, query: AddressQuery) -> JoinHandle<Ge
                 let hold = state.cfg.call.geocode_hold();
                 let looked = tokio::time::timeout(hold, state.locator.locate(&query)).await;
                 let cached = match looked {
-                    Ok(Ok(Some(place))) => GeoCached::Found { place },
-                    Ok(Ok(None)) => GeoCached::NotFound,
+                    Ok(Ok(judged)) => match judged.located {
+                        Located::Sure(place) => GeoCached::Found { place },
+                        Located::Guess(place) => GeoCached::Guess { place },
+                        Located::Choice(first, second) => GeoCached::Choice { first, second },
+                        Located::TownOnly(town) => GeoCached::TownOnly { town },
+                        Located::NotFound => GeoCached::NotFound,
+                    },
                     Ok(Err(e)) => {
                         tracing::warn!(error = %e, "geocoder failed");
                         GeoCached::Failed

@@ -168,6 +168,8 @@ fn step_name(step: &Step) -> &'static str {
         Step::AskAddress => "ask_address",
         Step::AskNumber => "ask_number",
         Step::Geocoding { .. } => "geocoding",
+        Step::ChooseAddress => "choose_address",
+        Step::AskStreet => "ask_street",
         Step::ConfirmAddress => "confirm_address",
         Step::Reserving { .. } => "reserving",
         Step::OfferAgent => "offer_agent",

@@ -19,7 +19,10 @@ impl Store {
         let v: GeoCached =
             serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let ttl = match v {
-            GeoCached::Found { .. } => 30 * 86_400_000,
+            GeoCached::Found { .. }
+            | GeoCached::Guess { .. }
+            | GeoCached::Choice { .. }
+            | GeoCached::TownOnly { .. } => 30 * 86_400_000,
             GeoCached::NotFound => 3_600_000,
             GeoCached::Failed => 60_000,
         };

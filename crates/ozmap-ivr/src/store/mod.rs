@@ -124,7 +124,22 @@ pub struct Claim {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GeoCached {
-    Found { place: ivr_core::domain::Place },
+    Found {
+        place: ivr_core::domain::Place,
+    },
+    /// The best match, not a sure one.
+    Guess {
+        place: ivr_core::domain::Place,
+    },
+    /// Two close candidates, the likelier first.
+    Choice {
+        first: ivr_core::domain::Place,
+        second: ivr_core::domain::Place,
+    },
+    /// The CEP names only a town.
+    TownOnly {
+        town: ivr_core::domain::Town,
+    },
     NotFound,
     Failed,
 }

@@ -1,209 +1,113 @@
-//! Matching spoken or written text against street names: folding, tokens,
-//! street names found in a text, and the house number near them.
+//! How well a street name fits a spoken text, where in the text it was said,
+//! and the house number and complement said with it.
+//!
+//! A street name is compared as one string: its significant words (no type
+//! word, no "da"/"de"), phonetic keys concatenated. So "Del Minda" and
+//! "Delminda" compare equal, a missing or added particle changes nothing, and
+//! the similarity of the two strings (normalised Levenshtein, from `strsim`)
+//! forgives a letter or two. A title ("Professor", "Frei") may be left out: the
+//! name is compared with and without its titles, and the better counts. The
+//! text is tried in every window of consecutive words; the best window is the
+//! street's place in the text.
 
-use ivr_core::speech::with_numbers;
+use super::words::{
+    CONNECTIVES, LEAD_IN, TITLES, house_number_token, is_digits, is_no_number, is_street_type,
+    phonetic, tokens,
+};
 
-/// Longest text looked at; speech can be far longer on a noisy line.
-const MAX_TEXT_CHARS: usize = 500;
-/// Words allowed between two words of a street name ("Delminda *da* Silveira").
-const MAX_GAP: usize = 3;
-/// A longer run of digits is a CEP or a phone number, not a house number.
-const MAX_HOUSE_DIGITS: usize = 6;
-/// Words looked at before a street name for its type word and titles.
-const LOOK_BEHIND: usize = 3;
-
-const STREET_TYPES: &[&str] = &[
-    "rua", "avenida", "travessa", "servidao", "rodovia", "alameda", "praca", "estrada", "largo",
-    "beco", "ladeira", "viela", "caminho", "passagem", "via",
-];
-
-const ABBREVIATIONS: &[(&str, &str)] = &[
-    ("r", "rua"),
-    ("av", "avenida"),
-    ("trav", "travessa"),
-    ("tv", "travessa"),
-    ("serv", "servidao"),
-    ("svd", "servidao"),
-    ("rod", "rodovia"),
-    ("al", "alameda"),
-    ("pca", "praca"),
-    ("estr", "estrada"),
-    ("dr", "doutor"),
-    ("dra", "doutora"),
-    ("prof", "professor"),
-    ("profa", "professora"),
-    ("sen", "senador"),
-    ("des", "desembargador"),
-    ("dep", "deputado"),
-    ("eng", "engenheiro"),
-    ("cel", "coronel"),
-    ("gov", "governador"),
-    ("pres", "presidente"),
-    ("cap", "capitao"),
-    ("ten", "tenente"),
-    ("mal", "marechal"),
-    ("gal", "general"),
-    ("sto", "santo"),
-    ("sta", "santa"),
-];
-
-/// Words that only announce the house number.
-const FILLERS: &[&str] = &["numero", "num", "nro", "n"];
-
-/// Words that never identify a street on their own.
-const CONNECTIVES: &[&str] = &[
-    "de", "da", "do", "das", "dos", "e", "d", "a", "o", "na", "no", "em",
-];
-
-/// Titles a caller often leaves out ("Rua Professor X" said as "Rua X").
-const TITLES: &[&str] = &[
-    "doutor",
-    "doutora",
-    "professor",
-    "professora",
-    "senador",
-    "desembargador",
-    "deputado",
-    "engenheiro",
-    "coronel",
-    "governador",
-    "presidente",
-    "capitao",
-    "tenente",
-    "marechal",
-    "general",
-    "padre",
-    "frei",
-    "dom",
-    "dona",
-    "prefeito",
-    "vereador",
-    "comendador",
-    "monsenhor",
-];
-
-fn bounded(s: &str) -> &str {
-    match s.char_indices().nth(MAX_TEXT_CHARS) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
-/// Lower-case letter without its accent (Portuguese letters and a few more).
-fn fold_char(c: char) -> char {
-    match c {
-        'á' | 'à' | 'â' | 'ã' | 'ä' => 'a',
-        'é' | 'è' | 'ê' | 'ë' => 'e',
-        'í' | 'ì' | 'î' | 'ï' => 'i',
-        'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
-        'ú' | 'ù' | 'û' | 'ü' => 'u',
-        'ç' => 'c',
-        'ñ' => 'n',
-        other => other,
-    }
-}
-
-/// Lower case, accents stripped: "Agronômica" → "agronomica".
-pub(crate) fn fold(s: &str) -> String {
-    s.chars()
-        .flat_map(char::to_lowercase)
-        .map(fold_char)
-        .collect()
-}
-
-/// The words of an address as the matcher sees them: number words as digits,
-/// folded, abbreviations expanded, fillers dropped. `º` and `ª` split words
-/// ("nº900" → "900").
-pub(crate) fn tokens(s: &str) -> Vec<String> {
-    let numbered = with_numbers(bounded(s));
-    fold(&numbered)
-        .split(|c: char| !c.is_alphanumeric() || c == 'º' || c == 'ª')
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            ABBREVIATIONS
-                .iter()
-                .find(|(short, _)| *short == w)
-                .map_or_else(|| w.to_string(), |(_, long)| (*long).to_string())
-        })
-        .filter(|w| !FILLERS.contains(&w.as_str()))
-        .collect()
-}
-
-/// Tokens without connectives: the words that identify a place name.
-pub(super) fn key_tokens(s: &str) -> Vec<String> {
-    tokens(s)
-        .into_iter()
-        .filter(|t| !CONNECTIVES.contains(&t.as_str()))
-        .collect()
-}
-
-fn is_street_type(t: &str) -> bool {
-    STREET_TYPES.contains(&t)
-}
-
-/// A house number token: 1 to 6 digits. Leading zeros are dropped.
-fn house_number_token(t: &str) -> Option<String> {
-    if t.is_empty() || t.len() > MAX_HOUSE_DIGITS || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let trimmed = t.trim_start_matches('0');
-    Some(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
-}
-
-/// A house number as compared: lower case, no spaces or dashes, no leading zeros.
-pub(super) fn number_key(n: &str) -> String {
-    let compact: String = n
-        .trim()
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect();
-    let trimmed = compact.trim_start_matches('0');
-    if trimmed.is_empty() && !compact.is_empty() {
-        "0".into()
-    } else {
-        trimmed.to_string()
-    }
-}
-
-/// The leading digits of a house number, for "the nearest number on the street".
-pub(super) fn number_value(n: &str) -> Option<u64> {
-    let digits: String = n
-        .trim()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .take(12)
-        .collect();
-    digits.parse().ok()
-}
+/// Words in the longest window tried (a street name plus a title or two).
+const MAX_WINDOW_WORDS: usize = 7;
+/// Significant words of a text looked at.
+const MAX_TEXT_WORDS: usize = 64;
 
 /// A street name as the matcher sees it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(super) struct StreetName {
     /// The type word ("rua"), when the name starts with one.
     pub(super) kind: Option<String>,
-    /// Significant words, in order, that a text must contain.
-    pub(super) required: Vec<String>,
-    /// Titles that may be left out.
-    optional: Vec<String>,
+    /// Phonetic keys of the significant words, titles included, concatenated.
+    pub(super) plain: String,
+    /// The same without the titles ("Professor X Y" → "xy").
+    core: String,
+    /// A name made only of digits ("Rua 1") or equal to a city or neighbourhood
+    /// name ("Rua Florianópolis"): it needs its type word said right before it.
+    pub(super) needs_type: bool,
 }
 
-/// How well a row fits a spoken text, compared in this order: words of the
-/// street name found, city (2) and neighbourhood (1) named, the street's own type
-/// word said, titles said, tightness of the match.
-pub(super) type Rank = (usize, u8, bool, usize, usize);
-
-/// Where a street name was found in a text.
-#[derive(Clone, Copy)]
+/// Where and how well a street name was found in a text.
+#[derive(Clone, Copy, Debug)]
 pub(super) struct StreetMatch {
+    /// Similarity of the name and the text's window, 0 to 1.
+    pub(super) similarity: f32,
+    /// The window, as token indexes (inclusive).
     pub(super) start: usize,
     pub(super) end: usize,
-    pub(super) required: usize,
-    pub(super) optional: usize,
-    /// A street type word right before the name (a title or connective may sit
-    /// between: "rua *doutor* X", "avenida *das* Flores").
-    pub(super) type_right_before: bool,
-    pub(super) same_type_before: bool,
+    /// A type word was said right before the name, and whether it is the name's.
+    pub(super) type_said: Option<bool>,
+}
+
+/// A spoken text, ready to be compared with many street names.
+pub(super) struct Query {
+    pub(super) toks: Vec<String>,
+    /// Every window of significant words: phonetic keys concatenated, and the
+    /// token span it covers.
+    windows: Vec<(String, usize, usize)>,
+    /// All the significant words' keys, concatenated (for the trigram index).
+    pub(super) joined: String,
+}
+
+fn significant(t: &str) -> bool {
+    !CONNECTIVES.contains(&t) && !is_street_type(t) && !is_no_number(t)
+}
+
+impl Query {
+    pub(super) fn new(text: &str) -> Self {
+        Self::from_tokens(tokens(text))
+    }
+
+    pub(super) fn from_tokens(toks: Vec<String>) -> Self {
+        // Significant words, each with its token index. Words a caller says
+        // before the address ("é na", "moro na", "hum") are skipped while no
+        // street word has been seen.
+        let mut sig: Vec<(usize, String)> = Vec::new();
+        let mut leading = true;
+        for (i, t) in toks.iter().enumerate() {
+            if leading && (LEAD_IN.contains(&t.as_str()) || CONNECTIVES.contains(&t.as_str())) {
+                continue;
+            }
+            leading = false;
+            if significant(t) && sig.len() < MAX_TEXT_WORDS {
+                sig.push((i, phonetic(t)));
+            }
+        }
+        let mut windows = Vec::new();
+        for a in 0..sig.len() {
+            let mut key = String::new();
+            for b in a..sig.len().min(a + MAX_WINDOW_WORDS) {
+                // A window does not run across a house number into other words.
+                if b > a && is_digits(&toks[sig[b].0]) && !is_digits(&toks[sig[a].0]) {
+                    break;
+                }
+                key.push_str(&sig[b].1);
+                windows.push((key.clone(), sig[a].0, sig[b].0));
+            }
+        }
+        let joined = sig
+            .iter()
+            .filter(|(i, _)| !is_digits(&toks[*i]))
+            .map(|(_, k)| k.as_str())
+            .collect();
+        Query {
+            toks,
+            windows,
+            joined,
+        }
+    }
+}
+
+/// Normalised Levenshtein similarity of two keys.
+fn similarity(a: &str, b: &str) -> f32 {
+    strsim::normalized_levenshtein(a, b) as f32
 }
 
 impl StreetName {
@@ -215,91 +119,131 @@ impl StreetName {
             }
             _ => (None, toks.clone()),
         };
-        let mut significant: Vec<String> = rest
+        let mut words: Vec<String> = rest
             .iter()
             .filter(|t| !CONNECTIVES.contains(&t.as_str()))
             .cloned()
             .collect();
-        if significant.is_empty() {
+        if words.is_empty() {
             // "Rua A": the connective is the name.
-            significant = rest;
+            words = rest;
         }
-        let (mut required, mut optional): (Vec<String>, Vec<String>) = significant
-            .into_iter()
-            .partition(|t| !TITLES.contains(&t.as_str()));
-        if required.is_empty() {
-            required = std::mem::take(&mut optional);
-        }
+        let plain: String = words.iter().map(|w| phonetic(w)).collect();
+        let core: String = words
+            .iter()
+            .filter(|w| !TITLES.contains(&w.as_str()))
+            .map(|w| phonetic(w))
+            .collect();
+        let needs_type = words.iter().all(|w| is_digits(w));
         StreetName {
             kind,
-            required,
-            optional,
+            core: if core.is_empty() { plain.clone() } else { core },
+            plain,
+            needs_type,
         }
     }
 
-    /// Finds the street name in `text`: every required word in order, at most
-    /// [`MAX_GAP`] words apart. The tightest occurrence wins.
-    pub(super) fn find_in(&self, text: &[String]) -> Option<StreetMatch> {
-        let (first, rest) = self.required.split_first()?;
-        let mut best: Option<(usize, usize)> = None;
-        for (p, _) in text.iter().enumerate().filter(|(_, t)| *t == first) {
-            let mut last = p;
-            let mut complete = true;
-            for word in rest {
-                let upto = (last + 1 + MAX_GAP).min(text.len().saturating_sub(1));
-                match (last + 1..=upto).find(|&q| text.get(q) == Some(word)) {
-                    Some(q) => last = q,
-                    None => {
-                        complete = false;
-                        break;
-                    }
-                }
+    /// The same name, as far as the matcher can tell.
+    pub(super) fn same_as(&self, other: &StreetName) -> bool {
+        !self.plain.is_empty() && (self.plain == other.plain || self.core == other.core)
+    }
+
+    /// A name made only of digits ("Rua 1").
+    pub(super) fn is_numbered(&self) -> bool {
+        !self.plain.is_empty() && self.plain.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// Whether the name is this place name's key ("Florianópolis").
+    pub(super) fn is_named(&self, place: &[String]) -> bool {
+        let key: String = place.iter().map(|w| phonetic(w)).collect();
+        !key.is_empty() && key == self.plain
+    }
+
+    /// The best window of `q` for this name, when one is similar at all.
+    pub(super) fn find_in(&self, q: &Query) -> Option<StreetMatch> {
+        let want = self.plain.chars().count().max(1);
+        let short = self.core.chars().count().max(1);
+        let mut best: Option<(f32, usize, usize)> = None;
+        for (key, start, end) in &q.windows {
+            let len = key.chars().count();
+            // Windows far longer or shorter than the name cannot be similar.
+            if len * 2 < short || len > want * 2 + 4 {
+                continue;
             }
-            if complete && best.is_none_or(|(s, e)| last - p < e - s) {
-                best = Some((p, last));
+            let mut s = similarity(key, &self.plain);
+            if self.core != self.plain {
+                s = s.max(similarity(key, &self.core));
+            }
+            // Very short names ("Rua A", "Rua 1") must match exactly.
+            if want <= 3 && key != &self.plain {
+                continue;
+            }
+            // Prefer, among equal windows, the tighter and the earlier one.
+            let better = best.is_none_or(|(b, bs, be)| {
+                s > b + 1e-6 || ((s - b).abs() <= 1e-6 && end - start < be - bs)
+            });
+            if better {
+                best = Some((s, *start, *end));
             }
         }
-        let (start, end) = best?;
-        let window = &text[start.saturating_sub(LOOK_BEHIND)..=end];
-        let before = &text[start.saturating_sub(LOOK_BEHIND)..start];
+        let (similarity, start, end) = best?;
+        let type_said = type_before(&q.toks, start).map(|t| self.kind.as_deref() == Some(t));
+        if self.needs_type && type_said.is_none() {
+            return None;
+        }
         Some(StreetMatch {
+            similarity,
             start,
             end,
-            required: self.required.len(),
-            optional: self.optional.iter().filter(|o| window.contains(o)).count(),
-            type_right_before: type_right_before(text, start),
-            same_type_before: self.kind.as_ref().is_some_and(|k| before.contains(k)),
+            type_said,
         })
     }
 }
 
-fn type_right_before(text: &[String], start: usize) -> bool {
-    let word = |i: usize| text.get(i).map(String::as_str).unwrap_or("");
-    match start {
-        0 => false,
-        1 => is_street_type(word(0)),
-        _ => {
-            let prev = word(start - 1);
-            is_street_type(prev)
-                || ((CONNECTIVES.contains(&prev) || TITLES.contains(&prev))
-                    && is_street_type(word(start - 2)))
-        }
+/// The street type word said right before `start` (a title or connective may
+/// sit between: "rua *doutor* X", "avenida *das* Flores").
+fn type_before(toks: &[String], start: usize) -> Option<&str> {
+    let word = |i: usize| toks.get(i).map(String::as_str).unwrap_or("");
+    let prev = start.checked_sub(1).map(word)?;
+    if is_street_type(prev) {
+        return Some(prev);
     }
+    let before = start.checked_sub(2).map(word)?;
+    ((CONNECTIVES.contains(&prev) || TITLES.contains(&prev)) && is_street_type(before))
+        .then_some(before)
 }
 
 /// Words after which a number is not the house number.
 const NOT_HOUSE_NUMBER_AFTER: &[&str] = &[
     "cep",
-    "apto",
     "apartamento",
-    "ap",
     "bloco",
-    "bl",
     "sala",
     "andar",
     "lote",
     "quadra",
     "telefone",
+    "casa",
+    "loja",
+    "torre",
+    "km",
+];
+
+/// Words that begin a complement, and whether a value follows them.
+const COMPLEMENT_WORDS: &[(&str, &str, bool)] = &[
+    ("apartamento", "apartamento", true),
+    ("bloco", "bloco", true),
+    ("casa", "casa", true),
+    ("sala", "sala", true),
+    ("loja", "loja", true),
+    ("lote", "lote", true),
+    ("quadra", "quadra", true),
+    ("torre", "torre", true),
+    ("andar", "andar", false),
+    ("fundos", "fundos", false),
+    ("frente", "frente", false),
+    ("terreo", "térreo", false),
+    ("sobrado", "sobrado", false),
 ];
 
 /// The house number at `i`, unless the digits there belong to a CEP ("cep …",
@@ -307,10 +251,7 @@ const NOT_HOUSE_NUMBER_AFTER: &[&str] = &[
 fn house_number_at(text: &[String], i: usize) -> Option<String> {
     let t = text.get(i)?;
     let n = house_number_token(t)?;
-    let digits = |j: usize, len: usize| {
-        text.get(j)
-            .is_some_and(|w| w.len() == len && w.bytes().all(|b| b.is_ascii_digit()))
-    };
+    let digits = |j: usize, len: usize| text.get(j).is_some_and(|w| w.len() == len && is_digits(w));
     let prev = i
         .checked_sub(1)
         .and_then(|j| text.get(j))
@@ -321,29 +262,89 @@ fn house_number_at(text: &[String], i: usize) -> Option<String> {
     (!cep_half && !labelled).then_some(n)
 }
 
-/// The house number a text gives for the street found at `m`: the first number
-/// after the street name, else the nearest one before it ("o 900 da Delminda
-/// Silveira").
-pub(super) fn house_number_near(text: &[String], m: &StreetMatch) -> Option<String> {
-    (m.end + 1..text.len())
-        .find_map(|i| house_number_at(text, i))
-        .or_else(|| (0..m.start).rev().find_map(|i| house_number_at(text, i)))
+/// The house number said with a street found at `start..=end`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Said {
+    pub(crate) number: Option<String>,
+    /// "sem número" or "s/n" was said.
+    pub(crate) no_number: bool,
+    /// What followed the number: "apartamento 12", "bloco B".
+    pub(crate) complement: Option<String>,
 }
 
-/// The house number in a spoken `text` for a street named `street` (as a remote
-/// geocoder wrote it). `None` when the street name is not in the text.
-pub(crate) fn house_number_in(text: &str, street: &str) -> Option<String> {
-    let toks = tokens(text);
-    let m = StreetName::new(street).find_in(&toks)?;
-    house_number_near(&toks, &m)
+/// The house number for the street found at `start..=end`: the first number
+/// after the name, else the nearest before it ("o 900 da Delminda Silveira");
+/// then the complement that follows it.
+pub(super) fn said_with(text: &[String], start: usize, end: usize) -> Said {
+    let after = (end + 1..text.len()).find_map(|i| {
+        if is_no_number(&text[i]) {
+            return Some((i, None));
+        }
+        house_number_at(text, i).map(|n| (i, Some(n)))
+    });
+    let found = after.or_else(|| {
+        (0..start)
+            .rev()
+            .find_map(|i| house_number_at(text, i).map(|n| (i, Some(n))))
+    });
+    let Some((at, number)) = found else {
+        return Said::default();
+    };
+    Said {
+        no_number: number.is_none(),
+        number,
+        complement: complement_after(text, at + 1),
+    }
 }
 
-/// True when every word of `key` is in `text` outside `skip` (the street's span).
-pub(super) fn mentions(text: &[String], key: &[String], skip: Option<(usize, usize)>) -> bool {
+/// "apartamento 12 bloco b" → "apartamento 12, bloco B".
+fn complement_after(text: &[String], from: usize) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut i = from;
+    while let Some((_, shown, valued)) = text
+        .get(i)
+        .and_then(|w| COMPLEMENT_WORDS.iter().find(|(k, _, _)| k == w))
+    {
+        let value = text
+            .get(i + 1)
+            .filter(|v| *valued && (is_digits(v) || v.chars().count() <= 2));
+        match value {
+            Some(v) => {
+                parts.push(format!("{shown} {}", v.to_uppercase()));
+                i += 2;
+            }
+            None => {
+                parts.push((*shown).to_string());
+                i += 1;
+            }
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// How well a spoken `text` names `street` (as a remote geocoder wrote it), and
+/// the number and complement said with it. `None` when nothing in the text
+/// resembles the street.
+pub(crate) fn judge(text: &str, street: &str) -> Option<(f32, Said)> {
+    let q = Query::new(text);
+    let m = StreetName::new(street)
+        .find_in(&q)
+        .filter(|m| m.similarity >= super::decide::MIN_SIMILARITY)?;
+    Some((m.similarity, said_with(&q.toks, m.start, m.end)))
+}
+
+/// True when every word of `key` (a neighbourhood or city) is said in `text`
+/// outside the street's span, each word forgiven a letter when long enough.
+pub(super) fn mentions(text: &[String], key: &[String], skip: (usize, usize)) -> bool {
     !key.is_empty()
         && key.iter().all(|k| {
-            text.iter()
-                .enumerate()
-                .any(|(i, t)| t == k && skip.is_none_or(|(s, e)| i < s || i > e))
+            let kp = phonetic(k);
+            text.iter().enumerate().any(|(i, t)| {
+                (i < skip.0 || i > skip.1)
+                    && (t == k || {
+                        let tp = phonetic(t);
+                        tp == kp || (kp.len() >= 6 && similarity(&tp, &kp) >= 0.8)
+                    })
+            })
         })
 }

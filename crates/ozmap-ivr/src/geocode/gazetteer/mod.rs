@@ -16,43 +16,50 @@
 //! A row with an empty `number` is *street-level*: the position used for any
 //! house on that street that has no row of its own.
 //!
-//! Matching spoken text works on *tokens*: number words become digits (as the
-//! speech layer does), letters are lower-cased and stripped of accents, common
-//! abbreviations are expanded ("R." → rua, "Dr." → doutor) and fillers such as
-//! "número" are dropped. A street matches when every significant word of its
-//! name appears in the text, in order, with small gaps allowed; the type word
-//! (rua, avenida…) may be missing or different and titles (doutor, professor…)
-//! are optional. The best match covers the most words; the city and
-//! neighbourhood words in the text break ties between same-named streets.
+//! Matching a spoken text ([`matching`]) compares it with street names the way
+//! a recogniser gets them wrong: numbers in any shape, accents, abbreviations,
+//! a missing or wrong type word, split or fused words, a letter or two off,
+//! spelling variants, particles and titles left out or added, filler before
+//! and the neighbourhood, city, state or CEP after. A trigram index ([`index`])
+//! picks the few names worth comparing, so a lookup stays fast with tens of
+//! thousands of streets. Candidates are ranked by a score: the name's
+//! similarity, then the neighbourhood, city and CEP said. The verdict never
+//! passes a guess off as sure: a weak best match is a guess, and two close
+//! candidates are a choice the caller is asked about.
+//!
 //! A street whose name is also a city or neighbourhood name ("Rua Florianópolis")
 //! only matches when a type word comes right before it, so a city said at the end
 //! of an address is not mistaken for a street; so does a name made only of
 //! digits ("Rua 1"), so a house number is not mistaken for one.
 //!
 //! The house number is the first number after the street name (else the nearest
-//! before it), skipping digits that belong to a CEP or follow "apto", "bloco"…
+//! before it), skipping digits that belong to a CEP or follow "apto", "bloco"…;
+//! what follows it ("apartamento 12", "bloco B") is the complement.
 //!
 //! Here: loading and the lookups. `parse` reads the CSV (with the `csv` crate)
-//! into rows; `matching` holds the tokens, street names and house numbers.
+//! into rows; `words` holds the tokens and phonetic keys, `matching` the
+//! street names, windows, house numbers and complements, `decide` the verdict.
 
+mod decide;
+mod index;
 mod matching;
 mod parse;
 #[cfg(test)]
 pub(crate) mod tests;
+mod words;
 
-pub(crate) use matching::{fold, house_number_in, tokens};
+pub(crate) use decide::{MIN_SIMILARITY, SURE};
+pub(crate) use matching::judge;
+pub(crate) use words::fold;
 
-use super::{CepAddress, GeoError, GeoQuery};
+use super::{CepAddress, GeoError, GeoQuery, Judged};
 use ivr_core::domain::{Cep, Place};
-use matching::{
-    Rank, StreetMatch, StreetName, house_number_near, key_tokens, mentions, number_key,
-    number_value,
-};
+use matching::StreetName;
 use parse::optional;
-use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use words::{number_key, number_value};
 
 /// The bundled file, compiled in so the service runs with no setup.
 const BUNDLED_CSV: &str = include_str!("../../../../../data/gazetteer.csv");
@@ -89,6 +96,7 @@ impl Row {
         Place {
             street: self.street.clone(),
             number,
+            complement: None,
             neighbourhood: self.neighbourhood.clone(),
             city: self.city.clone(),
             state: self.state.clone(),
@@ -99,13 +107,28 @@ impl Row {
     }
 }
 
+/// The rows of one street in one neighbourhood of one city: what the caller
+/// is asked to choose between.
+struct Group {
+    rows: Vec<usize>,
+    city: usize,
+    hood_key: Vec<String>,
+    cep: Option<Cep>,
+}
+
 /// The ISP's addresses, parsed and ready to match.
 pub(crate) struct Gazetteer {
     rows: Vec<Row>,
     streets: Vec<StreetName>,
-    /// Street indexes whose name is also a city or neighbourhood name, or only
-    /// digits ("Rua 1"): these need a type word right before them.
-    ambiguous: HashSet<usize>,
+    index: index::Index,
+    groups: Vec<Group>,
+    /// The groups of each street.
+    street_groups: Vec<Vec<usize>>,
+    /// Key words of each distinct city.
+    cities: Vec<Vec<String>>,
+    /// Streets named by a number ("Rua 1"): the trigram index cannot find
+    /// them, so they are always compared.
+    numbered: Vec<usize>,
 }
 
 /// Rows can hold addresses: only the size is printed.
@@ -148,10 +171,15 @@ impl Gazetteer {
         self.rows.is_empty()
     }
 
-    /// Geocodes a query against the rows; `None` when no street matches.
+    /// Geocodes a structured query (a CEP's street and the caller's number);
+    /// `None` when the street is not in the file.
     pub(crate) fn geocode(&self, q: &GeoQuery) -> Option<Place> {
         match q {
-            GeoQuery::Free(text) => self.geocode_free(text),
+            GeoQuery::Free(text) => match self.locate_free(text).located {
+                super::Located::Sure(p) | super::Located::Guess(p) => Some(p),
+                super::Located::Choice(p, _) => Some(p),
+                _ => None,
+            },
             GeoQuery::Structured {
                 street,
                 number,
@@ -187,48 +215,9 @@ impl Gazetteer {
         })
     }
 
-    fn geocode_free(&self, text: &str) -> Option<Place> {
-        let toks = tokens(text);
-        if toks.is_empty() {
-            return None;
-        }
-        let found: Vec<Option<StreetMatch>> = self
-            .streets
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                s.find_in(&toks)
-                    .filter(|m| !self.ambiguous.contains(&i) || m.type_right_before)
-            })
-            .collect();
-        let mut best: Option<(&Row, StreetMatch, Rank)> = None;
-        for row in &self.rows {
-            let Some(m) = found.get(row.street_idx).copied().flatten() else {
-                continue;
-            };
-            let span = Some((m.start, m.end));
-            let place = 2 * u8::from(mentions(&toks, &row.city_key, span))
-                + u8::from(mentions(&toks, &row.hood_key, span));
-            let score = (
-                m.required,
-                place,
-                m.same_type_before,
-                m.optional,
-                usize::MAX - (m.end - m.start),
-            );
-            if best.as_ref().is_none_or(|(_, _, b)| score > *b) {
-                best = Some((row, m, score));
-            }
-        }
-        let (anchor, m, _) = best?;
-        let group: Vec<&Row> = self
-            .rows
-            .iter()
-            .filter(|r| r.street_idx == anchor.street_idx && r.city_key == anchor.city_key)
-            .collect();
-        let number = house_number_near(&toks, &m);
-        let span = Some((m.start, m.end));
-        choose(&group, number, |r| mentions(&toks, &r.hood_key, span))
+    /// A spoken address: what was found and how sure the match is.
+    pub(crate) fn locate_free(&self, text: &str) -> Judged {
+        decide::locate(self, text)
     }
 
     fn geocode_structured(
@@ -241,8 +230,8 @@ impl Gazetteer {
         cep: Option<&Cep>,
     ) -> Option<Place> {
         let name = StreetName::new(street);
-        let city_key = key_tokens(city);
-        let hood_key = neighbourhood.map(key_tokens).unwrap_or_default();
+        let city_key = words::key_tokens(city);
+        let hood_key = neighbourhood.map(words::key_tokens).unwrap_or_default();
         let state_ok = |r: &Row| match (state, &r.state) {
             (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b),
             _ => true,
@@ -250,7 +239,7 @@ impl Gazetteer {
         let same_street = |r: &Row| {
             self.streets
                 .get(r.street_idx)
-                .is_some_and(|s| !s.required.is_empty() && s.required == name.required)
+                .is_some_and(|s| s.same_as(&name))
         };
         let mut candidates: Vec<&Row> = self
             .rows

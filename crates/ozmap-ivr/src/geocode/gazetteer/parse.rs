@@ -7,8 +7,10 @@
 //! later column. So each record's own text is also checked for well-formed
 //! quoting ([`check_quotes`]), and such a file is refused with its line.
 
-use super::matching::{StreetName, key_tokens, number_key};
-use super::{COLUMNS, Gazetteer, Row};
+use super::index::Index;
+use super::matching::StreetName;
+use super::words::{key_tokens, number_key};
+use super::{COLUMNS, Gazetteer, Group, Row};
 use crate::geocode::GeoError;
 use csv::StringRecord;
 use ivr_core::domain::Cep;
@@ -209,6 +211,9 @@ impl Gazetteer {
         let mut streets: Vec<StreetName> = Vec::new();
         let mut street_index: HashMap<String, usize> = HashMap::new();
         let mut place_keys: HashSet<Vec<String>> = HashSet::new();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut group_index: HashMap<(usize, Vec<String>, Vec<String>), usize> = HashMap::new();
+        let mut cities: Vec<Vec<String>> = Vec::new();
         for Record { line, fields } in records {
             if fields.len() != names.len() {
                 return Err(bad_line(
@@ -258,6 +263,25 @@ impl Gazetteer {
             if !hood_key.is_empty() {
                 place_keys.insert(hood_key.clone());
             }
+            let city_id = match cities.iter().position(|c| *c == city_key) {
+                Some(i) => i,
+                None => {
+                    cities.push(city_key.clone());
+                    cities.len() - 1
+                }
+            };
+            let group = *group_index
+                .entry((street_idx, city_key.clone(), hood_key.clone()))
+                .or_insert_with(|| {
+                    groups.push(Group {
+                        rows: Vec::new(),
+                        city: city_id,
+                        hood_key: hood_key.clone(),
+                        cep: cep.clone(),
+                    });
+                    groups.len() - 1
+                });
+            groups[group].rows.push(rows.len());
             rows.push(Row {
                 cep,
                 number_key: number.as_deref().map(number_key),
@@ -273,21 +297,29 @@ impl Gazetteer {
                 hood_key,
             });
         }
-        let ambiguous = streets
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| {
-                place_keys.contains(&s.required)
-                    || s.required
-                        .iter()
-                        .all(|t| t.bytes().all(|b| b.is_ascii_digit()))
-            })
-            .map(|(i, _)| i)
+        // A street named as a place ("Rua Florianópolis") needs its type word.
+        for s in &mut streets {
+            if place_keys.iter().any(|k| s.is_named(k)) {
+                s.needs_type = true;
+            }
+        }
+        let mut street_groups = vec![Vec::new(); streets.len()];
+        for (i, grp) in groups.iter().enumerate() {
+            if let Some(&first) = grp.rows.first() {
+                street_groups[rows[first].street_idx].push(i);
+            }
+        }
+        let numbered = (0..streets.len())
+            .filter(|&i| streets[i].is_numbered())
             .collect();
         Ok(Gazetteer {
+            numbered,
+            index: Index::new(&streets),
             rows,
             streets,
-            ambiguous,
+            groups,
+            street_groups,
+            cities,
         })
     }
 }

@@ -1,7 +1,12 @@
 //! The gazetteer's unit tests.
 
+use super::words::tokens;
 use super::*;
 use proptest::prelude::*;
+
+fn house_number_in(text: &str, street: &str) -> Option<String> {
+    judge(text, street).and_then(|(_, said)| said.number)
+}
 
 /// The gazetteer the tests use; also the one of `geocode`'s tests.
 pub(crate) const FIXTURE: &str = "\

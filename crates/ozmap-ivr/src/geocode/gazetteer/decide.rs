@@ -1,0 +1,174 @@
+//! The verdict on a spoken address: every candidate street, in every
+//! neighbourhood and city it runs through, gets a score; the best is sure, a
+//! guess, or one of two the caller must choose between.
+//!
+//! The score is the name's similarity (0 to 1) adjusted by what else was said:
+//! the street's own type word (+), another type word (−), its neighbourhood
+//! (+), its city (+), another city of the file (− −), its CEP (+) or another
+//! (−), and its house number listed (+, small). The thresholds below were set
+//! on the corpus in `data/address-corpus.csv` (see its test), not on single
+//! examples: a name one letter off scores about 0.93, two letters about 0.87,
+//! and different names sharing a title ("Frei Caneca", "Frei Evaristo") below
+//! 0.5.
+
+use super::matching::{Query, Said, mentions, said_with};
+use super::words::is_digits;
+use super::{Gazetteer, choose};
+use crate::geocode::{Judged, Located};
+use ivr_core::domain::{Cep, Place};
+
+/// Below this similarity a street name was not said.
+pub(crate) const MIN_SIMILARITY: f32 = 0.74;
+/// At or above this score (and not close to another) the match is sure.
+pub(crate) const SURE: f32 = 0.86;
+/// Two candidates whose scores are this close are a choice.
+const CLOSE: f32 = 0.05;
+
+const TYPE_SAID: f32 = 0.02;
+const OTHER_TYPE_SAID: f32 = -0.02;
+const HOOD_SAID: f32 = 0.06;
+const CITY_SAID: f32 = 0.06;
+const OTHER_CITY_SAID: f32 = -0.2;
+const CEP_SAID: f32 = 0.08;
+const OTHER_CEP_SAID: f32 = -0.08;
+const NUMBER_LISTED: f32 = 0.01;
+
+struct Scored {
+    score: f32,
+    similarity: f32,
+    group: usize,
+    said: Said,
+}
+
+/// A CEP said in the text: 8 digits, or 5 and 3 ("88025-500").
+fn cep_said(toks: &[String]) -> Option<Cep> {
+    toks.iter().enumerate().find_map(|(i, t)| {
+        if t.len() == 8 && is_digits(t) {
+            return Cep::parse(t);
+        }
+        let next = toks.get(i + 1)?;
+        (t.len() == 5 && next.len() == 3 && is_digits(t) && is_digits(next))
+            .then(|| Cep::parse(&format!("{t}{next}")))
+            .flatten()
+    })
+}
+
+pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
+    let q = Query::new(text);
+    if q.toks.is_empty() {
+        return Judged::not_found("no_words");
+    }
+    let cep = cep_said(&q.toks);
+    let mut scored: Vec<Scored> = Vec::new();
+    let mut candidates = g.index.candidates(&q.joined);
+    candidates.extend(
+        g.numbered
+            .iter()
+            .filter(|i| !candidates.contains(i))
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    for si in candidates {
+        let Some(street) = g.streets.get(si) else {
+            continue;
+        };
+        let Some(m) = street.find_in(&q) else {
+            continue;
+        };
+        if m.similarity < MIN_SIMILARITY {
+            continue;
+        }
+        let span = (m.start, m.end);
+        let said = said_with(&q.toks, m.start, m.end);
+        let base = m.similarity
+            + match m.type_said {
+                Some(true) => TYPE_SAID,
+                Some(false) => OTHER_TYPE_SAID,
+                None => 0.0,
+            };
+        let other_cities: Vec<usize> = (0..g.cities.len())
+            .filter(|&c| mentions(&q.toks, &g.cities[c], span))
+            .collect();
+        for &gi in g.street_groups.get(si).map(Vec::as_slice).unwrap_or(&[]) {
+            let group = &g.groups[gi];
+            let mut score = base;
+            if mentions(&q.toks, &group.hood_key, span) {
+                score += HOOD_SAID;
+            }
+            if other_cities.contains(&group.city) {
+                score += CITY_SAID;
+            } else if !other_cities.is_empty() {
+                score += OTHER_CITY_SAID;
+            }
+            match (&cep, &group.cep) {
+                (Some(said), Some(own)) if said == own => score += CEP_SAID,
+                (Some(_), Some(_)) => score += OTHER_CEP_SAID,
+                _ => {}
+            }
+            if let Some(n) = &said.number {
+                let key = number_key_of(n);
+                if group
+                    .rows
+                    .iter()
+                    .any(|&r| g.rows[r].number_key.as_deref() == Some(key.as_str()))
+                {
+                    score += NUMBER_LISTED;
+                }
+            }
+            scored.push(Scored {
+                score,
+                similarity: m.similarity,
+                group: gi,
+                said: said.clone(),
+            });
+        }
+    }
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.group.cmp(&b.group)));
+    let mut best = scored.into_iter();
+    let Some(first) = best.next() else {
+        return Judged::not_found("no_street");
+    };
+    let second = best.next();
+    let Some(place) = place_of(g, &first) else {
+        return Judged::not_found("no_street");
+    };
+    if let Some(second) = second.filter(|s| s.score >= first.score - CLOSE)
+        && let Some(other) = place_of(g, &second)
+    {
+        return Judged {
+            located: Located::Choice(place, other),
+            rule: "close_candidates",
+            score: Some(first.score),
+        };
+    }
+    if first.score >= SURE && first.similarity >= MIN_SIMILARITY {
+        Judged {
+            located: Located::Sure(place),
+            rule: "sure",
+            score: Some(first.score),
+        }
+    } else {
+        Judged {
+            located: Located::Guess(place),
+            rule: "weak_match",
+            score: Some(first.score),
+        }
+    }
+}
+
+fn number_key_of(n: &str) -> String {
+    super::words::number_key(n)
+}
+
+/// The place for a scored group: the row of the caller's number, else the
+/// street-level one, with the caller's number and complement.
+fn place_of(g: &Gazetteer, s: &Scored) -> Option<Place> {
+    let group = g.groups.get(s.group)?;
+    let rows: Vec<&super::Row> = group.rows.iter().filter_map(|&r| g.rows.get(r)).collect();
+    let mut place = choose(&rows, s.said.number.clone(), |_| false)?;
+    if s.said.no_number {
+        place.number = None;
+    }
+    place.complement = s.said.complement.clone();
+    Some(place)
+}
