@@ -123,6 +123,56 @@ fn join_dictated_digits(s: &str) -> String {
     out.join(" ")
 }
 
+/// Numbers half in digits, half in words, as recognisers write them: "2 mil"
+/// → "2000", "1000 e 500" → "1500", "900 e 40" → "940".
+fn join_mixed(s: &str) -> String {
+    let words: Vec<&str> = s.split(' ').filter(|w| !w.is_empty()).collect();
+    let value = |w: &str| -> Option<u64> {
+        (w.len() <= 6 && w.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| w.parse().ok())
+            .flatten()
+    };
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let mut n = match value(words[i]) {
+            Some(n) => n,
+            None => {
+                out.push(words[i].to_string());
+                i += 1;
+                continue;
+            }
+        };
+        let mut j = i + 1;
+        if n < 1000 && words.get(j).is_some_and(|w| w.eq_ignore_ascii_case("mil")) {
+            n *= 1000;
+            j += 1;
+        }
+        // "… e <smaller>": the smaller part of the same number
+        while let (Some(e), Some(next)) = (words.get(j), words.get(j + 1).and_then(|w| value(w))) {
+            let magnitude = if n % 1000 == 0 && n >= 1000 {
+                1000
+            } else if n % 100 == 0 && n >= 100 {
+                100
+            } else {
+                break;
+            };
+            if !e.eq_ignore_ascii_case("e") || next >= magnitude {
+                break;
+            }
+            n += next;
+            j += 2;
+        }
+        if j == i + 1 {
+            out.push(words[i].to_string());
+        } else {
+            out.push(n.to_string());
+        }
+        i = j;
+    }
+    out.join(" ")
+}
+
 /// "meia" is six when dictating digits ("meia zero") and nothing else here:
 /// turned into "seis" only next to another number word or digit.
 fn meia_as_six(s: &str) -> String {
@@ -180,9 +230,12 @@ pub fn address_numbers(text: &str) -> String {
     let prefixed = split_prefixes(&marked);
     let separated = drop_thousands_separators(&prefixed);
     let six = meia_as_six(&separated);
-    let numbered = with_numbers(&six);
+    // "2 mil" before `text2num`, which would make it "2 1000"
+    let thousands = join_mixed(&six);
+    let numbered = with_numbers(&thousands);
     let joined = join_dictated_digits(&numbered);
-    joined.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mixed = join_mixed(&joined);
+    mixed.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The value of a number written any of the ways [`address_numbers`] knows,
@@ -223,6 +276,10 @@ mod tests {
             ("número 900", 900),
             ("número novecentos", 900),
             ("meia zero", 60),
+            ("mil e 500", 1500),
+            ("2 mil e 200", 2200),
+            ("2 mil", 2000),
+            ("900 e 40", 940),
         ] {
             assert_eq!(spoken_number(said), Some(want), "{said:?}");
         }

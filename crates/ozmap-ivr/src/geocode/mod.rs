@@ -82,6 +82,19 @@ pub(crate) enum Located {
     NotFound,
 }
 
+impl From<Located> for ivr_core::flow::GeoResult {
+    fn from(l: Located) -> Self {
+        use ivr_core::flow::GeoResult;
+        match l {
+            Located::Sure(p) => GeoResult::Found(p),
+            Located::Guess(p) => GeoResult::Guess(p),
+            Located::Choice(first, second) => GeoResult::Choice { first, second },
+            Located::TownOnly(t) => GeoResult::TownOnly(t),
+            Located::NotFound => GeoResult::NotFound,
+        }
+    }
+}
+
 /// A verdict with what decided it, for the operator's log line (never the
 /// caller's words).
 #[derive(Clone, Debug, PartialEq)]
@@ -612,5 +625,7 @@ pub(crate) fn uf_of(state: &str) -> Option<&'static str> {
         .map(|(code, _)| *code)
 }
 
+#[cfg(test)]
+mod corpus;
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,9 @@ use super::words::{
     phonetic, tokens,
 };
 
+/// The similarity given to a part of a name said alone: above the least a
+/// name must score, below a sure match.
+const PART_OF_NAME: f32 = 0.8;
 /// Words in the longest window tried (a street name plus a title or two).
 const MAX_WINDOW_WORDS: usize = 7;
 /// Significant words of a text looked at.
@@ -29,6 +32,8 @@ pub(super) struct StreetName {
     pub(super) plain: String,
     /// The same without the titles ("Professor X Y" → "xy").
     core: String,
+    /// The phonetic key of each significant word, titles included.
+    word_keys: Vec<String>,
     /// A name made only of digits ("Rua 1") or equal to a city or neighbourhood
     /// name ("Rua Florianópolis"): it needs its type word said right before it.
     pub(super) needs_type: bool,
@@ -49,9 +54,11 @@ pub(super) struct StreetMatch {
 /// A spoken text, ready to be compared with many street names.
 pub(super) struct Query {
     pub(super) toks: Vec<String>,
-    /// Every window of significant words: phonetic keys concatenated, and the
-    /// token span it covers.
-    windows: Vec<(String, usize, usize)>,
+    /// Every window of significant words: phonetic keys concatenated, the
+    /// token span it covers, and its words (as a range of `keys`).
+    windows: Vec<(String, usize, usize, (usize, usize))>,
+    /// The phonetic key of each significant word.
+    keys: Vec<String>,
     /// All the significant words' keys, concatenated (for the trigram index).
     pub(super) joined: String,
 }
@@ -89,7 +96,7 @@ impl Query {
                     break;
                 }
                 key.push_str(&sig[b].1);
-                windows.push((key.clone(), sig[a].0, sig[b].0));
+                windows.push((key.clone(), sig[a].0, sig[b].0, (a, b)));
             }
         }
         let joined = sig
@@ -100,6 +107,7 @@ impl Query {
         Query {
             toks,
             windows,
+            keys: sig.into_iter().map(|(_, k)| k).collect(),
             joined,
         }
     }
@@ -136,6 +144,7 @@ impl StreetName {
             .collect();
         let needs_type = words.iter().all(|w| is_digits(w));
         StreetName {
+            word_keys: words.iter().map(|w| phonetic(w)).collect(),
             kind,
             core: if core.is_empty() { plain.clone() } else { core },
             plain,
@@ -146,6 +155,15 @@ impl StreetName {
     /// The same name, as far as the matcher can tell.
     pub(super) fn same_as(&self, other: &StreetName) -> bool {
         !self.plain.is_empty() && (self.plain == other.plain || self.core == other.core)
+    }
+
+    /// Whether `words` are two or more consecutive words of the name, not all
+    /// of them ("Beira Mar" of "Beira-Mar Norte"): a part of the name, which
+    /// is never more than a guess.
+    fn has_part(&self, words: &[String]) -> bool {
+        words.len() >= 2
+            && words.len() < self.word_keys.len()
+            && self.word_keys.windows(words.len()).any(|w| w == words)
     }
 
     /// A name made only of digits ("Rua 1").
@@ -164,7 +182,7 @@ impl StreetName {
         let want = self.plain.chars().count().max(1);
         let short = self.core.chars().count().max(1);
         let mut best: Option<(f32, usize, usize)> = None;
-        for (key, start, end) in &q.windows {
+        for (key, start, end, (a, b)) in &q.windows {
             let len = key.chars().count();
             // Windows far longer or shorter than the name cannot be similar.
             if len * 2 < short || len > want * 2 + 4 {
@@ -173,6 +191,9 @@ impl StreetName {
             let mut s = similarity(key, &self.plain);
             if self.core != self.plain {
                 s = s.max(similarity(key, &self.core));
+            }
+            if s < PART_OF_NAME && self.has_part(q.keys.get(*a..=*b).unwrap_or(&[])) {
+                s = PART_OF_NAME;
             }
             // Very short names ("Rua A", "Rua 1") must match exactly.
             if want <= 3 && key != &self.plain {

@@ -51,6 +51,8 @@ mod words;
 pub(crate) use decide::{MIN_SIMILARITY, SURE};
 pub(crate) use matching::judge;
 pub(crate) use words::fold;
+#[cfg(test)]
+pub(crate) use words::tokens;
 
 use super::{CepAddress, GeoError, GeoQuery, Judged};
 use ivr_core::domain::{Cep, Place};
