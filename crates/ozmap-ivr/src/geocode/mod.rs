@@ -16,12 +16,14 @@
 //! Google key: reqwest errors include the request URL, where both live, so the
 //! URL is stripped before an error is kept or logged.
 
+mod area;
 pub(crate) mod cep;
 pub(crate) mod gazetteer;
 pub(crate) mod google;
 pub(crate) mod nominatim;
 mod settings;
 
+pub(crate) use area::{AreaCity, ServiceArea};
 pub(crate) use settings::{GeocoderKind, GeocoderSettings};
 
 use ivr_core::domain::{AddressQuery, Cep, Place};
@@ -124,6 +126,8 @@ impl CepSource {
 pub(crate) struct Locator {
     geocoder: Geocoder,
     cep: CepSource,
+    /// Where the ISP works: the remote geocoders hold their own copy.
+    area: ServiceArea,
 }
 
 fn load_gazetteer(cfg: &GeocoderSettings) -> Result<Arc<gazetteer::Gazetteer>, GeoError> {
@@ -136,19 +140,41 @@ fn load_gazetteer(cfg: &GeocoderSettings) -> Result<Arc<gazetteer::Gazetteer>, G
 impl Locator {
     #[cfg(test)]
     pub(crate) fn new(geocoder: Geocoder, cep: CepSource) -> Self {
-        Locator { geocoder, cep }
+        Locator {
+            geocoder,
+            cep,
+            area: ServiceArea::Brazil,
+        }
+    }
+
+    /// The service area lookups are bounded by.
+    pub(crate) fn area(&self) -> &ServiceArea {
+        &self.area
     }
 
     /// Builds the geocoder and the CEP source the settings name (see
     /// [`GeocoderSettings::locator`]).
     pub(crate) fn from_settings(cfg: &GeocoderSettings) -> Result<Locator, GeoError> {
         let timeout = cfg.request_timeout;
+        // Loaded at most once, for the geocoder, the CEP source or the area.
+        let mut loaded: Option<Arc<gazetteer::Gazetteer>> = None;
+        let mut gazetteer = || -> Result<Arc<gazetteer::Gazetteer>, GeoError> {
+            if let Some(g) = &loaded {
+                return Ok(Arc::clone(g));
+            }
+            let g = load_gazetteer(cfg)?;
+            loaded = Some(Arc::clone(&g));
+            Ok(g)
+        };
+        let area = cfg.resolve_area(&mut gazetteer)?;
         let geocoder = match cfg.kind {
             GeocoderKind::Nominatim => {
                 let url = cfg.url.as_ref().ok_or_else(|| {
                     GeoError::Unavailable("GEOCODER_URL is required with GEOCODER=nominatim".into())
                 })?;
-                Geocoder::Nominatim(nominatim::Nominatim::new(url, timeout)?)
+                Geocoder::Nominatim(
+                    nominatim::Nominatim::new(url, timeout)?.with_area(area.clone()),
+                )
             }
             GeocoderKind::Google => {
                 let key = cfg.google_maps_key.clone().ok_or_else(|| {
@@ -160,16 +186,19 @@ impl Locator {
                         GeoError::Unavailable("the Google base URL does not parse".into())
                     })?,
                 };
-                Geocoder::Google(google::Google::new(&base, key, timeout)?)
+                Geocoder::Google(google::Google::new(&base, key, timeout)?.with_area(area.clone()))
             }
-            GeocoderKind::Gazetteer => Geocoder::Gazetteer(load_gazetteer(cfg)?),
+            GeocoderKind::Gazetteer => Geocoder::Gazetteer(gazetteer()?),
         };
-        let cep = match (&cfg.cep_url, &geocoder) {
-            (Some(url), _) => CepSource::ViaCep(cep::ViaCep::new(url, timeout)?),
-            (None, Geocoder::Gazetteer(g)) => CepSource::Gazetteer(Arc::clone(g)),
-            (None, _) => CepSource::Gazetteer(load_gazetteer(cfg)?),
+        let cep = match &cfg.cep_url {
+            Some(url) => CepSource::ViaCep(cep::ViaCep::new(url, timeout)?),
+            None => CepSource::Gazetteer(gazetteer()?),
         };
-        Ok(Locator { geocoder, cep })
+        Ok(Locator {
+            geocoder,
+            cep,
+            area,
+        })
     }
 
     /// `Ok(None)`: the address (or the CEP) was not found; the caller is asked
