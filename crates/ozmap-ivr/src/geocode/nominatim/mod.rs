@@ -32,7 +32,7 @@ const RESULTS: &str = "5";
 /// An area of more cities than this is not searched city by city (the time
 /// and the server's patience would run out): the text is sent as said, with
 /// the state's name when every city shares one, and the results filtered.
-pub(crate) const MAX_CITY_QUERIES: usize = 4;
+const MAX_CITY_QUERIES: usize = 4;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Nominatim {
