@@ -49,6 +49,7 @@ impl Application {
             );
         }
         let locator = cfg.geocoder.locator()?;
+        tracing::info!(area = %locator.area(), "geocoder: service area");
         let ozmap = cfg.ozmap.client()?;
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);

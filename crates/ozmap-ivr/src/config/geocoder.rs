@@ -2,7 +2,7 @@
 //! are looked up.
 
 use super::{ConfigError, err, non_empty, outbound_url};
-use crate::geocode::{GeocoderKind, GeocoderSettings};
+use crate::geocode::{GeocoderKind, GeocoderSettings, ServiceArea};
 use clap::Args;
 use secrecy::SecretString;
 use std::path::PathBuf;
@@ -31,6 +31,12 @@ pub struct GeocoderArgs {
     /// A ViaCEP-compatible server (`/ws/{cep}/json/`). Unset: CEPs from the gazetteer.
     #[arg(long, env = "CEP_URL")]
     pub cep_url: Option<String>,
+    /// The ISP's service area, which bounds every lookup: cities
+    /// (`Florianópolis-SC,São José-SC`, the `-UF` optional) or a box
+    /// (`lat1,lng1,lat2,lng2`). Default: the gazetteer's cities when it is the
+    /// geocoder or GAZETTEER_FILE is set, else Brazil.
+    #[arg(long, env = "IVR_SERVICE_AREA", allow_hyphen_values = true)]
+    pub service_area: Option<String>,
 }
 
 impl GeocoderArgs {
@@ -69,6 +75,9 @@ impl GeocoderArgs {
                 format!("{} is not a readable file", f.display()),
             ));
         }
+        let service_area = non_empty(self.service_area)
+            .map(|raw| ServiceArea::parse(&raw).map_err(|why| err("IVR_SERVICE_AREA", why)))
+            .transpose()?;
         Ok(GeocoderSettings {
             kind,
             url,
@@ -76,6 +85,7 @@ impl GeocoderArgs {
             gazetteer_file: self.gazetteer_file,
             cep_url,
             request_timeout: hold.clamp(MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT),
+            service_area,
         })
     }
 }

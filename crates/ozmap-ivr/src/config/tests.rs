@@ -66,6 +66,12 @@ fn errors_name_the_variable() {
             "GEOCODER_URL",
         ),
         (&["--gazetteer-file=/no/such/file.csv"], "GAZETTEER_FILE"),
+        (&["--service-area=Florianópolis-XX"], "IVR_SERVICE_AREA"),
+        (&["--service-area=-27.7,-48.6,-27.4"], "IVR_SERVICE_AREA"),
+        (
+            &["--service-area=40.7,-74.0,40.8,-73.9"],
+            "IVR_SERVICE_AREA",
+        ),
         (&["--worker-lease-ms=500"], "IVR_WORKER_LEASE_MS"),
         (&["--retry-base-ms=0"], "IVR_RETRY_BASE_MS"),
         (&["--breaker-cooldown-ms=0"], "IVR_BREAKER_COOLDOWN_MS"),
@@ -271,4 +277,27 @@ fn percent_decoding() {
     assert_eq!(percent_decode("100%").as_deref(), Some("100%"));
     assert_eq!(percent_decode("%zz").as_deref(), Some("%zz"));
     assert_eq!(percent_decode("%ff"), None);
+}
+
+#[test]
+fn the_service_area_is_parsed_and_optional() {
+    use crate::geocode::ServiceArea;
+    let c = parse(&["--service-area= Florianópolis-SC, São José-SC "]).unwrap();
+    let area = c.geocoder.service_area.unwrap();
+    assert_eq!(area.to_string(), "Florianópolis-SC, São José-SC");
+    let c = parse(&["--service-area=-27.4,-48.3,-27.7,-48.6"]).unwrap();
+    assert!(matches!(
+        c.geocoder.service_area,
+        Some(ServiceArea::Bounds(_))
+    ));
+    assert!(parse(&[]).unwrap().geocoder.service_area.is_none());
+    assert!(
+        parse(&["--service-area= "])
+            .unwrap()
+            .geocoder
+            .service_area
+            .is_none()
+    );
+    let e = parse(&["--service-area=Florianópolis-XX"]).unwrap_err();
+    assert!(e.to_string().contains("not a Brazilian state"), "{e}");
 }

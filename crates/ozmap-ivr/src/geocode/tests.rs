@@ -4,7 +4,9 @@
 use super::gazetteer::Gazetteer;
 use super::gazetteer::tests::FIXTURE;
 use super::*;
+use ivr_core::domain::AddressQuery;
 use serde_json::json;
+use std::sync::Arc;
 use wiremock::matchers::{path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -244,4 +246,77 @@ fn queries_and_addresses_do_not_print_personal_data() {
         state: None,
     };
     assert!(!format!("{a:?}").contains("Delminda"));
+}
+
+#[tokio::test]
+async fn the_service_area_comes_from_the_settings_or_the_gazetteer() {
+    let area = |args: &[&str]| {
+        Locator::from_settings(&config(args))
+            .unwrap()
+            .area()
+            .clone()
+    };
+    let florianopolis = ServiceArea::parse("Florianópolis-SC").unwrap();
+    // The bundled gazetteer's two cities.
+    assert_eq!(
+        area(&[]),
+        ServiceArea::parse("Florianópolis-SC,São José-SC").unwrap()
+    );
+    let nominatim = ["--geocoder=nominatim", "--geocoder-url=http://127.0.0.1:9"];
+    assert_eq!(area(&nominatim), ServiceArea::Brazil);
+    // The ISP's own file, even when another geocoder is used.
+    let dir = std::env::temp_dir().join(format!("ozmap-ivr-area-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("g.csv");
+    std::fs::write(&file, FIXTURE).unwrap();
+    let with_file = format!("--gazetteer-file={}", file.display());
+    let mut args = nominatim.to_vec();
+    args.push(&with_file);
+    let from_file = area(&args);
+    assert!(from_file.admits(&Place {
+        street: "Rua Delminda Silveira".into(),
+        number: None,
+        complement: None,
+        neighbourhood: None,
+        city: "Florianópolis".into(),
+        state: Some("SC".into()),
+        cep: None,
+        lat: -27.5,
+        lng: -48.5,
+    }));
+    // IVR_SERVICE_AREA wins.
+    args.push("--service-area=São José-SC");
+    assert_eq!(area(&args), ServiceArea::parse("São José-SC").unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The case, from the settings to the answer: "Rua Rui Barbosa 120"
+/// said without a city, the area Florianópolis-SC.
+#[tokio::test]
+async fn a_street_said_without_its_city_is_looked_for_in_the_configured_area() {
+    let server = MockServer::start().await;
+    Mock::given(path("/search"))
+        .and(query_param(
+            "q",
+            "Rua Rui Barbosa 120, Florianópolis, Santa Catarina",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "lat": "-23.5614", "lon": "-46.6559",
+            "address": {"road": "Rua Rui Barbosa", "suburb": "Bela Vista",
+                        "city": "São Paulo", "ISO3166-2-lvl4": "BR-SP"}
+        }])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let url = format!("--geocoder-url={}", server.uri());
+    let locator = Locator::from_settings(&config(&[
+        "--geocoder=nominatim",
+        &url,
+        "--service-area=Florianópolis-SC",
+    ]))
+    .unwrap();
+    let q = AddressQuery::Spoken {
+        text: "Rua Rui Barbosa 120".into(),
+    };
+    assert_eq!(locator.locate(&q).await.map(Judged::sure), Ok(None));
 }

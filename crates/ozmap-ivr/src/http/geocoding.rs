@@ -3,7 +3,7 @@
 //! a key that holds no address.
 
 use super::AppState;
-use crate::geocode::Located;
+use crate::geocode::{Located, ServiceArea};
 use crate::store::{GeoCached, now_ms};
 use futures_util::FutureExt;
 use ivr_core::domain::AddressQuery;
@@ -29,12 +29,17 @@ impl From<GeoCached> for GeoResult {
 /// answers are not read.
 const KEY_VERSION: &str = "v2";
 
-/// The cache key of a query: a hash, so the key itself holds no address.
-pub(crate) fn key(q: &AddressQuery) -> String {
-    let text = format!(
+/// The cache key of a query: a hash, so the key itself holds no address. A
+/// service area other than Brazil is part of it, so a place found before the
+/// area was set or changed (outside it, maybe) is not served from the cache.
+pub(crate) fn key(q: &AddressQuery, area: &ServiceArea) -> String {
+    let mut text = format!(
         "{KEY_VERSION}:{}",
         serde_json::to_string(q).unwrap_or_default()
     );
+    if *area != ServiceArea::Brazil {
+        text.push_str(&format!(" in {area:?}"));
+    }
     let digest = Sha256::digest(text.to_lowercase().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -42,7 +47,7 @@ pub(crate) fn key(q: &AddressQuery) -> String {
 /// Looks `query` up (once per instance at a time), caches the answer, and
 /// returns it. The lookup goes on when the returned handle is dropped.
 pub(super) fn start(state: &Arc<AppState>, query: AddressQuery) -> JoinHandle<GeoResult> {
-    let key = key(&query);
+    let key = key(&query, state.locator.area());
     let mut inflight = state.geo_inflight.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(shared) = inflight.get(&key) {
         let shared = shared.clone();
@@ -92,4 +97,29 @@ pub(super) fn start(state: &Arc<AppState>, query: AddressQuery) -> JoinHandle<Ge
     inflight.insert(key, fut.clone());
     drop(inflight);
     tokio::spawn(fut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_key_holds_the_area_and_no_address() {
+        let q = AddressQuery::Spoken {
+            text: "Rua Rui Barbosa 120".into(),
+        };
+        let brazil = key(&q, &ServiceArea::Brazil);
+        let floripa = key(&q, &ServiceArea::parse("Florianópolis-SC").unwrap());
+        let box_ = key(&q, &ServiceArea::parse("-27.7,-48.6,-27.4,-48.3").unwrap());
+        assert_ne!(brazil, floripa);
+        assert_ne!(floripa, box_);
+        assert_eq!(brazil, key(&q, &ServiceArea::Brazil));
+        // Verdicts of the matcher before this version are not read.
+        let old = Sha256::digest(serde_json::to_string(&q).unwrap().to_lowercase().as_bytes());
+        assert_ne!(
+            brazil,
+            old.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        assert!(!floripa.to_lowercase().contains("rui"));
+    }
 }

@@ -192,7 +192,7 @@ async fn progress(
             };
             match state
                 .store
-                .geocode_get(&geocoding::key(&query), now)
+                .geocode_get(&geocoding::key(&query, state.locator.area()), now)
                 .await?
             {
                 Some(cached) => Ok(Progress::Geocoded(cached.into())),

@@ -279,6 +279,28 @@ impl Gazetteer {
         }
         Some(place)
     }
+
+    /// The cities of the rows, each with its state (as a UF) when the row has
+    /// one, distinct, in file order: the service area when `IVR_SERVICE_AREA`
+    /// is unset.
+    pub(crate) fn cities(&self) -> Vec<super::AreaCity> {
+        let mut seen = std::collections::HashSet::new();
+        let mut cities = Vec::new();
+        for row in &self.rows {
+            let uf = row
+                .state
+                .as_deref()
+                .and_then(super::uf_of)
+                .map(String::from);
+            if seen.insert((row.city.as_str(), uf.clone())) {
+                cities.push(super::AreaCity {
+                    name: row.city.clone(),
+                    uf,
+                });
+            }
+        }
+        cities
+    }
 }
 
 /// Picks the row for a house on one street: the row with that number; else the

@@ -1,0 +1,300 @@
+//! The locator: from what the caller gave to a verdict on where it is, with
+//! the same judgement for every geocoder and the service area applied.
+
+use super::{
+    CepSource, GeoError, GeoQuery, Geocoder, GeocoderKind, GeocoderSettings, Judged, Located,
+    ServiceArea, cep, gazetteer, google, nominatim,
+};
+use ivr_core::domain::{AddressQuery, Cep, Place, Town};
+use std::sync::Arc;
+use std::time::Instant;
+use url::Url;
+
+/// Turns an [`AddressQuery`] into a [`Place`].
+#[derive(Debug)]
+pub(crate) struct Locator {
+    pub(super) geocoder: Geocoder,
+    pub(super) cep: CepSource,
+    /// Where the ISP works: the remote geocoders hold their own copy.
+    area: ServiceArea,
+}
+
+fn load_gazetteer(cfg: &GeocoderSettings) -> Result<Arc<gazetteer::Gazetteer>, GeoError> {
+    match &cfg.gazetteer_file {
+        Some(path) => gazetteer::Gazetteer::load(path).map(Arc::new),
+        None => gazetteer::Gazetteer::try_bundled(),
+    }
+}
+
+impl Locator {
+    #[cfg(test)]
+    pub(crate) fn new(geocoder: Geocoder, cep: CepSource) -> Self {
+        Locator {
+            geocoder,
+            cep,
+            area: ServiceArea::Brazil,
+        }
+    }
+
+    /// The service area lookups are bounded by.
+    pub(crate) fn area(&self) -> &ServiceArea {
+        &self.area
+    }
+
+    /// Builds the geocoder and the CEP source the settings name (see
+    /// [`GeocoderSettings::locator`]).
+    pub(crate) fn from_settings(cfg: &GeocoderSettings) -> Result<Locator, GeoError> {
+        let timeout = cfg.request_timeout;
+        // Loaded at most once, for the geocoder, the CEP source or the area.
+        let mut loaded: Option<Arc<gazetteer::Gazetteer>> = None;
+        let mut gazetteer = || -> Result<Arc<gazetteer::Gazetteer>, GeoError> {
+            if let Some(g) = &loaded {
+                return Ok(Arc::clone(g));
+            }
+            let g = load_gazetteer(cfg)?;
+            loaded = Some(Arc::clone(&g));
+            Ok(g)
+        };
+        let area = cfg.resolve_area(&mut gazetteer)?;
+        let geocoder = match cfg.kind {
+            GeocoderKind::Nominatim => {
+                let url = cfg.url.as_ref().ok_or_else(|| {
+                    GeoError::Unavailable("GEOCODER_URL is required with GEOCODER=nominatim".into())
+                })?;
+                Geocoder::Nominatim(
+                    nominatim::Nominatim::new(url, timeout)?.with_area(area.clone()),
+                )
+            }
+            GeocoderKind::Google => {
+                let key = cfg.google_maps_key.clone().ok_or_else(|| {
+                    GeoError::Unavailable("GOOGLE_MAPS_KEY is required with GEOCODER=google".into())
+                })?;
+                let base = match &cfg.url {
+                    Some(u) => u.clone(),
+                    None => Url::parse(google::DEFAULT_BASE_URL).map_err(|_| {
+                        GeoError::Unavailable("the Google base URL does not parse".into())
+                    })?,
+                };
+                Geocoder::Google(google::Google::new(&base, key, timeout)?.with_area(area.clone()))
+            }
+            GeocoderKind::Gazetteer => Geocoder::Gazetteer(gazetteer()?),
+        };
+        let cep = match &cfg.cep_url {
+            Some(url) => CepSource::ViaCep(cep::ViaCep::new(url, timeout)?),
+            None => CepSource::Gazetteer(gazetteer()?),
+        };
+        Ok(Locator {
+            geocoder,
+            cep,
+            area,
+        })
+    }
+
+    /// What the caller's address is, and how sure the match is. A place found
+    /// from a CEP always carries the caller's number and that CEP, even when
+    /// the geocoder only knew the street. Every answer gets one log line with
+    /// the rule that decided and the score's bucket, never the address.
+    pub(crate) async fn locate(&self, q: &AddressQuery) -> Result<Judged, GeoError> {
+        let started = Instant::now();
+        let judged = match q {
+            AddressQuery::Spoken { text } => self.locate_spoken(text).await?,
+            AddressQuery::Cep { cep, number } => self.locate_cep(cep, number.as_deref()).await?,
+            AddressQuery::Street {
+                street,
+                number,
+                cep,
+                town,
+            } => {
+                self.locate_street(street, number.as_deref(), cep, town)
+                    .await?
+            }
+        };
+        tracing::info!(
+            query = match q {
+                AddressQuery::Spoken { .. } => "spoken",
+                AddressQuery::Cep { .. } => "cep",
+                AddressQuery::Street { .. } => "street_in_town",
+            },
+            verdict = match &judged.located {
+                Located::Sure(_) => "sure",
+                Located::Guess(_) => "guess",
+                Located::Choice(..) => "choice",
+                Located::TownOnly(_) => "town_only",
+                Located::NotFound => "not_found",
+            },
+            rule = judged.rule,
+            score_bucket = judged.score.map(score_bucket).unwrap_or("none"),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "address attempt"
+        );
+        Ok(judged)
+    }
+
+    async fn locate_spoken(&self, text: &str) -> Result<Judged, GeoError> {
+        let judged = if let Geocoder::Gazetteer(g) = &self.geocoder {
+            g.locate_free(text)
+        } else {
+            match self
+                .geocoder
+                .geocode(&GeoQuery::Free(text.to_string()))
+                .await?
+            {
+                None => Judged::not_found("geocoder_found_nothing"),
+                Some(place) => judge_remote(text, place),
+            }
+        };
+        Ok(self.within_area(judged))
+    }
+
+    /// A place outside the service area is not found; of two candidates, the
+    /// one inside is a guess.
+    fn within_area(&self, judged: Judged) -> Judged {
+        let inside = |p: &Place| self.area.admits(p);
+        let was_found = judged.located != Located::NotFound;
+        let located = match judged.located {
+            Located::Sure(p) | Located::Guess(p) if !inside(&p) => Located::NotFound,
+            Located::Choice(a, b) => match (inside(&a), inside(&b)) {
+                (true, true) => Located::Choice(a, b),
+                (true, false) => Located::Guess(a),
+                (false, true) => Located::Guess(b),
+                (false, false) => Located::NotFound,
+            },
+            other => other,
+        };
+        if located == Located::NotFound && was_found {
+            return Judged::not_found("outside_the_area");
+        }
+        Judged { located, ..judged }
+    }
+
+    /// The street said after a CEP that names only a town, looked for in that
+    /// town: a result in another town is not found.
+    async fn locate_street(
+        &self,
+        street: &str,
+        number: Option<&str>,
+        cep: &Cep,
+        town: &Town,
+    ) -> Result<Judged, GeoError> {
+        let text = format!(
+            "{street} {}, {} {}",
+            number.unwrap_or(ivr_core::speech::NO_NUMBER),
+            town.city,
+            town.state.as_deref().unwrap_or("")
+        );
+        let mut judged = self.locate_spoken(&text).await?;
+        let in_town =
+            |p: &Place| gazetteer::fold(p.city.trim()) == gazetteer::fold(town.city.trim());
+        let fix = |p: &mut Place| {
+            p.number = number.map(str::to_string);
+            p.cep = Some(cep.clone());
+            if p.state.is_none() {
+                p.state = town.state.clone();
+            }
+        };
+        judged.located = match judged.located {
+            Located::Sure(mut p) | Located::Guess(mut p) if !in_town(&p) => {
+                fix(&mut p);
+                return Ok(Judged::not_found("outside_the_town"));
+            }
+            Located::Sure(mut p) => {
+                fix(&mut p);
+                Located::Sure(p)
+            }
+            Located::Guess(mut p) => {
+                fix(&mut p);
+                Located::Guess(p)
+            }
+            Located::Choice(mut a, mut b) => match (in_town(&a), in_town(&b)) {
+                (true, true) => {
+                    fix(&mut a);
+                    fix(&mut b);
+                    Located::Choice(a, b)
+                }
+                (true, false) | (false, true) => {
+                    let mut p = if in_town(&a) { a } else { b };
+                    fix(&mut p);
+                    Located::Guess(p)
+                }
+                (false, false) => return Ok(Judged::not_found("outside_the_town")),
+            },
+            other => other,
+        };
+        Ok(judged)
+    }
+
+    async fn locate_cep(&self, cep: &Cep, number: Option<&str>) -> Result<Judged, GeoError> {
+        let Some(addr) = self.cep.lookup(cep).await? else {
+            return Ok(Judged::not_found("unknown_cep"));
+        };
+        if addr.city.trim().is_empty() {
+            return Ok(Judged::not_found("cep_without_city"));
+        }
+        if addr.street.trim().is_empty() {
+            return Ok(Judged::new(
+                Located::TownOnly(Town {
+                    city: addr.city.trim().to_string(),
+                    state: addr.state.clone(),
+                }),
+                "cep_names_a_town",
+                None,
+            ));
+        }
+        let number = number
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from);
+        let query = GeoQuery::Structured {
+            street: addr.street.clone(),
+            number: number.clone(),
+            neighbourhood: addr.neighbourhood.clone(),
+            city: addr.city.clone(),
+            state: addr.state.clone(),
+            cep: Some(cep.clone()),
+        };
+        let Some(mut place) = self.geocoder.geocode(&query).await? else {
+            return Ok(Judged::not_found("cep_street_not_found"));
+        };
+        place.number = number;
+        place.cep = Some(cep.clone());
+        if place.neighbourhood.is_none() {
+            place.neighbourhood = addr.neighbourhood;
+        }
+        if place.state.is_none() {
+            place.state = addr.state;
+        }
+        Ok(Judged::new(Located::Sure(place), "cep", None))
+    }
+}
+
+/// "0.9", "0.8"…: scores in tenths, for logs.
+fn score_bucket(score: f32) -> &'static str {
+    const BUCKETS: [&str; 11] = [
+        "0.0", "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0",
+    ];
+    let i = (score.clamp(0.0, 1.0) * 10.0).floor() as usize;
+    BUCKETS[i.min(10)]
+}
+
+/// A remote geocoder's first result for a spoken text, judged as the
+/// gazetteer judges its own: a result on another street than the one named is
+/// not found; a weak resemblance is a guess; the caller's number and
+/// complement win over the result's (a street-level result is accepted at the
+/// street's position with the caller's number).
+fn judge_remote(text: &str, mut place: Place) -> Judged {
+    let Some((similarity, said)) = gazetteer::judge(text, &place.street) else {
+        return Judged::not_found("other_street");
+    };
+    if similarity < gazetteer::MIN_SIMILARITY {
+        return Judged::not_found("other_street");
+    }
+    if said.number.is_some() || said.no_number {
+        place.number = said.number;
+    }
+    place.complement = said.complement;
+    if similarity >= gazetteer::SURE {
+        Judged::new(Located::Sure(place), "sure", Some(similarity))
+    } else {
+        Judged::new(Located::Guess(place), "weak_match", Some(similarity))
+    }
+}
