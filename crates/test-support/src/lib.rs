@@ -6,11 +6,13 @@
 //! - [`driver`]: a step-by-step platform, for tests that stop between webhooks;
 //! - [`proc`]: the real binary as a child process, for tests that kill it;
 //! - [`fuzz`]: the fuzz target's property, run on stable by the suites;
+//! - [`gazetteer`]: a large generated gazetteer and spoken queries, for benchmarks;
 //! - [`tutorial`]: the tutorial's client, address and place (from `ivr-core`).
 
 mod db;
 pub mod driver;
 pub mod fuzz;
+pub mod gazetteer;
 pub mod proc;
 
 pub use db::TestDb;
