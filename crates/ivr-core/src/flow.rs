@@ -100,6 +100,9 @@ pub struct CallData {
     /// The recogniser's `Confidence` in the spoken address, when posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_confidence: Option<f32>,
+    /// Addresses (spoken, or CEP and number) looked up so far in this call.
+    #[serde(default)]
+    pub address_attempts: u32,
 }
 
 /// The state of one call, stored between webhooks.

@@ -45,6 +45,7 @@ mod worker;
 pub use admin::{ReservationsArgs, run as reservations};
 pub use app::{Application, Stopper};
 pub use config::{Config, ConfigError, ServeArgs};
+pub use geocode::AddressBook;
 pub use http::routes::configure;
 pub use http::{AppState, Hook, SecurityCounters, WebhookCounters, security_headers};
 pub use in_process::InProcessService;

@@ -193,6 +193,7 @@ fn forget_address(b: &mut Builder<'_>) {
 }
 
 fn start_geocoding(mut b: Builder<'_>, query: AddressQuery, now_ms: u64) -> Transition {
+    b.call.data.address_attempts = b.call.data.address_attempts.saturating_add(1);
     b.call.data.query = Some(query.clone());
     b.call.data.place = None;
     b.call.data.candidates.clear();

@@ -25,6 +25,7 @@ pub(crate) mod nominatim;
 mod settings;
 
 pub(crate) use area::{AreaCity, ServiceArea};
+pub use gazetteer::AddressBook;
 pub(crate) use locator::Locator;
 pub(crate) use settings::{GeocoderKind, GeocoderSettings};
 

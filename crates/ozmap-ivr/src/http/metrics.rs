@@ -20,6 +20,9 @@ const HOOKS: [Hook; 6] = [
     Hook::Dial,
     Hook::Status,
 ];
+/// Upper bounds of the buckets of address attempts per call.
+const ATTEMPT_BUCKETS: [u32; 4] = [1, 2, 3, 4];
+
 /// Upper bounds of the latency buckets, in milliseconds.
 const BUCKETS_MS: [f64; 9] = [1.0, 2.5, 5.0, 10.0, 25.0, 100.0, 500.0, 1000.0, 2000.0];
 
@@ -30,6 +33,16 @@ pub struct WebhookCounters {
     buckets: [AtomicU64; 9],
     count: AtomicU64,
     sum_us: AtomicU64,
+    /// Address attempts per call, by outcome (confirmed, given up): buckets,
+    /// then sum and count.
+    address: [AddressAttempts; 2],
+}
+
+#[derive(Debug, Default)]
+struct AddressAttempts {
+    buckets: [AtomicU64; 4],
+    sum: AtomicU64,
+    count: AtomicU64,
 }
 
 fn index(hook: Hook) -> usize {
@@ -48,6 +61,19 @@ impl WebhookCounters {
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_us
             .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// A call's address was settled (`confirmed`) or the call ended without
+    /// one, after `attempts` lookups.
+    pub fn address_settled(&self, attempts: u32, confirmed: bool) {
+        let h = &self.address[usize::from(!confirmed)];
+        for (i, bound) in ATTEMPT_BUCKETS.iter().enumerate() {
+            if attempts <= *bound {
+                h.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        h.sum.fetch_add(u64::from(attempts), Ordering::Relaxed);
+        h.count.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn apologised(&self) {
@@ -102,6 +128,29 @@ impl WebhookCounters {
             self.sum_us.load(Ordering::Relaxed) as f64 / 1e6
         );
         let _ = writeln!(out, "ozmap_ivr_webhook_seconds_count {count}");
+        let name = "ozmap_ivr_address_attempts_per_call";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Address lookups a call took, by outcome: confirmed, or the call ended without an address."
+        );
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for (outcome, h) in ["confirmed", "gave_up"].iter().zip(&self.address) {
+            for (bound, b) in ATTEMPT_BUCKETS.iter().zip(&h.buckets) {
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{{outcome=\"{outcome}\",le=\"{bound}\"}} {}",
+                    b.load(Ordering::Relaxed)
+                );
+            }
+            let n = h.count.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{outcome=\"{outcome}\",le=\"+Inf\"}} {n}");
+            let _ = writeln!(
+                out,
+                "{name}_sum{{outcome=\"{outcome}\"}} {}",
+                h.sum.load(Ordering::Relaxed)
+            );
+            let _ = writeln!(out, "{name}_count{{outcome=\"{outcome}\"}} {n}");
+        }
     }
 }
 

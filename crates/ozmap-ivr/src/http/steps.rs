@@ -147,11 +147,27 @@ pub(super) async fn handle(
             tracing::info!("reservation written to the ledger");
             state.wake_worker.notify_one();
         }
+        count_address_attempts(state, &stored.call, &t);
         Ok(body)
     } else {
         // Another copy of this request moved the call first: answer what it did.
         let again = state.store.load_call(call_sid).await?;
         Ok(again.and_then(|s| s.last_reply).unwrap_or(body))
+    }
+}
+
+/// The address attempts of a call, once: when the address is confirmed (the
+/// reservation goes to the ledger), or when the call ends before that.
+fn count_address_attempts(state: &AppState, before: &Call, t: &flow::Transition) {
+    let attempts = t.call.data.address_attempts;
+    if matches!(t.effect, Some(Effect::Reserve(_))) {
+        state.webhooks.address_settled(attempts, true);
+    } else if attempts > 0
+        && t.call.is_over()
+        && !before.is_over()
+        && !matches!(before.step, Step::Reserving { .. } | Step::OfferAgent)
+    {
+        state.webhooks.address_settled(attempts, false);
     }
 }
 

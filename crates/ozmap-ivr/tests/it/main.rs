@@ -16,6 +16,7 @@
 /// The `ozmap-ivr` binary Cargo built for these tests.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_ozmap-ivr");
 
+mod addresses;
 mod admin;
 mod bench;
 mod calls;

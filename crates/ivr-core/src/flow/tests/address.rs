@@ -36,6 +36,7 @@ fn a_guess_is_read_back_as_one_and_a_no_offers_the_cep() {
     assert_eq!(keys_of(&t[5]), ["address.confirm_unsure"]);
     assert_eq!(prompt_of(&t[5])[0].args[0].1, Arg::Text(place().spoken()));
     assert_eq!(t[6].call.step, Step::AskAddress);
+    assert_eq!(t[6].call.data.address_attempts, 1);
     assert_eq!(keys_of(&t[6]), ["address.again_cep", "address.ask"]);
     assert!(!t[6].call.data.unsure);
     assert!(t[6].call.data.place.is_none());
@@ -188,6 +189,8 @@ fn a_street_not_found_in_the_town_is_asked_again_with_the_town_kept() {
     ev.push(said("Rua das Flores"));
     let t = walk(&cfg(), ev);
     assert_eq!(t[8].call.step, Step::AskStreet);
+    // the CEP, then the street twice
+    assert_eq!(t[9].call.data.address_attempts, 3);
     assert_eq!(keys_of(&t[8]), ["address.street_not_found", "street.retry"]);
     assert!(matches!(
         &t[9].effect,

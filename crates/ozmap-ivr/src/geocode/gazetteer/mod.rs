@@ -353,3 +353,37 @@ fn choose(group: &[&Row], number: Option<String>, prefer: impl Fn(&Row) -> bool)
         .or_else(any)
         .map(|row| row.place(Some(n)))
 }
+
+/// The gazetteer's matcher with a small public face, for the benchmark
+/// (`benches/gazetteer.rs`) and tools: parse a CSV, judge a spoken address.
+pub struct AddressBook(Gazetteer);
+
+impl AddressBook {
+    /// Parses gazetteer CSV text; the error names the line.
+    pub fn parse(csv_text: &str) -> Result<Self, String> {
+        Gazetteer::parse(csv_text)
+            .map(AddressBook)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Rows in the file.
+    pub fn rows(&self) -> usize {
+        self.0.rows.len()
+    }
+
+    /// Distinct street names.
+    pub fn streets(&self) -> usize {
+        self.0.streets.len()
+    }
+
+    /// The verdict on a spoken address: `sure`, `guess`, `choice` or `not_found`.
+    pub fn verdict(&self, spoken: &str) -> &'static str {
+        match self.0.locate_free(spoken).located {
+            super::Located::Sure(_) => "sure",
+            super::Located::Guess(_) => "guess",
+            super::Located::Choice(..) => "choice",
+            super::Located::TownOnly(_) => "town_only",
+            super::Located::NotFound => "not_found",
+        }
+    }
+}
