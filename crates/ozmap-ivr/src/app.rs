@@ -11,7 +11,7 @@ use crate::ratelimit::RateLimits;
 use crate::worker::Worker;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
-use ivr_core::render::split_hints;
+use ivr_core::render::{MAX_HINTS, split_hints};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -51,7 +51,9 @@ impl Application {
         }
         let locator = cfg.geocoder.locator()?;
         tracing::info!(area = %locator.area(), "geocoder: service area");
-        let recogniser = cfg.call.recogniser(&prompts, &[]);
+        let recogniser = cfg
+            .call
+            .recogniser(&prompts, &locator.street_hints(MAX_HINTS));
         tracing::info!(
             speech_model = recogniser.model.as_deref().unwrap_or("none"),
             enhanced = recogniser.enhanced_for(&cfg.call.language),
