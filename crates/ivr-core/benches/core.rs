@@ -63,11 +63,13 @@ fn render(c: &mut Criterion) {
                 input: Input::DtmfSpeech,
                 action: "https://ivr.example.com/voice/answer?seq=1".into(),
                 timeout: 7,
-                speech_timeout: None,
+                speech_timeout: Some(1),
                 finish_on_key: Some("#".into()),
                 num_digits: None,
                 language: Some("pt-BR".into()),
                 hints: Some(prompts.plain("hints.code")),
+                speech_model: Some("phone_call".into()),
+                enhanced: false,
                 prompt: vec![black_box(&say).clone()],
             }))
             .push(Verb::Redirect {

@@ -16,13 +16,15 @@
 //! - [`flow`]: the call as a state machine, `(call, event, now) → transition`.
 //! - [`prompts`]: the spoken texts, by key, from `prompts/*.toml`.
 //! - [`twiml`]: the typed TwiML model and its quick-xml writer.
-//! - [`render`]: a flow reply as a TwiML document.
+//! - [`render`]: a flow reply as a TwiML document, with the speech recogniser's
+//!   settings ([`render::Recogniser`]: model, `enhanced`, timeouts, hints).
 //! - [`webhook`]: the webhook paths, the bounded form, the `CallSid` rule.
 //! - [`tutorial`]: the example every document and test speaks of.
 
 pub mod domain;
 pub mod flow;
 pub mod prompts;
+mod recogniser;
 pub mod render;
 pub mod speech;
 pub mod tutorial;

@@ -1,6 +1,13 @@
 //! A flow [`Reply`] as a TwiML document: the prompts give the words, the
-//! configuration the voice and language, and `seq` goes into every URL the
-//! platform will call next, so a repeated request can be recognised.
+//! configuration the voice, the language and the [`Recogniser`] settings, and
+//! `seq` goes into every URL the platform will call next, so a repeated request
+//! can be recognised.
+
+pub use crate::recogniser::{
+    ADDRESS_TIMEOUT_RANGE_S, DEFAULT_ADDRESS_TIMEOUT_S, DEFAULT_MODEL, GENERIC_MODELS,
+    GOOGLE_V2_MODELS, MAX_HINT_CHARS, MAX_HINTS, ModelError, NO_MODEL, Recogniser,
+    SHORT_ANSWER_TIMEOUT_S, join_hints, parse_model, split_hints,
+};
 
 use crate::flow::{AskKind, Line, Next, Reply};
 use crate::prompts::Prompts;
@@ -13,6 +20,8 @@ pub struct RenderCtx<'a> {
     pub voice: &'a str,
     pub language: &'a str,
     pub agent_number: Option<&'a str>,
+    /// Model, `enhanced`, timeouts and the address hints of every question.
+    pub recogniser: &'a Recogniser,
 }
 
 impl RenderCtx<'_> {
@@ -86,23 +95,39 @@ impl RenderCtx<'_> {
 
     fn gather(&self, kind: AskKind, say: Say, seq: i64) -> Gather {
         let hints = |key: &str| Some(self.prompts.plain(key)).filter(|h| !h.is_empty());
+        let rec = self.recogniser;
         let (timeout, num_digits, finish, hints) = match kind {
             AskKind::Code => (7, None, Some("#"), hints("hints.code")),
             AskKind::YesNo => (5, Some(1), Some(""), hints("hints.yes_no")),
             AskKind::Name => (5, None, Some("#"), None),
-            AskKind::Address => (7, Some(8), Some("#"), hints("hints.address")),
+            AskKind::Address => (
+                7,
+                Some(8),
+                Some("#"),
+                rec.address_hints.clone().or_else(|| hints("hints.address")),
+            ),
             AskKind::Number => (6, None, Some("#"), hints("hints.number")),
-            AskKind::Street => (7, None, Some("#"), hints("hints.address")),
+            // A street in a known town: the same street hints.
+            AskKind::Street => (
+                7,
+                None,
+                Some("#"),
+                rec.address_hints.clone().or_else(|| hints("hints.address")),
+            ),
         };
+        // Both are (part of) an address: the caller may pause inside it.
+        let address = matches!(kind, AskKind::Address | AskKind::Street);
         Gather {
             input: Input::DtmfSpeech,
             action: self.url(crate::webhook::paths::ANSWER, seq),
             timeout,
-            speech_timeout: None,
+            speech_timeout: rec.speech_timeout(address),
             finish_on_key: finish.map(str::to_string),
             num_digits,
             language: Some(self.language.to_string()),
             hints,
+            speech_model: rec.model.clone(),
+            enhanced: rec.enhanced_for(self.language),
             prompt: vec![say],
         }
     }
@@ -113,5 +138,191 @@ impl RenderCtx<'_> {
         r.push(Verb::Say(self.say(&[Line::new(key)])))
             .push(Verb::Hangup);
         r.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The recogniser's attributes on the rendered `<Gather>`, read back with an
+    //! XML parser.
+
+    use super::*;
+
+    const ALL: [AskKind; 6] = [
+        AskKind::Code,
+        AskKind::YesNo,
+        AskKind::Name,
+        AskKind::Address,
+        AskKind::Number,
+        AskKind::Street,
+    ];
+
+    fn is_address(kind: AskKind) -> bool {
+        matches!(kind, AskKind::Address | AskKind::Street)
+    }
+
+    fn ask(kind: AskKind) -> Reply {
+        let key = match kind {
+            AskKind::Code => "code.ask",
+            AskKind::YesNo => "code.confirm",
+            AskKind::Name => "name.ask",
+            AskKind::Address => "address.ask",
+            AskKind::Number => "number.ask",
+            AskKind::Street => "street.ask",
+        };
+        Reply {
+            lines: Vec::new(),
+            next: Next::Ask {
+                kind,
+                prompt: vec![Line::new(key)],
+            },
+        }
+    }
+
+    /// The `<Gather>`'s attributes, by name, for `kind` rendered in `language`.
+    fn gather_attrs(rec: &Recogniser, language: &str, kind: AskKind) -> Vec<(String, String)> {
+        let prompts = Prompts::shipped(language).unwrap();
+        let ctx = RenderCtx {
+            prompts: &prompts,
+            public_url: "https://ivr.example.com",
+            voice: "Polly.Camila",
+            language,
+            agent_number: None,
+            recogniser: rec,
+        };
+        let xml = ctx.render(&ask(kind), 3);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let g = doc
+            .descendants()
+            .find(|n| n.has_tag_name("Gather"))
+            .unwrap();
+        g.attributes()
+            .map(|a| (a.name().to_string(), a.value().to_string()))
+            .collect()
+    }
+
+    fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn every_question_names_the_model_and_gets_a_number_for_speech_timeout() {
+        let rec = Recogniser::default();
+        for kind in ALL {
+            let a = gather_attrs(&rec, "pt-BR", kind);
+            assert_eq!(attr(&a, "speechModel"), Some(DEFAULT_MODEL), "{kind:?}");
+            let want = if is_address(kind) {
+                DEFAULT_ADDRESS_TIMEOUT_S
+            } else {
+                SHORT_ANSWER_TIMEOUT_S
+            };
+            assert_eq!(
+                attr(&a, "speechTimeout"),
+                Some(want.to_string().as_str()),
+                "{kind:?}: a model does not allow auto"
+            );
+        }
+    }
+
+    #[test]
+    fn without_a_model_only_the_address_and_street_have_a_numeric_speech_timeout() {
+        let rec = Recogniser {
+            model: None,
+            address_timeout_s: 4,
+            ..Recogniser::default()
+        };
+        for kind in ALL {
+            let a = gather_attrs(&rec, "pt-BR", kind);
+            assert_eq!(attr(&a, "speechModel"), None);
+            assert_eq!(attr(&a, "enhanced"), None);
+            let want = if is_address(kind) { "4" } else { "auto" };
+            assert_eq!(attr(&a, "speechTimeout"), Some(want), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn enhanced_only_with_phone_call_where_it_applies() {
+        let phone_call = Recogniser::default();
+        // pt-BR has no enhanced phone_call model: not written.
+        let a = gather_attrs(&phone_call, "pt-BR", AskKind::Address);
+        assert_eq!(attr(&a, "enhanced"), None);
+        let a = gather_attrs(&phone_call, "en-US", AskKind::Address);
+        assert_eq!(attr(&a, "enhanced"), Some("true"));
+        assert_eq!(attr(&a, "speechModel"), Some("phone_call"));
+
+        let google = Recogniser {
+            model: Some("googlev2_telephony".into()),
+            ..Recogniser::default()
+        };
+        let a = gather_attrs(&google, "en-US", AskKind::Address);
+        assert_eq!(attr(&a, "speechModel"), Some("googlev2_telephony"));
+        assert_eq!(attr(&a, "enhanced"), None);
+
+        let off = Recogniser {
+            enhanced: false,
+            ..Recogniser::default()
+        };
+        assert_eq!(
+            attr(&gather_attrs(&off, "en-US", AskKind::Code), "enhanced"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_address_gets_the_street_hints_and_the_others_keep_theirs() {
+        let prompts = Prompts::shipped("pt-BR").unwrap();
+        let streets = [
+            "Rua Delminda Silveira",
+            "Rua \"A\" & <B>",
+            "Avenida Madre Benvenuta",
+        ];
+        let hints = join_hints(
+            split_hints(&prompts.plain("hints.address"))
+                .map(str::to_string)
+                .chain(streets.iter().map(|s| s.to_string())),
+        );
+        let rec = Recogniser {
+            address_hints: hints.clone(),
+            ..Recogniser::default()
+        };
+        let a = gather_attrs(&rec, "pt-BR", AskKind::Address);
+        let got = attr(&a, "hints").unwrap();
+        assert_eq!(Some(got), hints.as_deref(), "escaped and read back whole");
+        let entries: Vec<&str> = split_hints(got).collect();
+        assert_eq!(entries[0], "rua");
+        assert!(entries.contains(&"Rua \"A\" & <B>"));
+        assert_eq!(entries.last(), Some(&"Avenida Madre Benvenuta"));
+        let street = gather_attrs(&rec, "pt-BR", AskKind::Street);
+        assert_eq!(attr(&street, "hints"), hints.as_deref());
+
+        let code = gather_attrs(&rec, "pt-BR", AskKind::Code);
+        assert_eq!(
+            attr(&code, "hints"),
+            Some(prompts.plain("hints.code").as_str())
+        );
+        // No street hints: the prompts' address words.
+        let plain = gather_attrs(&Recogniser::default(), "pt-BR", AskKind::Address);
+        assert_eq!(
+            attr(&plain, "hints"),
+            Some(prompts.plain("hints.address").as_str())
+        );
+    }
+
+    #[test]
+    fn the_largest_hints_value_stays_within_the_limits_and_well_formed() {
+        let names: Vec<String> = (0..3 * MAX_HINTS)
+            .map(|i| format!("Rua {i} & \"{}\"", "x".repeat(i % (MAX_HINT_CHARS + 20))))
+            .collect();
+        let rec = Recogniser {
+            address_hints: join_hints(&names),
+            ..Recogniser::default()
+        };
+        let a = gather_attrs(&rec, "pt-BR", AskKind::Address);
+        let entries: Vec<&str> = split_hints(attr(&a, "hints").unwrap()).collect();
+        assert_eq!(entries.len(), MAX_HINTS);
+        assert!(entries.iter().all(|e| e.chars().count() <= MAX_HINT_CHARS));
     }
 }

@@ -79,6 +79,12 @@ pub struct Gather {
     pub num_digits: Option<u32>,
     pub language: Option<String>,
     pub hints: Option<String>,
+    /// `speechModel`; written only when the Gather takes speech.
+    pub speech_model: Option<String>,
+    /// `enhanced="true"`; written only when the Gather takes speech. Whether the
+    /// model supports it is decided by the caller
+    /// ([`crate::render::Recogniser::enhanced_for`]).
+    pub enhanced: bool,
     pub prompt: Vec<Say>,
 }
 
@@ -150,6 +156,14 @@ fn write_verb(w: &mut W, verb: &Verb) {
             }
             if let Some(h) = &g.hints {
                 attrs.push(("hints", h.clone()));
+            }
+            if g.input != Input::Dtmf {
+                if let Some(m) = &g.speech_model {
+                    attrs.push(("speechModel", m.clone()));
+                }
+                if g.enhanced {
+                    attrs.push(("enhanced", "true".to_string()));
+                }
             }
             let _ = w.write_event(Event::Start(start("Gather", &attrs)));
             for say in &g.prompt {
@@ -267,6 +281,8 @@ mod tests {
             num_digits: None,
             language: Some("pt-BR".into()),
             hints: Some(hints.into()),
+            speech_model: None,
+            enhanced: false,
             prompt: vec![prompt],
         }
     }
@@ -320,6 +336,31 @@ mod tests {
     }
 
     #[test]
+    fn speech_settings_only_on_a_gather_that_takes_speech() {
+        let speech = Gather {
+            speech_model: Some("phone_call".into()),
+            enhanced: true,
+            ..gather(say("Fale"), "rua")
+        };
+        let keys = Gather {
+            input: Input::Dtmf,
+            ..speech.clone()
+        };
+        let mut r = Response::new();
+        r.push(Verb::Gather(speech)).push(Verb::Gather(keys));
+        let xml = r.render();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let gathers: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("Gather"))
+            .collect();
+        assert_eq!(gathers[0].attribute("speechModel"), Some("phone_call"));
+        assert_eq!(gathers[0].attribute("enhanced"), Some("true"));
+        assert_eq!(gathers[1].attribute("speechModel"), None);
+        assert_eq!(gathers[1].attribute("enhanced"), None);
+    }
+
+    #[test]
     fn digits_are_read_one_by_one() {
         let mut r = Response::new();
         r.push(Verb::Say(Say {
@@ -370,7 +411,7 @@ mod tests {
         fn any_text_in_any_field_gives_well_formed_xml(a in any::<String>(), b in any::<String>(), c in any::<String>()) {
             let mut r = Response::new();
             r.push(Verb::Say(Say { voice: Some(b.clone()), language: Some(c.clone()), parts: vec![SayPart::Text(a.clone()), SayPart::Digits(b.clone())] }))
-             .push(Verb::Gather(gather(say(&a), &b)))
+             .push(Verb::Gather(Gather { speech_model: Some(c.clone()), enhanced: true, ..gather(say(&a), &b) }))
              .push(Verb::Redirect { url: c.clone() })
              .push(Verb::Dial(Dial { number: a.clone(), action: Some(b.clone()), timeout: 10 }));
             let xml = r.render();

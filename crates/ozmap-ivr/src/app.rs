@@ -11,6 +11,7 @@ use crate::ratelimit::RateLimits;
 use crate::worker::Worker;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
+use ivr_core::render::{MAX_HINTS, split_hints};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -50,6 +51,19 @@ impl Application {
         }
         let locator = cfg.geocoder.locator()?;
         tracing::info!(area = %locator.area(), "geocoder: service area");
+        let recogniser = cfg
+            .call
+            .recogniser(&prompts, &locator.street_hints(MAX_HINTS));
+        tracing::info!(
+            speech_model = recogniser.model.as_deref().unwrap_or("none"),
+            enhanced = recogniser.enhanced_for(&cfg.call.language),
+            address_speech_timeout_s = recogniser.address_timeout_s,
+            address_hints = recogniser
+                .address_hints
+                .as_deref()
+                .map_or(0, |h| split_hints(h).count()),
+            "speech recogniser"
+        );
         let ozmap = cfg.ozmap.client()?;
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -87,6 +101,7 @@ impl Application {
             security: SecurityCounters::default(),
             webhooks: WebhookCounters::default(),
             greeting: OnceLock::new(),
+            recogniser,
         });
         let data = state.clone();
         let server = HttpServer::new(move || {

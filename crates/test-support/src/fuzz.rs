@@ -17,7 +17,7 @@
 use ivr_core::domain::{Place, ReservationOutcome, ReservedPort};
 use ivr_core::flow::{self, Call, Event, FlowConfig, GeoResult, Progress, ReservationProgress};
 use ivr_core::prompts::Prompts;
-use ivr_core::render::RenderCtx;
+use ivr_core::render::{Recogniser, RenderCtx};
 use ivr_core::speech;
 use ivr_core::twiml::{Response, Say, SayPart, Verb};
 use ivr_core::webhook::Form;
@@ -49,6 +49,7 @@ pub fn check(data: &[u8]) {
         voice: "Polly.Camila",
         language: "pt-BR",
         agent_number: Some("+5548999990000"),
+        recogniser: &Recogniser::default(),
     };
 
     // The raw bytes as text straight into a <Say>.

@@ -21,7 +21,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use ivr_core::flow::{Call, Event, FlowConfig, advance};
 use ivr_core::prompts::Prompts;
-use ivr_core::render::RenderCtx;
+use ivr_core::render::{Recogniser, RenderCtx};
 use ivr_core::webhook::{
     Form, MAX_BODY, SECURITY_HEADERS, TWIML_CONTENT_TYPE, is_form, valid_call_sid,
 };
@@ -37,6 +37,7 @@ pub(super) fn greeting_body(public_url: &str) -> anyhow::Result<String> {
         voice: "Polly.Camila",
         language: "pt-BR",
         agent_number: None,
+        recogniser: &Recogniser::default(),
     };
     let t = advance(&FlowConfig::default(), &Call::new(None), Event::Start, 0);
     Ok(ctx.render(&t.reply, 1))

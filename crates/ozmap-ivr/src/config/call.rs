@@ -1,11 +1,12 @@
-//! The call: its words and voice, the person it hands over to, and how long it
-//! waits and keeps what the caller said.
+//! The call: its words and voice, how the recogniser listens, the person it hands
+//! over to, and how long it waits and keeps what the caller said.
 
 use super::prompts::{self, LoadError};
 use super::{ConfigError, err, non_empty, within};
 use clap::Args;
 use ivr_core::flow::FlowConfig;
 use ivr_core::prompts::Prompts;
+use ivr_core::render::{self, Recogniser};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,6 +44,21 @@ pub struct CallArgs {
     /// Days a call's state (personal data) is kept after its last webhook.
     #[arg(long, env = "IVR_RETENTION_DAYS", default_value_t = 7)]
     pub retention_days: u32,
+    /// Speech recogniser (`speechModel`) of every question: a model Twilio
+    /// documents (`phone_call`, `experimental_conversations`, `googlev2_telephony`,
+    /// `deepgram_nova-3`…), or `none` to let Twilio pick. The default,
+    /// `phone_call`, is Twilio's generic telephony model, listed for pt-BR, with
+    /// failover between providers; pinned because Twilio moves unpinned apps.
+    #[arg(long, env = "IVR_SPEECH_MODEL", default_value = render::DEFAULT_MODEL)]
+    pub speech_model: String,
+    /// Ask for the enhanced recogniser (`enhanced="true"`). Written only with
+    /// `phone_call` in a language Twilio has it for (en-US, es-ES…; not pt-BR).
+    #[arg(long, env = "IVR_SPEECH_ENHANCED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub speech_enhanced: bool,
+    /// Seconds of silence that end the spoken address (`speechTimeout`, 1–10).
+    /// `auto` would end it at the caller's first pause.
+    #[arg(long, env = "IVR_ADDRESS_SPEECH_TIMEOUT", default_value_t = render::DEFAULT_ADDRESS_TIMEOUT_S)]
+    pub address_speech_timeout: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -57,6 +73,9 @@ pub(crate) struct CallSettings {
     pub prompts_dir: Option<PathBuf>,
     /// Days a call's state is kept after its last webhook.
     pub retention_days: u32,
+    /// Model, `enhanced` and the address timeout; the address hints are added
+    /// at start from the prompts and the gazetteer ([`CallSettings::recogniser`]).
+    pub recogniser: Recogniser,
 }
 
 impl CallSettings {
@@ -69,6 +88,18 @@ impl CallSettings {
     /// Longest a caller holds for the geocoder.
     pub(crate) fn geocode_hold(&self) -> Duration {
         Duration::from_millis(self.flow.geocode_hold_ms)
+    }
+
+    /// The recogniser settings with the address hints: the prompts' address
+    /// words (`hints.address`), then `streets` (the ISP's busiest first), within
+    /// Twilio's limits. Built once at start.
+    pub(crate) fn recogniser(&self, prompts: &Prompts, streets: &[String]) -> Recogniser {
+        let words = prompts.plain("hints.address");
+        let phrases = render::split_hints(&words).chain(streets.iter().map(String::as_str));
+        Recogniser {
+            address_hints: render::join_hints(phrases),
+            ..self.recogniser.clone()
+        }
     }
 }
 
@@ -109,6 +140,14 @@ impl CallArgs {
                 ));
             }
         }
+        let model = render::parse_model(&self.speech_model, &self.language)
+            .map_err(|e| err("IVR_SPEECH_MODEL", e.to_string()))?;
+        let address_timeout_s = within(
+            "IVR_ADDRESS_SPEECH_TIMEOUT",
+            self.address_speech_timeout,
+            render::ADDRESS_TIMEOUT_RANGE_S,
+            "must be between 1 and 10 seconds",
+        )?;
         if let Some(f) = &self.prompts_dir
             && !f.is_dir()
         {
@@ -132,6 +171,12 @@ impl CallArgs {
             step_budget: Duration::from_millis(step_budget_ms),
             prompts_dir: self.prompts_dir,
             retention_days: self.retention_days,
+            recogniser: Recogniser {
+                model,
+                enhanced: self.speech_enhanced,
+                address_timeout_s,
+                address_hints: None,
+            },
         })
     }
 }

@@ -76,6 +76,20 @@ fn errors_name_the_variable() {
         (&["--retry-base-ms=0"], "IVR_RETRY_BASE_MS"),
         (&["--breaker-cooldown-ms=0"], "IVR_BREAKER_COOLDOWN_MS"),
         (&["--shutdown-grace-ms=120000"], "IVR_SHUTDOWN_GRACE_MS"),
+        (&["--speech-model=phonecall"], "IVR_SPEECH_MODEL"),
+        (&["--speech-model="], "IVR_SPEECH_MODEL"),
+        (
+            &["--language=pt-PT", "--speech-model=phone_call"],
+            "IVR_SPEECH_MODEL",
+        ),
+        (
+            &["--address-speech-timeout=0"],
+            "IVR_ADDRESS_SPEECH_TIMEOUT",
+        ),
+        (
+            &["--address-speech-timeout=11"],
+            "IVR_ADDRESS_SPEECH_TIMEOUT",
+        ),
     ];
     for (args, var) in cases {
         let e = parse(args).unwrap_err();
@@ -300,4 +314,48 @@ fn the_service_area_is_parsed_and_optional() {
     );
     let e = parse(&["--service-area=Florianópolis-XX"]).unwrap_err();
     assert!(e.to_string().contains("not a Brazilian state"), "{e}");
+}
+
+#[test]
+fn the_recogniser_defaults_to_phone_call_and_a_three_second_address() {
+    use ivr_core::render::Recogniser;
+    let c = parse(&[]).unwrap();
+    assert_eq!(
+        c.call.recogniser,
+        Recogniser {
+            model: Some("phone_call".into()),
+            enhanced: true,
+            address_timeout_s: 3,
+            address_hints: None,
+        }
+    );
+    let c = parse(&[
+        "--speech-model=googlev2_telephony",
+        "--speech-enhanced=false",
+        "--address-speech-timeout=5",
+    ])
+    .unwrap();
+    assert_eq!(
+        c.call.recogniser.model.as_deref(),
+        Some("googlev2_telephony")
+    );
+    assert!(!c.call.recogniser.enhanced);
+    assert_eq!(c.call.recogniser.address_timeout_s, 5);
+    let c = parse(&["--speech-model=none"]).unwrap();
+    assert_eq!(c.call.recogniser.model, None);
+}
+
+#[test]
+fn the_address_hints_are_the_prompts_words_then_the_streets() {
+    let c = parse(&[]).unwrap();
+    let prompts = c.call.prompts().unwrap();
+    let streets = ["Rua Delminda Silveira".to_string(), "rua".to_string()];
+    let r = c.call.recogniser(&prompts, &streets);
+    assert_eq!(
+        r.address_hints.as_deref(),
+        Some(
+            "rua, avenida, travessa, servidão, rodovia, número, bairro, CEP, Rua Delminda Silveira"
+        )
+    );
+    assert_eq!((r.model, r.address_timeout_s), (c.call.recogniser.model, 3));
 }

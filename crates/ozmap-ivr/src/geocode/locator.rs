@@ -17,6 +17,10 @@ pub(crate) struct Locator {
     pub(super) cep: CepSource,
     /// Where the ISP works: the remote geocoders hold their own copy.
     area: ServiceArea,
+    /// The ISP's own streets, for the recogniser's hints: the gazetteer that is
+    /// the geocoder, or the `GAZETTEER_FILE` beside another geocoder (never the
+    /// bundled demonstration file beside a real geocoder).
+    streets: Option<Arc<gazetteer::Gazetteer>>,
 }
 
 fn load_gazetteer(cfg: &GeocoderSettings) -> Result<Arc<gazetteer::Gazetteer>, GeoError> {
@@ -29,10 +33,15 @@ fn load_gazetteer(cfg: &GeocoderSettings) -> Result<Arc<gazetteer::Gazetteer>, G
 impl Locator {
     #[cfg(test)]
     pub(crate) fn new(geocoder: Geocoder, cep: CepSource) -> Self {
+        let streets = match &geocoder {
+            Geocoder::Gazetteer(g) => Some(Arc::clone(g)),
+            _ => None,
+        };
         Locator {
             geocoder,
             cep,
             area: ServiceArea::Brazil,
+            streets,
         }
     }
 
@@ -83,11 +92,27 @@ impl Locator {
             Some(url) => CepSource::ViaCep(cep::ViaCep::new(url, timeout)?),
             None => CepSource::Gazetteer(gazetteer()?),
         };
+        let streets = match &geocoder {
+            Geocoder::Gazetteer(g) => Some(Arc::clone(g)),
+            _ if cfg.gazetteer_file.is_some() => Some(gazetteer()?),
+            _ => None,
+        };
         Ok(Locator {
             geocoder,
             cep,
             area,
+            streets,
         })
+    }
+
+    /// The ISP's street names as a caller says them ("Rua Delminda Silveira"),
+    /// the busiest first, at most `max_entries`, each short enough for a hint;
+    /// empty without a gazetteer of the ISP's (see [`super::hints`]).
+    pub(crate) fn street_hints(&self, max_entries: usize) -> Vec<String> {
+        match &self.streets {
+            Some(g) => super::hints::busiest_streets(g.street_rows(), max_entries),
+            None => Vec::new(),
+        }
     }
 
     /// What the caller's address is, and how sure the match is. A place found

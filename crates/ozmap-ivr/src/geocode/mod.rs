@@ -20,6 +20,7 @@ mod area;
 pub(crate) mod cep;
 pub(crate) mod gazetteer;
 pub(crate) mod google;
+mod hints;
 mod locator;
 pub(crate) mod nominatim;
 mod settings;

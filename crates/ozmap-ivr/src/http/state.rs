@@ -10,7 +10,7 @@ use crate::store::Store;
 use futures_util::future::{BoxFuture, Shared};
 use ivr_core::flow::GeoResult;
 use ivr_core::prompts::Prompts;
-use ivr_core::render::RenderCtx;
+use ivr_core::render::{Recogniser, RenderCtx};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::Notify;
@@ -40,6 +40,9 @@ pub struct AppState {
     /// The greeting of a new call, rendered once (it depends on the
     /// configuration only).
     pub(crate) greeting: OnceLock<String>,
+    /// Model, `enhanced`, timeouts and the address hints (the ISP's streets),
+    /// built once at start.
+    pub(crate) recogniser: Recogniser,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             voice: &self.cfg.call.voice,
             language: &self.cfg.call.language,
             agent_number: self.cfg.call.agent_number.as_deref(),
+            recogniser: &self.recogniser,
         }
     }
 }

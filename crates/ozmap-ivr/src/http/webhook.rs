@@ -137,6 +137,7 @@ mod tests {
             voice: "Polly.Camila",
             language: "pt-BR",
             agent_number: None,
+            recogniser: &ivr_core::render::Recogniser::default(),
         }
         .apology("error.apology")
     }

@@ -258,3 +258,66 @@ async fn metrics_count_webhooks_behind_the_admin_token() {
         404
     );
 }
+
+/// The `<Gather>` of an answer, with the path and query of its action.
+fn gather_of(body: &str) -> (roxmltree::Document<'_>, String) {
+    let doc = roxmltree::Document::parse(body).unwrap();
+    let action = doc
+        .descendants()
+        .find(|n| n.has_tag_name("Gather"))
+        .and_then(|g| g.attribute("action"))
+        .unwrap()
+        .to_string();
+    (doc, action)
+}
+
+#[tokio::test]
+async fn the_address_question_listens_longer_with_the_isps_streets_as_hints() {
+    let app = TestApp::spawn(&["--address-speech-timeout=5"]).await;
+    let body = post(&app.voice_url, &[("CallSid", SID)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (doc, mut action) = gather_of(&body);
+    let g = doc
+        .descendants()
+        .find(|n| n.has_tag_name("Gather"))
+        .unwrap();
+    assert_eq!(g.attribute("speechModel"), Some("phone_call"));
+    assert_eq!(
+        g.attribute("speechTimeout"),
+        Some("1"),
+        "a model allows no auto"
+    );
+    assert_eq!(g.attribute("enhanced"), None, "pt-BR has no enhanced model");
+
+    // Code, its confirmation, the name: then the address question.
+    let answers: [(&str, &str); 3] = [
+        ("Digits", "123"),
+        ("Digits", "1"),
+        ("SpeechResult", "Gabriel Marioto"),
+    ];
+    let mut body = String::new();
+    for (k, v) in answers {
+        body = post(&action, &[("CallSid", SID), (k, v)])
+            .await
+            .text()
+            .await
+            .unwrap();
+        action = gather_of(&body).1;
+    }
+    assert!(body.contains("endereço"), "{body}");
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    let g = doc
+        .descendants()
+        .find(|n| n.has_tag_name("Gather"))
+        .unwrap();
+    assert_eq!(g.attribute("speechModel"), Some("phone_call"));
+    assert_eq!(g.attribute("speechTimeout"), Some("5"));
+    let hints: Vec<&str> = g.attribute("hints").unwrap().split(", ").collect();
+    assert_eq!(hints[0], "rua", "the prompts' address words first");
+    assert!(hints.contains(&"Rua Delminda Silveira"), "{hints:?}");
+    assert!(hints.contains(&"Avenida Madre Benvenuta"), "{hints:?}");
+    assert!(hints.len() <= 500);
+}

@@ -301,6 +301,20 @@ impl Gazetteer {
         }
         cities
     }
+
+    /// Each street name as the file writes it, with its number of rows (how much
+    /// of the ISP's network is on it), ordered by name: the recogniser's hints
+    /// are built from it.
+    pub(crate) fn street_rows(&self) -> Vec<(String, usize)> {
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for row in &self.rows {
+            *counts.entry(row.street.as_str()).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|(street, rows)| (street.to_string(), rows))
+            .collect()
+    }
 }
 
 /// Picks the row for a house on one street: the row with that number; else the
