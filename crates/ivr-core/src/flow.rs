@@ -136,6 +136,8 @@ impl Call {
 }
 
 /// What the caller did, or what the background work found.
+// A two-candidate verdict holds two places; events live for one transition.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// The call came in.
@@ -156,6 +158,7 @@ pub enum Event {
 }
 
 /// What the adapters found for the work the call waits on.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Progress {
     /// Still working.

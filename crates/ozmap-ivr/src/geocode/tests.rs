@@ -256,7 +256,6 @@ async fn the_service_area_comes_from_the_settings_or_the_gazetteer() {
             .area()
             .clone()
     };
-    let florianopolis = ServiceArea::parse("Florianópolis-SC").unwrap();
     // The bundled gazetteer's two cities.
     assert_eq!(
         area(&[]),

@@ -143,7 +143,10 @@ impl WebhookCounters {
                 );
             }
             let n = h.count.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{outcome=\"{outcome}\",le=\"+Inf\"}} {n}");
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{outcome=\"{outcome}\",le=\"+Inf\"}} {n}"
+            );
             let _ = writeln!(
                 out,
                 "{name}_sum{{outcome=\"{outcome}\"}} {}",

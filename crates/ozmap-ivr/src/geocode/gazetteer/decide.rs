@@ -87,12 +87,12 @@ pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
                 None => 0.0,
             };
         let other_cities: Vec<usize> = (0..g.cities.len())
-            .filter(|&c| mentions(&q.toks, &g.cities[c], span))
+            .filter(|&c| mentions(&q, &g.cities[c], span))
             .collect();
         for &gi in g.street_groups.get(si).map(Vec::as_slice).unwrap_or(&[]) {
             let group = &g.groups[gi];
             let mut score = base;
-            if mentions(&q.toks, &group.hood_key, span) {
+            if mentions(&q, &group.hood_key, span) {
                 score += HOOD_SAID;
             }
             if other_cities.contains(&group.city) {

@@ -10,6 +10,7 @@
 //! text is tried in every window of consecutive words; the best window is the
 //! street's place in the text.
 
+use super::decide::MIN_SIMILARITY;
 use super::words::{
     CONNECTIVES, LEAD_IN, TITLES, house_number_token, is_digits, is_no_number, is_street_type,
     phonetic, tokens,
@@ -59,6 +60,8 @@ pub(super) struct Query {
     windows: Vec<(String, usize, usize, (usize, usize))>,
     /// The phonetic key of each significant word.
     keys: Vec<String>,
+    /// The phonetic key of every token.
+    phon: Vec<String>,
     /// All the significant words' keys, concatenated (for the trigram index).
     pub(super) joined: String,
 }
@@ -105,12 +108,19 @@ impl Query {
             .map(|(_, k)| k.as_str())
             .collect();
         Query {
+            phon: toks.iter().map(|t| phonetic(t)).collect(),
             toks,
             windows,
             keys: sig.into_iter().map(|(_, k)| k).collect(),
             joined,
         }
     }
+}
+
+/// A place name's key words as one phonetic key, comparable with a street
+/// name's `plain` key.
+pub(super) fn place_name_key(words: &[String]) -> String {
+    words.iter().map(|w| phonetic(w)).collect()
 }
 
 /// Normalised Levenshtein similarity of two keys.
@@ -171,12 +181,6 @@ impl StreetName {
         !self.plain.is_empty() && self.plain.bytes().all(|b| b.is_ascii_digit())
     }
 
-    /// Whether the name is this place name's key ("Florianópolis").
-    pub(super) fn is_named(&self, place: &[String]) -> bool {
-        let key: String = place.iter().map(|w| phonetic(w)).collect();
-        !key.is_empty() && key == self.plain
-    }
-
     /// The best window of `q` for this name, when one is similar at all.
     pub(super) fn find_in(&self, q: &Query) -> Option<StreetMatch> {
         let want = self.plain.chars().count().max(1);
@@ -188,8 +192,17 @@ impl StreetName {
             if len * 2 < short || len > want * 2 + 4 {
                 continue;
             }
-            let mut s = similarity(key, &self.plain);
-            if self.core != self.plain {
+            // Levenshtein is at least the length difference: skip what cannot
+            // reach the least similarity a name needs.
+            let reachable = |target: usize| {
+                let longest = len.max(target) as f32;
+                (len.abs_diff(target) as f32) <= (1.0 - MIN_SIMILARITY) * longest
+            };
+            let mut s = 0.0f32;
+            if reachable(want) {
+                s = similarity(key, &self.plain);
+            }
+            if self.core != self.plain && reachable(short) {
                 s = s.max(similarity(key, &self.core));
             }
             if s < PART_OF_NAME && self.has_part(q.keys.get(*a..=*b).unwrap_or(&[])) {
@@ -356,16 +369,17 @@ pub(crate) fn judge(text: &str, street: &str) -> Option<(f32, Said)> {
 
 /// True when every word of `key` (a neighbourhood or city) is said in `text`
 /// outside the street's span, each word forgiven a letter when long enough.
-pub(super) fn mentions(text: &[String], key: &[String], skip: (usize, usize)) -> bool {
+pub(super) fn mentions(q: &Query, key: &[String], skip: (usize, usize)) -> bool {
     !key.is_empty()
         && key.iter().all(|k| {
             let kp = phonetic(k);
-            text.iter().enumerate().any(|(i, t)| {
+            q.toks.iter().zip(&q.phon).enumerate().any(|(i, (t, tp))| {
                 (i < skip.0 || i > skip.1)
-                    && (t == k || {
-                        let tp = phonetic(t);
-                        tp == kp || (kp.len() >= 6 && similarity(&tp, &kp) >= 0.8)
-                    })
+                    && (t == k
+                        || *tp == kp
+                        || (kp.len() >= 6
+                            && tp.len().abs_diff(kp.len()) <= 2
+                            && similarity(tp, &kp) >= 0.8))
             })
         })
 }

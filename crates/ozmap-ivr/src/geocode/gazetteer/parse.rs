@@ -8,7 +8,7 @@
 //! quoting ([`check_quotes`]), and such a file is refused with its line.
 
 use super::index::Index;
-use super::matching::StreetName;
+use super::matching::{StreetName, place_name_key};
 use super::words::{key_tokens, number_key};
 use super::{COLUMNS, Gazetteer, Group, Row};
 use crate::geocode::GeoError;
@@ -211,6 +211,7 @@ impl Gazetteer {
         let mut streets: Vec<StreetName> = Vec::new();
         let mut street_index: HashMap<String, usize> = HashMap::new();
         let mut place_keys: HashSet<Vec<String>> = HashSet::new();
+        let mut keys: HashMap<String, Vec<String>> = HashMap::new();
         let mut groups: Vec<Group> = Vec::new();
         let mut group_index: HashMap<(usize, Vec<String>, Vec<String>), usize> = HashMap::new();
         let mut cities: Vec<Vec<String>> = Vec::new();
@@ -257,8 +258,18 @@ impl Gazetteer {
                     i
                 }
             };
-            let city_key = key_tokens(&city);
-            let hood_key = neighbourhood.as_deref().map(key_tokens).unwrap_or_default();
+            // Many rows share a city and a neighbourhood: their keys are made once.
+            let city_key = keys
+                .entry(city.clone())
+                .or_insert_with(|| key_tokens(&city))
+                .clone();
+            let hood_key = match neighbourhood.as_deref() {
+                Some(h) => keys
+                    .entry(h.to_string())
+                    .or_insert_with(|| key_tokens(h))
+                    .clone(),
+                None => Vec::new(),
+            };
             place_keys.insert(city_key.clone());
             if !hood_key.is_empty() {
                 place_keys.insert(hood_key.clone());
@@ -298,8 +309,9 @@ impl Gazetteer {
             });
         }
         // A street named as a place ("Rua Florianópolis") needs its type word.
+        let place_names: HashSet<String> = place_keys.iter().map(|k| place_name_key(k)).collect();
         for s in &mut streets {
-            if place_keys.iter().any(|k| s.is_named(k)) {
+            if place_names.contains(s.plain.as_str()) {
                 s.needs_type = true;
             }
         }
