@@ -258,6 +258,9 @@ pub struct ReservationRequest {
     pub place: Place,
     /// The caller's number, for the lead when there is no coverage.
     pub phone: Option<String>,
+    /// The call's protocol number (digits; not personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 impl fmt::Debug for ReservationRequest {

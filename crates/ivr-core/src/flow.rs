@@ -20,6 +20,10 @@ pub struct FlowConfig {
     pub max_attempts: u32,
     /// Whether a human can take the call (`IVR_AGENT_NUMBER` is set).
     pub agent_available: bool,
+    /// The ISP's name, said in the greeting (`IVR_COMPANY_NAME`).
+    pub company_name: Option<String>,
+    /// The hours a person answers, as said to the caller when it is closed.
+    pub agent_hours_spoken: Option<String>,
     /// How long the caller may be kept on hold for the geocoder.
     pub geocode_hold_ms: u64,
     /// How long the caller may be kept on hold for the reservation.
@@ -37,6 +41,8 @@ impl Default for FlowConfig {
         Self {
             max_attempts: 3,
             agent_available: false,
+            company_name: None,
+            agent_hours_spoken: None,
             geocode_hold_ms: 12_000,
             reserve_hold_ms: 25_000,
             poll_pause_s: 2,
@@ -88,6 +94,13 @@ pub struct CallData {
     pub place: Option<Place>,
     /// The caller's number (`From`), kept for the lead when there is no coverage.
     pub phone: Option<String>,
+    /// The call's protocol number, said in the greeting and with the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// The question the caller was at when they asked for a person: where
+    /// the call goes on when the transfer fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_transfer: Option<Box<Step>>,
     /// Two places the address could be, the likelier first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<Place>,
@@ -114,6 +127,25 @@ pub struct Call {
     /// Times the caller said "no" to a read-back, over the whole call.
     pub corrections: u32,
     pub data: CallData,
+}
+
+/// What the flow is told about the moment of an event.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Moment {
+    /// Wall clock, in milliseconds.
+    pub now_ms: u64,
+    /// Whether a person answers now (business hours; `true` when unset).
+    pub agent_open: bool,
+}
+
+impl Moment {
+    /// A moment within business hours.
+    pub fn open(now_ms: u64) -> Self {
+        Moment {
+            now_ms,
+            agent_open: true,
+        }
+    }
 }
 
 impl Call {
@@ -276,7 +308,7 @@ pub struct Transition {
 mod builder;
 mod steps;
 
-pub use steps::advance;
+pub use steps::{advance, advance_at};
 
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,15 @@ use std::collections::HashMap;
 
 /// Every key the flow and the web layer use, with the placeholders each may hold.
 pub const KEYS: &[(&str, &[&str])] = &[
-    ("greeting", &[]),
+    ("greeting", &["company"]),
+    ("greeting_generic", &[]),
+    ("privacy", &[]),
+    ("protocol.say", &["protocol"]),
+    ("protocol.again", &["protocol"]),
+    ("agent.anytime", &[]),
+    ("agent.closed", &["hours"]),
+    ("agent.closed_now", &[]),
+    ("agent.failed", &[]),
     ("separator", &[]),
     ("no_input", &[]),
     ("code.ask", &[]),

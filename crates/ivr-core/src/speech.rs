@@ -111,6 +111,8 @@ fn is_number_word(w: &str) -> bool {
 /// the number.
 pub fn house_number(digits_in: Option<&str>, speech: Option<&str>) -> Option<Option<String>> {
     let raw = match (digits_in.filter(|d| !d.is_empty()), speech) {
+        // `*` on the keypad: no number (0 is kept for a person).
+        (Some("*"), _) => return Some(None),
         (Some(d), _) => d.to_string(),
         (None, Some(s)) => {
             let numbered = address_numbers(bounded(s));
@@ -216,6 +218,84 @@ pub fn wants_agent(digits_in: Option<&str>, speech: Option<&str>) -> Option<bool
     } else {
         None
     }
+}
+
+/// Words that ask for a person.
+const PERSON_WORDS: &[&str] = &[
+    "atendente",
+    "atendentes",
+    "atendimento",
+    "pessoa",
+    "humano",
+    "humana",
+    "operador",
+    "operadora",
+    "agent",
+    "operator",
+    "human",
+    "person",
+    "representative",
+];
+
+/// Words that may come with such a request ("quero falar com uma pessoa").
+const REQUEST_WORDS: &[&str] = &[
+    "quero",
+    "queria",
+    "gostaria",
+    "preciso",
+    "de",
+    "falar",
+    "com",
+    "um",
+    "uma",
+    "o",
+    "a",
+    "por",
+    "favor",
+    "me",
+    "passa",
+    "passe",
+    "transfere",
+    "transferir",
+    "para",
+    "pra",
+    "eu",
+    "pode",
+    "ser",
+    "é",
+    "ai",
+    "aí",
+    "oi",
+    "alô",
+    "alo",
+    "ô",
+    "i",
+    "want",
+    "to",
+    "talk",
+    "speak",
+    "with",
+    "an",
+    "please",
+    "me",
+    "the",
+    "need",
+    "real",
+];
+
+/// The caller asks for a person: a lone `0` on the keypad, or speech made only
+/// of words asking for one ("atendente", "falar com atendente", "uma pessoa",
+/// "humano"). An answer with other words ("Rua Epitácio Pessoa") is not a
+/// request for a person.
+pub fn asks_for_person(digits_in: Option<&str>, speech: Option<&str>) -> bool {
+    if let Some(d) = digits_in.filter(|d| !d.is_empty()) {
+        return d == "0";
+    }
+    let Some(s) = speech else { return false };
+    let w = words(s);
+    w.iter().any(|w| PERSON_WORDS.contains(&w.as_str()))
+        && w.iter()
+            .all(|w| PERSON_WORDS.contains(&w.as_str()) || REQUEST_WORDS.contains(&w.as_str()))
 }
 
 /// Longest name kept.
@@ -349,6 +429,7 @@ mod tests {
             Some(Some("900".into()))
         );
         assert_eq!(house_number(Some("0"), None), Some(None));
+        assert_eq!(house_number(Some("*"), None), Some(None));
         assert_eq!(house_number(None, Some("sem número")), Some(None));
         assert_eq!(house_number(Some("1234567"), None), None);
         assert_eq!(house_number(None, Some("não sei")), None);
@@ -373,6 +454,32 @@ mod tests {
             wants_agent(None, Some("quero um atendente")),
             None.or(Some(true))
         );
+    }
+
+    #[test]
+    fn a_person_is_asked_for_and_not_mistaken() {
+        for yes in [
+            "atendente",
+            "falar com atendente",
+            "uma pessoa",
+            "humano",
+            "quero falar com uma pessoa por favor",
+            "Atendente!",
+        ] {
+            assert!(asks_for_person(None, Some(yes)), "{yes}");
+        }
+        assert!(asks_for_person(Some("0"), None));
+        for no in [
+            "Rua Epitácio Pessoa 100",
+            "zero",
+            "não",
+            "Maria Pessoa",
+            "meu código é zero",
+        ] {
+            assert!(!asks_for_person(None, Some(no)), "{no}");
+        }
+        assert!(!asks_for_person(Some("00"), None));
+        assert!(!asks_for_person(Some("10"), None));
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub fn request_for(code: ClientCode) -> ReservationRequest {
         client_name: CLIENT_NAME.into(),
         place: place(),
         phone: Some(PHONE.into()),
+        protocol: None,
     }
 }
 

@@ -107,15 +107,18 @@ fn separating_question(first: &Place, second: &Place) -> Line {
 pub(super) struct Builder<'a> {
     pub(super) cfg: &'a FlowConfig,
     pub(super) call: Call,
+    /// Whether a person answers now.
+    pub(super) agent_open: bool,
     lines: Vec<Line>,
     effect: Option<Effect>,
 }
 
 impl<'a> Builder<'a> {
-    pub(super) fn new(cfg: &'a FlowConfig, call: Call) -> Self {
+    pub(super) fn new(cfg: &'a FlowConfig, call: Call, agent_open: bool) -> Self {
         Self {
             cfg,
             call,
+            agent_open,
             lines: Vec::new(),
             effect: None,
         }
@@ -176,7 +179,29 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// What the caller hears when no person answers now: the hours, when known.
+    pub(super) fn closed_line(&self) -> Line {
+        match &self.cfg.agent_hours_spoken {
+            Some(h) => Line::new("agent.closed").arg("hours", Arg::Text(h.clone())),
+            None => Line::new("agent.closed_now"),
+        }
+    }
+
+    /// The protocol said again, with an outcome.
+    pub(super) fn with_protocol(self) -> Self {
+        match self.call.data.protocol.clone() {
+            Some(p) => self.say(Line::new("protocol.again").arg("protocol", Arg::Digits(p))),
+            None => self,
+        }
+    }
+
     pub(super) fn transfer(mut self, key: &'static str) -> Transition {
+        if !self.agent_open {
+            // Outside the hours: say them, and goodbye (the caller was not at a
+            // question, or could not go on).
+            let closed = self.closed_line();
+            return self.say(closed).goodbye("goodbye.default");
+        }
         self.call.step = Step::Transferred;
         self.call.attempts = 0;
         self.say(Line::new(key)).finish(Next::Transfer)
@@ -190,6 +215,10 @@ impl<'a> Builder<'a> {
 
     /// After an outcome that a human may help with.
     pub(super) fn offer_agent(self) -> Transition {
+        if self.cfg.agent_available && !self.agent_open {
+            let closed = self.closed_line();
+            return self.say(closed).goodbye("goodbye.default");
+        }
         if self.cfg.agent_available {
             self.goto(Step::OfferAgent)
         } else {

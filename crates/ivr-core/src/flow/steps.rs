@@ -2,20 +2,26 @@
 
 use super::builder::Builder;
 use super::{
-    Arg, Call, Effect, Event, FlowConfig, GeoResult, Line, Progress, ReservationProgress, Step,
-    Transition,
+    Arg, Call, Effect, Event, FlowConfig, GeoResult, Line, Moment, Progress, ReservationProgress,
+    Step, Transition,
 };
 use crate::domain::{AddressQuery, ReservationOutcome, ReservationRequest, ReservedPort};
 use crate::speech;
 
-/// One step of the call. `now_ms` is the wall clock in milliseconds, used only to
-/// bound how long a caller is kept on hold.
+/// One step of the call within business hours. `now_ms` is the wall clock in
+/// milliseconds, used only to bound how long a caller is kept on hold.
 pub fn advance(cfg: &FlowConfig, call: &Call, event: Event, now_ms: u64) -> Transition {
-    let b = Builder::new(cfg, call.clone());
+    advance_at(cfg, call, event, Moment::open(now_ms))
+}
+
+/// One step of the call at `moment` (the clock, and whether a person answers).
+pub fn advance_at(cfg: &FlowConfig, call: &Call, event: Event, moment: Moment) -> Transition {
+    let now_ms = moment.now_ms;
+    let b = Builder::new(cfg, call.clone(), moment.agent_open);
     match event {
         Event::Start => {
             if call.step == Step::AskCode && call.attempts == 0 && call.data.code.is_none() {
-                b.say(Line::new("greeting")).ask()
+                greet(b)
             } else {
                 // The call was already under way: ask the current question again.
                 resume(b)
@@ -30,12 +36,54 @@ pub fn advance(cfg: &FlowConfig, call: &Call, event: Event, now_ms: u64) -> Tran
         Event::Poll(progress) => on_poll(b, progress, now_ms),
         Event::DialEnded { answered } => {
             if answered {
-                b.goodbye("goodbye.after_agent")
-            } else {
-                b.goodbye("agent.unavailable")
+                return b.goodbye("goodbye.after_agent");
+            }
+            // The person did not answer: back to the question the caller was at.
+            match call.data.before_transfer.as_deref().cloned() {
+                Some(step) if asks_a_question(&step) => {
+                    let mut b = b.say(Line::new("agent.failed"));
+                    b.call.data.before_transfer = None;
+                    b.goto(step)
+                }
+                _ => b.goodbye("agent.unavailable"),
             }
         }
     }
+}
+
+/// The greeting: the company, the protocol digit by digit, why the data is
+/// asked, and how to reach a person; then the first question.
+fn greet(b: Builder<'_>) -> Transition {
+    let mut b = match &b.cfg.company_name {
+        Some(name) => {
+            let name = name.clone();
+            b.say(Line::new("greeting").arg("company", Arg::Text(name)))
+        }
+        None => b.say(Line::new("greeting_generic")),
+    };
+    if let Some(p) = b.call.data.protocol.clone() {
+        b = b.say(Line::new("protocol.say").arg("protocol", Arg::Digits(p)));
+    }
+    b = b.say(Line::new("privacy"));
+    if b.cfg.agent_available {
+        b = b.say(Line::new("agent.anytime"));
+    }
+    b.ask()
+}
+
+/// Steps that wait for the caller's answer to a question of the collection.
+fn asks_a_question(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::AskCode
+            | Step::ConfirmCode
+            | Step::AskName
+            | Step::AskAddress
+            | Step::AskNumber
+            | Step::ChooseAddress
+            | Step::AskStreet
+            | Step::ConfirmAddress
+    )
 }
 
 fn resume(b: Builder<'_>) -> Transition {
@@ -67,6 +115,18 @@ fn on_answer(
     let speech = speech.map(str::trim).filter(|s| !s.is_empty());
     if digits.is_none() && speech.is_none() {
         return on_silence(b);
+    }
+    // A person at any question, before any data: a lone 0 or words asking for one.
+    if b.cfg.agent_available
+        && asks_a_question(&b.call.step)
+        && speech::asks_for_person(digits, speech)
+    {
+        if !b.agent_open {
+            let closed = b.closed_line();
+            return b.say(closed).ask();
+        }
+        b.call.data.before_transfer = Some(Box::new(b.call.step.clone()));
+        return b.transfer("transfer.requested");
     }
     match b.call.step.clone() {
         Step::AskCode => match speech::client_code(digits, speech) {
@@ -218,6 +278,7 @@ fn start_reserving(mut b: Builder<'_>, now_ms: u64) -> Transition {
         client_name: name,
         place,
         phone: b.call.data.phone.clone(),
+        protocol: b.call.data.protocol.clone(),
     };
     b.call.step = Step::Reserving { since_ms: now_ms };
     b.call.attempts = 0;
@@ -244,21 +305,27 @@ fn on_poll(b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
             match outcome {
                 ReservationOutcome::Reserved(p) => b
                     .say(port_line("outcome.reserved", "outcome.reserved_no_port", p))
+                    .with_protocol()
                     .goodbye("goodbye.reserved"),
                 ReservationOutcome::Existing(p) => b
                     .say(port_line("outcome.existing", "outcome.existing_no_port", p))
+                    .with_protocol()
                     .goodbye("goodbye.reserved"),
-                ReservationOutcome::NotViable => {
-                    b.say(Line::new("outcome.not_viable")).offer_agent()
-                }
+                ReservationOutcome::NotViable => b
+                    .say(Line::new("outcome.not_viable"))
+                    .with_protocol()
+                    .offer_agent(),
             }
         }
-        (Step::Reserving { .. }, Progress::Reservation(ReservationProgress::Dead)) => {
-            b.say(Line::new("outcome.failed")).offer_agent()
-        }
+        (Step::Reserving { .. }, Progress::Reservation(ReservationProgress::Dead)) => b
+            .say(Line::new("outcome.failed"))
+            .with_protocol()
+            .offer_agent(),
         (Step::Reserving { since_ms }, _) => {
             if now_ms.saturating_sub(since_ms) >= b.cfg.reserve_hold_ms {
-                b.say(Line::new("outcome.delayed")).offer_agent()
+                b.say(Line::new("outcome.delayed"))
+                    .with_protocol()
+                    .offer_agent()
             } else {
                 b.hold(None)
             }

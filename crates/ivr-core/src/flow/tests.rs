@@ -72,7 +72,10 @@ fn to_confirm_address() -> Vec<Event> {
 #[test]
 fn greeting_then_the_code_question() {
     let t = walk(&cfg(), vec![Event::Start]);
-    assert_eq!(keys_of(&t[0]), ["greeting", "code.ask"]);
+    assert_eq!(
+        keys_of(&t[0]),
+        ["greeting_generic", "privacy", "agent.anytime", "code.ask"]
+    );
     assert!(matches!(
         t[0].reply.next,
         Next::Ask {
@@ -270,7 +273,7 @@ fn no_house_number_and_a_bad_cep() {
     let mut ev = to_address();
     ev.push(keys("8802"));
     ev.push(keys("88025500"));
-    ev.push(keys("0"));
+    ev.push(keys("*"));
     let t = walk(&cfg(), ev);
     assert_eq!(keys_of(&t[4]), ["not_understood.cep", "address.retry"]);
     let Some(Effect::Geocode(AddressQuery::Cep { number, .. })) = &t[6].effect else {
@@ -549,3 +552,4 @@ mod properties {
 }
 
 mod address;
+mod rights;

@@ -106,6 +106,7 @@ mod with_sandbox {
             store.create_call(&sid, &call, "x", 1).await.unwrap();
             let req = ReservationRequest {
                 phone: None,
+                protocol: None,
                 ..tutorial::request_for(ClientCode::parse(code).unwrap())
             };
             store
