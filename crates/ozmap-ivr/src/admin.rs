@@ -56,8 +56,14 @@ pub enum ReservationsCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
-    /// One reservation, whole.
-    Show { id: i64 },
+    /// One reservation, whole: by its id, or by the call's protocol number.
+    Show {
+        #[arg(required_unless_present = "protocol")]
+        id: Option<i64>,
+        /// The protocol number the caller was given.
+        #[arg(long, conflicts_with = "id")]
+        protocol: Option<String>,
+    },
     /// Send a dead letter back to the worker.
     Retry { id: i64 },
     /// Cancel: delete the property in OZmap (freeing the port), then mark the row.
@@ -72,6 +78,8 @@ pub enum ReservationsCommand {
 #[derive(Debug, Serialize)]
 pub(crate) struct ReservationView {
     pub id: i64,
+    /// The call's protocol number (not personal data).
+    pub protocol: Option<String>,
     pub status: &'static str,
     pub outcome: Option<&'static str>,
     pub client_code: String,
@@ -101,6 +109,7 @@ impl From<&Reservation> for ReservationView {
         };
         Self {
             id: r.id,
+            protocol: r.request.protocol.clone(),
             status: r.status.as_str(),
             outcome,
             client_code: r.client_code.as_str().to_string(),
@@ -124,8 +133,8 @@ impl From<&Reservation> for ReservationView {
 
 fn table(rows: &[ReservationView]) -> String {
     let mut out = format!(
-        "{:>6}  {:<9}  {:<10}  {:>3}  {:<14}  {:<22}  {:<14}  {}\n",
-        "ID", "STATUS", "OUTCOME", "TRY", "CODE", "NAME", "BOX", "PORT / LAST ERROR"
+        "{:>6}  {:<16}  {:<9}  {:<10}  {:>3}  {:<14}  {:<22}  {:<14}  {}\n",
+        "ID", "PROTOCOL", "STATUS", "OUTCOME", "TRY", "CODE", "NAME", "BOX", "PORT / LAST ERROR"
     );
     for r in rows {
         let tail = match (&r.port, &r.last_error) {
@@ -134,8 +143,9 @@ fn table(rows: &[ReservationView]) -> String {
             _ => String::new(),
         };
         out.push_str(&format!(
-            "{:>6}  {:<9}  {:<10}  {:>3}  {:<14}  {:<22}  {:<14}  {}\n",
+            "{:>6}  {:<16}  {:<9}  {:<10}  {:>3}  {:<14}  {:<22}  {:<14}  {}\n",
             r.id,
+            r.protocol.as_deref().unwrap_or("-"),
             r.status,
             r.outcome.unwrap_or("-"),
             r.attempts,
@@ -175,11 +185,18 @@ pub async fn run(args: ReservationsArgs) -> anyhow::Result<String> {
                 table(&views)
             })
         }
-        ReservationsCommand::Show { id } => {
-            let r = store
-                .reservation(id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no reservation {id}"))?;
+        ReservationsCommand::Show { id, protocol } => {
+            let r = match (id, protocol) {
+                (_, Some(p)) => store
+                    .reservation_by_protocol(p.trim())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no reservation with protocol {p}"))?,
+                (Some(id), None) => store
+                    .reservation(id)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no reservation {id}"))?,
+                (None, None) => anyhow::bail!("give a reservation id or --protocol"),
+            };
             Ok(serde_json::to_string_pretty(&ReservationView::from(&r))? + "\n")
         }
         ReservationsCommand::Retry { id } => {

@@ -14,7 +14,7 @@ use actix_web::{App, HttpServer, web};
 use ivr_core::render::{MAX_HINTS, split_hints};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, watch};
 
 /// A running service.
@@ -100,7 +100,7 @@ impl Application {
             limits,
             security: SecurityCounters::default(),
             webhooks: WebhookCounters::default(),
-            greeting: OnceLock::new(),
+
             recogniser,
         });
         let data = state.clone();

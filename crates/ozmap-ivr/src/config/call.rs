@@ -20,8 +20,12 @@ pub struct CallArgs {
     #[arg(long, env = "IVR_VOICE", default_value = "Polly.Camila")]
     pub voice: String,
     /// Number a caller is transferred to when the IVR cannot help (E.164).
+    /// Brazil's SAC decree expects a person to be reachable from every question.
     #[arg(long, env = "IVR_AGENT_NUMBER")]
     pub agent_number: Option<String>,
+    /// The ISP's name, said in the greeting.
+    #[arg(long, env = "IVR_COMPANY_NAME")]
+    pub company_name: Option<String>,
     /// Silences or unusable answers per question before the transfer or goodbye.
     #[arg(long, env = "IVR_MAX_ATTEMPTS", default_value_t = 3)]
     pub max_attempts: u32,
@@ -163,6 +167,7 @@ impl CallArgs {
                 geocode_hold_ms: self.geocode_hold_ms,
                 reserve_hold_ms: self.reserve_hold_ms,
                 poll_pause_s,
+                company_name: non_empty(self.company_name),
                 ..FlowConfig::default()
             },
             language: self.language,

@@ -12,7 +12,7 @@ use ivr_core::flow::GeoResult;
 use ivr_core::prompts::Prompts;
 use ivr_core::render::{Recogniser, RenderCtx};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 /// A geocoder lookup in flight, shared by every request that waits on it.
@@ -37,9 +37,6 @@ pub struct AppState {
     pub security: SecurityCounters,
     /// Answered webhooks, by route, with their latency.
     pub webhooks: WebhookCounters,
-    /// The greeting of a new call, rendered once (it depends on the
-    /// configuration only).
-    pub(crate) greeting: OnceLock<String>,
     /// Model, `enhanced`, timeouts and the address hints (the ISP's streets),
     /// built once at start.
     pub(crate) recogniser: Recogniser,

@@ -53,13 +53,12 @@ pub(super) async fn handle(
             );
             return Ok(render.apology("error.busy"));
         }
-        let call = Call::new(Some(from.to_string()).filter(|f| !f.is_empty()));
+        let mut call = Call::new(Some(from.to_string()).filter(|f| !f.is_empty()));
+        let protocol = state.store.next_protocol(&protocol_day(now)).await?;
+        tracing::info!(protocol = %protocol, "new call");
+        call.data.protocol = Some(protocol);
         let t = flow::advance(&state.cfg.call.flow, &call, Event::Start, now as u64);
-        // The greeting of a new call depends on the configuration only.
-        let body = state
-            .greeting
-            .get_or_init(|| render.render(&t.reply, 1))
-            .clone();
+        let body = render.render(&t.reply, 1);
         if state
             .store
             .create_call(call_sid, &t.call, &body, now)
@@ -127,6 +126,7 @@ pub(super) async fn handle(
         from = step_name(&stored.call.step),
         to = step_name(&t.call.step),
         attempts = t.call.attempts,
+        protocol = t.call.data.protocol.as_deref().unwrap_or("-"),
         "step"
     );
     if t.call == stored.call {
@@ -169,6 +169,23 @@ fn count_address_attempts(state: &AppState, before: &Call, t: &flow::Transition)
     {
         state.webhooks.address_settled(attempts, false);
     }
+}
+
+/// The day a protocol number begins with: `YYYYMMDD` in São Paulo time
+/// (UTC−3; Brazil has kept no daylight saving time since 2019).
+fn protocol_day(now_ms: i64) -> String {
+    let days = (now_ms - 3 * 3_600_000).div_euclid(86_400_000);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}")
 }
 
 fn replay_or_resume(state: &AppState, stored: &StoredCall, now: i64) -> String {

@@ -74,7 +74,13 @@ impl Store {
         let reserve = reserve
             .map(|req| {
                 serde_json::to_string(req)
-                    .map(|text| (req.client_code.as_str().to_string(), text))
+                    .map(|text| {
+                        (
+                            req.client_code.as_str().to_string(),
+                            text,
+                            req.protocol.clone(),
+                        )
+                    })
                     .map_err(|e| StoreError::Corrupt(e.to_string()))
             })
             .transpose()?;
@@ -90,7 +96,7 @@ impl Store {
                 .bind(now)
                 .bind(call_sid.clone())
                 .bind(expected_seq);
-                let Some((code, request)) = reserve else {
+                let Some((code, request, protocol)) = reserve else {
                     // One statement is atomic by itself: no transaction of its own needed.
                     return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
                 };
@@ -103,10 +109,10 @@ impl Store {
                 {
                     sqlx::query(
                         "INSERT INTO reservations (client_code, call_sid, request, status, attempts, \
-                         next_attempt_at, claimed_until, created_at, updated_at) \
-                         VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4) \
+                         next_attempt_at, claimed_until, created_at, updated_at, protocol) \
+                         VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4, $5) \
                          ON CONFLICT (client_code) DO UPDATE SET call_sid = excluded.call_sid, \
-                         request = excluded.request, status = 'pending', outcome = NULL, attempts = 0, \
+                         request = excluded.request, protocol = excluded.protocol, status = 'pending', outcome = NULL, attempts = 0, \
                          next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
                          last_error = NULL, updated_at = excluded.updated_at \
                          WHERE reservations.status IN ('dead', 'cancelled') \
@@ -116,6 +122,7 @@ impl Store {
                     .bind(call_sid)
                     .bind(request)
                     .bind(now)
+                    .bind(protocol)
                     .execute(&mut *tx)
                     .await?;
                 }

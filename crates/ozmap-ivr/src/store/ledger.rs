@@ -45,6 +45,43 @@ impl Store {
         row.as_ref().map(Self::reservation_from).transpose()
     }
 
+    /// The ledger row of a call's protocol number.
+    pub async fn reservation_by_protocol(
+        &self,
+        protocol: &str,
+    ) -> Result<Option<Reservation>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE protocol = $1"
+        )))
+        .bind(protocol)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(Self::reservation_from).transpose()
+    }
+
+    /// A new protocol number for a call on `day` (`YYYYMMDD` in the ISP's time
+    /// zone): the day, then a counter of eight digits that every instance on
+    /// this database shares, so no two calls ever get the same number.
+    pub async fn next_protocol(&self, day: &str) -> Result<String, StoreError> {
+        let key = day.to_string();
+        let n: i64 = self
+            .write(Box::new(move |c| {
+                Box::pin(async move {
+                    let row = sqlx::query(
+                        "INSERT INTO protocol_counters (day, last) VALUES ($1, 1) \
+                         ON CONFLICT (day) DO UPDATE SET last = protocol_counters.last + 1 \
+                         RETURNING last",
+                    )
+                    .bind(key)
+                    .fetch_one(&mut *c)
+                    .await?;
+                    Ok(row.try_get("last")?)
+                })
+            }))
+            .await?;
+        Ok(format!("{day}{n:08}"))
+    }
+
     pub async fn reservation(&self, id: i64) -> Result<Option<Reservation>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = $1"

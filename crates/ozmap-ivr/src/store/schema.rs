@@ -10,9 +10,10 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: "
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: "
         CREATE TABLE calls (
             call_sid TEXT PRIMARY KEY,
             state TEXT NOT NULL,
@@ -44,7 +45,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
         );
         CREATE INDEX reservations_due ON reservations (status, next_attempt_at);
     ",
-    postgres: "
+        postgres: "
         CREATE TABLE calls (
             call_sid TEXT PRIMARY KEY,
             state TEXT NOT NULL,
@@ -76,7 +77,23 @@ const MIGRATIONS: &[Migration] = &[Migration {
         );
         CREATE INDEX reservations_due ON reservations (status, next_attempt_at);
     ",
-}];
+    },
+    // Protocol numbers: a counter per day shared by every instance, and the
+    // protocol of each ledger row for look-ups.
+    Migration {
+        version: 2,
+        sqlite: "
+        CREATE TABLE protocol_counters (day TEXT PRIMARY KEY, last INTEGER NOT NULL);
+        ALTER TABLE reservations ADD COLUMN protocol TEXT;
+        CREATE INDEX reservations_protocol ON reservations (protocol);
+    ",
+        postgres: "
+        CREATE TABLE protocol_counters (day TEXT PRIMARY KEY, last BIGINT NOT NULL);
+        ALTER TABLE reservations ADD COLUMN protocol TEXT;
+        CREATE INDEX reservations_protocol ON reservations (protocol);
+    ",
+    },
+];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;

@@ -333,3 +333,50 @@ async fn reopening_keeps_everything_and_does_not_migrate_twice() {
     let again = Store::connect(&db.db.url).await.unwrap();
     assert!(again.load_call("CA1").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn protocols_are_unique_under_concurrency_and_find_their_ledger_row() {
+    for db in all_dbs().await {
+        let s = &db.store;
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.next_protocol("20261201").await.unwrap() })
+            })
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for t in tasks {
+            let p = t.await.unwrap();
+            assert_eq!(p.len(), 16, "{p}");
+            assert!(p.starts_with("20261201"), "{p}");
+            assert!(seen.insert(p), "{:?}: a protocol twice", s.backend());
+        }
+        // another day starts its own count
+        assert_eq!(
+            s.next_protocol("20261202").await.unwrap(),
+            "2026120200000001"
+        );
+
+        let call = Call::new(None);
+        s.create_call("CA1", &call, "x", 1).await.unwrap();
+        let mut req = request("555");
+        req.protocol = Some("2026120100000007".into());
+        assert!(
+            s.advance_call("CA1", 1, &call, "y", Some(&req), 5)
+                .await
+                .unwrap()
+        );
+        let row = s
+            .reservation_by_protocol("2026120100000007")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.client_code.as_str(), "555");
+        assert!(
+            s.reservation_by_protocol("2026120100000008")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}

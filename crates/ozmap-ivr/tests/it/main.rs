@@ -24,5 +24,6 @@ mod cli;
 mod crash;
 mod hostile;
 mod instances;
+mod rights;
 mod security;
 mod webhooks;
