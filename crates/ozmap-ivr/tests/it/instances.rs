@@ -126,10 +126,15 @@ struct Cluster {
 
 impl Cluster {
     async fn new(test: &str) -> Option<Cluster> {
+        Self::with_env(test, &[]).await
+    }
+
+    async fn with_env(test: &str, extra: &[(&str, &str)]) -> Option<Cluster> {
         let db = TestDb::postgres(test).await?;
         let sandbox = test_support::start_sandbox().await;
         let (lb_url, lb) = start_balancer().await;
-        let env = [("IVR_PUBLIC_URL", lb_url.as_str())];
+        let mut env = vec![("IVR_PUBLIC_URL", lb_url.as_str())];
+        env.extend_from_slice(extra);
         // started together: both run the migrations; one waits for the other
         let ozmap = sandbox.base_url();
         let (a, b) = tokio::join!(
@@ -158,6 +163,57 @@ impl Cluster {
 }
 
 const FINISHED: &str = "reservation finished";
+
+#[tokio::test]
+async fn a_thousand_calls_on_two_instances_get_a_thousand_protocols() {
+    let Some(c) = Cluster::with_env(
+        "a_thousand_calls_on_two_instances_get_a_thousand_protocols",
+        &[("IVR_RATE_REQUESTS_PER_SECOND", "0")],
+    )
+    .await
+    else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..1000u32 {
+        let form = vec![
+            ("CallSid".to_string(), format!("CA{i:032}")),
+            ("From".to_string(), format!("+55489{i:08}")),
+        ];
+        let url = format!("{}/voice", c.lb_url);
+        let sig =
+            webhook_signature::twilio_signature(test_support::driver::PLATFORM_TOKEN, &url, &form);
+        let xml = http
+            .post(&url)
+            .header("X-Twilio-Signature", sig)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let p = doc
+            .descendants()
+            .find(|n| n.has_tag_name("say-as") && n.attribute("interpret-as") == Some("digits"))
+            .and_then(|n| n.text())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            p.len() == 16 && p.bytes().all(|b| b.is_ascii_digit()),
+            "{p:?}: {xml}"
+        );
+        assert!(seen.insert(p.clone()), "protocol {p} given twice");
+    }
+    let served = c.served();
+    assert!(served[0] >= 400 && served[1] >= 400, "{served:?}");
+    println!(
+        "FIGURES instances/protocols: 1000 calls, {} distinct protocols, served {served:?}",
+        seen.len()
+    );
+}
 
 #[tokio::test]
 async fn a_call_alternating_between_two_instances_completes() {
