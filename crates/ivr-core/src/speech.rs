@@ -204,6 +204,9 @@ pub fn yes_no(digits_in: Option<&str>, speech: Option<&str>) -> Option<bool> {
 
 /// The caller asks for a person.
 pub fn wants_agent(digits_in: Option<&str>, speech: Option<&str>) -> Option<bool> {
+    if asks_for_person(digits_in, speech) {
+        return Some(true);
+    }
     if let Some(yes) = yes_no(digits_in, speech) {
         return Some(yes);
     }
