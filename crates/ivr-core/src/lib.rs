@@ -14,6 +14,8 @@
 //! - [`domain`]: validated values (client code, CEP, place, reservation).
 //! - [`speech`]: caller keys and pt-BR (or en-US) speech into those values.
 //! - [`flow`]: the call as a state machine, `(call, event, now) → transition`.
+//! - [`hours`]: the agents' weekly hours, Brazil's national holidays, the hours
+//!   as said to a caller.
 //! - [`prompts`]: the spoken texts, by key, from `prompts/*.toml`.
 //! - [`twiml`]: the typed TwiML model and its quick-xml writer.
 //! - [`render`]: a flow reply as a TwiML document, with the speech recogniser's
@@ -23,6 +25,7 @@
 
 pub mod domain;
 pub mod flow;
+pub mod hours;
 pub mod prompts;
 mod recogniser;
 pub mod render;
