@@ -1,6 +1,7 @@
 //! The call: its words and voice, how the recogniser listens, the person it hands
 //! over to, and how long it waits and keeps what the caller said.
 
+use super::hours::{self, AgentSchedule};
 use super::prompts::{self, LoadError};
 use super::{ConfigError, err, non_empty, within};
 use clap::Args;
@@ -26,6 +27,14 @@ pub struct CallArgs {
     /// The ISP's name, said in the greeting.
     #[arg(long, env = "IVR_COMPANY_NAME")]
     pub company_name: Option<String>,
+    /// When a person answers, on the clock of `IVR_TIMEZONE`, e.g.
+    /// `seg-sex 08:00-18:00; sab 08:00-12:00` (pt-BR or English day names);
+    /// national holidays are closed. Unset: always open.
+    #[arg(long, env = "IVR_AGENT_HOURS")]
+    pub agent_hours: Option<String>,
+    /// IANA time zone of the agents' hours and of the protocol number's date.
+    #[arg(long, env = "IVR_TIMEZONE", default_value = hours::DEFAULT_TIMEZONE)]
+    pub timezone: String,
     /// Silences or unusable answers per question before the transfer or goodbye.
     #[arg(long, env = "IVR_MAX_ATTEMPTS", default_value_t = 3)]
     pub max_attempts: u32,
@@ -72,6 +81,13 @@ pub(crate) struct CallSettings {
     pub language: String,
     pub voice: String,
     pub agent_number: Option<String>,
+    /// When a person answers (`IVR_AGENT_HOURS` in `IVR_TIMEZONE`), and the
+    /// local date of the protocol numbers.
+    #[allow(
+        dead_code,
+        reason = "read by the call flow (issue 11), wired separately"
+    )]
+    pub schedule: AgentSchedule,
     /// Longest a webhook waits on the geocoder before answering with a hold.
     pub step_budget: Duration,
     pub prompts_dir: Option<PathBuf>,
@@ -144,6 +160,7 @@ impl CallArgs {
                 ));
             }
         }
+        let schedule = AgentSchedule::new(self.agent_hours, Some(self.timezone))?;
         let model = render::parse_model(&self.speech_model, &self.language)
             .map_err(|e| err("IVR_SPEECH_MODEL", e.to_string()))?;
         let address_timeout_s = within(
@@ -173,6 +190,7 @@ impl CallArgs {
             language: self.language,
             voice: self.voice,
             agent_number,
+            schedule,
             step_budget: Duration::from_millis(step_budget_ms),
             prompts_dir: self.prompts_dir,
             retention_days: self.retention_days,

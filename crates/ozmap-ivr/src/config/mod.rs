@@ -24,6 +24,7 @@
 
 mod call;
 mod geocoder;
+mod hours;
 mod http;
 mod ozmap;
 mod prompts;

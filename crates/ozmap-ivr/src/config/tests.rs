@@ -359,3 +359,118 @@ fn the_address_hints_are_the_prompts_words_then_the_streets() {
     );
     assert_eq!((r.model, r.address_timeout_s), (c.call.recogniser.model, 3));
 }
+
+/// Milliseconds since the epoch of a UTC date and time (days from civil:
+/// Howard Hinnant's algorithm, so the test does not lean on jiff).
+fn utc_ms(y: i64, m: i64, d: i64, hh: i64, mm: i64) -> u64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(((days * 24 + hh) * 60 + mm) * 60_000).unwrap()
+}
+
+#[test]
+fn agent_hours_and_time_zone_errors_name_the_variable() {
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["--agent-hours=seg-sex 08:00-1800"],
+            "IVR_AGENT_HOURS",
+            "\"1800\"",
+        ),
+        (&["--agent-hours=sgx 08:00-18:00"], "IVR_AGENT_HOURS", "sgx"),
+        (
+            &["--agent-hours=seg-sex 18:00-08:00"],
+            "IVR_AGENT_HOURS",
+            "18:00-08:00",
+        ),
+        (
+            &["--timezone=America/Sao_Pablo"],
+            "IVR_TIMEZONE",
+            "America/Sao_Pablo",
+        ),
+        (&["--timezone=BRT"], "IVR_TIMEZONE", "BRT"),
+    ];
+    for (args, var, quoted) in cases {
+        let e = parse(args).unwrap_err();
+        assert_eq!(e.var, *var, "{args:?}: {e}");
+        assert!(e.to_string().contains(var), "{e}");
+        assert!(e.message.contains(quoted), "{e}");
+    }
+}
+
+#[test]
+fn agent_hours_default_to_always_open_in_sao_paulo() {
+    let c = parse(&[]).unwrap();
+    let s = &c.call.schedule;
+    assert!(s.hours().is_none());
+    assert_eq!(s.tz_name(), "America/Sao_Paulo");
+    // The zones come from the copy compiled in, not /usr/share/zoneinfo
+    // (jiff without `tzdb-zoneinfo`), so a bare container knows them too.
+    let db = format!("{:?}", jiff::tz::db());
+    assert!(db.contains("Bundled"), "{db}");
+    // 2026-03-15 is a Sunday; 2026-12-25 Christmas: open all the same.
+    assert!(s.open_at(utc_ms(2026, 3, 15, 3, 0)));
+    assert!(s.open_at(utc_ms(2026, 12, 25, 13, 0)));
+    assert_eq!(s.spoken("pt-BR"), None);
+    // A blank value is unset; the zone's case is the database's.
+    let c = parse(&["--agent-hours= ", "--timezone=america/manaus"]).unwrap();
+    assert!(c.call.schedule.hours().is_none());
+    assert_eq!(c.call.schedule.tz_name(), "America/Manaus");
+}
+
+#[test]
+fn agent_hours_are_read_on_the_agents_clock() {
+    let c = parse(&["--agent-hours=seg-sex 08:00-18:00"]).unwrap();
+    let s = &c.call.schedule;
+    // São Paulo is UTC-3 all year (no daylight saving since 2019).
+    let monday_10h = utc_ms(2026, 3, 9, 13, 0);
+    let local = s.local(monday_10h);
+    assert_eq!(
+        (
+            local.year,
+            local.month,
+            local.day,
+            local.weekday,
+            local.minute
+        ),
+        (2026, 3, 9, 0, 600)
+    );
+    assert!(s.open_at(monday_10h));
+    assert!(s.open_at(utc_ms(2026, 3, 9, 11, 0)), "08:00");
+    assert!(!s.open_at(utc_ms(2026, 3, 9, 10, 59)), "07:59");
+    assert!(!s.open_at(utc_ms(2026, 3, 9, 21, 0)), "18:00");
+    assert!(!s.open_at(utc_ms(2026, 3, 15, 13, 0)), "a Sunday");
+    assert!(
+        !s.open_at(utc_ms(2026, 12, 25, 13, 0)),
+        "Christmas, a Friday"
+    );
+    assert!(!s.open_at(utc_ms(2026, 2, 16, 13, 0)), "Carnival Monday");
+    assert!(
+        s.open_at(utc_ms(2026, 12, 24, 13, 0)),
+        "Christmas Eve, a Thursday"
+    );
+    // Friday 17:30 in São Paulo is Friday 20:30 UTC; Friday 23:30 there is
+    // already Saturday in UTC: the date is the agents'.
+    assert!(s.open_at(utc_ms(2026, 3, 13, 20, 30)));
+    assert_eq!(s.today(utc_ms(2026, 3, 14, 2, 30)), "20260313");
+    assert_eq!(s.today(utc_ms(2026, 3, 14, 3, 0)), "20260314");
+    assert_eq!(
+        s.spoken("pt-BR").as_deref(),
+        Some("de segunda a sexta, das 8 às 18 horas")
+    );
+    assert_eq!(
+        s.spoken("en-US").as_deref(),
+        Some("Monday to Friday, 8 a.m. to 6 p.m.")
+    );
+    // Another zone moves the same instant: 13:00 UTC is 09:00 in Manaus.
+    let c = parse(&[
+        "--agent-hours=seg-sex 09:30-18:00",
+        "--timezone=America/Manaus",
+    ])
+    .unwrap();
+    assert!(!c.call.schedule.open_at(monday_10h));
+    assert!(c.call.schedule.open_at(utc_ms(2026, 3, 9, 13, 30)));
+}
