@@ -51,6 +51,16 @@ impl Application {
         }
         let locator = cfg.geocoder.locator()?;
         tracing::info!(area = %locator.area(), "geocoder: service area");
+        let schedule = &cfg.call.schedule;
+        match (&cfg.call.agent_number, schedule.hours()) {
+            (None, _) => tracing::warn!(
+                "agents: no IVR_AGENT_NUMBER; callers cannot reach a person (the SAC decree expects one)"
+            ),
+            (Some(_), Some(h)) => {
+                tracing::info!(hours = %h, timezone = schedule.tz_name(), "agents: business hours")
+            }
+            (Some(_), None) => tracing::info!("agents: a person answers at any time"),
+        }
         let recogniser = cfg
             .call
             .recogniser(&prompts, &locator.street_hints(MAX_HINTS));

@@ -83,10 +83,6 @@ pub(crate) struct CallSettings {
     pub agent_number: Option<String>,
     /// When a person answers (`IVR_AGENT_HOURS` in `IVR_TIMEZONE`), and the
     /// local date of the protocol numbers.
-    #[allow(
-        dead_code,
-        reason = "read by the call flow (issue 11), wired separately"
-    )]
     pub schedule: AgentSchedule,
     /// Longest a webhook waits on the geocoder before answering with a hold.
     pub step_budget: Duration,
@@ -185,6 +181,7 @@ impl CallArgs {
                 reserve_hold_ms: self.reserve_hold_ms,
                 poll_pause_s,
                 company_name: non_empty(self.company_name),
+                agent_hours_spoken: schedule.spoken(&self.language),
                 ..FlowConfig::default()
             },
             language: self.language,

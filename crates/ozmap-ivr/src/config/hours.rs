@@ -21,11 +21,6 @@ pub(crate) struct AgentSchedule {
     tz: TimeZone,
     tz_name: String,
 }
-
-#[allow(
-    dead_code,
-    reason = "read by the call flow (issue 11: the agent option, the protocol date), wired separately"
-)]
 impl AgentSchedule {
     /// Checks `IVR_AGENT_HOURS` and `IVR_TIMEZONE` (blank is unset); the error
     /// names the variable.

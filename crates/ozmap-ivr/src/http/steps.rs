@@ -10,7 +10,7 @@ use super::geocoding;
 use super::{Hook, SecurityCounters};
 use crate::store::{LedgerStatus, StoredCall, now_ms};
 use ivr_core::domain::ReservationOutcome;
-use ivr_core::flow::{self, Call, Effect, Event, Progress, ReservationProgress, Step};
+use ivr_core::flow::{self, Call, Effect, Event, Moment, Progress, ReservationProgress, Step};
 use ivr_core::webhook::Form;
 use std::sync::Arc;
 
@@ -54,10 +54,18 @@ pub(super) async fn handle(
             return Ok(render.apology("error.busy"));
         }
         let mut call = Call::new(Some(from.to_string()).filter(|f| !f.is_empty()));
-        let protocol = state.store.next_protocol(&protocol_day(now)).await?;
+        let protocol = state
+            .store
+            .next_protocol(&state.cfg.call.schedule.today(now as u64))
+            .await?;
         tracing::info!(protocol = %protocol, "new call");
         call.data.protocol = Some(protocol);
-        let t = flow::advance(&state.cfg.call.flow, &call, Event::Start, now as u64);
+        let t = flow::advance_at(
+            &state.cfg.call.flow,
+            &call,
+            Event::Start,
+            moment(state, now),
+        );
         let body = render.render(&t.reply, 1);
         if state
             .store
@@ -108,17 +116,17 @@ pub(super) async fn handle(
         Hook::Start | Hook::Status => Event::Silence,
     };
     let flow_cfg = &state.cfg.call.flow;
-    let mut t = flow::advance(flow_cfg, &stored.call, event, now as u64);
+    let mut t = flow::advance_at(flow_cfg, &stored.call, event, moment(state, now));
     if let Some(Effect::Geocode(query)) = t.effect.clone() {
         // Give the geocoder the step budget; past it the caller hears the hold
         // message and the lookup goes on in the background.
         let task = geocoding::start(state, query);
         if let Ok(Ok(result)) = tokio::time::timeout(state.cfg.call.step_budget, task).await {
-            t = flow::advance(
+            t = flow::advance_at(
                 flow_cfg,
                 &t.call,
                 Event::Poll(Progress::Geocoded(result)),
-                now as u64,
+                moment(state, now),
             );
         }
     }
@@ -171,25 +179,22 @@ fn count_address_attempts(state: &AppState, before: &Call, t: &flow::Transition)
     }
 }
 
-/// The day a protocol number begins with: `YYYYMMDD` in São Paulo time
-/// (UTC−3; Brazil has kept no daylight saving time since 2019).
-fn protocol_day(now_ms: i64) -> String {
-    let days = (now_ms - 3 * 3_600_000).div_euclid(86_400_000);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}")
+/// The clock for the flow, and whether a person answers now (`IVR_AGENT_HOURS`).
+fn moment(state: &AppState, now: i64) -> Moment {
+    let now_ms = u64::try_from(now).unwrap_or(0);
+    Moment {
+        now_ms,
+        agent_open: state.cfg.call.schedule.open_at(now_ms),
+    }
 }
 
 fn replay_or_resume(state: &AppState, stored: &StoredCall, now: i64) -> String {
-    let t = flow::advance(&state.cfg.call.flow, &stored.call, Event::Start, now as u64);
+    let t = flow::advance_at(
+        &state.cfg.call.flow,
+        &stored.call,
+        Event::Start,
+        moment(state, now),
+    );
     state.render_ctx().render(&t.reply, stored.seq)
 }
 

@@ -116,3 +116,32 @@ async fn zero_at_the_address_transfers_and_a_failed_dial_goes_back_there() {
     assert!(xml.contains("Diga o endereço"), "{xml}");
     assert_eq!(app.sandbox.property_posts(), 0);
 }
+
+#[tokio::test]
+async fn outside_the_hours_the_caller_hears_them_and_goes_on() {
+    // Open only on the day after tomorrow (São Paulo time): closed now.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let weekday = ((now_ms - 3 * 3_600_000).div_euclid(86_400_000) + 3).rem_euclid(7);
+    let day = ["seg", "ter", "qua", "qui", "sex", "sab", "dom"][((weekday + 2) % 7) as usize];
+    let hours = format!("--agent-hours={day} 08:00-18:00");
+    let app = TestApp::spawn(&[AGENT, &hours]).await;
+    let s = sid(3);
+    let xml = post(&app.voice_url, &s, &[]).await;
+    let next = action(&xml, "Gather").unwrap();
+    let xml = post(
+        &format!("{}{next}", app.base_url),
+        &s,
+        &[("SpeechResult", "atendente")],
+    )
+    .await;
+    assert!(!xml.contains("<Dial"), "{xml}");
+    assert!(xml.contains("Nossos atendentes atendem"), "{xml}");
+    assert!(xml.contains("das 8 às 18 horas"), "{xml}");
+    assert!(
+        xml.contains("Digite o código de cliente"),
+        "the call goes on: {xml}"
+    );
+}
