@@ -143,9 +143,14 @@ async fn claims_are_exclusive_fenced_and_leased() {
             port: Some(2),
         };
         assert!(
-            !s.finish_claim(&c1, &ReservationOutcome::Reserved(port.clone()), 1_300)
-                .await
-                .unwrap()
+            !s.finish_claim(
+                &c1,
+                &ReservationOutcome::Reserved(port.clone()),
+                None,
+                1_300
+            )
+            .await
+            .unwrap()
         );
         assert!(s.retry_claim(&c2, "OZmap 503", 5_000, 1_300).await.unwrap());
         assert!(
@@ -157,9 +162,14 @@ async fn claims_are_exclusive_fenced_and_leased() {
         assert_eq!(c3.reservation.last_error.as_deref(), Some("OZmap 503"));
         assert_eq!(s.ledger_backlog(5_100).await.unwrap(), (1, 5_000));
         assert!(
-            s.finish_claim(&c3, &ReservationOutcome::Reserved(port.clone()), 5_100)
-                .await
-                .unwrap()
+            s.finish_claim(
+                &c3,
+                &ReservationOutcome::Reserved(port.clone()),
+                None,
+                5_100
+            )
+            .await
+            .unwrap()
         );
         let r = s
             .reservation_by_code(&ClientCode::parse("42").unwrap())
@@ -206,7 +216,7 @@ async fn a_released_claim_is_due_again_without_counting_an_attempt() {
         );
         // the old holder cannot write any more
         assert!(
-            !s.finish_claim(&c1, &ReservationOutcome::NotViable, 600)
+            !s.finish_claim(&c1, &ReservationOutcome::NotViable, None, 600)
                 .await
                 .unwrap()
         );
@@ -224,7 +234,7 @@ async fn dead_letters_can_be_requeued_and_cancelled() {
             .unwrap();
         let c = s.claim_due(1, 100).await.unwrap().unwrap();
         assert!(
-            s.bury_claim(&c, "OZmap refused the token", 2)
+            s.bury_claim(&c, "OZmap refused the token", None, 2)
                 .await
                 .unwrap()
         );

@@ -133,6 +133,7 @@ mod with_sandbox {
             reserve: ReserveSettings::default(),
             settings,
             wake: Arc::new(Notify::new()),
+            outbox: None,
         }
     }
 
