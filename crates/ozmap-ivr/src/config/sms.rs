@@ -167,9 +167,10 @@ mod tests {
     use super::super::parse_for_tests;
     use super::*;
 
-    const REAL: [&str; 3] = [
+    const REAL: [&str; 4] = [
         "--ozmap-url=https://tenant.ozmap.com.br",
         "--ozmap-token=t",
+        "--geocoder=gazetteer",
         "--allow-unsigned",
     ];
 
