@@ -59,9 +59,8 @@ pub(crate) async fn list(
             }
         },
     };
-    let limit = match limit(&q) {
-        Ok(n) => n,
-        Err(refusal) => return refusal,
+    let Some(limit) = limit(&q) else {
+        return bad_limit();
     };
     match state.store.list_reservations(status, limit).await {
         Ok(rows) => json_ok(&rows.iter().map(ReservationView::from).collect::<Vec<_>>()),
@@ -69,18 +68,22 @@ pub(crate) async fn list(
     }
 }
 
-/// `limit=N`: 1 to [`MAX_LIST`], 50 when absent.
-fn limit(q: &ListQuery) -> Result<i64, HttpResponse> {
+/// `limit=N`: 1 to [`MAX_LIST`], 50 when absent; `None` when out of range.
+fn limit(q: &ListQuery) -> Option<i64> {
     match q.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(50),
-        Some(raw) => match raw.parse::<i64>() {
-            Ok(n) if (1..=MAX_LIST).contains(&n) => Ok(n),
-            _ => Err(json_error(
-                StatusCode::BAD_REQUEST,
-                &format!("limit must be a number between 1 and {MAX_LIST}"),
-            )),
-        },
+        None => Some(50),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIST).contains(n)),
     }
+}
+
+fn bad_limit() -> HttpResponse {
+    json_error(
+        StatusCode::BAD_REQUEST,
+        &format!("limit must be a number between 1 and {MAX_LIST}"),
+    )
 }
 
 /// `GET /admin/messages?status=pending|sending|sent|dead&limit=N`: the newest
@@ -105,9 +108,8 @@ pub(crate) async fn list_messages(
             }
         },
     };
-    let limit = match limit(&q) {
-        Ok(n) => n,
-        Err(refusal) => return refusal,
+    let Some(limit) = limit(&q) else {
+        return bad_limit();
     };
     match state.store.list_messages(status, limit).await {
         Ok(rows) => json_ok(&rows.iter().map(MessageView::from).collect::<Vec<_>>()),

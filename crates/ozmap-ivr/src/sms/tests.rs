@@ -221,6 +221,9 @@ async fn telnyx_gets_json_with_a_bearer_key_and_its_id_is_kept() {
     );
 }
 
+/// What a send's result should be.
+type Judge = fn(&Result<Option<String>, SendError>) -> bool;
+
 #[tokio::test]
 async fn answers_are_judged_refused_retried_or_sent() {
     let server = MockServer::start().await;
@@ -228,11 +231,7 @@ async fn answers_are_judged_refused_retried_or_sent() {
     let answer = |status: u16, body: serde_json::Value| {
         Mock::given(method("POST")).respond_with(ResponseTemplate::new(status).set_body_json(body))
     };
-    let cases: Vec<(
-        u16,
-        serde_json::Value,
-        fn(&Result<Option<String>, SendError>) -> bool,
-    )> = vec![
+    let cases: Vec<(u16, serde_json::Value, Judge)> = vec![
         (
             400,
             json!({"code": 21211, "message": "The 'To' number +5548999990000 is not a valid phone number.", "status": 400}),

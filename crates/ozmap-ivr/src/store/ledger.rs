@@ -256,7 +256,7 @@ impl Store {
                     tx.rollback().await?;
                     return Ok(false);
                 }
-                insert_message(&mut *tx, id, &message, now).await?;
+                insert_message(&mut tx, id, &message, now).await?;
                 tx.commit().await?;
                 Ok(true)
             })

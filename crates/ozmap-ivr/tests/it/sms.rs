@@ -368,11 +368,25 @@ async fn a_4xx_is_a_dead_letter_operators_see_with_the_number_masked() {
 
 /// The real binary, killed with SIGKILL once the reservation is done and its
 /// SMS written but not yet accepted by the provider (the API answers 503 until
-/// then): after the restart the SMS goes out, once.
-#[tokio::test]
-async fn sigkill_between_the_reservation_and_the_sms_sends_it_once_after_the_restart() {
+/// then): after the restart the SMS goes out, once. On SQLite and PostgreSQL.
+mod sigkill_between_the_reservation_and_the_sms_sends_it_once_after_the_restart {
+    use test_support::TestDb;
+
+    #[tokio::test]
+    async fn sqlite() {
+        super::sigkill_then_restart(TestDb::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        if let Some(db) = TestDb::postgres("sms sigkill").await {
+            super::sigkill_then_restart(db).await;
+        }
+    }
+}
+
+async fn sigkill_then_restart(db: TestDb) {
     let fake = FakeTwilio::start(Mode::Unavailable, PLATFORM_TOKEN).await;
-    let db = TestDb::sqlite();
     let sandbox = start_sandbox().await;
     let api = fake.server.uri();
     let mut svc = Service::start(
