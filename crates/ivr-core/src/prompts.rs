@@ -81,6 +81,13 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("hints.yes_no", &[]),
     ("hints.address", &[]),
     ("hints.number", &[]),
+    // The outcome in writing, sent by SMS after the call (plain text, no SSML).
+    ("sms.reserved", &["protocol", "box", "port"]),
+    ("sms.reserved_no_port", &["protocol", "box"]),
+    ("sms.existing", &["protocol", "box", "port"]),
+    ("sms.existing_no_port", &["protocol", "box"]),
+    ("sms.not_viable", &["protocol"]),
+    ("sms.failed", &["protocol"]),
 ];
 
 const SHIPPED: &[(&str, &str)] = &[
@@ -204,6 +211,28 @@ impl Prompts {
             .unwrap_or_default()
     }
 
+    /// A line as plain text (an SMS), placeholders filled: digits as digits, a
+    /// client code as written (`123|45`).
+    pub fn text(&self, line: &Line) -> String {
+        let Some(pieces) = self.texts.get(line.key) else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for piece in pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Slot(name) => {
+                    match line.args.iter().find(|(n, _)| n == name).map(|(_, a)| a) {
+                        Some(Arg::Text(t) | Arg::Digits(t)) => out.push_str(t),
+                        Some(Arg::Code(code)) => out.push_str(code.as_str()),
+                        None => {}
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// A line rendered as SSML parts, placeholders filled.
     pub fn render(&self, line: &Line) -> Vec<SayPart> {
         let mut out = Vec::new();
@@ -302,6 +331,28 @@ mod tests {
         assert!(parts.contains(&SayPart::Digits("123".into())));
         assert!(parts.contains(&SayPart::Digits("45".into())));
         assert!(parts.contains(&SayPart::Text(" barra ".into())));
+    }
+
+    #[test]
+    fn an_sms_is_plain_text_with_the_digits_written() {
+        for lang in ["pt-BR", "en-US"] {
+            let p = Prompts::shipped(lang).unwrap();
+            let line = Line::new("sms.reserved")
+                .arg("protocol", Arg::Digits("2025061200000042".into()))
+                .arg("box", Arg::Text("CTO-AGR-01".into()))
+                .arg("port", Arg::Digits("3".into()));
+            let text = p.text(&line);
+            assert!(text.contains("2025061200000042"), "{text}");
+            assert!(
+                text.contains("CTO-AGR-01") && text.contains(" 3 "),
+                "{text}"
+            );
+            assert!(!text.contains('{') && !text.contains('<'), "{text}");
+        }
+        let p = Prompts::shipped("pt-BR").unwrap();
+        let code =
+            Line::new("code.confirm").arg("code", Arg::Code(ClientCode::parse("123|45").unwrap()));
+        assert!(p.text(&code).contains("123|45"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Start-up: builds every adapter from the [`Config`] (each part of it builds its
 //! own client), binds the listener (port 0 allowed, the real port read back),
-//! starts the worker and serves. The same [`Application`] runs in the binary and
+//! starts the worker and the SMS sender, and serves. The same [`Application`] runs in the binary and
 //! in the black-box tests. It needs an OZmap: with none configured, the binary
 //! starts the built-in sandbox first and points the configuration at it.
 
@@ -8,7 +8,8 @@ use crate::config::Config;
 use crate::http::AppState;
 use crate::http::{SecurityCounters, WebhookCounters};
 use crate::ratelimit::RateLimits;
-use crate::worker::Worker;
+use crate::sms::{Outbox, Sender, SenderSettings};
+use crate::worker::{Worker, WorkerSettings};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use ivr_core::render::{MAX_HINTS, split_hints};
@@ -25,6 +26,8 @@ pub struct Application {
     handle: ServerHandle,
     shutdown: Arc<watch::Sender<bool>>,
     worker: tokio::task::JoinHandle<()>,
+    /// The SMS sender; `None` when SMS are off.
+    sms: Option<tokio::task::JoinHandle<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
     pub state: web::Data<AppState>,
 }
@@ -78,14 +81,26 @@ impl Application {
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shutdown = Arc::new(shutdown);
+        let sms_wake = Arc::new(Notify::new());
+        let sender = cfg.sms.provider()?.map(|provider| Sender {
+            store: store.clone(),
+            provider,
+            settings: sender_settings(&cfg.worker),
+            wake: sms_wake.clone(),
+        });
+        announce_sms(&cfg);
         let worker = Worker {
             store: store.clone(),
             ozmap,
             reserve: cfg.reserve.clone(),
             settings: cfg.worker.clone(),
             wake: wake.clone(),
+            outbox: sender
+                .as_ref()
+                .map(|_| Outbox::new(prompts.clone(), sms_wake)),
         };
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
+        let sms = sender.map(|s| tokio::spawn(s.run(shutdown_rx.clone())));
         let limits = Arc::new(RateLimits::new(
             cfg.http.rate_calls_per_minute,
             cfg.http.rate_requests_per_second,
@@ -133,6 +148,7 @@ impl Application {
             handle,
             shutdown,
             worker,
+            sms,
             housekeeping,
             state,
         })
@@ -157,12 +173,16 @@ impl Application {
             server,
             shutdown,
             worker,
+            sms,
             housekeeping,
             ..
         } = self;
         let result = server.await;
         let _ = shutdown.send(true);
         let _ = worker.await;
+        if let Some(sms) = sms {
+            let _ = sms.await;
+        }
         let _ = housekeeping.await;
         Ok(result?)
     }
@@ -181,6 +201,32 @@ impl Stopper {
     pub async fn stop(&self, graceful: bool) {
         let _ = self.worker.send(true);
         self.server.stop(graceful).await;
+    }
+}
+
+/// The SMS sender keeps the worker's lease, retries and grace.
+fn sender_settings(w: &WorkerSettings) -> SenderSettings {
+    SenderSettings {
+        lease_ms: w.lease_ms,
+        max_attempts: w.max_attempts,
+        backoff_base_ms: w.backoff_base_ms,
+        backoff_max_ms: w.backoff_max_ms,
+        idle_poll_ms: w.idle_poll_ms,
+        shutdown_grace_ms: w.shutdown_grace_ms,
+    }
+}
+
+/// Says at start who sends the SMS with the outcome, and warns when nobody does.
+fn announce_sms(cfg: &Config) {
+    match cfg.sms.provider.name() {
+        "none" => tracing::warn!(
+            "SMS: off (SMS_PROVIDER unset or none); callers get no SMS with their protocol and \
+             outcome (Anatel, Res. 765/2023 art. 9, expects the protocol sent electronically)"
+        ),
+        "log" => {
+            tracing::info!("SMS: written to the log, number masked (set SMS_PROVIDER to send them)")
+        }
+        name => tracing::info!(provider = name, "SMS: the outcome is sent to the caller"),
     }
 }
 

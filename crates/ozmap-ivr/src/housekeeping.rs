@@ -4,7 +4,9 @@
 //! - Every hour (and once at start) call states not touched for
 //!   `IVR_RETENTION_DAYS` are deleted ([`Store::purge_calls`], which also drops
 //!   geocoding answers older than that): a call's state holds the caller's number,
-//!   name and address (LGPD), and an abandoned call must not keep them.
+//!   name and address (LGPD), and an abandoned call must not keep them. Sent SMS
+//!   older than that go too ([`Store::purge_sent_messages`]: they hold the
+//!   caller's number); dead ones stay for an operator.
 //! - Every minute [`RateLimits::retain_recent`] drops keys whose bucket has refilled,
 //!   so a stream of distinct numbers or addresses cannot grow memory without bound.
 //!
@@ -34,9 +36,9 @@ pub(crate) async fn purge_expired(
     now_ms: i64,
     retention_days: u32,
 ) -> Result<u64, StoreError> {
-    store
-        .purge_calls(retention_cutoff(now_ms, retention_days))
-        .await
+    let cutoff = retention_cutoff(now_ms, retention_days);
+    let calls = store.purge_calls(cutoff).await?;
+    Ok(calls + store.purge_sent_messages(cutoff).await?)
 }
 
 /// Runs both chores until `shutdown` turns true.

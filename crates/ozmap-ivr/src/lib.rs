@@ -15,6 +15,8 @@
 //! - `geocode`: addresses and CEPs into coordinates (Nominatim, Google, gazetteer).
 //! - `reserve`: the port-reservation procedure over [`ozmap_client`].
 //! - `worker`: carries ledger rows out against OZmap, exactly once.
+//! - `sms`: the outcome in writing: the message written with each outcome, the
+//!   sender and its providers, and the operators' `ozmap-ivr messages`.
 //! - `admin`: the operators' command, `ozmap-ivr reservations`.
 //! - `housekeeping`: expiry of call state (retention) and of rate-limit keys.
 //! - `ratelimit`, `redact`: rate limits and log redaction.
@@ -25,9 +27,10 @@
 //!
 //! Dependencies between the modules point one way (no cycle; check with a grep
 //! of `crate::`): `app` → `http`, `worker`, `housekeeping`, `config`; `http` →
-//! `admin` (the row view), `config`, `geocode`, `store`, `ratelimit`, `redact`;
-//! `config` → `geocode`, `reserve`, `store`, `worker` (the settings it builds);
-//! `worker` → `reserve`, `store`; `geocode`, `reserve`, `store` → none.
+//! `admin` (the row view), `sms` (the message view), `config`, `geocode`, `store`,
+//! `ratelimit`, `redact`; `config` → `geocode`, `reserve`, `sms`, `store`, `worker`
+//! (the settings it builds); `worker` → `reserve`, `sms`, `store`; `sms` →
+//! `config` (the store's flags), `redact`, `store`; `geocode`, `reserve`, `store` → none.
 
 mod admin;
 mod app;
@@ -39,6 +42,7 @@ mod in_process;
 mod ratelimit;
 mod redact;
 mod reserve;
+mod sms;
 mod store;
 mod worker;
 
@@ -50,4 +54,5 @@ pub use http::routes::configure;
 pub use http::{AppState, Hook, SecurityCounters, WebhookCounters, security_headers};
 pub use in_process::InProcessService;
 pub use redact::install_panic_hook;
-pub use store::{LedgerStatus, Reservation, Store, StoreError};
+pub use sms::{MessagesArgs, run as messages};
+pub use store::{LedgerStatus, Message, MessageStatus, Reservation, Store, StoreError};

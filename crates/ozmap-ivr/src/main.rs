@@ -48,6 +48,8 @@ enum Command {
     Call(ivr_tools::caller::CallArgs),
     /// The reservation ledger: list, show, retry a dead letter, cancel.
     Reservations(ozmap_ivr::ReservationsArgs),
+    /// The SMS outbox: list, show, retry a dead letter.
+    Messages(ozmap_ivr::MessagesArgs),
     /// Load-test the service with many simulated calls (see BENCHMARKS.md).
     Bench(Box<ivr_tools::bench::BenchArgs>),
 }
@@ -80,6 +82,7 @@ async fn main() -> std::process::ExitCode {
         Command::Reservations(args) => ozmap_ivr::reservations(args)
             .await
             .map(|out| print!("{out}")),
+        Command::Messages(args) => ozmap_ivr::messages(args).await.map(|out| print!("{out}")),
         Command::Sandbox(args) => ozmap_sandbox::run(args).await,
         Command::Bench(args) => {
             ivr_tools::bench::run_cli(*args, &ozmap_ivr::InProcessService).await

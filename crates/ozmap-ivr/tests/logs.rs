@@ -9,7 +9,8 @@
 //!
 //! The calls cover the paths that log: keypad and speech answers, a CEP on the
 //! keypad, a reservation that fails in OZmap and is retried by the worker, a
-//! refused signature, a caller over the rate limit, a status callback.
+//! refused signature, a caller over the rate limit, a status callback, and the
+//! SMS with each outcome sent to a fake Twilio messaging API.
 
 use ivr_tools::caller::Answer;
 use secrecy::SecretString;
@@ -23,6 +24,8 @@ use webhook_signature::twilio_signature;
 const AUTH_TOKEN: &str = "auth-t0ken-Zq81x";
 const BASIC_PASSWORD: &str = "basic-pw-Hv3k";
 const ADMIN_TOKEN: &str = "admin-t0ken-Lw20";
+
+const SMS_SID: &str = "ACsms0000000000000000000000000000";
 
 const PHONE: &str = "+5548991234567";
 const PHONE_2: &str = "+5548987650123";
@@ -89,7 +92,19 @@ fn cep_call() -> Vec<Answer> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
     let logs = install();
+    let sms_api = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(201)
+                .set_body_json(serde_json::json!({"sid": "SMlog", "to": PHONE})),
+        )
+        .mount(&sms_api)
+        .await;
     let app = TestApp::spawn(&[
+        "--sms-provider=twilio",
+        "--sms-from=+5548988880000",
+        &format!("--twilio-account-sid={SMS_SID}"),
+        &format!("--twilio-api-url={}", sms_api.uri()),
         &format!("--twilio-auth-token={AUTH_TOKEN}"),
         &format!("--public-url=http://ivr:{BASIC_PASSWORD}@127.0.0.1:0"),
         &format!("--admin-token={ADMIN_TOKEN}"),
@@ -124,6 +139,13 @@ async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(app.sandbox.property_posts(), 2);
+    // Both outcomes go out by SMS.
+    while sms_api.received_requests().await.unwrap_or_default().len() < 2
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sms_api.received_requests().await.unwrap().len(), 2);
 
     // 3. A second new call from the first number within the minute: over the limit.
     let report = app.call_with(signed(PHONE), vec![]).await;
@@ -164,6 +186,10 @@ async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
     assert!(log.lines().count() > 50, "the capture works: {log}");
     assert!(log.contains("answered"), "the service's lines are in it");
 
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{SMS_SID}:{AUTH_TOKEN}"))
+    };
     let forbidden = [
         // phone numbers, whole and without the country code
         PHONE,
@@ -186,9 +212,10 @@ async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
         "4815162342",
         "73519|26048",
         "7351926048",
-        // secrets
+        // secrets, in clear and as the messaging API's basic credentials
         TOKEN,
         AUTH_TOKEN,
+        &basic,
         BASIC_PASSWORD,
         ADMIN_TOKEN,
     ];

@@ -9,8 +9,8 @@
 //! groups, so it follows the same rules and defaults.
 //!
 //! Secrets (`OZMAP_TOKEN`, `TWILIO_AUTH_TOKEN`, `TWILIO_WEBHOOK_KEYS`,
-//! `SIGNALWIRE_SIGNING_KEY`, `GOOGLE_MAPS_KEY`, `IVR_ADMIN_TOKEN`, the password in
-//! `IVR_PUBLIC_URL`) are wrapped in [`SecretString`] as soon as they are parsed, so
+//! `SIGNALWIRE_SIGNING_KEY`, `SIGNALWIRE_API_TOKEN`, `TELNYX_API_KEY`,
+//! `GOOGLE_MAPS_KEY`, `IVR_ADMIN_TOKEN`, the password in `IVR_PUBLIC_URL`) are wrapped in [`SecretString`] as soon as they are parsed, so
 //! no `Debug`, log line or error can print them.
 //!
 //! Security policy checked here, at start, rather than discovered on the first call:
@@ -19,7 +19,8 @@
 //!   layer then warns on every request); the built-in sandbox accepts unsigned
 //!   requests (one warning at start);
 //! - outbound URLs (`OZMAP_URL`, `GEOCODER_URL`, which is also the Google base, and
-//!   `CEP_URL`) must be `https` unless they point at loopback, so a token or an
+//!   `CEP_URL`, and the messaging APIs' `TWILIO_API_URL`, `SIGNALWIRE_SPACE_URL`,
+//!   `TELNYX_API_URL`) must be `https` unless they point at loopback, so a token or an
 //!   address never crosses a network in clear.
 
 mod call;
@@ -29,6 +30,7 @@ mod http;
 mod ozmap;
 mod prompts;
 mod signing;
+mod sms;
 #[cfg(test)]
 mod tests;
 mod worker;
@@ -38,10 +40,12 @@ pub(crate) use geocoder::GeocoderArgs;
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
 pub(crate) use ozmap::{DatabaseArgs, DatabaseSettings, OzmapArgs, OzmapSettings, ReserveArgs};
 pub(crate) use signing::{SigningArgs, SigningSettings};
+pub(crate) use sms::SmsArgs;
 pub(crate) use worker::WorkerArgs;
 
 use crate::geocode::GeocoderSettings;
 use crate::reserve::ReserveSettings;
+use crate::sms::SmsSettings;
 use crate::worker::WorkerSettings;
 use clap::Args;
 use secrecy::SecretString;
@@ -71,6 +75,8 @@ pub struct ServeArgs {
     pub signing: SigningArgs,
     #[command(flatten)]
     pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub sms: SmsArgs,
     /// Bearer token for `GET /admin/reservations`; unset: the admin routes are off. Secret.
     #[arg(
         long,
@@ -113,6 +119,8 @@ pub struct Config {
     pub(crate) admin_token: Option<SecretString>,
     /// Lease, retries, circuit breaker and shutdown grace of the reservation worker.
     pub(crate) worker: WorkerSettings,
+    /// Who sends the SMS with the outcome.
+    pub(crate) sms: SmsSettings,
 }
 
 impl Config {
@@ -156,6 +164,9 @@ impl ServeArgs {
             .geocoder
             .check(ozmap.is_sandbox(), call.geocode_hold())?;
         let signing = self.signing.check()?;
+        let sms = self
+            .sms
+            .check(ozmap.is_sandbox(), signing.keys.twilio_auth_token.clone())?;
         if !ozmap.is_sandbox() && !signing.enforced() && !signing.allow_unsigned {
             return Err(err(
                 "TWILIO_AUTH_TOKEN",
@@ -175,6 +186,7 @@ impl ServeArgs {
             signing,
             admin_token: non_empty(self.admin_token).map(SecretString::from),
             worker,
+            sms,
         })
     }
 }

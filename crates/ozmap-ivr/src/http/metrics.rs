@@ -1,7 +1,8 @@
 //! `GET /metrics`: Prometheus text for operators, behind the admin token (the
 //! service faces the internet, so it is not open): webhooks answered by route,
 //! their latency, apologies (a store or internal error turned into a spoken
-//! sorry), refused requests by reason, and the reservation ledger's backlog.
+//! sorry), refused requests by reason, the reservation ledger's backlog, and
+//! the SMS outbox by status.
 //! Hand-written counters: a few atomics need no metrics framework.
 
 use super::AppState;
@@ -213,6 +214,23 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
             let _ = writeln!(out, "ozmap_ivr_ledger_dead {}", dead.len());
         }
         Err(e) => tracing::error!(error = %e, "metrics: dead letters unavailable"),
+    }
+    match state.store.message_counts().await {
+        Ok(counts) => {
+            let _ = writeln!(
+                out,
+                "# HELP ozmap_ivr_messages SMS with the outcome, by status (pending, sending, sent, dead)."
+            );
+            let _ = writeln!(out, "# TYPE ozmap_ivr_messages gauge");
+            for (status, n) in counts {
+                let _ = writeln!(
+                    out,
+                    "ozmap_ivr_messages{{status=\"{}\"}} {n}",
+                    status.as_str()
+                );
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "metrics: SMS outbox unavailable"),
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

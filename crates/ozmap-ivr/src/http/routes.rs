@@ -9,6 +9,8 @@ use ivr_core::webhook::paths::{ANSWER, DIAL, POLL, SILENCE, START, STATUS};
 pub(crate) const HEALTH: &str = "/healthz";
 /// The ledger as JSON, behind `IVR_ADMIN_TOKEN`.
 pub(crate) const ADMIN_RESERVATIONS: &str = "/admin/reservations";
+/// The SMS outbox as JSON, behind `IVR_ADMIN_TOKEN`.
+pub(crate) const ADMIN_MESSAGES: &str = "/admin/messages";
 /// Prometheus text, behind `IVR_ADMIN_TOKEN`.
 pub(crate) const METRICS: &str = "/metrics";
 
@@ -41,5 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(ADMIN_RESERVATIONS).route(web::get().to(admin::list)))
         .service(
             web::resource(format!("{ADMIN_RESERVATIONS}/{{id}}")).route(web::get().to(admin::show)),
+        )
+        .service(web::resource(ADMIN_MESSAGES).route(web::get().to(admin::list_messages)))
+        .service(
+            web::resource(format!("{ADMIN_MESSAGES}/{{id}}"))
+                .route(web::get().to(admin::show_message)),
         );
 }

@@ -1,10 +1,13 @@
 //! The reservation ledger: one row per client code, claimed by one worker at a
-//! time (fenced by a token), retried, buried as a dead letter, or cancelled.
+//! time (fenced by a token), retried, buried as a dead letter, or cancelled. A
+//! row's final outcome is written with the SMS that tells the caller, in one
+//! transaction (the outbox of [`super::messages`]).
 
+use super::messages::{NewMessage, insert_message};
 use super::{Backend, Claim, LedgerStatus, RESERVATION_COLUMNS, Reservation, Store, StoreError};
 use ivr_core::domain::{ClientCode, ReservationOutcome};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Connection, Row};
 
 impl Store {
     fn reservation_from(r: &AnyRow) -> Result<Reservation, StoreError> {
@@ -153,32 +156,26 @@ impl Store {
             .map(|r| r.map(|reservation| Claim { reservation, token }))
     }
 
-    /// Records the outcome. `false` when the claim was lost (lease expired and
-    /// another worker took the row): the result is then not written twice.
-    pub async fn finish_claim(
+    /// Records the outcome and, in the same transaction, the message that tells
+    /// the caller (see [`super::messages`]): a crash keeps both or neither.
+    /// `false` when the claim was lost (lease expired and another worker took the
+    /// row): the result is then not written twice, nor the message.
+    pub(crate) async fn finish_claim(
         &self,
         claim: &Claim,
         outcome: &ReservationOutcome,
+        message: Option<NewMessage>,
         now: i64,
     ) -> Result<bool, StoreError> {
         let text =
             serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let (id, token) = (claim.reservation.id, claim.token.clone());
-        self.update_one(Box::new(move |c| {
-            Box::pin(async move {
-                sqlx::query(
-                    "UPDATE reservations SET status = 'done', outcome = $1, attempts = attempts + 1, \
-                     claimed_until = 0, claim_token = NULL, last_error = NULL, updated_at = $2 \
-                     WHERE id = $3 AND claim_token = $4",
-                )
-                .bind(text)
-                .bind(now)
-                .bind(id)
-                .bind(token)
-                .execute(&mut *c)
-                .await
-            })
-        }))
+        self.settle_claim(
+            claim,
+            "status = 'done', outcome = $1, last_error = NULL",
+            text,
+            message,
+            now,
+        )
         .await
     }
 
@@ -209,26 +206,59 @@ impl Store {
         .await
     }
 
-    /// Gives up on the row (dead letter) with the reason.
-    pub async fn bury_claim(
+    /// Gives up on the row (dead letter) with the reason, and writes the message
+    /// that tells the caller, in the same transaction.
+    pub(crate) async fn bury_claim(
         &self,
         claim: &Claim,
         error: &str,
+        message: Option<NewMessage>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let (id, token, error) = (claim.reservation.id, claim.token.clone(), error.to_string());
-        self.update_one(Box::new(move |c| {
+        self.settle_claim(
+            claim,
+            "status = 'dead', last_error = $1",
+            error.to_string(),
+            message,
+            now,
+        )
+        .await
+    }
+
+    /// The final state of a claimed row (`set` uses `$1`, the text), fenced by
+    /// the claim, with its message in the same transaction. `false`: the claim
+    /// was lost, nothing is written.
+    async fn settle_claim(
+        &self,
+        claim: &Claim,
+        set: &'static str,
+        text: String,
+        message: Option<NewMessage>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (id, token) = (claim.reservation.id, claim.token.clone());
+        self.write(Box::new(move |c| {
             Box::pin(async move {
-                sqlx::query(
-                    "UPDATE reservations SET status = 'dead', attempts = attempts + 1, last_error = $1, \
-                     claimed_until = 0, claim_token = NULL, updated_at = $2 WHERE id = $3 AND claim_token = $4",
-                )
-                .bind(error)
+                let update = sqlx::query(AssertSqlSafe(format!(
+                    "UPDATE reservations SET {set}, attempts = attempts + 1, claimed_until = 0, \
+                     claim_token = NULL, updated_at = $2 WHERE id = $3 AND claim_token = $4"
+                )))
+                .bind(text)
                 .bind(now)
                 .bind(id)
-                .bind(token)
-                .execute(&mut *c)
-                .await
+                .bind(token);
+                let Some(message) = message else {
+                    // One statement is atomic by itself.
+                    return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
+                };
+                let mut tx = c.begin().await?;
+                if update.execute(&mut *tx).await?.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                insert_message(&mut tx, id, &message, now).await?;
+                tx.commit().await?;
+                Ok(true)
             })
         }))
         .await

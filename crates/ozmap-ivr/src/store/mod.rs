@@ -1,4 +1,5 @@
-//! Durable state: calls, the geocoding cache and the reservation ledger.
+//! Durable state: calls, the geocoding cache, the reservation ledger and the
+//! SMS outbox.
 //!
 //! One implementation over `sqlx::Any` serves both the embedded SQLite default and
 //! PostgreSQL for several instances: the SQL is shared (numbered `$n` parameters
@@ -19,7 +20,11 @@ mod calls;
 mod commit;
 mod geocache;
 mod ledger;
+mod messages;
 mod schema;
+
+pub use messages::{Message, MessageStatus};
+pub(crate) use messages::{MessageClaim, NewMessage};
 
 use futures_util::future::BoxFuture;
 use ivr_core::domain::{ClientCode, ReservationOutcome, ReservationRequest};

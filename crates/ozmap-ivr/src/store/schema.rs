@@ -93,6 +93,51 @@ const MIGRATIONS: &[Migration] = &[
         CREATE INDEX reservations_protocol ON reservations (protocol);
     ",
     },
+    // The SMS outbox: one message per outcome of a ledger row, written in the
+    // transaction that records the outcome, sent by the SMS sender.
+    Migration {
+        version: 3,
+        sqlite: "
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            reservation_id INTEGER NOT NULL REFERENCES reservations (id),
+            kind TEXT NOT NULL,
+            phone TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            claimed_until INTEGER NOT NULL DEFAULT 0,
+            claim_token TEXT,
+            last_error TEXT,
+            provider_id TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            UNIQUE (reservation_id, kind)
+        );
+        CREATE INDEX messages_due ON messages (status, next_attempt_at);
+    ",
+        postgres: "
+        CREATE TABLE messages (
+            id BIGSERIAL PRIMARY KEY,
+            reservation_id BIGINT NOT NULL REFERENCES reservations (id),
+            kind TEXT NOT NULL,
+            phone TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            claimed_until BIGINT NOT NULL DEFAULT 0,
+            claim_token TEXT,
+            last_error TEXT,
+            provider_id TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            UNIQUE (reservation_id, kind)
+        );
+        CREATE INDEX messages_due ON messages (status, next_attempt_at);
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -17,13 +17,18 @@
 //! Any number of workers, in one process or many, can run against one store: the
 //! claim is exclusive and fenced by a token, so a worker whose lease ran out cannot
 //! overwrite the result of the one that took the row over.
+//!
+//! The final outcome (done, or a dead letter) is recorded with the SMS that tells
+//! the caller, in one transaction ([`Outbox`]; the SMS sender sends it later), so
+//! the message is written exactly when the outcome is.
 
 mod breaker;
 
 pub(crate) use breaker::{Breaker, BreakerState};
 
 use crate::reserve::{ReserveError, ReserveSettings, reserve};
-use crate::store::{Claim, Store, now_ms};
+use crate::sms::Outbox;
+use crate::store::{Claim, NewMessage, Store, now_ms};
 use ivr_core::domain::ReservationOutcome;
 use ozmap_client::OzmapClient;
 use std::sync::Arc;
@@ -82,6 +87,8 @@ pub(crate) struct Worker {
     pub reserve: ReserveSettings,
     pub settings: WorkerSettings,
     pub wake: Arc<Notify>,
+    /// The SMS written with each final outcome; `None`: SMS are off.
+    pub outbox: Option<Outbox>,
 }
 
 /// The delay before attempt `attempts + 1`, with ±20 % jitter.
@@ -261,27 +268,44 @@ impl Worker {
     ) -> AttemptEnd {
         let attempt = claim.reservation.attempts + 1;
         let now = now_ms();
+        let request = &claim.reservation.request;
+        let mut message: Option<NewMessage> = None;
         let (end, recorded) = match result {
             Ok(outcome) => {
                 tracing::info!(outcome = outcome_name(&outcome), "reservation finished");
+                message = self
+                    .outbox
+                    .as_ref()
+                    .and_then(|o| o.outcome(request, &outcome));
                 (
                     AttemptEnd::Answered,
-                    self.store.finish_claim(claim, &outcome, now).await,
+                    self.store
+                        .finish_claim(claim, &outcome, message.clone(), now)
+                        .await,
                 )
             }
             Err(ReserveError::Permanent(msg)) => {
                 tracing::error!(error = %msg, "reservation failed for good (dead letter)");
+                message = self.outbox.as_ref().and_then(|o| o.failure(request));
                 (
                     AttemptEnd::Answered,
-                    self.store.bury_claim(claim, &msg, now).await,
+                    self.store
+                        .bury_claim(claim, &msg, message.clone(), now)
+                        .await,
                 )
             }
             Err(ReserveError::Transient(msg)) if attempt >= self.settings.max_attempts => {
                 tracing::error!(error = %msg, "reservation out of attempts (dead letter)");
+                message = self.outbox.as_ref().and_then(|o| o.failure(request));
                 (
                     AttemptEnd::Failed,
                     self.store
-                        .bury_claim(claim, &format!("{msg} (after {attempt} attempts)"), now)
+                        .bury_claim(
+                            claim,
+                            &format!("{msg} (after {attempt} attempts)"),
+                            message.clone(),
+                            now,
+                        )
                         .await,
                 )
             }
@@ -295,7 +319,12 @@ impl Worker {
             }
         };
         match recorded {
-            Ok(true) => {}
+            Ok(true) => {
+                if let (Some(outbox), Some(m)) = (&self.outbox, &message) {
+                    tracing::info!(kind = m.kind, "SMS with the outcome queued");
+                    outbox.wake();
+                }
+            }
             Ok(false) => tracing::warn!(
                 "claim lost before the result was recorded; the row's new holder decides"
             ),

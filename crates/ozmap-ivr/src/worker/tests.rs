@@ -77,6 +77,7 @@ fn a_breaker_with_threshold_zero_never_opens() {
 
 mod with_sandbox {
     use super::*;
+    use crate::sms::Outbox;
     use crate::store::LedgerStatus;
     use ivr_core::domain::{ClientCode, ReservationRequest};
     use ivr_core::flow::Call;
@@ -133,6 +134,7 @@ mod with_sandbox {
             reserve: ReserveSettings::default(),
             settings,
             wake: Arc::new(Notify::new()),
+            outbox: None,
         }
     }
 
@@ -152,6 +154,80 @@ mod with_sandbox {
             assert!(Instant::now() < deadline, "gave up waiting for {what}");
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// A ledger row for `code` from a caller on a mobile, with a protocol.
+    async fn row_from_a_mobile(store: &Store, code: &str, protocol: &str) {
+        let call = Call::new(None);
+        let sid = format!("CA-{code}");
+        store.create_call(&sid, &call, "x", 1).await.unwrap();
+        let req = ReservationRequest {
+            phone: Some("+5548999990000".into()),
+            protocol: Some(protocol.into()),
+            ..tutorial::request_for(ClientCode::parse(code).unwrap())
+        };
+        store
+            .advance_call(&sid, 1, &call, "y", Some(&req), 1)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_outcome_and_its_sms_are_recorded_together() {
+        let r = rig(&[]).await;
+        let sms_wake = Arc::new(Notify::new());
+        let outbox = Outbox::new(
+            ivr_core::prompts::Prompts::shipped("pt-BR").unwrap(),
+            sms_wake.clone(),
+        );
+        row_from_a_mobile(&r.store, "123", "2025061200000001").await;
+        let w = Worker {
+            outbox: Some(outbox.clone()),
+            ..worker(&r, WorkerSettings::default(), Duration::from_secs(2))
+        };
+        let claim = r.store.claim_due(now_ms(), 60_000).await.unwrap().unwrap();
+        assert_eq!(w.process(claim).await, AttemptEnd::Answered);
+        let row = &r.store.list_reservations(None, 10).await.unwrap()[0];
+        let Some(ReservationOutcome::Reserved(port)) = &row.outcome else {
+            panic!("{:?}", row.outcome)
+        };
+        let messages = r.store.list_messages(None, 10).await.unwrap();
+        assert_eq!(messages.len(), 1);
+        let m = &messages[0];
+        assert_eq!((m.kind.as_str(), m.reservation_id), ("reserved", row.id));
+        let expected = format!("porta {} da caixa {}", port.port.unwrap(), port.box_name);
+        assert!(m.body.contains(&expected), "{}", m.body);
+        assert!(m.body.contains("2025061200000001"), "{}", m.body);
+        // the sender was nudged
+        tokio::time::timeout(Duration::from_secs(1), sms_wake.notified())
+            .await
+            .expect("a wake-up for the sender");
+        // OZmap refuses the token: a dead letter, and the caller is told it is kept
+        row_from_a_mobile(&r.store, "456", "2025061200000002").await;
+        let refused = Worker {
+            ozmap: OzmapClient::new(
+                url::Url::parse(&r.sandbox.base_url()).unwrap(),
+                SecretString::from("wrong-token".to_string()),
+                Duration::from_secs(2),
+            )
+            .unwrap(),
+            outbox: Some(outbox),
+            ..worker(&r, WorkerSettings::default(), Duration::from_secs(2))
+        };
+        let claim = r.store.claim_due(now_ms(), 60_000).await.unwrap().unwrap();
+        refused.process(claim).await;
+        let messages = r.store.list_messages(None, 10).await.unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].kind, "failed");
+        assert!(messages[0].body.contains("2025061200000002"));
+        assert_eq!(
+            r.store
+                .list_reservations(Some(LedgerStatus::Dead), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[tokio::test]

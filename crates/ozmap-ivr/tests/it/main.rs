@@ -11,6 +11,7 @@
 //! - [`crash`]: the binary killed and restarted between chosen webhooks;
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;
 //! - [`cli`]: the binary as a newcomer uses it;
+//! - [`sms`]: the outcome in writing, against a fake messaging API;
 //! - [`bench`]: the load generator in process.
 
 /// The `ozmap-ivr` binary Cargo built for these tests.
@@ -26,4 +27,5 @@ mod hostile;
 mod instances;
 mod rights;
 mod security;
+mod sms;
 mod webhooks;

@@ -1,0 +1,140 @@
+//! The outcome in writing: an SMS to the caller with the protocol and what came
+//! of the request (Anatel, Resolução 765/2023 art. 9: the protocol is also sent
+//! electronically).
+//!
+//! How a message is made and sent, and why it goes out once:
+//! - The worker, when it records a ledger row's final outcome (reserved, an
+//!   existing reservation, no coverage, or given up), writes the message in the
+//!   same transaction ([`Outbox`] composes it from the `[sms]` prompts; the store
+//!   writes it with `finish_claim` / `bury_claim`). One row per outcome
+//!   (`UNIQUE (reservation_id, kind)`), so a crash after the reservation and
+//!   before the SMS still sends it once, after the restart. This covers the
+//!   deferred outcome too: a caller told "the request is kept" gets the SMS when
+//!   the worker finally reserves or gives up.
+//! - The [`Sender`] claims due rows (a lease fenced by a token, as the worker
+//!   claims ledger rows), sends through the configured [`Provider`], and records
+//!   the provider's message id; 5xx, 429, timeouts and connection errors are
+//!   retried with backoff and jitter, any other 4xx is a dead letter for
+//!   operators (`ozmap-ivr messages`, `GET /admin/messages`). It never runs in a
+//!   webhook: nothing about an SMS can delay or break a call.
+//! - The one window left: a sender killed inside the provider's HTTP request,
+//!   after the provider accepted the message and before `sent` is stored, sends
+//!   it again after the lease (messaging APIs take no idempotency key). The
+//!   window is one request; the shutdown grace lets a request in hand finish.
+//! - Only a mobile number in E.164 gets a message ([`phone::mobile_number`]):
+//!   `anonymous`, SIP URIs, landlines and Twilio's placeholders get none, and no
+//!   error.
+
+mod admin;
+mod phone;
+mod provider;
+mod sender;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use admin::{MessageStatusArg, MessageView};
+pub use admin::{MessagesArgs, run};
+pub(crate) use phone::mobile_number;
+pub(crate) use provider::{Provider, ProviderSettings, SendError};
+pub(crate) use sender::{Sender, SenderSettings};
+
+use crate::store::NewMessage;
+use ivr_core::domain::{ReservationOutcome, ReservationRequest, ReservedPort};
+use ivr_core::flow::{Arg, Line};
+use ivr_core::prompts::Prompts;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How SMS are sent: the provider and one request's timeout.
+#[derive(Clone, Debug)]
+pub(crate) struct SmsSettings {
+    pub provider: ProviderSettings,
+    pub timeout: Duration,
+}
+
+impl SmsSettings {
+    /// The provider to send with; `None` when SMS are off (`SMS_PROVIDER=none`).
+    pub(crate) fn provider(&self) -> anyhow::Result<Option<Provider>> {
+        Provider::build(&self.provider, self.timeout)
+    }
+}
+
+/// The message kinds: one per outcome of a ledger row.
+pub(crate) const KIND_RESERVED: &str = "reserved";
+pub(crate) const KIND_EXISTING: &str = "existing";
+pub(crate) const KIND_NOT_VIABLE: &str = "not_viable";
+pub(crate) const KIND_FAILED: &str = "failed";
+
+/// What the worker writes with an outcome: the message for the caller (from
+/// the `[sms]` prompts), and a nudge to the sender once it is committed.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    prompts: Arc<Prompts>,
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    pub(crate) fn new(prompts: Prompts, wake: Arc<Notify>) -> Self {
+        Self {
+            prompts: Arc::new(prompts),
+            wake,
+        }
+    }
+
+    /// The message telling the caller of `request` its outcome; `None` when
+    /// their number takes no SMS.
+    pub(crate) fn outcome(
+        &self,
+        request: &ReservationRequest,
+        outcome: &ReservationOutcome,
+    ) -> Option<NewMessage> {
+        let with_port = |kind, key, key_no_port, p: &ReservedPort| match p.port {
+            Some(port) => (
+                kind,
+                Line::new(key)
+                    .arg("box", Arg::Text(p.box_name.clone()))
+                    .arg("port", Arg::Digits(port.to_string())),
+            ),
+            None => (
+                kind,
+                Line::new(key_no_port).arg("box", Arg::Text(p.box_name.clone())),
+            ),
+        };
+        let (kind, line) = match outcome {
+            ReservationOutcome::Reserved(p) => {
+                with_port(KIND_RESERVED, "sms.reserved", "sms.reserved_no_port", p)
+            }
+            ReservationOutcome::Existing(p) => {
+                with_port(KIND_EXISTING, "sms.existing", "sms.existing_no_port", p)
+            }
+            ReservationOutcome::NotViable => (KIND_NOT_VIABLE, Line::new("sms.not_viable")),
+        };
+        self.compose(request, kind, line)
+    }
+
+    /// The message for a request given up on (a dead letter): it is kept, and
+    /// the team will call back.
+    pub(crate) fn failure(&self, request: &ReservationRequest) -> Option<NewMessage> {
+        self.compose(request, KIND_FAILED, Line::new("sms.failed"))
+    }
+
+    /// The sender has a new message to send.
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    fn compose(
+        &self,
+        request: &ReservationRequest,
+        kind: &'static str,
+        line: Line,
+    ) -> Option<NewMessage> {
+        let phone = mobile_number(request.phone.as_deref()?)?;
+        let protocol = request.protocol.clone().unwrap_or_default();
+        let body = self
+            .prompts
+            .text(&line.arg("protocol", Arg::Digits(protocol)));
+        Some(NewMessage { kind, phone, body })
+    }
+}
