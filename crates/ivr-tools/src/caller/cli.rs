@@ -46,6 +46,13 @@ pub struct CallArgs {
     /// Per-request timeout in seconds (the platform allows 15).
     #[arg(long, default_value_t = 15)]
     pub timeout_s: u64,
+    /// The service's admin token: after the call, the SMS sent with its
+    /// protocol is fetched from `/admin/messages` and printed. Secret.
+    #[arg(long, env = "IVR_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Seconds to wait for that SMS after the call ends.
+    #[arg(long, default_value_t = 10)]
+    pub sms_wait_s: u64,
 }
 
 /// Answers typed at the terminal: keys (`0-9*#`), words (speech), an empty line
@@ -72,6 +79,7 @@ impl Answerer for Terminal {
 /// Places the call and prints its transcript. Exit code 0 when the call ended
 /// normally (hang up, transfer, reject, end of document), 1 on an error.
 pub async fn run_cli(args: CallArgs) -> anyhow::Result<i32> {
+    let voice_url = args.url.clone();
     let opts = CallerOptions {
         url: args.url,
         call_sid: args.call_sid,
@@ -113,6 +121,11 @@ pub async fn run_cli(args: CallArgs) -> anyhow::Result<i32> {
                 "call {} ended ({:?}) after {} requests",
                 report.call_sid, report.end, report.requests
             );
+            if let Some(token) = args.admin_token.filter(|t| !t.is_empty()) {
+                let wait = Duration::from_secs(args.sms_wait_s);
+                super::sms::print_messages(&voice_url, &SecretString::from(token), &report, wait)
+                    .await;
+            }
             Ok(0)
         }
         Err(e) => {

@@ -27,6 +27,7 @@ mod executor;
 mod http;
 mod options;
 mod report;
+mod sms;
 
 #[cfg(test)]
 mod tests;
