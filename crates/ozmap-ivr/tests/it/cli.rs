@@ -27,6 +27,9 @@ impl Drop for TempDir {
     }
 }
 
+/// The admin token `serve` is started with; `call` uses it to fetch the SMS.
+const ADMIN_TOKEN: &str = "cli-test-admin-token-0123456789";
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -44,6 +47,7 @@ fn serve() -> Server {
     cmd.arg("serve")
         .current_dir(&dir)
         .env("IVR_BIND", format!("127.0.0.1:{port}"))
+        .env("IVR_ADMIN_TOKEN", ADMIN_TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     for var in [
@@ -110,6 +114,7 @@ fn serve_with_no_configuration_and_a_scripted_call_to_a_read_back_port() {
             "keys:1",
         ])
         .env_remove("TWILIO_AUTH_TOKEN")
+        .env("IVR_ADMIN_TOKEN", ADMIN_TOKEN)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -124,6 +129,13 @@ fn serve_with_no_configuration_and_a_scripted_call_to_a_read_back_port() {
         "{stdout}"
     );
     assert!(stdout.contains("POST /voice"), "latency lines: {stdout}");
+    // the outcome in writing, with the protocol the caller heard
+    assert!(stdout.contains("✉ SMS (sent)"), "{stdout}");
+    assert!(stdout.contains("Protocolo 20"), "{stdout}");
+    assert!(
+        !stdout.contains("+5548999990000"),
+        "the number is masked: {stdout}"
+    );
 }
 
 #[test]
