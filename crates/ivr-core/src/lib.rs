@@ -20,6 +20,8 @@
 //! - [`twiml`]: the typed TwiML model and its quick-xml writer.
 //! - [`render`]: a flow reply as a TwiML document, with the speech recogniser's
 //!   settings ([`render::Recogniser`]: model, `enhanced`, timeouts, hints).
+//! - [`voice`]: the default voice of a language, whether a voice speaks it, the
+//!   `<Say>` limit of a voice.
 //! - [`webhook`]: the webhook paths, the bounded form, the `CallSid` rule.
 //! - [`tutorial`]: the example every document and test speaks of.
 
@@ -32,4 +34,5 @@ pub mod render;
 pub mod speech;
 pub mod tutorial;
 pub mod twiml;
+pub mod voice;
 pub mod webhook;

@@ -8,6 +8,7 @@ use clap::Args;
 use ivr_core::flow::FlowConfig;
 use ivr_core::prompts::Prompts;
 use ivr_core::render::{self, Recogniser};
+use ivr_core::voice::VoiceCheck;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,9 +18,10 @@ pub struct CallArgs {
     /// Language of the prompts (a file prompts/<language>.toml).
     #[arg(long, env = "IVR_LANGUAGE", default_value = "pt-BR")]
     pub language: String,
-    /// Text-to-speech voice.
-    #[arg(long, env = "IVR_VOICE", default_value = "Polly.Camila")]
-    pub voice: String,
+    /// Text-to-speech voice. Unset: the language's (pt-BR: Polly.Camila, en-US:
+    /// Polly.Joanna). A known voice of another language stops the start.
+    #[arg(long, env = "IVR_VOICE")]
+    pub voice: Option<String>,
     /// Number a caller is transferred to when the IVR cannot help (E.164).
     /// Brazil's SAC decree expects a person to be reachable from every question.
     #[arg(long, env = "IVR_AGENT_NUMBER")]
@@ -165,6 +167,7 @@ impl CallArgs {
             render::ADDRESS_TIMEOUT_RANGE_S,
             "must be between 1 and 10 seconds",
         )?;
+        let voice = check_voice(non_empty(self.voice), &self.language)?;
         if let Some(f) = &self.prompts_dir
             && !f.is_dir()
         {
@@ -185,7 +188,7 @@ impl CallArgs {
                 ..FlowConfig::default()
             },
             language: self.language,
-            voice: self.voice,
+            voice,
             agent_number,
             schedule,
             step_budget: Duration::from_millis(step_budget_ms),
@@ -199,4 +202,30 @@ impl CallArgs {
             },
         })
     }
+}
+
+/// `IVR_VOICE` checked against `IVR_LANGUAGE`: unset, the language's default; a
+/// known voice of another language is refused; a voice nobody here knows is
+/// accepted with a warning (the platform may know it).
+fn check_voice(voice: Option<String>, language: &str) -> Result<String, ConfigError> {
+    let Some(voice) = voice else {
+        return ivr_core::voice::default_voice(language)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                err(
+                    "IVR_VOICE",
+                    format!("no default voice for IVR_LANGUAGE {language}: set IVR_VOICE"),
+                )
+            });
+    };
+    match ivr_core::voice::check(&voice, language) {
+        Ok(VoiceCheck::Speaks) => {}
+        Ok(VoiceCheck::Unknown) => tracing::warn!(
+            voice = %voice,
+            language = %language,
+            "IVR_VOICE is not a voice this service knows; check it speaks IVR_LANGUAGE"
+        ),
+        Err(e) => return Err(err("IVR_VOICE", e.to_string())),
+    }
+    Ok(voice)
 }

@@ -474,3 +474,30 @@ fn agent_hours_are_read_on_the_agents_clock() {
     assert!(!c.call.schedule.open_at(monday_10h));
     assert!(c.call.schedule.open_at(utc_ms(2026, 3, 9, 13, 30)));
 }
+
+#[test]
+fn the_default_voice_follows_the_language() {
+    assert_eq!(parse(&[]).unwrap().call.voice, "Polly.Camila");
+    let en = parse(&["--language=en-US"]).unwrap();
+    assert_eq!(en.call.voice, "Polly.Joanna");
+    let chosen = parse(&["--language=en-US", "--voice=Polly.Matthew-Neural"]).unwrap();
+    assert_eq!(chosen.call.voice, "Polly.Matthew-Neural");
+    // An empty IVR_VOICE is unset.
+    assert_eq!(parse(&["--voice="]).unwrap().call.voice, "Polly.Camila");
+}
+
+#[test]
+fn a_voice_of_another_language_stops_the_start_and_an_unknown_one_does_not() {
+    for args in [
+        &["--language=en-US", "--voice=Polly.Camila"][..],
+        &["--voice=Polly.Joanna"],
+        &["--voice=Google.en-US-Neural2-A"],
+    ] {
+        let e = parse(args).unwrap_err();
+        assert_eq!(e.var, "IVR_VOICE", "{args:?}");
+        assert!(e.message.contains("IVR_LANGUAGE"), "{args:?}: {e}");
+    }
+    let unknown = parse(&["--voice=Polly.Someone-New"]).unwrap();
+    assert_eq!(unknown.call.voice, "Polly.Someone-New");
+    assert_eq!(parse(&["--voice=alice"]).unwrap().call.voice, "alice");
+}
