@@ -10,8 +10,7 @@
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-/// The longest text put in one `<Say>` (TwiML's limit is about 4,096 characters).
-pub const MAX_SAY_CHARS: usize = 4000;
+use crate::voice::max_say_chars;
 
 /// A whole TwiML document.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -212,7 +211,9 @@ fn write_say(w: &mut W, say: &Say) {
         attrs.push(("language", l.clone()));
     }
     let _ = w.write_event(Event::Start(start("Say", &attrs)));
-    let mut budget = MAX_SAY_CHARS;
+    // Twilio's limit depends on the voice: 3,000 for Polly (warning 13521),
+    // 4,096 for the basic voices.
+    let mut budget = max_say_chars(say.voice.as_deref());
     for part in &say.parts {
         match part {
             SayPart::Text(t) => {
@@ -396,14 +397,48 @@ mod tests {
         assert!(doc.descendants().all(|n| !n.has_tag_name("Hangup")));
     }
 
-    #[test]
-    fn long_text_is_cut_to_the_say_limit() {
+    /// The characters of text a rendered `<Say>` with `voice` keeps of `parts`.
+    fn said(voice: Option<&str>, parts: Vec<SayPart>) -> usize {
         let mut r = Response::new();
-        r.push(Verb::Say(say(&"á".repeat(10_000))));
-        let doc_xml = r.render();
-        let doc = roxmltree::Document::parse(&doc_xml).unwrap();
+        r.push(Verb::Say(Say {
+            voice: voice.map(str::to_string),
+            language: Some("pt-BR".into()),
+            parts,
+        }));
+        let xml = r.render();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
         let s = doc.descendants().find(|n| n.has_tag_name("Say")).unwrap();
-        assert_eq!(s.text().unwrap().chars().count(), MAX_SAY_CHARS);
+        s.descendants()
+            .filter(|n| n.is_text())
+            .map(|n| n.text().unwrap_or("").chars().count())
+            .sum()
+    }
+
+    #[test]
+    fn long_text_is_cut_to_the_voice_s_say_limit() {
+        let text = |n: usize| vec![SayPart::Text("á".repeat(n))];
+        for (voice, limit) in [
+            (Some("Polly.Camila"), 3000),
+            (Some("Polly.Joanna-Neural"), 3000),
+            (Some("Google.pt-BR-Wavenet-A"), 3000),
+            (Some("alice"), 4096),
+            (Some("man"), 4096),
+            (Some("woman"), 4096),
+            (None, 4096),
+        ] {
+            assert_eq!(said(voice, text(limit - 1)), limit - 1, "{voice:?}");
+            assert_eq!(said(voice, text(limit)), limit, "{voice:?}");
+            assert_eq!(said(voice, text(limit + 1)), limit, "{voice:?}");
+            assert_eq!(said(voice, text(10_000)), limit, "{voice:?}");
+        }
+        // Text and digits share one budget; the break is not text.
+        let parts = vec![
+            SayPart::Text("a".repeat(2998)),
+            SayPart::Break { ms: 300 },
+            SayPart::Digits("12345".into()),
+        ];
+        assert_eq!(said(Some("Polly.Camila"), parts.clone()), 3000);
+        assert_eq!(said(Some("alice"), parts), 3003);
     }
 
     proptest! {
@@ -419,7 +454,7 @@ mod tests {
             prop_assert!(doc.is_ok(), "not well-formed: {:?}", doc.err());
             let doc = doc.unwrap();
             let s = doc.root_element().children().find(|n| n.has_tag_name("Say")).unwrap();
-            let expected: String = clean_text(&a).chars().take(MAX_SAY_CHARS).collect();
+            let expected: String = clean_text(&a).chars().take(max_say_chars(Some(&b))).collect();
             // roxmltree normalises \r\n to \n, as every XML parser must.
             let got = s.children().filter(|n| n.is_text()).map(|n| n.text().unwrap_or("")).collect::<String>();
             prop_assert_eq!(got.replace('\r', "\n"), expected.replace("\r\n", "\n").replace('\r', "\n"));
