@@ -76,7 +76,11 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("not_understood.number", &[]),
     ("not_understood.street", &[]),
     ("error.apology", &[]),
+    // Too many new calls from the caller's number (`IVR_RATE_CALLS_PER_MINUTE`).
     ("error.busy", &[]),
+    // Too many requests from one source address (`IVR_RATE_REQUESTS_PER_SECOND`):
+    // a platform's own address, so about the service, not the caller's number.
+    ("error.busy_address", &[]),
     ("hints.code", &[]),
     ("hints.yes_no", &[]),
     ("hints.address", &[]),

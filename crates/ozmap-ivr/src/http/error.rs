@@ -82,7 +82,8 @@ impl Refusal {
         self.log();
         let render = state.render_ctx();
         let body = match self {
-            Refusal::TooManyRequests => render.apology("error.busy"),
+            // The per-source-address limit: about the service, not a number.
+            Refusal::TooManyRequests => render.apology("error.busy_address"),
             Refusal::BadCredentials | Refusal::BadSignature(_) => {
                 ivr_core::twiml::Response::new().render()
             }

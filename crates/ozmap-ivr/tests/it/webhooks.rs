@@ -321,3 +321,40 @@ async fn the_address_question_listens_longer_with_the_isps_streets_as_hints() {
     assert!(hints.contains(&"Avenida Madre Benvenuta"), "{hints:?}");
     assert!(hints.len() <= 500);
 }
+
+/// The text of the refusal's `<Say>`, with the `<Hangup>` after it.
+fn refusal_words(body: &str) -> String {
+    let doc = roxmltree::Document::parse(body).unwrap();
+    assert_eq!(children(&doc), ["Say", "Hangup"]);
+    let say = doc.root_element().first_element_child().unwrap();
+    say.text().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_number_calling_too_often_and_an_address_flooding_are_refused_in_their_own_words() {
+    let app = TestApp::spawn(&["--rate-calls-per-minute=1"]).await;
+    let from = ("From", "+5548999990000");
+    post(&app.voice_url, &[("CallSid", SID), from]).await;
+    let again = post(
+        &app.voice_url,
+        &[("CallSid", "CA00000000000000000000000000000002"), from],
+    )
+    .await;
+    assert_eq!(again.status(), 200);
+    let words = refusal_words(&again.text().await.unwrap());
+    assert!(words.contains("deste número"), "{words}");
+
+    let app = TestApp::spawn(&["--rate-requests-per-second=1"]).await;
+    let mut refused = None;
+    for i in 0..10 {
+        let sid = format!("CA{i:032}");
+        let r = post(&app.voice_url, &[("CallSid", sid.as_str())]).await;
+        if r.status() == 429 {
+            refused = Some(r.text().await.unwrap());
+            break;
+        }
+    }
+    let words = refusal_words(&refused.expect("the flood is refused"));
+    assert!(!words.contains("número"), "not about a number: {words}");
+    assert!(words.contains("muitas ligações"), "{words}");
+}
