@@ -11,7 +11,7 @@ pub use crate::recogniser::{
 
 use crate::flow::{AskKind, Line, Next, Reply};
 use crate::prompts::Prompts;
-use crate::twiml::{Dial, Gather, Input, Response, Say, SayPart, Verb};
+use crate::twiml::{Dial, Gather, Input, Platform, Response, Say, SayPart, Verb};
 
 /// What rendering needs besides the reply.
 pub struct RenderCtx<'a> {
@@ -22,6 +22,8 @@ pub struct RenderCtx<'a> {
     pub agent_number: Option<&'a str>,
     /// Model, `enhanced`, timeouts and the address hints of every question.
     pub recogniser: &'a Recogniser,
+    /// Whose dialect the documents are written in (`IVR_PLATFORM`).
+    pub platform: Platform,
 }
 
 impl RenderCtx<'_> {
@@ -90,7 +92,7 @@ impl RenderCtx<'_> {
                 r.push(Verb::Hangup);
             }
         }
-        r.render()
+        r.render_for(self.platform)
     }
 
     fn gather(&self, kind: AskKind, say: Say, seq: i64) -> Gather {
@@ -137,7 +139,7 @@ impl RenderCtx<'_> {
         let mut r = Response::new();
         r.push(Verb::Say(self.say(&[Line::new(key)])))
             .push(Verb::Hangup);
-        r.render()
+        r.render_for(self.platform)
     }
 }
 
@@ -189,6 +191,7 @@ mod tests {
             language,
             agent_number: None,
             recogniser: rec,
+            platform: Platform::Twilio,
         };
         let xml = ctx.render(&ask(kind), 3);
         let doc = roxmltree::Document::parse(&xml).unwrap();
@@ -324,5 +327,150 @@ mod tests {
         let entries: Vec<&str> = split_hints(attr(&a, "hints").unwrap()).collect();
         assert_eq!(entries.len(), MAX_HINTS);
         assert!(entries.iter().all(|e| e.chars().count() <= MAX_HINT_CHARS));
+    }
+
+    /// Every kind of document (each question, a hold, a transfer, an apology)
+    /// as `platform` gets it.
+    fn documents(platform: Platform, rec: &Recogniser, language: &str) -> Vec<String> {
+        let prompts = Prompts::shipped(language).unwrap();
+        let ctx = RenderCtx {
+            prompts: &prompts,
+            public_url: "https://ivr.example.com",
+            voice: crate::voice::default_voice(language).unwrap(),
+            language,
+            agent_number: Some("+5548999990000"),
+            recogniser: rec,
+            platform,
+        };
+        let mut out: Vec<String> = ALL.iter().map(|k| ctx.render(&ask(*k), 2)).collect();
+        for next in [Next::Hold { pause_s: 2 }, Next::Transfer, Next::Hangup] {
+            let reply = Reply {
+                lines: vec![Line::new("reserve.hold")],
+                next,
+            };
+            out.push(ctx.render(&reply, 2));
+        }
+        out.push(ctx.apology("error.busy_address"));
+        out
+    }
+
+    /// Each `<Gather>` of the documents, as attribute lists.
+    fn gathers(docs: &[String]) -> Vec<Vec<(String, String)>> {
+        docs.iter()
+            .flat_map(|xml| {
+                let doc = roxmltree::Document::parse(xml).unwrap();
+                doc.descendants()
+                    .filter(|n| n.has_tag_name("Gather"))
+                    .map(|g| {
+                        g.attributes()
+                            .map(|a| (a.name().to_string(), a.value().to_string()))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn recognisers() -> [Recogniser; 2] {
+        [
+            Recogniser::default(),
+            Recogniser {
+                model: None,
+                ..Recogniser::default()
+            },
+        ]
+    }
+
+    #[test]
+    fn twilio_gets_auto_an_empty_finishing_key_and_the_model() {
+        for language in ["pt-BR", "en-US"] {
+            let none = gathers(&documents(Platform::Twilio, &recognisers()[1], language));
+            let auto: Vec<_> = none
+                .iter()
+                .filter_map(|a| attr(a, "speechTimeout"))
+                .collect();
+            assert!(
+                auto.contains(&"auto"),
+                "{language}: no model, short answers auto"
+            );
+            let model = gathers(&documents(
+                Platform::Twilio,
+                &Recogniser::default(),
+                language,
+            ));
+            assert_eq!(model.len(), ALL.len());
+            for a in &model {
+                assert_eq!(attr(a, "method"), Some("POST"));
+                assert_eq!(attr(a, "speechModel"), Some(DEFAULT_MODEL));
+                assert_eq!(attr(a, "language"), Some(language));
+            }
+            let yes_no = &model[1];
+            assert_eq!(attr(yes_no, "finishOnKey"), Some(""));
+            assert_eq!(attr(yes_no, "numDigits"), Some("1"));
+            let enhanced = (language == "en-US").then_some("true");
+            assert_eq!(attr(&model[0], "enhanced"), enhanced, "{language}");
+        }
+    }
+
+    #[test]
+    fn signalwire_gets_the_twilio_documents_unchanged() {
+        for rec in recognisers() {
+            for language in ["pt-BR", "en-US"] {
+                assert_eq!(
+                    documents(Platform::SignalWire, &rec, language),
+                    documents(Platform::Twilio, &rec, language)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn telnyx_gets_only_what_texml_documents() {
+        // TeXML's <Gather> attributes (developers.telnyx.com, texml-verbs/gather).
+        const TEXML: [&str; 8] = [
+            "action",
+            "timeout",
+            "input",
+            "speechTimeout",
+            "hints",
+            "finishOnKey",
+            "numDigits",
+            "language",
+        ];
+        for rec in recognisers() {
+            for language in ["pt-BR", "en-US"] {
+                let docs = documents(Platform::Telnyx, &rec, language);
+                let all = gathers(&docs);
+                assert_eq!(all.len(), ALL.len());
+                for (kind, a) in ALL.iter().zip(&all) {
+                    for (name, _) in a {
+                        assert!(TEXML.contains(&name.as_str()), "{kind:?}: {name}");
+                    }
+                    let t = attr(a, "speechTimeout").unwrap();
+                    assert!(
+                        !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()),
+                        "{kind:?}: seconds, not {t:?}"
+                    );
+                    match attr(a, "finishOnKey") {
+                        None => assert_eq!(*kind, AskKind::YesNo),
+                        Some(k) => assert_eq!(k, "#", "{kind:?}"),
+                    }
+                    assert_eq!(attr(a, "language"), Some(language));
+                    assert!(attr(a, "hints").is_some() || *kind == AskKind::Name);
+                }
+                let yes_no = &all[1];
+                assert_eq!(attr(yes_no, "numDigits"), Some("1"));
+                // Everything else is the same document.
+                let twilio = documents(Platform::Twilio, &rec, language);
+                for (t, x) in twilio.iter().zip(&docs).skip(ALL.len()) {
+                    assert_eq!(t, x);
+                }
+                for xml in &docs {
+                    let doc = roxmltree::Document::parse(xml).unwrap();
+                    let say = doc.descendants().find(|n| n.has_tag_name("Say")).unwrap();
+                    assert_eq!(say.attribute("language"), Some(language));
+                }
+            }
+        }
     }
 }

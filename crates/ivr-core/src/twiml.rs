@@ -6,11 +6,76 @@
 //! escaping cannot fix (XML-illegal control characters) is removed first by
 //! [`clean_text`], so any caller text in any field still gives a well-formed
 //! document. Only verbs and attributes that TwiML defines can be expressed.
+//!
+//! The three platforms read the same verbs; a few `<Gather>` attributes differ
+//! ([`Platform`]), and [`Response::render_for`] writes only what the platform
+//! documents.
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use crate::voice::max_say_chars;
+
+/// The platform that reads the document: Twilio (TwiML), SignalWire (cXML, which
+/// takes TwiML unchanged) or Telnyx (TeXML).
+///
+/// What Telnyx's TeXML `<Gather>` reference (developers.telnyx.com, texml-verbs/
+/// gather) documents differently, and so how its documents differ:
+/// - `speechTimeout` is "time in seconds", with no `auto`: always a number
+///   ([`crate::render::SHORT_ANSWER_TIMEOUT_S`] where TwiML would say `auto`);
+/// - `finishOnKey` is "the set of digits (0-9, *, #)", with no empty value: a
+///   Gather without a finishing key leaves the attribute out;
+/// - the action is fetched with "the same method as set for the TeXML
+///   application": no `method`;
+/// - no `speechModel` or `enhanced` (its engine is `transcriptionEngine`, its
+///   enhanced flag `useEnhanced`, neither tied to a Twilio model): left out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Platform {
+    #[default]
+    Twilio,
+    SignalWire,
+    Telnyx,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 3] = [Platform::Twilio, Platform::SignalWire, Platform::Telnyx];
+
+    /// The name `IVR_PLATFORM` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Twilio => "twilio",
+            Platform::SignalWire => "signalwire",
+            Platform::Telnyx => "telnyx",
+        }
+    }
+
+    /// `twilio`, `signalwire` or `telnyx` (any case).
+    pub fn parse(raw: &str) -> Option<Platform> {
+        Platform::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(raw.trim()))
+    }
+
+    /// Whether `speechTimeout="auto"` may be written.
+    fn speech_timeout_auto(self) -> bool {
+        self != Platform::Telnyx
+    }
+
+    /// Whether `finishOnKey=""` (no finishing key) may be written.
+    fn empty_finish_on_key(self) -> bool {
+        self != Platform::Telnyx
+    }
+
+    /// Whether `<Gather method>` is documented.
+    fn gather_method(self) -> bool {
+        self != Platform::Telnyx
+    }
+
+    /// Whether `speechModel` and `enhanced` are documented.
+    fn speech_model(self) -> bool {
+        self != Platform::Telnyx
+    }
+}
 
 /// A whole TwiML document.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -104,14 +169,19 @@ impl Response {
         self
     }
 
-    /// The document, starting with the XML declaration.
+    /// The document for Twilio, starting with the XML declaration.
     pub fn render(&self) -> String {
+        self.render_for(Platform::Twilio)
+    }
+
+    /// The document in `platform`'s dialect, starting with the XML declaration.
+    pub fn render_for(&self, platform: Platform) -> String {
         let mut w = Writer::new(Vec::with_capacity(512));
         // Writing into a Vec cannot fail; the Results are io::Result<()> from Vec.
         let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
         let _ = w.write_event(Event::Start(BytesStart::new("Response")));
         for verb in &self.verbs {
-            write_verb(&mut w, verb);
+            write_verb(&mut w, verb, platform);
         }
         let _ = w.write_event(Event::End(BytesEnd::new("Response")));
         // Only valid UTF-8 goes in, so only valid UTF-8 comes out.
@@ -129,22 +199,27 @@ fn start<'a>(name: &'a str, attrs: &[(&'a str, String)]) -> BytesStart<'a> {
     el
 }
 
-fn write_verb(w: &mut W, verb: &Verb) {
+fn write_verb(w: &mut W, verb: &Verb, platform: Platform) {
     match verb {
         Verb::Say(say) => write_say(w, say),
         Verb::Gather(g) => {
             let mut attrs = vec![
                 ("input", g.input.as_str().to_string()),
                 ("action", g.action.clone()),
-                ("method", "POST".to_string()),
-                ("timeout", g.timeout.to_string()),
-                (
-                    "speechTimeout",
-                    g.speech_timeout
-                        .map_or_else(|| "auto".to_string(), |s| s.to_string()),
-                ),
             ];
-            if let Some(k) = &g.finish_on_key {
+            if platform.gather_method() {
+                attrs.push(("method", "POST".to_string()));
+            }
+            attrs.push(("timeout", g.timeout.to_string()));
+            let speech_timeout = match g.speech_timeout {
+                Some(s) => s.to_string(),
+                None if platform.speech_timeout_auto() => "auto".to_string(),
+                None => crate::recogniser::SHORT_ANSWER_TIMEOUT_S.to_string(),
+            };
+            attrs.push(("speechTimeout", speech_timeout));
+            if let Some(k) = &g.finish_on_key
+                && (!k.is_empty() || platform.empty_finish_on_key())
+            {
                 attrs.push(("finishOnKey", k.clone()));
             }
             if let Some(n) = g.num_digits {
@@ -156,7 +231,7 @@ fn write_verb(w: &mut W, verb: &Verb) {
             if let Some(h) = &g.hints {
                 attrs.push(("hints", h.clone()));
             }
-            if g.input != Input::Dtmf {
+            if g.input != Input::Dtmf && platform.speech_model() {
                 if let Some(m) = &g.speech_model {
                     attrs.push(("speechModel", m.clone()));
                 }

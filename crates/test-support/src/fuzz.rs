@@ -50,6 +50,7 @@ pub fn check(data: &[u8]) {
         language: "pt-BR",
         agent_number: Some("+5548999990000"),
         recogniser: &Recogniser::default(),
+        platform: ivr_core::twiml::Platform::Twilio,
     };
 
     // The raw bytes as text straight into a <Say>.

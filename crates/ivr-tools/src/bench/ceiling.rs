@@ -38,6 +38,7 @@ pub(super) fn greeting_body(public_url: &str) -> anyhow::Result<String> {
         language: "pt-BR",
         agent_number: None,
         recogniser: &Recogniser::default(),
+        platform: ivr_core::twiml::Platform::Twilio,
     };
     let t = advance(&FlowConfig::default(), &Call::new(None), Event::Start, 0);
     Ok(ctx.render(&t.reply, 1))

@@ -8,6 +8,7 @@ use clap::Args;
 use ivr_core::flow::FlowConfig;
 use ivr_core::prompts::Prompts;
 use ivr_core::render::{self, Recogniser};
+use ivr_core::twiml::Platform;
 use ivr_core::voice::VoiceCheck;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,6 +23,12 @@ pub struct CallArgs {
     /// Polly.Joanna). A known voice of another language stops the start.
     #[arg(long, env = "IVR_VOICE")]
     pub voice: Option<String>,
+    /// The platform that reads the documents: `twilio`, `signalwire` or `telnyx`
+    /// (a few `<Gather>` attributes differ). Unset: the one whose signing secret
+    /// is configured (TWILIO_AUTH_TOKEN or TWILIO_WEBHOOK_KEYS: twilio,
+    /// SIGNALWIRE_SIGNING_KEY: signalwire, TELNYX_PUBLIC_KEY: telnyx), else twilio.
+    #[arg(long, env = "IVR_PLATFORM")]
+    pub platform: Option<String>,
     /// Number a caller is transferred to when the IVR cannot help (E.164).
     /// Brazil's SAC decree expects a person to be reachable from every question.
     #[arg(long, env = "IVR_AGENT_NUMBER")]
@@ -82,6 +89,8 @@ pub(crate) struct CallSettings {
     pub flow: FlowConfig,
     pub language: String,
     pub voice: String,
+    /// Whose dialect the documents are written in (`IVR_PLATFORM`).
+    pub platform: Platform,
     pub agent_number: Option<String>,
     /// When a person answers (`IVR_AGENT_HOURS` in `IVR_TIMEZONE`), and the
     /// local date of the protocol numbers.
@@ -122,7 +131,18 @@ impl CallSettings {
 }
 
 impl CallArgs {
-    pub(super) fn check(self) -> Result<CallSettings, ConfigError> {
+    /// `default_platform`: the platform of the configured signing secret, used
+    /// when `IVR_PLATFORM` is not set.
+    pub(super) fn check(self, default_platform: Platform) -> Result<CallSettings, ConfigError> {
+        let platform = match non_empty(self.platform.clone()) {
+            None => default_platform,
+            Some(raw) => Platform::parse(&raw).ok_or_else(|| {
+                err(
+                    "IVR_PLATFORM",
+                    format!("{raw:?} is not a platform: use twilio, signalwire or telnyx"),
+                )
+            })?,
+        };
         let max_attempts = within(
             "IVR_MAX_ATTEMPTS",
             self.max_attempts,
@@ -189,6 +209,7 @@ impl CallArgs {
             },
             language: self.language,
             voice,
+            platform,
             agent_number,
             schedule,
             step_budget: Duration::from_millis(step_budget_ms),

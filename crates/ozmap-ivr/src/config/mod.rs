@@ -157,13 +157,13 @@ impl ServeArgs {
         let worker = self.worker.check()?;
         let http = self.http.check()?;
         let database = self.database.check()?;
-        let call = self.call.check()?;
+        let signing = self.signing.check()?;
+        let call = self.call.check(signing.platform())?;
         let ozmap = self.ozmap.check()?;
         let reserve = self.reserve.check()?;
         let geocoder = self
             .geocoder
             .check(ozmap.is_sandbox(), call.geocode_hold())?;
-        let signing = self.signing.check()?;
         let sms = self
             .sms
             .check(ozmap.is_sandbox(), signing.keys.twilio_auth_token.clone())?;

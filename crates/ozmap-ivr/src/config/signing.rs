@@ -2,6 +2,7 @@
 
 use super::{ConfigError, err, non_empty};
 use clap::Args;
+use ivr_core::twiml::Platform;
 use secrecy::SecretString;
 use webhook_signature::SignatureSettings;
 
@@ -35,6 +36,22 @@ pub(crate) struct SigningSettings {
 }
 
 impl SigningSettings {
+    /// The platform whose signing secret is configured, the default of
+    /// `IVR_PLATFORM`: Twilio's auth token or shared keys, else SignalWire's
+    /// key, else Telnyx's; none: Twilio.
+    pub(crate) fn platform(&self) -> Platform {
+        let k = &self.keys;
+        if k.twilio_auth_token.is_some() || !k.twilio_shared_keys.is_empty() {
+            Platform::Twilio
+        } else if k.signalwire_signing_key.is_some() {
+            Platform::SignalWire
+        } else if k.telnyx_public_key.is_some() {
+            Platform::Telnyx
+        } else {
+            Platform::Twilio
+        }
+    }
+
     /// Whether webhooks are checked against a signing key.
     pub(crate) fn enforced(&self) -> bool {
         self.keys.any()

@@ -501,3 +501,30 @@ fn a_voice_of_another_language_stops_the_start_and_an_unknown_one_does_not() {
     assert_eq!(unknown.call.voice, "Polly.Someone-New");
     assert_eq!(parse(&["--voice=alice"]).unwrap().call.voice, "alice");
 }
+
+#[test]
+fn the_platform_follows_the_signing_secret_unless_ivr_platform_says() {
+    use ivr_core::twiml::Platform;
+    const TELNYX: &str =
+        "--telnyx-public-key=d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    let platform = |args: &[&str]| parse(args).unwrap().call.platform;
+    assert_eq!(platform(&[]), Platform::Twilio);
+    assert_eq!(platform(&["--twilio-auth-token=t"]), Platform::Twilio);
+    assert_eq!(
+        platform(&["--twilio-webhook-keys=k1=abc"]),
+        Platform::Twilio
+    );
+    assert_eq!(
+        platform(&["--signalwire-signing-key=s"]),
+        Platform::SignalWire
+    );
+    assert_eq!(platform(&[TELNYX]), Platform::Telnyx);
+    assert_eq!(
+        platform(&[TELNYX, "--platform=signalwire"]),
+        Platform::SignalWire
+    );
+    assert_eq!(platform(&["--platform=Telnyx"]), Platform::Telnyx);
+    assert_eq!(platform(&["--platform="]), Platform::Twilio);
+    let e = parse(&["--platform=plivo"]).unwrap_err();
+    assert_eq!(e.var, "IVR_PLATFORM");
+}

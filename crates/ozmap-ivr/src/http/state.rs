@@ -51,6 +51,7 @@ impl AppState {
             language: &self.cfg.call.language,
             agent_number: self.cfg.call.agent_number.as_deref(),
             recogniser: &self.recogniser,
+            platform: self.cfg.call.platform,
         }
     }
 }

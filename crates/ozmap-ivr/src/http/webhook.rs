@@ -138,6 +138,7 @@ mod tests {
             language: "pt-BR",
             agent_number: None,
             recogniser: &ivr_core::render::Recogniser::default(),
+            platform: ivr_core::twiml::Platform::Twilio,
         }
         .apology("error.apology")
     }

@@ -358,3 +358,26 @@ async fn a_number_calling_too_often_and_an_address_flooding_are_refused_in_their
     assert!(!words.contains("número"), "not about a number: {words}");
     assert!(words.contains("muitas ligações"), "{words}");
 }
+
+#[tokio::test]
+async fn ivr_platform_telnyx_answers_in_texml() {
+    let app = TestApp::spawn(&["--platform=telnyx"]).await;
+    let r = post(
+        &app.voice_url,
+        &[("CallSid", SID), ("From", "+5548999990000")],
+    )
+    .await;
+    let body = r.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    assert_eq!(children(&doc), ["Gather", "Redirect"]);
+    let g = doc.root_element().first_element_child().unwrap();
+    assert_eq!(
+        g.attribute("method"),
+        None,
+        "TeXML uses the application's method"
+    );
+    assert_eq!(g.attribute("speechModel"), None);
+    let t = g.attribute("speechTimeout").unwrap();
+    assert!(t.chars().all(|c| c.is_ascii_digit()), "seconds: {t}");
+    assert_eq!(g.attribute("language"), Some("pt-BR"));
+}
