@@ -62,7 +62,9 @@ pub fn check(data: &[u8]) {
         parts: vec![SayPart::Text(text.clone()), SayPart::Digits(text.clone())],
     }))
     .push(Verb::Redirect { url: text.clone() });
-    assert_twiml(&r.render());
+    for platform in ivr_core::twiml::Platform::ALL {
+        assert_twiml(&r.render_for(platform));
+    }
 
     let Some(form) = Form::parse(data) else {
         return;
