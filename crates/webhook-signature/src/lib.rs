@@ -21,7 +21,10 @@
 //!   shared key `<id>` and that algorithm (same payload, Base64).
 //! - **SignalWire** (its official SDK, `signalwire-typescript` `WebhookValidator.ts`
 //!   and `docs/security.md`): the cXML scheme above with the project signing key,
-//!   in `X-SignalWire-Signature` (or `X-Twilio-Signature` for compatibility); the
+//!   in `X-SignalWire-Signature` (or `X-Twilio-Signature` for compatibility), except
+//!   that a repeated parameter's values are kept in submission order, repeats
+//!   included (`@signalwire/compatibility-api` 3.2; Twilio's distinct sorted form is
+//!   accepted too); the
 //!   RELAY/SWML scheme hex(HMAC-SHA1(key, URL + raw body)) in the same header; and
 //!   hex(HMAC-SHA256(key, URL + raw body)) in `X-SignalWire-Sha256-Signature`,
 //!   checked first when present.
@@ -38,11 +41,13 @@ mod signalwire;
 mod telnyx;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_compat;
 mod twilio;
 mod util;
 
 pub use compare::secret_eq;
-pub use twilio::{signed_payload, twilio_signature, verify_twilio};
+pub use twilio::{signalwire_signature, signed_payload, twilio_signature, verify_twilio};
 
 use base64::Engine;
 use base64::engine::general_purpose::{

@@ -22,6 +22,48 @@ pub fn signed_payload(url: &str, params: &[(String, String)]) -> String {
     s
 }
 
+/// How a scheme orders and counts repeated parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ParamOrder {
+    /// Twilio: the distinct pairs, sorted by name then value (twilio-node's
+    /// `Array.from(new Set(values)).sort()`, twilio-python's `sorted(set(values))`).
+    SortedDistinct,
+    /// SignalWire (`@signalwire/compatibility-api` 3.2 `toFormUrlEncodedParam`): the
+    /// names sorted, each name's values in submission order, repeats kept.
+    Submission,
+}
+
+impl ParamOrder {
+    pub(crate) fn concat(self, params: &[(String, String)]) -> String {
+        match self {
+            ParamOrder::SortedDistinct => params_concat(params),
+            ParamOrder::Submission => params_concat_submission(params),
+        }
+    }
+}
+
+/// `name + value` of every pair, names sorted (byte order, a stable sort), each
+/// name's values in the order they were submitted, repeats kept: SignalWire's string.
+pub(crate) fn params_concat_submission(params: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut s = String::with_capacity(64 * sorted.len());
+    for (k, v) in sorted {
+        s.push_str(k);
+        s.push_str(v);
+    }
+    s
+}
+
+/// The `X-SignalWire-Signature` of SignalWire's cXML scheme for this URL and form
+/// (repeated parameters kept in submission order, see [`ParamOrder::Submission`]).
+pub fn signalwire_signature(key: &str, url: &str, params: &[(String, String)]) -> String {
+    let mut mac = HmacSha1::new_from_slice(key.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(url.as_bytes());
+    mac.update(params_concat_submission(params).as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
 /// `name + value` of the distinct pairs, sorted by name then value (byte order).
 pub(crate) fn params_concat(params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
@@ -79,7 +121,13 @@ pub(crate) fn attempt_twilio(
                     .ok_or(SigError::Malformed(
                         "signature settings name an unknown key",
                     ))?;
-            check_form_scheme(alg, key.1.expose_secret().as_bytes(), signature, r)
+            check_form_scheme(
+                alg,
+                key.1.expose_secret().as_bytes(),
+                signature,
+                r,
+                &[ParamOrder::SortedDistinct],
+            )
         }));
     }
     let token = s.twilio_auth_token.as_ref()?;
@@ -88,16 +136,18 @@ pub(crate) fn attempt_twilio(
         token.expose_secret().as_bytes(),
         signature,
         r,
+        &[ParamOrder::SortedDistinct],
     ))
 }
 
-/// The Twilio scheme: Base64(HMAC(key, URL + sorted params)) with the URL variants
-/// and the body rules.
+/// The Twilio scheme: Base64(HMAC(key, URL + params)) with the URL variants and
+/// the body rules; the parameters are concatenated in each of `orders` in turn.
 pub(crate) fn check_form_scheme(
     alg: Alg,
     key: &[u8],
     signature_b64: &str,
     r: &SignedRequest,
+    orders: &[ParamOrder],
 ) -> Result<(), SigError> {
     let tag = STANDARD_PAD_INDIFFERENT
         .decode(signature_b64)
@@ -114,10 +164,18 @@ pub(crate) fn check_form_scheme(
             }
         },
     };
-    let concat = params_concat(params);
-    let signed = url_variants(r.url)
-        .iter()
-        .any(|u| mac_matches(alg, key, &[u.as_bytes(), concat.as_bytes()], &tag));
+    let mut concats: Vec<String> = Vec::with_capacity(orders.len());
+    for order in orders {
+        let c = order.concat(params);
+        if !concats.contains(&c) {
+            concats.push(c);
+        }
+    }
+    let urls = url_variants(r.url);
+    let signed = concats.iter().any(|c| {
+        urls.iter()
+            .any(|u| mac_matches(alg, key, &[u.as_bytes(), c.as_bytes()], &tag))
+    });
     if !signed {
         return Err(SigError::Mismatch);
     }

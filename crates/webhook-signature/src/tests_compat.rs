@@ -1,0 +1,150 @@
+//! Vectors computed with the platforms' own libraries, and the cases where the
+//! platforms differ from each other (repeated keys, credentials in the URL).
+//!
+//! How the vectors were made (Node 20, in a scratch directory outside the repo):
+//! `npm install twilio@6.3.1 @signalwire/compatibility-api@3.2.0`, then
+//! `require("<pkg>/lib/webhooks/webhooks.js").getExpectedTwilioSignature(key, url,
+//! params)` with a repeated key given as an array (how Express parses
+//! `Digits=5678&Digits=1234`), e.g.
+//! `getExpectedTwilioSignature("PSKa1b2c3d4e5f6", U, {CallSid: "CA123", Digits: ["5678", "1234"]})`.
+
+use super::*;
+use secrecy::SecretString;
+
+const U: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
+const TOKEN: &str = "12345";
+const SW_KEY: &str = "PSKa1b2c3d4e5f6";
+const NOW: u64 = 1_800_000_000;
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+fn settings() -> SignatureSettings {
+    SignatureSettings {
+        twilio_auth_token: Some(SecretString::from(TOKEN)),
+        signalwire_signing_key: Some(SecretString::from(SW_KEY)),
+        ..Default::default()
+    }
+}
+
+fn check(
+    url: &str,
+    form: &[(String, String)],
+    header: &str,
+    sig: &str,
+) -> Result<Platform, SigError> {
+    let body = serde_urlencoded::to_string(form).unwrap_or_default();
+    let headers = pairs(&[
+        ("content-type", "application/x-www-form-urlencoded"),
+        (header, sig),
+    ]);
+    verify(
+        &settings(),
+        &SignedRequest {
+            url,
+            headers: &headers,
+            body: body.as_bytes(),
+            form: Some(form),
+            now_unix: NOW,
+        },
+    )
+}
+
+fn sw(url: &str, form: &[(String, String)], sig: &str) -> Result<Platform, SigError> {
+    check(url, form, SIGNALWIRE_SIGNATURE_HEADER, sig)
+}
+
+fn tw(url: &str, form: &[(String, String)], sig: &str) -> Result<Platform, SigError> {
+    check(url, form, TWILIO_SIGNATURE_HEADER, sig)
+}
+
+// ---- repeated keys: SignalWire keeps submission order and repeats ----
+
+/// @signalwire/compatibility-api 3.2.0, key `PSKa1b2c3d4e5f6`, URL `U`.
+const SW_5678_1234: &str = "X19YERSyk2ZczyGIRI2uJAP+kC8=";
+const SW_1234_1234: &str = "6ex+ww9oeY+VcVgUBVa9fxxaqxQ=";
+/// twilio 6.3.1 (node), token `12345`, URL `U`.
+const TW_5678_1234: &str = "JFq24C+KVrR33xBH3hmVkr1Gb/s=";
+const TW_1234_1234: &str = "BEEp8OeJW2ZAo3MYL2JAQSKCpBQ=";
+
+fn digits(a: &str, b: &str) -> Vec<(String, String)> {
+    pairs(&[("CallSid", "CA123"), ("Digits", a), ("Digits", b)])
+}
+
+#[test]
+fn signalwire_library_vectors_for_repeated_keys() {
+    assert_eq!(
+        signalwire_signature(SW_KEY, U, &digits("5678", "1234")),
+        SW_5678_1234
+    );
+    assert_eq!(
+        signalwire_signature(SW_KEY, U, &digits("1234", "1234")),
+        SW_1234_1234
+    );
+    assert_eq!(
+        sw(U, &digits("5678", "1234"), SW_5678_1234),
+        Ok(Platform::SignalWire)
+    );
+    assert_eq!(
+        sw(U, &digits("1234", "1234"), SW_1234_1234),
+        Ok(Platform::SignalWire)
+    );
+    // In the compat header too.
+    assert_eq!(
+        tw(U, &digits("5678", "1234"), SW_5678_1234),
+        Ok(Platform::SignalWire)
+    );
+}
+
+#[test]
+fn signalwire_submission_order_is_part_of_what_was_signed() {
+    // The same values in the other order are another request.
+    assert_eq!(
+        sw(U, &digits("1234", "5678"), SW_5678_1234),
+        Err(SigError::Mismatch)
+    );
+    // One `Digits=1234` is not two.
+    let once = pairs(&[("CallSid", "CA123"), ("Digits", "1234")]);
+    assert_eq!(sw(U, &once, SW_1234_1234), Err(SigError::Mismatch));
+    // Twilio's distinct, sorted form is still accepted from SignalWire.
+    let twilio_form = twilio_signature(SW_KEY, U, &digits("5678", "1234"));
+    assert_eq!(
+        sw(U, &digits("5678", "1234"), &twilio_form),
+        Ok(Platform::SignalWire)
+    );
+}
+
+#[test]
+fn twilio_library_vectors_for_repeated_keys_keep_twilio_rule() {
+    assert_eq!(
+        twilio_signature(TOKEN, U, &digits("5678", "1234")),
+        TW_5678_1234
+    );
+    assert_eq!(
+        twilio_signature(TOKEN, U, &digits("1234", "1234")),
+        TW_1234_1234
+    );
+    assert_eq!(
+        tw(U, &digits("5678", "1234"), TW_5678_1234),
+        Ok(Platform::Twilio)
+    );
+    // Twilio's rule: values sorted and distinct, so the order does not matter.
+    assert_eq!(
+        tw(U, &digits("1234", "5678"), TW_5678_1234),
+        Ok(Platform::Twilio)
+    );
+    assert_eq!(
+        tw(U, &digits("1234", "1234"), TW_1234_1234),
+        Ok(Platform::Twilio)
+    );
+    // SignalWire's form is not accepted with the Twilio token.
+    let sw_form_with_token = signalwire_signature(TOKEN, U, &digits("5678", "1234"));
+    assert_ne!(sw_form_with_token, TW_5678_1234);
+    assert_eq!(
+        tw(U, &digits("5678", "1234"), &sw_form_with_token),
+        Err(SigError::Mismatch)
+    );
+}
