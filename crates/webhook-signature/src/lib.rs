@@ -29,7 +29,10 @@
 //!   hex(HMAC-SHA256(key, URL + raw body)) in `X-SignalWire-Sha256-Signature`,
 //!   checked first when present.
 //! - **Telnyx**: Ed25519 over `"{telnyx-timestamp}|{raw body}"`, signature Base64 in
-//!   `telnyx-signature-ed25519`; a timestamp more than 300 s from now is refused.
+//!   `telnyx-signature-ed25519`; a timestamp of anything but digits, or more than
+//!   300 s from now, is refused. Telnyx does not sign the URL, so the caller must
+//!   accept each signature once ([`telnyx_replay_key`]; the service remembers it in
+//!   its store, shared by every instance).
 //!
 //! Every MAC is compared with `Mac::verify_slice` (constant time); any other secret
 //! (a bearer token, a basic-auth password) with [`secret_eq`], the one compare of
@@ -47,6 +50,7 @@ mod twilio;
 mod util;
 
 pub use compare::secret_eq;
+pub use telnyx::{TELNYX_REPLAY_TTL_MS, telnyx_replay_key};
 pub use twilio::{signalwire_signature, signed_payload, twilio_signature, verify_twilio};
 
 use base64::Engine;

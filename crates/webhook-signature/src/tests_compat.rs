@@ -148,3 +148,68 @@ fn twilio_library_vectors_for_repeated_keys_keep_twilio_rule() {
         Err(SigError::Mismatch)
     );
 }
+
+// ---- Telnyx: the timestamp is digits only; each signature has one key ----
+
+fn telnyx_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[9u8; 32])
+}
+
+fn telnyx(ts: &str, body: &str, now: u64) -> Result<Platform, SigError> {
+    use base64::Engine;
+    use ed25519_dalek::Signer;
+    // Signed over exactly the header's text, so only the digits rule can refuse it.
+    let sig = STANDARD.encode(
+        telnyx_key()
+            .sign(format!("{ts}|{body}").as_bytes())
+            .to_bytes(),
+    );
+    let headers = pairs(&[
+        (TELNYX_SIGNATURE_HEADER, &sig),
+        (TELNYX_TIMESTAMP_HEADER, ts),
+    ]);
+    let s = SignatureSettings {
+        telnyx_public_key: Some(telnyx_key().verifying_key().to_bytes()),
+        ..Default::default()
+    };
+    verify(
+        &s,
+        &SignedRequest {
+            url: U,
+            headers: &headers,
+            body: body.as_bytes(),
+            form: None,
+            now_unix: now,
+        },
+    )
+}
+
+#[test]
+fn telnyx_timestamp_must_be_digits_only() {
+    let body = "CallSid=v2:abc&Digits=1";
+    assert_eq!(telnyx("1796155324", body, 1_796_155_324), Ok(Platform::Telnyx));
+    for ts in ["+1796155324", "1796155324.0", "0x6B0E6E3C", "-0", "1_796_155_324"] {
+        assert_eq!(
+            telnyx(ts, body, 1_796_155_324),
+            Err(SigError::Malformed("timestamp is not unix seconds")),
+            "{ts}"
+        );
+    }
+}
+
+#[test]
+fn telnyx_replay_key_is_one_per_signature() {
+    let sig = STANDARD.encode([5u8; 64]);
+    let unpadded = sig.trim_end_matches('=').to_string();
+    assert_ne!(sig, unpadded);
+    let key = |s: &str| telnyx_replay_key(&pairs(&[(TELNYX_SIGNATURE_HEADER, s)]));
+    let k = key(&sig).expect("a key");
+    assert!(k.starts_with("telnyx:") && k.len() == 7 + 64);
+    // However the Base64 is padded, the same signature is the same key.
+    assert_eq!(key(&unpadded), Some(k.clone()));
+    assert_ne!(key(&STANDARD.encode([6u8; 64])), Some(k));
+    assert_eq!(key("%%%"), None);
+    assert_eq!(telnyx_replay_key(&[]), None);
+    // Remembered for the whole window, on both sides of now.
+    assert!(TELNYX_REPLAY_TTL_MS >= 2 * TELNYX_TOLERANCE_SECS as i64 * 1000);
+}
