@@ -12,7 +12,9 @@
 //! - **Twilio** `X-Twilio-Signature` = Base64(HMAC-SHA1(auth token, URL + for each
 //!   parameter name in byte order, each of its distinct values in byte order:
 //!   name + value)). Validators accept the URL as given, with its port removed and
-//!   with the default port (`:443`/`:80`) added, so all three are tried.
+//!   with the default port (`:443`/`:80`) added, so all three are tried; with
+//!   `user:password@` in the URL, the same three without the credentials too
+//!   (Twilio leaves them out of the URL it signs).
 //!   A JSON body is not a form: the platform adds `bodySHA256=<hex sha256 of the raw
 //!   body>` to the query and signs the URL alone; the hash is then checked too. A
 //!   non-empty body that is neither a form nor covered by `bodySHA256` is refused.

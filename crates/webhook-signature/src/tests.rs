@@ -350,7 +350,12 @@ fn url_variants_cover_ports_and_brackets() {
     );
     assert_eq!(
         url_variants("http://u:p@h.example:8080"),
-        vec!["http://u:p@h.example:8080", "http://u:p@h.example"]
+        vec![
+            "http://u:p@h.example:8080",
+            "http://u:p@h.example",
+            "http://h.example:8080",
+            "http://h.example",
+        ]
     );
     assert_eq!(
         url_variants("https://[::1]:8443/x"),

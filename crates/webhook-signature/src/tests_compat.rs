@@ -187,8 +187,17 @@ fn telnyx(ts: &str, body: &str, now: u64) -> Result<Platform, SigError> {
 #[test]
 fn telnyx_timestamp_must_be_digits_only() {
     let body = "CallSid=v2:abc&Digits=1";
-    assert_eq!(telnyx("1796155324", body, 1_796_155_324), Ok(Platform::Telnyx));
-    for ts in ["+1796155324", "1796155324.0", "0x6B0E6E3C", "-0", "1_796_155_324"] {
+    assert_eq!(
+        telnyx("1796155324", body, 1_796_155_324),
+        Ok(Platform::Telnyx)
+    );
+    for ts in [
+        "+1796155324",
+        "1796155324.0",
+        "0x6B0E6E3C",
+        "-0",
+        "1_796_155_324",
+    ] {
         assert_eq!(
             telnyx(ts, body, 1_796_155_324),
             Err(SigError::Malformed("timestamp is not unix seconds")),
@@ -212,4 +221,63 @@ fn telnyx_replay_key_is_one_per_signature() {
     assert_eq!(telnyx_replay_key(&[]), None);
     // Remembered for the whole window, on both sides of now.
     assert!(TELNYX_REPLAY_TTL_MS >= 2 * TELNYX_TOLERANCE_SECS as i64 * 1000);
+}
+
+// ---- basic auth in the public URL: signed with or without the credentials ----
+
+/// The request URL as the service rebuilds it from `IVR_PUBLIC_URL`.
+const CREDS: &str = "https://user:pass@mycompany.com/myapp.php?foo=1&bar=2";
+
+fn p() -> Vec<(String, String)> {
+    pairs(&[
+        ("CallSid", "CA1234567890ABCDE"),
+        ("Caller", "+14158675309"),
+        ("Digits", "1234"),
+        ("From", "+14158675309"),
+        ("To", "+18005551212"),
+    ])
+}
+
+#[test]
+fn credentials_in_the_url_are_optional_in_what_was_signed() {
+    // twiml.md vectors (token 12345): over the URL with the credentials, and over
+    // the same URL without them (what Twilio's security notes say it signs).
+    assert_eq!(
+        tw(CREDS, &p(), "CukzLTc1tT5dXEDIHm/tKBanW10="),
+        Ok(Platform::Twilio)
+    );
+    assert_eq!(
+        tw(CREDS, &p(), "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        Ok(Platform::Twilio)
+    );
+    // https without the credentials and with the default port: also accepted
+    // (`kvajT1Ptam85bY51eRf/AJRuM3w=` is the `:443` vector of twiml.md).
+    assert_eq!(
+        tw(CREDS, &p(), "kvajT1Ptam85bY51eRf/AJRuM3w="),
+        Ok(Platform::Twilio)
+    );
+    let with_port = "https://user:pass@mycompany.com:8443/myapp.php?foo=1&bar=2";
+    assert_eq!(
+        tw(with_port, &p(), "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        Ok(Platform::Twilio)
+    );
+    // SignalWire the same.
+    let sig = signalwire_signature(SW_KEY, U, &p());
+    assert_eq!(sw(CREDS, &p(), &sig), Ok(Platform::SignalWire));
+    // The request URL without credentials never matches a signature made with them,
+    // and the rest of the URL is still signed.
+    assert_eq!(
+        tw(U, &p(), "CukzLTc1tT5dXEDIHm/tKBanW10="),
+        Err(SigError::Mismatch)
+    );
+    let other_path = "https://user:pass@mycompany.com/other.php?foo=1&bar=2";
+    assert_eq!(
+        tw(other_path, &p(), "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        Err(SigError::Mismatch)
+    );
+    let other_host = "https://user:pass@evil.example/myapp.php?foo=1&bar=2";
+    assert_eq!(
+        tw(other_host, &p(), "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        Err(SigError::Mismatch)
+    );
 }
