@@ -15,9 +15,12 @@
 //!   with the default port (`:443`/`:80`) added, so all three are tried; with
 //!   `user:password@` in the URL, the same three without the credentials too
 //!   (Twilio leaves them out of the URL it signs).
-//!   A JSON body is not a form: the platform adds `bodySHA256=<hex sha256 of the raw
-//!   body>` to the query and signs the URL alone; the hash is then checked too. A
-//!   non-empty body that is neither a form nor covered by `bodySHA256` is refused.
+//!   The body must be a form (or empty). Twilio's `bodySHA256` scheme (a JSON body,
+//!   its hex SHA-256 in the query, the URL alone signed) is deliberately not
+//!   supported: voice webhooks are `application/x-www-form-urlencoded` on Twilio,
+//!   SignalWire cXML and Telnyx TeXML alike, the service refuses any other content
+//!   type with 415 before the signature check, so that path could never run; a
+//!   non-empty body without a form is refused here too.
 //! - **Twilio webhook rules**: `X-Twilio-Webhooks-Signature-Settings: key=<id>,
 //!   algorithm=HMAC_SHA256` announces that `X-Twilio-Signature` was made with the
 //!   shared key `<id>` and that algorithm (same payload, Base64).
@@ -67,7 +70,7 @@ use sha2::Sha256;
 use signalwire::attempt_signalwire;
 use telnyx::verify_telnyx;
 use twilio::attempt_twilio;
-use util::{Alg, from_hex, header, mac_matches, query_param, url_variants};
+use util::{Alg, from_hex, header, mac_matches, url_variants};
 
 type HmacSha1 = Hmac<Sha1>;
 type HmacSha256 = Hmac<Sha256>;
@@ -188,8 +191,6 @@ pub enum SigError {
     Mismatch,
     #[error("request signature timestamp is outside the allowed window")]
     Expired,
-    #[error("request body does not match its signed hash")]
-    BodyHashMismatch,
     #[error("no signature key is configured")]
     NotConfigured,
 }

@@ -1,16 +1,14 @@
 //! Twilio's scheme (also SignalWire's cXML one): Base64(HMAC(key, URL + sorted
-//! `name + value` pairs)), with the URL variants and the body rules.
+//! `name + value` pairs)), with the URL variants; the body is a form or empty.
 
 use super::HmacSha1;
 use super::{
     Alg, STANDARD, STANDARD_PAD_INDIFFERENT, SigError, SignatureSettings, SignedRequest,
-    TWILIO_SIGNATURE_HEADER, TWILIO_SIGNATURE_SETTINGS_HEADER, from_hex, header, mac_matches,
-    query_param, url_variants,
+    TWILIO_SIGNATURE_HEADER, TWILIO_SIGNATURE_SETTINGS_HEADER, header, mac_matches, url_variants,
 };
 use base64::Engine;
 use hmac::{KeyInit, Mac};
 use secrecy::ExposeSecret;
-use sha2::{Digest, Sha256};
 
 /// The string that is signed: the URL, then `name + value` for every distinct
 /// parameter pair, sorted by name then value (byte order). Repeated identical pairs
@@ -152,17 +150,13 @@ pub(crate) fn check_form_scheme(
     let tag = STANDARD_PAD_INDIFFERENT
         .decode(signature_b64)
         .map_err(|_| SigError::Malformed("signature is not Base64"))?;
-    let (params, body_hash): (&[(String, String)], Option<String>) = match r.form {
-        Some(form) => (form, None),
-        None => match query_param(r.url, "bodySHA256") {
-            Some(hash) => (&[], Some(hash)),
-            None if r.body.is_empty() => (&[], None),
-            None => {
-                return Err(SigError::Malformed(
-                    "body is neither a form nor covered by bodySHA256",
-                ));
-            }
-        },
+    // A body is signed as a form, or not at all (an empty one). Twilio's
+    // `bodySHA256` scheme for JSON bodies is not supported: voice webhooks are
+    // forms on every platform (see the crate documentation).
+    let params: &[(String, String)] = match r.form {
+        Some(form) => form,
+        None if r.body.is_empty() => &[],
+        None => return Err(SigError::Malformed("body is not a form")),
     };
     let mut concats: Vec<String> = Vec::with_capacity(orders.len());
     for order in orders {
@@ -176,16 +170,11 @@ pub(crate) fn check_form_scheme(
         urls.iter()
             .any(|u| mac_matches(alg, key, &[u.as_bytes(), c.as_bytes()], &tag))
     });
-    if !signed {
-        return Err(SigError::Mismatch);
+    if signed {
+        Ok(())
+    } else {
+        Err(SigError::Mismatch)
     }
-    if let Some(expected) = body_hash {
-        let actual = Sha256::digest(r.body);
-        if from_hex(&expected).as_deref() != Some(actual.as_slice()) {
-            return Err(SigError::BodyHashMismatch);
-        }
-    }
-    Ok(())
 }
 
 /// `key=<id>,algorithm=HMAC_SHA256` → (id, algorithm).

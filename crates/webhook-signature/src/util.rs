@@ -35,15 +35,6 @@ pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<
         .filter(|v| !v.is_empty())
 }
 
-/// A decoded query parameter of `url`.
-pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
-    let after = url.split_once('?')?.1;
-    let query = after.split('#').next().unwrap_or("");
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 /// The URLs a signature may have been made over: the URL as given, then with its
 /// port removed, or with the scheme's default port added (`:443` for https, `:80`
 /// for http); and when it carries `user:password@`, the same again without them
