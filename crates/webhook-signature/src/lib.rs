@@ -51,6 +51,8 @@ mod telnyx;
 mod tests;
 #[cfg(test)]
 mod tests_compat;
+#[cfg(test)]
+mod tests_libraries;
 mod twilio;
 mod util;
 
