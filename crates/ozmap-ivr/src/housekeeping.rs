@@ -6,7 +6,8 @@
 //!   geocoding answers older than that): a call's state holds the caller's number,
 //!   name and address (LGPD), and an abandoned call must not keep them. Sent SMS
 //!   older than that go too ([`Store::purge_sent_messages`]: they hold the
-//!   caller's number); dead ones stay for an operator.
+//!   caller's number); dead ones stay for an operator. Webhook signatures whose
+//!   replay window has passed go too ([`Store::purge_signatures`]).
 //! - Every minute [`RateLimits::retain_recent`] drops keys whose bucket has refilled,
 //!   so a stream of distinct numbers or addresses cannot grow memory without bound.
 //!
@@ -38,7 +39,8 @@ pub(crate) async fn purge_expired(
 ) -> Result<u64, StoreError> {
     let cutoff = retention_cutoff(now_ms, retention_days);
     let calls = store.purge_calls(cutoff).await?;
-    Ok(calls + store.purge_sent_messages(cutoff).await?)
+    let signatures = store.purge_signatures(now_ms).await?;
+    Ok(calls + signatures + store.purge_sent_messages(cutoff).await?)
 }
 
 /// Runs both chores until `shutdown` turns true.

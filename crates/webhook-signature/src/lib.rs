@@ -12,21 +12,32 @@
 //! - **Twilio** `X-Twilio-Signature` = Base64(HMAC-SHA1(auth token, URL + for each
 //!   parameter name in byte order, each of its distinct values in byte order:
 //!   name + value)). Validators accept the URL as given, with its port removed and
-//!   with the default port (`:443`/`:80`) added, so all three are tried.
-//!   A JSON body is not a form: the platform adds `bodySHA256=<hex sha256 of the raw
-//!   body>` to the query and signs the URL alone; the hash is then checked too. A
-//!   non-empty body that is neither a form nor covered by `bodySHA256` is refused.
+//!   with the default port (`:443`/`:80`) added, so all three are tried; with
+//!   `user:password@` in the URL, the same three without the credentials too
+//!   (Twilio leaves them out of the URL it signs).
+//!   The body must be a form (or empty). Twilio's `bodySHA256` scheme (a JSON body,
+//!   its hex SHA-256 in the query, the URL alone signed) is deliberately not
+//!   supported: voice webhooks are `application/x-www-form-urlencoded` on Twilio,
+//!   SignalWire cXML and Telnyx TeXML alike, the service refuses any other content
+//!   type with 415 before the signature check, so that path could never run; a
+//!   non-empty body without a form is refused here too.
 //! - **Twilio webhook rules**: `X-Twilio-Webhooks-Signature-Settings: key=<id>,
 //!   algorithm=HMAC_SHA256` announces that `X-Twilio-Signature` was made with the
 //!   shared key `<id>` and that algorithm (same payload, Base64).
 //! - **SignalWire** (its official SDK, `signalwire-typescript` `WebhookValidator.ts`
 //!   and `docs/security.md`): the cXML scheme above with the project signing key,
-//!   in `X-SignalWire-Signature` (or `X-Twilio-Signature` for compatibility); the
+//!   in `X-SignalWire-Signature` (or `X-Twilio-Signature` for compatibility), except
+//!   that a repeated parameter's values are kept in submission order, repeats
+//!   included (`@signalwire/compatibility-api` 3.2; Twilio's distinct sorted form is
+//!   accepted too); the
 //!   RELAY/SWML scheme hex(HMAC-SHA1(key, URL + raw body)) in the same header; and
 //!   hex(HMAC-SHA256(key, URL + raw body)) in `X-SignalWire-Sha256-Signature`,
 //!   checked first when present.
 //! - **Telnyx**: Ed25519 over `"{telnyx-timestamp}|{raw body}"`, signature Base64 in
-//!   `telnyx-signature-ed25519`; a timestamp more than 300 s from now is refused.
+//!   `telnyx-signature-ed25519`; a timestamp of anything but digits, or more than
+//!   300 s from now, is refused. Telnyx does not sign the URL, so the caller must
+//!   accept each signature once ([`telnyx_replay_key`]; the service remembers it in
+//!   its store, shared by every instance).
 //!
 //! Every MAC is compared with `Mac::verify_slice` (constant time); any other secret
 //! (a bearer token, a basic-auth password) with [`secret_eq`], the one compare of
@@ -38,11 +49,16 @@ mod signalwire;
 mod telnyx;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_compat;
+#[cfg(test)]
+mod tests_libraries;
 mod twilio;
 mod util;
 
 pub use compare::secret_eq;
-pub use twilio::{signed_payload, twilio_signature, verify_twilio};
+pub use telnyx::{TELNYX_REPLAY_TTL_MS, telnyx_replay_key};
+pub use twilio::{signalwire_signature, signed_payload, twilio_signature, verify_twilio};
 
 use base64::Engine;
 use base64::engine::general_purpose::{
@@ -56,7 +72,7 @@ use sha2::Sha256;
 use signalwire::attempt_signalwire;
 use telnyx::verify_telnyx;
 use twilio::attempt_twilio;
-use util::{Alg, from_hex, header, mac_matches, query_param, url_variants};
+use util::{Alg, from_hex, header, mac_matches, url_variants};
 
 type HmacSha1 = Hmac<Sha1>;
 type HmacSha256 = Hmac<Sha256>;
@@ -177,8 +193,6 @@ pub enum SigError {
     Mismatch,
     #[error("request signature timestamp is outside the allowed window")]
     Expired,
-    #[error("request body does not match its signed hash")]
-    BodyHashMismatch,
     #[error("no signature key is configured")]
     NotConfigured,
 }

@@ -1,7 +1,7 @@
 //! SignalWire's schemes: the cXML one (Twilio's, with the project signing key),
 //! and hex HMAC-SHA1 or HMAC-SHA256 of URL + raw body (RELAY/SWML).
 
-use super::twilio::check_form_scheme;
+use super::twilio::{ParamOrder, check_form_scheme};
 use super::{
     Alg, SIGNALWIRE_SHA256_SIGNATURE_HEADER, SIGNALWIRE_SIGNATURE_HEADER, SigError,
     SignatureSettings, SignedRequest, TWILIO_SIGNATURE_HEADER, from_hex, header, mac_matches,
@@ -45,7 +45,15 @@ pub(crate) fn attempt_signalwire(
             Err(SigError::Mismatch)
         });
     }
-    Some(check_form_scheme(Alg::Sha1, key, signature, r))
+    // SignalWire's libraries keep repeated parameters in submission order; the
+    // Twilio form (distinct, sorted) is accepted too, as before.
+    Some(check_form_scheme(
+        Alg::Sha1,
+        key,
+        signature,
+        r,
+        &[ParamOrder::Submission, ParamOrder::SortedDistinct],
+    ))
 }
 
 /// `hex(HMAC(key, URL + raw body))`, trying the URL variants.

@@ -6,10 +6,38 @@ use super::{
 };
 use base64::Engine;
 use ed25519_dalek::{Signature, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+/// How long a Telnyx signature must be remembered to be accepted once: its
+/// timestamp is accepted from [`TELNYX_TOLERANCE_SECS`] before now to as much
+/// after, so twice that, plus a minute for clocks.
+pub const TELNYX_REPLAY_TTL_MS: i64 = (2 * TELNYX_TOLERANCE_SECS as i64 + 60) * 1000;
+
+/// The key under which a Telnyx request's signature is remembered, so that each
+/// signature is accepted once: Telnyx signs `timestamp|body` but not the URL, so
+/// a captured request could otherwise be replayed to another step within the
+/// window. `telnyx:` + hex SHA-256 of the decoded signature (the same bytes
+/// however the Base64 is padded). `None` when the request carries no decodable
+/// Telnyx signature. Call it only after [`crate::verify`] accepted the request.
+pub fn telnyx_replay_key(headers: &[(String, String)]) -> Option<String> {
+    let signature = header(headers, TELNYX_SIGNATURE_HEADER)?;
+    let bytes = STANDARD_PAD_INDIFFERENT.decode(signature).ok()?;
+    let digest = Sha256::digest(&bytes);
+    let mut key = String::with_capacity(7 + 64);
+    key.push_str("telnyx:");
+    for b in digest {
+        key.push_str(&format!("{b:02x}"));
+    }
+    Some(key)
+}
 
 pub(crate) fn verify_telnyx(key: &[u8; 32], r: &SignedRequest) -> Result<(), SigError> {
     let signature = header(r.headers, TELNYX_SIGNATURE_HEADER).ok_or(SigError::Missing)?;
     let timestamp = header(r.headers, TELNYX_TIMESTAMP_HEADER).ok_or(SigError::Missing)?;
+    // Digits only, as Telnyx's verifier: `u64::from_str` would take `+1796155324`.
+    if !timestamp.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SigError::Malformed("timestamp is not unix seconds"));
+    }
     let ts: u64 = timestamp
         .parse()
         .map_err(|_| SigError::Malformed("timestamp is not unix seconds"))?;

@@ -35,25 +35,45 @@ pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<
         .filter(|v| !v.is_empty())
 }
 
-/// A decoded query parameter of `url`.
-pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
-    let after = url.split_once('?')?.1;
-    let query = after.split('#').next().unwrap_or("");
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+/// The URLs a signature may have been made over: the URL as given, then with its
+/// port removed, or with the scheme's default port added (`:443` for https, `:80`
+/// for http); and when it carries `user:password@`, the same again without them
+/// (Twilio's security notes: the credentials, and for https the port, are left out
+/// of the URL it signs). Built by hand: a URL parser would normalise the string and
+/// change the bytes that were signed.
+pub(crate) fn url_variants(url: &str) -> Vec<String> {
+    let mut out = port_variants(url);
+    if let Some(bare) = without_userinfo(url) {
+        for v in port_variants(&bare) {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
-/// The URL as given, then with its port removed, or with the scheme's default port
-/// added (`:443` for https, `:80` for http). Built by hand: a URL parser would
-/// normalise the string and change the bytes that were signed.
-pub(crate) fn url_variants(url: &str) -> Vec<String> {
-    let mut out = vec![url.to_string()];
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return out;
-    };
+/// `scheme://`, the authority, and the rest (path, query, fragment).
+fn split_authority(url: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
+    Some((scheme, authority, tail))
+}
+
+/// The URL without its `user:password@`, when it has one.
+fn without_userinfo(url: &str) -> Option<String> {
+    let (scheme, authority, tail) = split_authority(url)?;
+    let at = authority.rfind('@')?;
+    Some(format!("{scheme}://{}{tail}", &authority[at + 1..]))
+}
+
+/// The URL as given, then with its port removed or the default port added.
+fn port_variants(url: &str) -> Vec<String> {
+    let mut out = vec![url.to_string()];
+    let Some((scheme, authority, tail)) = split_authority(url) else {
+        return out;
+    };
     let (userinfo, hostport) = match authority.rfind('@') {
         Some(at) => authority.split_at(at + 1),
         None => ("", authority),

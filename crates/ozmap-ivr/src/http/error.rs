@@ -28,6 +28,10 @@ pub(crate) enum Refusal {
     MalformedForm { bytes: usize },
     /// No signature a configured key can check, or a wrong one.
     BadSignature(SigError),
+    /// A signature already accepted once (Telnyx, which does not sign the URL).
+    Replayed,
+    /// The store could not say whether the signature was seen before.
+    ReplayCheckFailed(String),
     /// No `CallSid`, or one no platform would send.
     BadCallSid,
     /// A method other than POST.
@@ -42,7 +46,8 @@ impl Refusal {
             Refusal::NotAForm => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Refusal::Body(status) => *status,
             Refusal::MalformedForm { .. } | Refusal::BadCallSid => StatusCode::BAD_REQUEST,
-            Refusal::BadSignature(_) => StatusCode::FORBIDDEN,
+            Refusal::BadSignature(_) | Refusal::Replayed => StatusCode::FORBIDDEN,
+            Refusal::ReplayCheckFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
@@ -62,6 +67,12 @@ impl Refusal {
             Refusal::BadSignature(reason) => {
                 tracing::warn!(reason = %reason, "refused: signature check failed")
             }
+            Refusal::Replayed => {
+                tracing::warn!("refused: signature already used (replayed request)")
+            }
+            Refusal::ReplayCheckFailed(error) => {
+                tracing::error!(error = %error, "refused: the store cannot check for a replay")
+            }
             Refusal::BadCallSid => tracing::warn!("refused: missing or malformed CallSid"),
             Refusal::MethodNotAllowed => tracing::warn!("refused: method not allowed"),
         }
@@ -71,7 +82,9 @@ impl Refusal {
         match self {
             Refusal::TooManyRequests => SecurityCounters::bump(&counters.limited_requests),
             Refusal::BadCredentials => SecurityCounters::bump(&counters.bad_credentials),
-            Refusal::BadSignature(_) => SecurityCounters::bump(&counters.bad_signatures),
+            Refusal::BadSignature(_) | Refusal::Replayed => {
+                SecurityCounters::bump(&counters.bad_signatures)
+            }
             _ => {}
         }
     }
@@ -84,7 +97,7 @@ impl Refusal {
         let body = match self {
             // The per-source-address limit: about the service, not a number.
             Refusal::TooManyRequests => render.apology("error.busy_address"),
-            Refusal::BadCredentials | Refusal::BadSignature(_) => {
+            Refusal::BadCredentials | Refusal::BadSignature(_) | Refusal::Replayed => {
                 ivr_core::twiml::Response::new().render()
             }
             _ => render.apology("error.apology"),

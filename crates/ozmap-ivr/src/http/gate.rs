@@ -8,7 +8,9 @@
 //! 3. the body: a form (415), at most 16 KiB (413), well formed (400);
 //! 4. the platform signature over the URL rebuilt from `IVR_PUBLIC_URL` (never from
 //!    `Host` or `X-Forwarded-*`, which the sender chooses), the raw body and the
-//!    parsed form ([`webhook_signature::verify`]; 403);
+//!    parsed form ([`webhook_signature::verify`]; 403); a Telnyx signature (which
+//!    does not cover the URL) is accepted once, recorded in the store shared by
+//!    every instance, and a replay is refused like a bad signature (403);
 //! 5. a `CallSid` as a platform sends it (400).
 //!
 //! New calls per caller number are limited later, in the handler, because only
@@ -35,7 +37,8 @@ use webhook_signature::{Platform, SigError, SignedRequest};
 /// Refusals since start, by kind (read by metrics and tests).
 #[derive(Debug, Default)]
 pub struct SecurityCounters {
-    /// Webhooks refused with 403: missing, malformed, forged or expired signature.
+    /// Webhooks refused with 403: missing, malformed, forged, expired or replayed
+    /// signature.
     pub bad_signatures: AtomicU64,
     /// Webhooks refused with 401: basic auth missing or wrong.
     pub bad_credentials: AtomicU64,
@@ -86,7 +89,10 @@ pub(super) async fn admit(
     }
     let body = read_body(req, payload).await.map_err(Refusal::Body)?;
     let pairs = Form::parse_pairs(&body).ok_or(Refusal::MalformedForm { bytes: body.len() })?;
-    check_signature(state, req, &body, &pairs).map_err(Refusal::BadSignature)?;
+    let admission = check_signature(state, req, &body, &pairs).map_err(Refusal::BadSignature)?;
+    if admission == Admission::Signed(Platform::Telnyx) {
+        accept_once(state, req).await?;
+    }
     let form = Form::bounded(pairs);
     let call_sid = form
         .get("CallSid")
@@ -123,6 +129,33 @@ async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Byte
         Ok(Ok(body)) => Ok(body),
         Ok(Err(_)) => Err(StatusCode::BAD_REQUEST),
         Err(_) => Err(StatusCode::PAYLOAD_TOO_LARGE),
+    }
+}
+
+/// Records a Telnyx request's signature, refusing one already recorded: Telnyx
+/// signs `timestamp|body` and not the URL, so a captured body could otherwise be
+/// posted again, within the timestamp window, to another step (`?seq=`).
+async fn accept_once(state: &AppState, req: &HttpRequest) -> Result<(), Refusal> {
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_string(), v.to_string()))
+        })
+        .collect();
+    let key = webhook_signature::telnyx_replay_key(&headers)
+        .ok_or(Refusal::BadSignature(SigError::Missing))?;
+    let now = crate::store::now_ms();
+    match state
+        .store
+        .remember_signature(&key, now, webhook_signature::TELNYX_REPLAY_TTL_MS)
+        .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Refusal::Replayed),
+        Err(e) => Err(Refusal::ReplayCheckFailed(e.to_string())),
     }
 }
 

@@ -1,5 +1,5 @@
-//! Durable state: calls, the geocoding cache, the reservation ledger and the
-//! SMS outbox.
+//! Durable state: calls, the geocoding cache, the reservation ledger, the SMS
+//! outbox and the webhook signatures already accepted.
 //!
 //! One implementation over `sqlx::Any` serves both the embedded SQLite default and
 //! PostgreSQL for several instances: the SQL is shared (numbered `$n` parameters
@@ -22,6 +22,7 @@ mod geocache;
 mod ledger;
 mod messages;
 mod schema;
+mod signatures;
 
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};

@@ -138,6 +138,19 @@ const MIGRATIONS: &[Migration] = &[
         CREATE INDEX messages_due ON messages (status, next_attempt_at);
     ",
     },
+    // Webhook signatures already accepted (Telnyx does not sign the URL: each
+    // signature is accepted once, across instances), until they expire.
+    Migration {
+        version: 4,
+        sqlite: "
+        CREATE TABLE seen_signatures (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+        CREATE INDEX seen_signatures_expiry ON seen_signatures (expires_at);
+    ",
+        postgres: "
+        CREATE TABLE seen_signatures (key TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
+        CREATE INDEX seen_signatures_expiry ON seen_signatures (expires_at);
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@
 //! - [`webhooks`]: the answers' TwiML, by structure;
 //! - [`admin`]: the ledger as JSON for operators;
 //! - [`security`]: signatures and limits over real HTTP;
+//! - [`signatures`]: where the platforms' signing differs (Telnyx replays, basic auth);
 //! - [`hostile`]: broken and hostile input through the real request path;
 //! - [`crash`]: the binary killed and restarted between chosen webhooks;
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;
@@ -27,5 +28,6 @@ mod hostile;
 mod instances;
 mod rights;
 mod security;
+mod signatures;
 mod sms;
 mod webhooks;

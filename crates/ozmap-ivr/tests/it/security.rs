@@ -19,9 +19,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use test_support::*;
 use webhook_signature::twilio_signature;
 
-const AUTH_TOKEN: &str = "twilio-test-auth-token";
+pub(crate) const AUTH_TOKEN: &str = "twilio-test-auth-token";
 
-fn happy() -> Vec<ivr_tools::caller::Answer> {
+pub(crate) fn happy() -> Vec<ivr_tools::caller::Answer> {
     vec![
         keys("123*123"),
         keys("1"),
@@ -31,11 +31,11 @@ fn happy() -> Vec<ivr_tools::caller::Answer> {
     ]
 }
 
-fn p(k: &str, v: &str) -> (String, String) {
+pub(crate) fn p(k: &str, v: &str) -> (String, String) {
     (k.to_string(), v.to_string())
 }
 
-fn params(sid: &str) -> Vec<(String, String)> {
+pub(crate) fn params(sid: &str) -> Vec<(String, String)> {
     vec![
         p("CallSid", sid),
         p("AccountSid", "AC00000000000000000000000000000000"),
@@ -45,19 +45,23 @@ fn params(sid: &str) -> Vec<(String, String)> {
     ]
 }
 
-fn sid(n: u32) -> String {
+pub(crate) fn sid(n: u32) -> String {
     format!("CA{n:032x}")
 }
 
 type Headers = Vec<(&'static str, String)>;
 
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: String,
 }
 
-async fn post(url: &str, form: &[(String, String)], headers: &[(&str, String)]) -> Answer {
+pub(crate) async fn post(
+    url: &str,
+    form: &[(String, String)],
+    headers: &[(&str, String)],
+) -> Answer {
     let mut rb = reqwest::Client::new().post(url).form(form);
     for (k, v) in headers {
         rb = rb.header(*k, v);
@@ -71,13 +75,13 @@ async fn post(url: &str, form: &[(String, String)], headers: &[(&str, String)]) 
 }
 
 /// `<Response/>` with nothing in it.
-fn assert_empty_response(body: &str) {
+pub(crate) fn assert_empty_response(body: &str) {
     let doc = roxmltree::Document::parse(body).unwrap_or_else(|e| panic!("{e}: {body}"));
     assert_eq!(doc.root_element().tag_name().name(), "Response");
     assert_eq!(doc.root_element().children().count(), 0, "{body}");
 }
 
-async fn call_state(app: &TestApp, sid: &str) -> Option<(i64, String)> {
+pub(crate) async fn call_state(app: &TestApp, sid: &str) -> Option<(i64, String)> {
     let store = Store::connect(&app.db.url).await.unwrap();
     store
         .load_call(sid)
@@ -86,7 +90,7 @@ async fn call_state(app: &TestApp, sid: &str) -> Option<(i64, String)> {
         .map(|c| (c.seq, serde_json::to_string(&c.call).unwrap()))
 }
 
-fn refused(app: &TestApp) -> u64 {
+pub(crate) fn refused(app: &TestApp) -> u64 {
     app.state.security.bad_signatures.load(Ordering::Relaxed)
 }
 
@@ -386,7 +390,7 @@ async fn twilio_shared_key_signalwire_and_telnyx_signatures_over_http() {
 }
 
 #[tokio::test]
-async fn basic_auth_in_the_public_url_is_required_and_signed_with_the_url() {
+async fn basic_auth_in_the_public_url_is_required_and_signed_with_or_without_it() {
     let app = TestApp::spawn(&[
         "--public-url=http://ivr:s3cr%40t@127.0.0.1:0",
         &format!("--twilio-auth-token={AUTH_TOKEN}"),
@@ -417,7 +421,21 @@ async fn basic_auth_in_the_public_url_is_required_and_signed_with_the_url() {
         app.state.security.bad_credentials.load(Ordering::Relaxed),
         3
     );
-    // Credentials right, signature over the URL without them: 403.
+    // Credentials right, signature over another URL: 403.
+    let elsewhere = with_creds.replace("/voice", "/voice/answer");
+    let a = post(
+        &with_creds,
+        &form,
+        &[(
+            "X-Twilio-Signature",
+            twilio_signature(AUTH_TOKEN, &elsewhere, &form),
+        )],
+    )
+    .await;
+    assert_eq!(a.status, 403);
+    assert!(call_state(&app, &sid(60)).await.is_none());
+    // Credentials right, signature over the URL without them (what Twilio's
+    // security notes say it signs): accepted too.
     let a = post(
         &with_creds,
         &form,
@@ -427,7 +445,8 @@ async fn basic_auth_in_the_public_url_is_required_and_signed_with_the_url() {
         )],
     )
     .await;
-    assert_eq!(a.status, 403);
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(call_state(&app, &sid(60)).await.is_some());
     // A whole call: the action URLs carry the credentials, every request is
     // authenticated and signed over the URL with them, as Twilio does.
     let report = app
