@@ -302,6 +302,16 @@ fn parse_new_property(body: &[u8]) -> Result<NewProperty, String> {
     if !valid_lat_lng(lat, lng) {
         return Err("lat/lng out of range".into());
     }
+    // The SDK's schema sends `coords` (and requires `project`); the tutorial sends
+    // `lat`/`lng` without a project. Both are accepted; given together, the
+    // positions must agree.
+    if let (Some(_), Some(Value::Array(c))) = (obj.get("lat"), obj.get("coords")) {
+        match (number(c.get(1)), number(c.first())) {
+            (Some(clat), Some(clng)) if (clat - lat).abs() < 1e-9 && (clng - lng).abs() < 1e-9 => {}
+            _ => return Err("coords must be [lng, lat], the same position as lat and lng".into()),
+        }
+    }
+    opt_string(&obj, "project")?;
     let client_status = match client.get("status") {
         None | Some(Value::Null) => 0,
         Some(v) => v

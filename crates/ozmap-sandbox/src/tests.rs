@@ -1301,3 +1301,5 @@ async fn the_scenario_table_is_true_over_http() {
     }
     fx.srv.stop().await;
 }
+
+mod sdk;

@@ -256,6 +256,8 @@ async fn a_rejection_message_is_redacted_and_truncated() {
         address: "R. Delminda Silveira, 900".into(),
         lat: 0.0,
         lng: 0.0,
+        coords: [0.0, 0.0],
+        project: None,
         observation: "o".into(),
         box_id: "b1".into(),
         auto_connect: true,

@@ -149,7 +149,7 @@ fn viability_reads_other_shapes() {
     // Wrapped, camelCase list, nested box refs.
     let (v, _) = Viability::from_json(&json!({"data": {
         "viable": "true",
-        "viableBoxes": [{"box": {"_id": "b1", "name": "CTO-9"}, "dist": 10}]
+        "viableBoxes": [{"box": {"_id": "b1", "name": "CTO-9", "project": "pr1"}, "dist": 10}]
     }}));
     assert!(v.viable);
     assert_eq!(
@@ -157,7 +157,8 @@ fn viability_reads_other_shapes() {
         vec![ViableBox {
             id: "b1".into(),
             name: Some("CTO-9".into()),
-            distance_m: Some(10.0)
+            distance_m: Some(10.0),
+            project: Some("pr1".into()),
         }]
     );
     // Unknown list name with identified objects, no `viable`.
@@ -179,11 +180,13 @@ fn viability_reads_other_shapes() {
 }
 
 #[test]
-fn new_property_serialises_like_the_tutorial() {
-    let p = NewProperty {
+fn new_property_serialises_like_the_tutorial_plus_the_sdk_fields() {
+    let mut p = NewProperty {
         address: "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500".into(),
         lat: -27.5782336721312,
         lng: -48.527442812919624,
+        coords: [-48.527442812919624, -27.5782336721312],
+        project: Some("5da61f5b493d9c0006664f4a".into()),
         observation: "Reserva de Porta".into(),
         box_id: "5da62201493d9c00066655b8".into(),
         auto_connect: true,
@@ -197,14 +200,36 @@ fn new_property_serialises_like_the_tutorial() {
             name: "Gabriel Marioto".into(),
         },
     };
-    let tutorial = json!({ "address": "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500",
+    let mut tutorial = json!({ "address": "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500",
       "lat": -27.5782336721312, "lng": -48.527442812919624,
+      "coords": [-48.527442812919624, -27.5782336721312],
+      "project": "5da61f5b493d9c0006664f4a",
       "observation": "Reserva de Porta", "box": "5da62201493d9c00066655b8",
       "auto_connect": true, "force": true,
       "client": { "certified": false, "implanted": false, "status": 0,
                   "observation": "Reserva do Novo Cliente", "code": "123|123",
                   "name": "Gabriel Marioto" } });
     assert_eq!(serde_json::to_value(&p).unwrap(), tutorial);
+    // A box without a project: the field is left out, not sent as null.
+    p.project = None;
+    tutorial.as_object_mut().unwrap().remove("project");
+    assert_eq!(serde_json::to_value(&p).unwrap(), tutorial);
     let d = format!("{p:?}");
     assert!(!d.contains("Gabriel") && !d.contains("123|123") && !d.contains("Delminda"));
+}
+
+#[test]
+fn a_box_project_is_read_as_an_id_or_a_populated_object() {
+    let b: BoxInfo = serde_json::from_value(json!({"id": "b1", "project": "pr1"})).unwrap();
+    assert_eq!(b.project.as_deref(), Some("pr1"));
+    let b: BoxInfo =
+        serde_json::from_value(json!({"_id": "b1", "project": {"_id": "pr2", "name": "P"}}))
+            .unwrap();
+    assert_eq!(b.project.as_deref(), Some("pr2"));
+    for odd in [json!(null), json!(""), json!(true), json!([1])] {
+        let b: BoxInfo = serde_json::from_value(json!({"id": "b1", "project": odd})).unwrap();
+        assert_eq!(b.project, None);
+    }
+    let b: BoxInfo = serde_json::from_value(json!({"id": "b1"})).unwrap();
+    assert_eq!(b.project, None);
 }

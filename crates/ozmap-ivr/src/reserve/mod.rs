@@ -103,6 +103,8 @@ fn classify(stage: &str, e: OzmapError) -> ReserveError {
 struct Candidate {
     id: String,
     name: Option<String>,
+    /// The box's project, sent on the property (the SDK's schema requires it).
+    project: Option<String>,
 }
 
 /// Reserves a port for `req`, or records a lead when no box can take it.
@@ -180,9 +182,13 @@ pub(crate) async fn reserve(
                     continue;
                 }
                 debug!(box_id = %b.id, free_ports = free, "candidate box");
+                if b.project.is_none() {
+                    warn!(box_id = %b.id, "the box names no project; the property is sent without one");
+                }
                 let c = Candidate {
                     name: Some(b.name).filter(|n| !n.trim().is_empty()),
                     id: b.id,
+                    project: b.project,
                 };
                 if let Some(port) = try_box(client, s, req, &c).await? {
                     return Ok(ReservationOutcome::Reserved(port));
@@ -201,10 +207,14 @@ pub(crate) async fn reserve(
             );
             if v.viable {
                 for b in v.boxes.into_iter().take(max) {
-                    let c = Candidate {
+                    let mut c = Candidate {
                         id: b.id,
                         name: b.name,
+                        project: b.project,
                     };
+                    if c.project.is_none() {
+                        complete_from_box(client, &mut c).await?;
+                    }
                     if let Some(port) = try_box(client, s, req, &c).await? {
                         return Ok(ReservationOutcome::Reserved(port));
                     }
@@ -215,6 +225,30 @@ pub(crate) async fn reserve(
 
     // 4. No box could take the client: record the lead.
     record_prospect(client, s, req).await
+}
+
+/// The viability answer did not name the box's project: read the box for it
+/// (and for its name). A box that cannot be read (other than for a bad key) is
+/// still tried, without a project.
+async fn complete_from_box(client: &OzmapClient, c: &mut Candidate) -> Result<(), ReserveError> {
+    match client.get_box(&c.id).await {
+        Ok(b) => {
+            c.project = b.project;
+            if c.name.is_none() {
+                c.name = Some(b.name).filter(|n| !n.trim().is_empty());
+            }
+            if c.project.is_none() {
+                warn!(box_id = %c.id, "the box names no project; the property is sent without one");
+            }
+            Ok(())
+        }
+        Err(e @ OzmapError::Unauthorized(_)) => Err(classify("reading a candidate box", e)),
+        Err(e) if e.is_transient() => Err(classify("reading a candidate box", e)),
+        Err(e) => {
+            warn!(box_id = %c.id, error = %e, "the box could not be read; the property is sent without a project");
+            Ok(())
+        }
+    }
 }
 
 /// `POST /properties` on one candidate. `Ok(None)`: the box refused (4xx), try
@@ -229,6 +263,8 @@ async fn try_box(
         address: req.place.postal(),
         lat: req.place.lat,
         lng: req.place.lng,
+        coords: [req.place.lng, req.place.lat],
+        project: c.project.clone(),
         observation: s.property_observation.clone(),
         box_id: c.id.clone(),
         auto_connect: true,
@@ -411,5 +447,7 @@ fn distance_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
     2.0 * R * a.sqrt().min(1.0).asin()
 }
 
+#[cfg(test)]
+mod sdk_tests;
 #[cfg(test)]
 mod tests;
