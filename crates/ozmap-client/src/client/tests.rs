@@ -196,21 +196,24 @@ async fn statuses_map_to_typed_errors() {
         err("s422").await,
         OzmapError::Rejected {
             status: 422,
-            message: "Caixa cheia".into()
+            message: "Caixa cheia".into(),
+            field: None,
         }
     );
     assert_eq!(
         err("s400").await,
         OzmapError::Rejected {
             status: 400,
-            message: "inválido".into()
+            message: "inválido".into(),
+            field: None,
         }
     );
     assert_eq!(
         err("s409").await,
         OzmapError::Rejected {
             status: 409,
-            message: "(no message)".into()
+            message: "(no message)".into(),
+            field: None,
         }
     );
     assert_eq!(err("s429").await, OzmapError::RateLimited);
@@ -227,6 +230,7 @@ async fn statuses_map_to_typed_errors() {
             OzmapError::Rejected {
                 status: 400,
                 message: String::new(),
+                field: None,
             },
             false,
         ),
@@ -275,7 +279,10 @@ async fn a_rejection_message_is_redacted_and_truncated() {
         .create_property(&body)
         .await
         .unwrap_err();
-    let OzmapError::Rejected { status, message } = &e else {
+    let OzmapError::Rejected {
+        status, message, ..
+    } = &e
+    else {
         panic!("{e:?}")
     };
     assert_eq!(*status, 400);

@@ -159,3 +159,141 @@ async fn the_viability_strategy_reads_the_project_from_the_box() {
     assert_eq!(body["coords"], json!([LNG, LAT]));
     s.verify().await;
 }
+
+/// Two free boxes; each POST answers its template. Returns the run's result.
+async fn two_boxes_answering(
+    s: &wiremock::MockServer,
+    first: ResponseTemplate,
+    second: Option<ResponseTemplate>,
+    leads: u64,
+) -> Result<ReservationOutcome, ReserveError> {
+    no_existing(s).await;
+    boxes(s, json!([a_box("b1", "CTO-1"), a_box("b2", "CTO-2")])).await;
+    splitters(s, "b1", json!([free_drop_splitter("s1")]), 1).await;
+    splitters(
+        s,
+        "b2",
+        json!([free_drop_splitter("s2")]),
+        u64::from(second.is_some()),
+    )
+    .await;
+    post_for_box(s, "b1", first, 1).await;
+    if let Some(second) = second {
+        post_for_box(s, "b2", second, 1).await;
+    }
+    no_other_post(s).await;
+    prospect(s, ResponseTemplate::new(201), leads).await;
+    reserve(
+        &client_for(s, 1000),
+        &settings(Feasibility::Boxes),
+        &request(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_validation_error_naming_a_field_is_permanent_and_no_other_box_is_tried() {
+    for body in [
+        // zod, as the SDK's schema would answer.
+        json!({"issues": [{"code": "invalid_type", "path": ["project"], "message": "Required"}]}),
+        json!({"message": "Path `project` is required."}),
+        json!({"errors": {"project": {"kind": "required"}}}),
+    ] {
+        for status in [400, 422] {
+            let s = server().await;
+            let out = two_boxes_answering(
+                &s,
+                ResponseTemplate::new(status).set_body_json(body.clone()),
+                None,
+                0,
+            )
+            .await;
+            let Err(ReserveError::Permanent(msg)) = &out else {
+                panic!("{body} {status}: {out:?}")
+            };
+            assert!(msg.contains("field `project`"), "{msg}");
+            assert!(msg.contains(&status.to_string()), "{msg}");
+            for secret in [CLIENT_CODE, CLIENT_NAME, "Delminda"] {
+                assert!(!msg.contains(secret), "{msg}");
+            }
+            s.verify().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_same_validation_error_from_every_box_is_permanent_and_no_lead() {
+    let s = server().await;
+    let same = || ResponseTemplate::new(400).set_body_json(json!({"message": "Bad Request"}));
+    let out = two_boxes_answering(&s, same(), Some(same()), 0).await;
+    let Err(ReserveError::Permanent(msg)) = &out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        msg.contains("all 2 boxes") && msg.contains("Bad Request"),
+        "{msg}"
+    );
+    s.verify().await;
+}
+
+#[tokio::test]
+async fn full_boxes_still_mean_no_coverage_and_a_lead() {
+    // Different refusals, a conflict, or one box alone: the boxes, not the request.
+    for (first, second) in [
+        (
+            ResponseTemplate::new(422).set_body_json(json!({"message": "Caixa cheia"})),
+            ResponseTemplate::new(422).set_body_json(json!({"message": "Porta bloqueada"})),
+        ),
+        (
+            ResponseTemplate::new(409).set_body_json(json!({"message": "Sem portas"})),
+            ResponseTemplate::new(409).set_body_json(json!({"message": "Sem portas"})),
+        ),
+    ] {
+        let s = server().await;
+        let out = two_boxes_answering(&s, first, Some(second), 1).await;
+        assert_eq!(out, Ok(ReservationOutcome::NotViable));
+        s.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_request_is_logged_at_error_naming_the_field_and_nothing_personal() {
+    use tracing::instrument::WithSubscriber;
+    // A scoped subscriber can miss events while other tests (without one) race on
+    // the same callsites' interest cache: try the scenario up to three times.
+    let mut seen = String::new();
+    for _ in 0..3 {
+        let s = server().await;
+        let buf = Captured::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("ozmap_ivr=trace"))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let refused = ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Gabriel Marioto 123|123: invalid",
+            "issues": [{"path": ["project"], "message": "Required"}]
+        }));
+        let out = async {
+            tracing::callsite::rebuild_interest_cache();
+            two_boxes_answering(&s, refused, None, 0).await
+        }
+        .with_subscriber(subscriber)
+        .await;
+        assert!(matches!(out, Err(ReserveError::Permanent(_))), "{out:?}");
+        let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        for secret in ["123|123", "Gabriel", "Marioto", "Delminda"] {
+            assert!(!logs.contains(secret), "`{secret}` leaked into: {logs}");
+        }
+        if let Some(line) = logs
+            .lines()
+            .find(|l| l.contains("ERROR") && l.contains("field=project"))
+        {
+            assert!(line.contains("status=422"), "{line}");
+            return;
+        }
+        seen = logs;
+    }
+    panic!("no ERROR line naming the field: {seen}");
+}

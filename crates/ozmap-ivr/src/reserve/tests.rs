@@ -670,7 +670,7 @@ async fn an_unreadable_post_answer_is_adopted_by_looking_up() {
 
 /// A `MakeWriter` into a shared buffer, to read what was logged.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(super) struct Captured(pub(super) Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
