@@ -46,3 +46,126 @@ async fn a_project_that_is_not_an_id_or_coords_elsewhere_is_refused() {
     assert!(fx.srv.properties().is_empty());
     fx.srv.stop().await;
 }
+
+impl Fx {
+    /// A GET carrying a JSON body, as the SDK sends its list filters.
+    async fn get_with_body(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let res = self
+            .http
+            .get(self.url(path))
+            .query(query)
+            .header("Authorization", TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        body_of(res).await
+    }
+}
+
+fn near_value(radius: f64) -> Value {
+    serde_json::from_str(&near(T_LAT, T_LNG, radius)).unwrap()
+}
+
+#[tokio::test]
+async fn box_find_with_a_near_filter_in_the_body_is_filtered_like_the_query() {
+    let fx = spawn().await;
+    let all = fx.box_names(&[("limit", "100")]).await;
+    let by_query = fx
+        .box_names(&[("filter", &near(T_LAT, T_LNG, 300.0)), ("limit", "100")])
+        .await;
+    assert!(
+        !by_query.is_empty() && by_query.len() < all.len(),
+        "{by_query:?}"
+    );
+    // The SDK: `{"filter": [...]}` in the body, page and limit in the query, and
+    // the coordinates as numbers.
+    let (status, body) = fx
+        .get_with_body(
+            "/boxes",
+            &[("page", "1"), ("limit", "100")],
+            &json!({"filter": near_value(300.0)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(names(&body["rows"]), by_query, "nearest first, same boxes");
+    assert_eq!(body["total"], json!(by_query.len()));
+    // A body with an empty filter list, or none, filters nothing.
+    let (_, body) = fx
+        .get_with_body("/boxes", &[("limit", "100")], &json!({"filter": []}))
+        .await;
+    assert_eq!(names(&body["rows"]).len(), all.len());
+    fx.srv.stop().await;
+}
+
+#[tokio::test]
+async fn splitter_find_by_parent_in_the_body_lists_only_that_box() {
+    let fx = spawn().await;
+    let (_, every) = fx.get("/splitters", &[("limit", "100")]).await;
+    let total = every["rows"].as_array().unwrap().len();
+    let filter = json!([{"property": "parent", "operator": "=", "value": TUTORIAL_BOX}]);
+    let (status, body) = fx
+        .get_with_body("/splitters", &[("page", "1")], &json!({ "filter": filter }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rows = body["rows"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.len() < total, "{body}");
+    assert!(
+        rows.iter().all(|r| r["parent"] == json!(TUTORIAL_BOX)),
+        "{body}"
+    );
+    // The same as the query string.
+    let (_, by_query) = fx
+        .get("/splitters", &[("filter", &filter.to_string())])
+        .await;
+    assert_eq!(by_query["rows"], body["rows"]);
+    fx.srv.stop().await;
+}
+
+#[tokio::test]
+async fn body_and_query_filters_both_apply_and_a_bad_body_is_refused() {
+    let fx = spawn().await;
+    // Near in the query, a name in the body: both hold.
+    let (status, body) = fx
+        .get_with_body(
+            "/boxes",
+            &[("filter", &near(T_LAT, T_LNG, 300.0))],
+            &json!({"filter": [{"property": "id", "operator": "=", "value": TUTORIAL_BOX}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(body["rows"][0]["id"], json!(TUTORIAL_BOX));
+    // `limit` and `page` may come in the body when the query has none.
+    let (_, body) = fx
+        .get_with_body("/boxes", &[], &json!({"limit": 2, "page": 2}))
+        .await;
+    assert_eq!(
+        (body["limit"].clone(), body["start"].clone()),
+        (json!(2), json!(2))
+    );
+    for bad in [
+        json!("filter"),
+        json!({"filter": [{"property": "coords", "operator": "within", "value": 1}]}),
+        json!({"filter": 3}),
+        json!({"limit": 0}),
+    ] {
+        let (status, body) = fx.get_with_body("/boxes", &[], &bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let res = fx
+        .http
+        .get(fx.url("/boxes"))
+        .header("Authorization", TOKEN)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    fx.srv.stop().await;
+}
