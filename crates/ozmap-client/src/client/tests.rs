@@ -388,3 +388,57 @@ async fn prospect_and_delete() {
     assert_eq!(c.delete_property("p2").await, Err(OzmapError::NotFound));
     server.verify().await;
 }
+
+#[tokio::test]
+async fn lists_follow_has_next_page_until_enough_rows_within_a_bound() {
+    let server = MockServer::start().await;
+    let page = |ids: &[&str], more: bool| {
+        let rows: Vec<_> = ids
+            .iter()
+            .map(|i| json!({"id": i, "parent": "b1"}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({"rows": rows, "hasNextPage": more}))
+    };
+    // Boxes: the server caps pages at 2 rows; 3 are wanted: two pages read.
+    for (n, ids, more) in [("1", &["a", "b"][..], true), ("2", &["c", "d"][..], true)] {
+        Mock::given(method("GET"))
+            .and(path("/api/v2/boxes"))
+            .and(query_param("page", n))
+            .respond_with(page(ids, more))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let c = client_for(&server, 1000);
+    let boxes = c.boxes_near(-27.5, -48.5, 200, 3).await.unwrap();
+    let ids: Vec<_> = boxes.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+
+    // Splitters: every page while hasNextPage, and never past the bound, even
+    // when the server says there is always more (new rows on every page).
+    for n in 1..=MAX_LIST_PAGES + 2 {
+        let id = format!("s{n}");
+        Mock::given(method("GET"))
+            .and(path("/api/v2/splitters"))
+            .and(query_param("page", n.to_string()))
+            .respond_with(page(&[id.as_str()], true))
+            .mount(&server)
+            .await;
+    }
+    let splitters = c.splitters_of("b1").await.unwrap();
+    assert_eq!(splitters.len(), MAX_LIST_PAGES as usize);
+    server.verify().await;
+
+    // A server that ignores `page` (the same rows each time): one extra read, no
+    // duplicates.
+    let stuck = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/splitters"))
+        .respond_with(page(&["x"], true))
+        .expect(2)
+        .mount(&stuck)
+        .await;
+    let splitters = client_for(&stuck, 1000).splitters_of("b1").await.unwrap();
+    assert_eq!(splitters.len(), 1);
+    stuck.verify().await;
+}
