@@ -233,3 +233,33 @@ fn a_box_project_is_read_as_an_id_or_a_populated_object() {
     let b: BoxInfo = serde_json::from_value(json!({"id": "b1"})).unwrap();
     assert_eq!(b.project, None);
 }
+
+#[test]
+fn the_sdk_documented_shapes_are_read_too() {
+    // Ports with `id` and no `index`, `fiber` as an id string, `client` null,
+    // `boxType` null, timestamps as strings.
+    let s: Splitter = serde_json::from_value(json!({
+        "id": "s1", "isDrop": true, "parent": "b1",
+        "connectables": {"output": ["x", null, null]},
+        "ports": [{"id": "p0"}, {"id": "p1", "blocked": true}, {"id": "p2", "index": 2}]
+    }))
+    .unwrap();
+    assert_eq!(s.free_outputs(), vec![2]);
+    let p: Property = serde_json::from_value(json!({
+        "id": "pr1", "kind": "Property", "box": "b1", "client": null, "pole": "po1",
+        "createdAt": "2024-01-01T00:00:00.000Z",
+        "connections": [{"id": "s1", "kind": "Splitter", "port": 3,
+                         "fiber": "5da62201493d9c00066655b9", "implanted": false}]
+    }))
+    .unwrap();
+    assert_eq!(p.reserved_port(), Some(3));
+    let b: BoxInfo = serde_json::from_value(json!({
+        "id": "b1", "name": "CTO-1", "boxType": null, "pole": "po1",
+        "project": "pr", "createdAt": "2024-01-01T00:00:00.000Z"
+    }))
+    .unwrap();
+    assert_eq!(
+        (b.name.as_str(), b.project.as_deref()),
+        ("CTO-1", Some("pr"))
+    );
+}

@@ -169,3 +169,31 @@ async fn body_and_query_filters_both_apply_and_a_bad_body_is_refused() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     fx.srv.stop().await;
 }
+
+#[tokio::test]
+async fn answers_follow_the_sdk_documented_shapes() {
+    let fx = spawn().await;
+    let (_, b) = fx.get(&format!("/boxes/{TUTORIAL_BOX}"), &[]).await;
+    assert!(b["pole"].as_str().is_some_and(|p| p.len() == 24), "{b}");
+    let filter = json!([{"property": "parent", "operator": "=", "value": TUTORIAL_BOX}]);
+    let (_, sp) = fx
+        .get("/splitters", &[("filter", &filter.to_string())])
+        .await;
+    for s in sp["rows"].as_array().unwrap() {
+        for (i, port) in s["ports"].as_array().unwrap().iter().enumerate() {
+            assert!(port["id"].as_str().is_some_and(|p| p.len() == 24), "{port}");
+            assert_eq!(port["index"], json!(i));
+            assert!(port["blocked"].is_boolean());
+        }
+    }
+    let (status, _) = fx
+        .post("/properties", &tutorial_body("123|123", TUTORIAL_BOX, true))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, list) = fx.get("/properties/client/123%7C123", &[]).await;
+    let p = &list[0];
+    assert_eq!(p["client"]["kind"], "FTTHClient");
+    assert!(p["pole"].is_string());
+    assert!(p["connections"][0]["fiber"].is_string());
+    fx.srv.stop().await;
+}
