@@ -17,9 +17,14 @@ pub enum OzmapError {
     #[error("OZmap has no such resource (HTTP 404)")]
     NotFound,
     /// Any other 4xx. `message` is the body's `message` (else `error`), with what
-    /// we sent redacted, truncated.
+    /// we sent redacted, truncated. `field`: the request field a validation error
+    /// body names (see [`OzmapError::refused_field`]), never a value.
     #[error("OZmap rejected the request (HTTP {status}): {message}")]
-    Rejected { status: u16, message: String },
+    Rejected {
+        status: u16,
+        message: String,
+        field: Option<String>,
+    },
     /// 429.
     #[error("OZmap rate limit reached (HTTP 429)")]
     RateLimited,
@@ -41,6 +46,20 @@ pub enum OzmapError {
 }
 
 impl OzmapError {
+    /// The field of the request that OZmap refused: a 400 or 422 whose body is a
+    /// validation error naming a field. Such a refusal is about the request, not
+    /// about the box it was sent to.
+    pub fn refused_field(&self) -> Option<&str> {
+        match self {
+            OzmapError::Rejected {
+                status: 400 | 422,
+                field: Some(f),
+                ..
+            } => Some(f),
+            _ => None,
+        }
+    }
+
     /// Worth trying again later: 5xx, timeouts, connection failures and 429.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -142,6 +161,104 @@ fn error_message(body: &[u8], redact: &[&str]) -> String {
     }
 }
 
+/// A field name as validators write it: `project`, `client.code`, `coords[0]`.
+/// Anything else (or a word of what we sent) is not taken as a field.
+fn as_field(s: &str, redact: &[&str]) -> Option<String> {
+    let s = s.trim().trim_matches(|c| "`'\"".contains(c));
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c));
+    let sent = redact.iter().any(|r| {
+        r.split(|c: char| !c.is_alphanumeric())
+            .any(|w| w.eq_ignore_ascii_case(s))
+    });
+    (ok && !sent).then(|| s.to_string())
+}
+
+/// A path as a string (`"client.code"`) or an array (`["client", "code"]`).
+fn path_field(v: &Value, redact: &[&str]) -> Option<String> {
+    match v {
+        Value::String(s) => as_field(s, redact),
+        Value::Array(parts) if !parts.is_empty() => {
+            let joined: Vec<String> = parts
+                .iter()
+                .map(|p| match p {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
+            as_field(&joined.join("."), redact)
+        }
+        _ => None,
+    }
+}
+
+const FIELD_KEYS: &[&str] = &["field", "path", "property", "param", "key"];
+
+/// The field a validation error body names, in the shapes validators use:
+/// `{field|path|property|param}` at the top; a list under `errors`, `issues`
+/// (zod), `details` (joi) or `validation` whose first item names one; an object
+/// keyed by field (mongoose's `errors: {project: {...}}`); or a message of the form
+/// `` `project` is required `` / `project is required`.
+fn validation_field(body: &[u8], redact: &[&str]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let obj = v.as_object()?;
+    let in_item = |item: &Value| {
+        FIELD_KEYS
+            .iter()
+            .find_map(|k| item.get(*k).and_then(|p| path_field(p, redact)))
+    };
+    if let Some(f) = in_item(&v) {
+        return Some(f);
+    }
+    for list in ["errors", "issues", "details", "validation", "error"] {
+        match obj.get(list) {
+            Some(Value::Array(items)) => {
+                if let Some(f) = items.iter().find_map(in_item) {
+                    return Some(f);
+                }
+            }
+            Some(item @ Value::Object(m)) => {
+                if let Some(f) = in_item(item) {
+                    return Some(f);
+                }
+                // Keyed by field, each value an error object.
+                if list == "errors"
+                    && let Some(f) = m
+                        .iter()
+                        .find(|(_, e)| e.is_object())
+                        .and_then(|(k, _)| as_field(k, redact))
+                {
+                    return Some(f);
+                }
+            }
+            _ => {}
+        }
+    }
+    let message = obj.get("message").and_then(Value::as_str)?;
+    message_field(message, redact)
+}
+
+/// `` `project` is required ``, `"project" is required`, `Path `project` is
+/// required.`, `project is required`, `project must be …`.
+fn message_field(message: &str, redact: &[&str]) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    let pos = [" is required", " is invalid", " must be", " is not allowed"]
+        .iter()
+        .filter_map(|k| lower.find(k))
+        .min()?;
+    let before = message[..pos].trim_end();
+    let word = before
+        .rsplit(char::is_whitespace)
+        .next()
+        .unwrap_or(before)
+        .trim_end_matches(':');
+    as_field(word, redact)
+}
+
 /// The error for a non-2xx answer. `redact`: what we sent, kept out of the message.
 pub(crate) fn status_error(status: u16, body: &[u8], redact: &[&str]) -> OzmapError {
     match status {
@@ -153,6 +270,7 @@ pub(crate) fn status_error(status: u16, body: &[u8], redact: &[&str]) -> OzmapEr
         _ => OzmapError::Rejected {
             status,
             message: error_message(body, redact),
+            field: validation_field(body, redact),
         },
     }
 }
@@ -191,5 +309,65 @@ mod tests {
         assert_eq!(mask_numbers("id 12345678abc"), "id 12345678abc");
         assert_eq!(mask_numbers("123.456.789-09"), "[number]");
         assert_eq!(mask_numbers(""), "");
+    }
+
+    #[test]
+    fn a_validation_body_names_the_refused_field() {
+        let redact = ["123|123", "Gabriel Marioto", "R. Delminda Silveira, 900"];
+        let field =
+            |body: serde_json::Value| validation_field(body.to_string().as_bytes(), &redact);
+        // zod (the SDK's schemas), joi, mongoose, flat shapes, messages.
+        assert_eq!(
+            field(
+                serde_json::json!({"issues": [{"code": "invalid_type", "path": ["project"], "message": "Required"}]})
+            ),
+            Some("project".into())
+        );
+        assert_eq!(
+            field(serde_json::json!({"message": "bad", "details": [{"path": ["client", "code"]}]})),
+            Some("client.code".into())
+        );
+        assert_eq!(
+            field(serde_json::json!({"errors": {"project": {"kind": "required"}}})),
+            Some("project".into())
+        );
+        assert_eq!(
+            field(serde_json::json!({"errors": [{"field": "coords", "message": "x"}]})),
+            Some("coords".into())
+        );
+        assert_eq!(
+            field(serde_json::json!({"field": "project"})),
+            Some("project".into())
+        );
+        assert_eq!(
+            field(serde_json::json!({"message": "Path `project` is required."})),
+            Some("project".into())
+        );
+        assert_eq!(
+            field(serde_json::json!({"message": "\"project\" is required"})),
+            Some("project".into())
+        );
+        assert_eq!(
+            field(serde_json::json!({"message": "coords must be [lng, lat]"})),
+            Some("coords".into())
+        );
+        // Not a field: a full box, a value we sent, no body, not JSON.
+        assert_eq!(
+            field(serde_json::json!({"message": "Caixa sem portas livres"})),
+            None
+        );
+        assert_eq!(
+            field(serde_json::json!({"message": "Marioto is invalid"})),
+            None
+        );
+        assert_eq!(field(serde_json::json!({"field": "a b c"})), None);
+        assert_eq!(validation_field(b"", &redact), None);
+        assert_eq!(validation_field(b"<html>", &redact), None);
+
+        let e = status_error(422, br#"{"issues":[{"path":["project"]}]}"#, &redact);
+        assert_eq!(e.refused_field(), Some("project"));
+        // The same body with a status that is not a validation status.
+        let e = status_error(409, br#"{"issues":[{"path":["project"]}]}"#, &redact);
+        assert_eq!(e.refused_field(), None);
     }
 }

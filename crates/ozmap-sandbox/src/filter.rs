@@ -1,6 +1,8 @@
 //! OZmap's list conventions: `filter=` a URL-encoded JSON array of
 //! `{property, operator, value}`, `limit` (default 25) and 1-based `page`, answered
-//! with the envelope `{total, count, start, limit, rows, hasNextPage}`.
+//! with the envelope `{total, count, start, limit, rows, hasNextPage}`. The filter
+//! may also come as a JSON body on the GET (`{"filter": [...]}`), which is what the
+//! official SDK sends; filters from both places all apply.
 //!
 //! Filters are applied to the JSON rows exactly as the API renders them, so one
 //! engine serves boxes, splitters, properties and prospects. Supported operators:
@@ -85,10 +87,53 @@ pub(crate) fn parse_list_query(query: &str) -> Result<ListQuery, String> {
     Ok(q)
 }
 
+/// [`parse_list_query`], plus the filters of a JSON body on the GET (the SDK's
+/// `{"filter": [...]}`; `limit` and `page` there too, when the query has none).
+/// An empty body adds nothing.
+pub(crate) fn parse_list_request(query: &str, body: &[u8]) -> Result<ListQuery, String> {
+    let mut q = parse_list_query(query)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(q);
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("the body of a list request is not valid JSON ({e})"))?;
+    let Value::Object(obj) = value else {
+        return Err("the body of a list request must be an object like {\"filter\": [...]}".into());
+    };
+    if let Some(f) = obj.get("filter").filter(|f| !f.is_null()) {
+        q.filters.extend(filters_of(f.clone())?);
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let in_query = |k: &str| pairs.iter().any(|(key, _)| key == k);
+    for (key, default) in [("limit", DEFAULT_LIMIT), ("page", 1)] {
+        if in_query(key) {
+            continue;
+        }
+        let Some(v) = obj.get(key).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let n = number(Some(v))
+            .filter(|n| n.fract() == 0.0 && *n >= 1.0)
+            .map(|n| n as usize)
+            .ok_or_else(|| format!("{key} in the body must be a whole number from 1"))?;
+        match key {
+            "limit" if n <= MAX_LIMIT => q.limit = n,
+            "limit" => return Err(format!("limit must be a number between 1 and {MAX_LIMIT}")),
+            _ => q.page = n.max(default),
+        }
+    }
+    Ok(q)
+}
+
 /// Parses one `filter` parameter: a JSON array of filters, or a single filter object.
 pub(crate) fn parse_filters(raw: &str) -> Result<Vec<Filter>, String> {
     let value: Value =
         serde_json::from_str(raw).map_err(|e| format!("filter is not valid JSON ({e})"))?;
+    filters_of(value)
+}
+
+/// A JSON array of filters, or a single filter object.
+fn filters_of(value: Value) -> Result<Vec<Filter>, String> {
     let items = match value {
         Value::Array(items) => items,
         obj @ Value::Object(_) => vec![obj],

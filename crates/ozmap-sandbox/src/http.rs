@@ -5,7 +5,7 @@
 //! messages never echo a client code, a name or an address.
 
 use super::fault::{FAULT_HEADER, PostFault, parse_fault_header};
-use super::filter::{number, parse_list_query};
+use super::filter::{number, parse_list_request};
 use super::network::valid_lat_lng;
 use super::state::{CreateError, NewProperty, World};
 use super::{Shared, fault::HeaderFault};
@@ -118,12 +118,15 @@ pub(crate) async fn gate(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
+/// A list answer. The filters come from `?filter=` (the wiki's examples) and from
+/// a JSON body on the GET (the SDK's), both honoured.
 fn list_of(
     req: &HttpRequest,
+    body: &[u8],
     rows: impl FnOnce(&World) -> Vec<Value>,
     shared: &Shared,
 ) -> HttpResponse {
-    match parse_list_query(req.query_string()) {
+    match parse_list_request(req.query_string(), body) {
         Ok(q) => {
             let rows = rows(&shared.world());
             HttpResponse::Ok().json(super::filter::list_envelope(rows, &q))
@@ -132,9 +135,10 @@ fn list_of(
     }
 }
 
-async fn list_boxes(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+async fn list_boxes(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
     list_of(
         &req,
+        &body,
         |w| w.boxes.iter().map(|b| w.box_json(b)).collect(),
         &shared,
     )
@@ -148,9 +152,14 @@ async fn get_box(id: web::Path<String>, shared: web::Data<Shared>) -> HttpRespon
     }
 }
 
-async fn list_splitters(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+async fn list_splitters(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
     list_of(
         &req,
+        &body,
         |w| w.splitters.iter().map(|s| w.splitter_json(s)).collect(),
         &shared,
     )
@@ -214,9 +223,14 @@ async fn viability(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse 
     HttpResponse::Ok().json(shared.world().viability(lat, lng, radius))
 }
 
-async fn list_properties(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+async fn list_properties(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
     list_of(
         &req,
+        &body,
         |w| {
             w.properties
                 .iter()
@@ -302,6 +316,16 @@ fn parse_new_property(body: &[u8]) -> Result<NewProperty, String> {
     if !valid_lat_lng(lat, lng) {
         return Err("lat/lng out of range".into());
     }
+    // The SDK's schema sends `coords` (and requires `project`); the tutorial sends
+    // `lat`/`lng` without a project. Both are accepted; given together, the
+    // positions must agree.
+    if let (Some(_), Some(Value::Array(c))) = (obj.get("lat"), obj.get("coords")) {
+        match (number(c.get(1)), number(c.first())) {
+            (Some(clat), Some(clng)) if (clat - lat).abs() < 1e-9 && (clng - lng).abs() < 1e-9 => {}
+            _ => return Err("coords must be [lng, lat], the same position as lat and lng".into()),
+        }
+    }
+    opt_string(&obj, "project")?;
     let client_status = match client.get("status") {
         None | Some(Value::Null) => 0,
         Some(v) => v
@@ -372,8 +396,12 @@ async fn create_property(body: web::Bytes, shared: web::Data<Shared>) -> HttpRes
     }
 }
 
-async fn list_prospects(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
-    list_of(&req, |w| w.prospects.clone(), &shared)
+async fn list_prospects(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    list_of(&req, &body, |w| w.prospects.clone(), &shared)
 }
 
 async fn create_prospect(body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {

@@ -16,6 +16,9 @@ use url::Url;
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Splitters read per box (OZmap's default page is 25).
 const SPLITTERS_LIMIT: u32 = 100;
+/// Most pages read for one list call: a bound on the requests (and the time) a
+/// list may cost, whatever `hasNextPage` says.
+pub(crate) const MAX_LIST_PAGES: u32 = 5;
 
 /// A client of one OZmap tenant. Cheap to clone (the connection pool is shared).
 #[derive(Clone)]
@@ -116,7 +119,62 @@ fn rows<T: DeserializeOwned + Identified>(
     Ok(out)
 }
 
+/// `hasNextPage` of a list envelope (`false` when absent or not understood).
+fn has_next_page(v: &Value) -> bool {
+    match v.get("hasNextPage") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
 impl OzmapClient {
+    /// A list read page by page (`page` from 1) while the answer says
+    /// `hasNextPage`, until `want` rows are seen, a page brings nothing new, or
+    /// [`MAX_LIST_PAGES`] pages were read. Rows are de-duplicated by id.
+    async fn list_pages<T: DeserializeOwned + Identified>(
+        &self,
+        op: &'static str,
+        route: &str,
+        query: &[(&str, String)],
+        want: usize,
+    ) -> Result<Vec<T>, OzmapError> {
+        let mut out: Vec<T> = Vec::new();
+        for page in 1..=MAX_LIST_PAGES {
+            let mut q: Vec<(&str, String)> = query.to_vec();
+            q.push(("page", page.to_string()));
+            let rb = self.http.get(self.url(route)?).query(&q);
+            let body = self.execute(op, rb, &[]).await?;
+            let v: Value = decode(&body)?;
+            let more = has_next_page(&v);
+            let before = out.len();
+            for row in rows::<T>(op, v)? {
+                if !out.iter().any(|t| t.id() == row.id()) {
+                    out.push(row);
+                }
+            }
+            if !more || out.len() >= want || out.len() == before {
+                break;
+            }
+            if page == MAX_LIST_PAGES {
+                warn!(
+                    op,
+                    pages = page,
+                    rows = out.len(),
+                    "OZmap list has more pages than are read; stopped"
+                );
+            } else {
+                debug!(
+                    op,
+                    page,
+                    rows = out.len(),
+                    "OZmap list: reading the next page"
+                );
+            }
+        }
+        Ok(out)
+    }
+
     /// `base` is the tenant's root (e.g. `https://tenant.ozmap.com.br:9994`); a
     /// base that already ends in `/api/v2` is accepted too. `timeout` bounds each
     /// request as a whole; connecting is bounded by the smaller of it and 3 s.
@@ -246,8 +304,10 @@ impl OzmapClient {
         Ok(props)
     }
 
-    /// `GET /boxes?filter=[near]&limit=N`: boxes within `radius_m` metres, in the
-    /// server's order (nearest first for a Mongo `near`).
+    /// `GET /boxes?filter=[near]&limit=N&page=P`: at most `limit` boxes within
+    /// `radius_m` metres, in the server's order (nearest first for a Mongo
+    /// `near`), following `hasNextPage` (bounded by [`MAX_LIST_PAGES`]) when a
+    /// page holds fewer than `limit`.
     pub async fn boxes_near(
         &self,
         lat: f64,
@@ -262,12 +322,16 @@ impl OzmapClient {
             "operator": "near",
             "value": {"lat": lat.to_string(), "lng": lng.to_string(), "radius": radius_m}
         }]);
-        let rb = self
-            .http
-            .get(self.url("boxes")?)
-            .query(&[("filter", filter.to_string()), ("limit", limit.to_string())]);
-        let body = self.execute(op, rb, &[]).await?;
-        rows(op, decode(&body)?)
+        let mut boxes: Vec<BoxInfo> = self
+            .list_pages(
+                op,
+                "boxes",
+                &[("filter", filter.to_string()), ("limit", limit.to_string())],
+                limit.max(1) as usize,
+            )
+            .await?;
+        boxes.truncate(limit.max(1) as usize);
+        Ok(boxes)
     }
 
     /// `GET /boxes/{id}`.
@@ -281,17 +345,23 @@ impl OzmapClient {
         Ok(b)
     }
 
-    /// `GET /splitters?filter=[parent = box]`: the splitters inside a box.
+    /// `GET /splitters?filter=[parent = box]&page=P`: the splitters inside a box,
+    /// every page while `hasNextPage` (bounded by [`MAX_LIST_PAGES`]).
     /// Rows that name another parent (a filter the server ignored) are dropped.
     pub async fn splitters_of(&self, box_id: &str) -> Result<Vec<Splitter>, OzmapError> {
         let op = "splitters_of";
         let filter = json!([{"property": "parent", "operator": "=", "value": box_id}]);
-        let rb = self.http.get(self.url("splitters")?).query(&[
-            ("filter", filter.to_string()),
-            ("limit", SPLITTERS_LIMIT.to_string()),
-        ]);
-        let body = self.execute(op, rb, &[]).await?;
-        let all: Vec<Splitter> = rows(op, decode(&body)?)?;
+        let all: Vec<Splitter> = self
+            .list_pages(
+                op,
+                "splitters",
+                &[
+                    ("filter", filter.to_string()),
+                    ("limit", SPLITTERS_LIMIT.to_string()),
+                ],
+                usize::MAX,
+            )
+            .await?;
         let total = all.len();
         let mine: Vec<Splitter> = all
             .into_iter()

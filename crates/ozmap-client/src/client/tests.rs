@@ -196,21 +196,24 @@ async fn statuses_map_to_typed_errors() {
         err("s422").await,
         OzmapError::Rejected {
             status: 422,
-            message: "Caixa cheia".into()
+            message: "Caixa cheia".into(),
+            field: None,
         }
     );
     assert_eq!(
         err("s400").await,
         OzmapError::Rejected {
             status: 400,
-            message: "inválido".into()
+            message: "inválido".into(),
+            field: None,
         }
     );
     assert_eq!(
         err("s409").await,
         OzmapError::Rejected {
             status: 409,
-            message: "(no message)".into()
+            message: "(no message)".into(),
+            field: None,
         }
     );
     assert_eq!(err("s429").await, OzmapError::RateLimited);
@@ -227,6 +230,7 @@ async fn statuses_map_to_typed_errors() {
             OzmapError::Rejected {
                 status: 400,
                 message: String::new(),
+                field: None,
             },
             false,
         ),
@@ -256,6 +260,8 @@ async fn a_rejection_message_is_redacted_and_truncated() {
         address: "R. Delminda Silveira, 900".into(),
         lat: 0.0,
         lng: 0.0,
+        coords: [0.0, 0.0],
+        project: None,
         observation: "o".into(),
         box_id: "b1".into(),
         auto_connect: true,
@@ -273,7 +279,10 @@ async fn a_rejection_message_is_redacted_and_truncated() {
         .create_property(&body)
         .await
         .unwrap_err();
-    let OzmapError::Rejected { status, message } = &e else {
+    let OzmapError::Rejected {
+        status, message, ..
+    } = &e
+    else {
         panic!("{e:?}")
     };
     assert_eq!(*status, 400);
@@ -378,4 +387,58 @@ async fn prospect_and_delete() {
     c.delete_property("p1").await.unwrap();
     assert_eq!(c.delete_property("p2").await, Err(OzmapError::NotFound));
     server.verify().await;
+}
+
+#[tokio::test]
+async fn lists_follow_has_next_page_until_enough_rows_within_a_bound() {
+    let server = MockServer::start().await;
+    let page = |ids: &[&str], more: bool| {
+        let rows: Vec<_> = ids
+            .iter()
+            .map(|i| json!({"id": i, "parent": "b1"}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({"rows": rows, "hasNextPage": more}))
+    };
+    // Boxes: the server caps pages at 2 rows; 3 are wanted: two pages read.
+    for (n, ids, more) in [("1", &["a", "b"][..], true), ("2", &["c", "d"][..], true)] {
+        Mock::given(method("GET"))
+            .and(path("/api/v2/boxes"))
+            .and(query_param("page", n))
+            .respond_with(page(ids, more))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let c = client_for(&server, 1000);
+    let boxes = c.boxes_near(-27.5, -48.5, 200, 3).await.unwrap();
+    let ids: Vec<_> = boxes.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+
+    // Splitters: every page while hasNextPage, and never past the bound, even
+    // when the server says there is always more (new rows on every page).
+    for n in 1..=MAX_LIST_PAGES + 2 {
+        let id = format!("s{n}");
+        Mock::given(method("GET"))
+            .and(path("/api/v2/splitters"))
+            .and(query_param("page", n.to_string()))
+            .respond_with(page(&[id.as_str()], true))
+            .mount(&server)
+            .await;
+    }
+    let splitters = c.splitters_of("b1").await.unwrap();
+    assert_eq!(splitters.len(), MAX_LIST_PAGES as usize);
+    server.verify().await;
+
+    // A server that ignores `page` (the same rows each time): one extra read, no
+    // duplicates.
+    let stuck = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/splitters"))
+        .respond_with(page(&["x"], true))
+        .expect(2)
+        .mount(&stuck)
+        .await;
+    let splitters = client_for(&stuck, 1000).splitters_of("b1").await.unwrap();
+    assert_eq!(splitters.len(), 1);
+    stuck.verify().await;
 }

@@ -15,12 +15,19 @@ pub struct NewClient {
     pub name: String,
 }
 
-/// `POST /api/v2/properties`, shaped exactly like the documented tutorial.
+/// `POST /api/v2/properties`: the documented tutorial's fields, plus what the
+/// official SDK's `CreatePropertyDTOSchema` requires (`project`, and the position
+/// as `coords`), so the body satisfies both.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct NewProperty {
     pub address: String,
     pub lat: f64,
     pub lng: f64,
+    /// The same position as `lat`/`lng`, `[lng, lat]` (GeoJSON order).
+    pub coords: [f64; 2],
+    /// The box's project id; left out when the box named none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     pub observation: String,
     /// The box id.
     #[serde(rename = "box")]
@@ -34,6 +41,7 @@ impl fmt::Debug for NewProperty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NewProperty")
             .field("box", &self.box_id)
+            .field("project", &self.project)
             .field("auto_connect", &self.auto_connect)
             .field("force", &self.force)
             .finish_non_exhaustive()

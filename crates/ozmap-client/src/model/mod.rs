@@ -12,7 +12,8 @@
 //!
 //! Each read model is deserialised through a private `Raw*` struct whose fields are
 //! all lenient, then turned into the public type. The bodies that are *written*
-//! ([`NewProperty`], [`NewProspect`]) serialise exactly like the documented tutorial.
+//! ([`NewProperty`], [`NewProspect`]) serialise like the documented tutorial
+//! (the property adds the SDK schema's `project` and `coords`).
 //!
 //! Personal data: a populated `client` carries the client's name, and the bodies
 //! carry name, code, phone and address; the `Debug` output of these types never

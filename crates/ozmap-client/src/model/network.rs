@@ -18,6 +18,9 @@ pub struct BoxInfo {
     pub lng: Option<f64>,
     /// `coords` as `[lng, lat]` (GeoJSON order).
     pub coords: Option<[f64; 2]>,
+    /// The id of the box's project (an id string or a populated object); the
+    /// SDK's `CreatePropertyDTOSchema` requires it on the property.
+    pub project: Option<String>,
 }
 
 impl BoxInfo {
@@ -48,6 +51,8 @@ struct RawBox {
     lng: Option<f64>,
     #[serde(deserialize_with = "coords")]
     coords: Option<[f64; 2]>,
+    #[serde(deserialize_with = "lenient::opt_ref")]
+    project: Option<Ref>,
 }
 
 /// `[lng, lat]`, or a GeoJSON point `{ "type": "Point", "coordinates": [lng, lat] }`.
@@ -71,6 +76,10 @@ impl From<RawBox> for BoxInfo {
             lat: r.lat,
             lng: r.lng,
             coords: r.coords,
+            project: r
+                .project
+                .map(|p| p.id().to_string())
+                .filter(|p| !p.is_empty()),
         }
     }
 }

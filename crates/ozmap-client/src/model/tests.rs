@@ -149,7 +149,7 @@ fn viability_reads_other_shapes() {
     // Wrapped, camelCase list, nested box refs.
     let (v, _) = Viability::from_json(&json!({"data": {
         "viable": "true",
-        "viableBoxes": [{"box": {"_id": "b1", "name": "CTO-9"}, "dist": 10}]
+        "viableBoxes": [{"box": {"_id": "b1", "name": "CTO-9", "project": "pr1"}, "dist": 10}]
     }}));
     assert!(v.viable);
     assert_eq!(
@@ -157,7 +157,8 @@ fn viability_reads_other_shapes() {
         vec![ViableBox {
             id: "b1".into(),
             name: Some("CTO-9".into()),
-            distance_m: Some(10.0)
+            distance_m: Some(10.0),
+            project: Some("pr1".into()),
         }]
     );
     // Unknown list name with identified objects, no `viable`.
@@ -179,11 +180,13 @@ fn viability_reads_other_shapes() {
 }
 
 #[test]
-fn new_property_serialises_like_the_tutorial() {
-    let p = NewProperty {
+fn new_property_serialises_like_the_tutorial_plus_the_sdk_fields() {
+    let mut p = NewProperty {
         address: "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500".into(),
         lat: -27.5782336721312,
         lng: -48.527442812919624,
+        coords: [-48.527442812919624, -27.5782336721312],
+        project: Some("5da61f5b493d9c0006664f4a".into()),
         observation: "Reserva de Porta".into(),
         box_id: "5da62201493d9c00066655b8".into(),
         auto_connect: true,
@@ -197,14 +200,66 @@ fn new_property_serialises_like_the_tutorial() {
             name: "Gabriel Marioto".into(),
         },
     };
-    let tutorial = json!({ "address": "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500",
+    let mut tutorial = json!({ "address": "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500",
       "lat": -27.5782336721312, "lng": -48.527442812919624,
+      "coords": [-48.527442812919624, -27.5782336721312],
+      "project": "5da61f5b493d9c0006664f4a",
       "observation": "Reserva de Porta", "box": "5da62201493d9c00066655b8",
       "auto_connect": true, "force": true,
       "client": { "certified": false, "implanted": false, "status": 0,
                   "observation": "Reserva do Novo Cliente", "code": "123|123",
                   "name": "Gabriel Marioto" } });
     assert_eq!(serde_json::to_value(&p).unwrap(), tutorial);
+    // A box without a project: the field is left out, not sent as null.
+    p.project = None;
+    tutorial.as_object_mut().unwrap().remove("project");
+    assert_eq!(serde_json::to_value(&p).unwrap(), tutorial);
     let d = format!("{p:?}");
     assert!(!d.contains("Gabriel") && !d.contains("123|123") && !d.contains("Delminda"));
+}
+
+#[test]
+fn a_box_project_is_read_as_an_id_or_a_populated_object() {
+    let b: BoxInfo = serde_json::from_value(json!({"id": "b1", "project": "pr1"})).unwrap();
+    assert_eq!(b.project.as_deref(), Some("pr1"));
+    let b: BoxInfo =
+        serde_json::from_value(json!({"_id": "b1", "project": {"_id": "pr2", "name": "P"}}))
+            .unwrap();
+    assert_eq!(b.project.as_deref(), Some("pr2"));
+    for odd in [json!(null), json!(""), json!(true), json!([1])] {
+        let b: BoxInfo = serde_json::from_value(json!({"id": "b1", "project": odd})).unwrap();
+        assert_eq!(b.project, None);
+    }
+    let b: BoxInfo = serde_json::from_value(json!({"id": "b1"})).unwrap();
+    assert_eq!(b.project, None);
+}
+
+#[test]
+fn the_sdk_documented_shapes_are_read_too() {
+    // Ports with `id` and no `index`, `fiber` as an id string, `client` null,
+    // `boxType` null, timestamps as strings.
+    let s: Splitter = serde_json::from_value(json!({
+        "id": "s1", "isDrop": true, "parent": "b1",
+        "connectables": {"output": ["x", null, null]},
+        "ports": [{"id": "p0"}, {"id": "p1", "blocked": true}, {"id": "p2", "index": 2}]
+    }))
+    .unwrap();
+    assert_eq!(s.free_outputs(), vec![2]);
+    let p: Property = serde_json::from_value(json!({
+        "id": "pr1", "kind": "Property", "box": "b1", "client": null, "pole": "po1",
+        "createdAt": "2024-01-01T00:00:00.000Z",
+        "connections": [{"id": "s1", "kind": "Splitter", "port": 3,
+                         "fiber": "5da62201493d9c00066655b9", "implanted": false}]
+    }))
+    .unwrap();
+    assert_eq!(p.reserved_port(), Some(3));
+    let b: BoxInfo = serde_json::from_value(json!({
+        "id": "b1", "name": "CTO-1", "boxType": null, "pole": "po1",
+        "project": "pr", "createdAt": "2024-01-01T00:00:00.000Z"
+    }))
+    .unwrap();
+    assert_eq!(
+        (b.name.as_str(), b.project.as_deref()),
+        ("CTO-1", Some("pr"))
+    );
 }

@@ -10,6 +10,9 @@ pub struct ViableBox {
     pub name: Option<String>,
     /// Distance from the address in metres, when the answer gives one.
     pub distance_m: Option<f64>,
+    /// The box's project id, when the answer carries it (on the item or on a
+    /// populated `box`); otherwise the procedure reads the box.
+    pub project: Option<String>,
 }
 
 /// What `ftth-viability/radius` answered, as far as it was understood.
@@ -179,10 +182,16 @@ fn read_boxes(items: &[Value], out: &mut Vec<ViableBox>, field: &str, notes: &mu
         let distance_m = ["distance", "dist", "distance_m", "distanceMeters", "meters"]
             .iter()
             .find_map(|k| m.get(*k).and_then(lenient::value_to_f64));
+        let project = m
+            .get("project")
+            .or_else(|| m.get("box").and_then(|b| b.get("project")))
+            .and_then(Ref::from_value)
+            .map(|r| r.id().to_string());
         out.push(ViableBox {
             id,
             name,
             distance_m,
+            project,
         });
     }
     if skipped > 0 {

@@ -12,6 +12,11 @@
 //! 3. A 4xx on the POST means "this box cannot take the client": the next
 //!    candidate is tried. 401/403 anywhere is [`ReserveError::Permanent`]
 //!    (a bad API key is not fixed by waiting).
+//! 4. Unless the refusal is about the request itself, which no other box would
+//!    accept either: a 400/422 whose body names a field, or the same 400/422
+//!    error from every box tried (at least two). That is a contract fault, not a
+//!    lack of coverage: [`ReserveError::Permanent`] (a dead letter operators see,
+//!    the caller told the request was kept), never a lead.
 //!
 //! Candidates come from one of two strategies ([`Feasibility`]): the documented
 //! primitives (boxes near the address, nearest first, without drafts, that hold a
@@ -103,6 +108,8 @@ fn classify(stage: &str, e: OzmapError) -> ReserveError {
 struct Candidate {
     id: String,
     name: Option<String>,
+    /// The box's project, sent on the property (the SDK's schema requires it).
+    project: Option<String>,
 }
 
 /// Reserves a port for `req`, or records a lead when no box can take it.
@@ -129,6 +136,7 @@ pub(crate) async fn reserve(
 
     // 2 + 3. Candidates, tried in order.
     let max = s.max_boxes.max(1) as usize;
+    let mut refusals = Refusals::default();
     match s.strategy {
         Feasibility::Boxes => {
             let boxes = client
@@ -180,11 +188,15 @@ pub(crate) async fn reserve(
                     continue;
                 }
                 debug!(box_id = %b.id, free_ports = free, "candidate box");
+                if b.project.is_none() {
+                    warn!(box_id = %b.id, "the box names no project; the property is sent without one");
+                }
                 let c = Candidate {
                     name: Some(b.name).filter(|n| !n.trim().is_empty()),
                     id: b.id,
+                    project: b.project,
                 };
-                if let Some(port) = try_box(client, s, req, &c).await? {
+                if let Some(port) = try_box(client, s, req, &c, &mut refusals).await? {
                     return Ok(ReservationOutcome::Reserved(port));
                 }
             }
@@ -201,11 +213,15 @@ pub(crate) async fn reserve(
             );
             if v.viable {
                 for b in v.boxes.into_iter().take(max) {
-                    let c = Candidate {
+                    let mut c = Candidate {
                         id: b.id,
                         name: b.name,
+                        project: b.project,
                     };
-                    if let Some(port) = try_box(client, s, req, &c).await? {
+                    if c.project.is_none() {
+                        complete_from_box(client, &mut c).await?;
+                    }
+                    if let Some(port) = try_box(client, s, req, &c, &mut refusals).await? {
                         return Ok(ReservationOutcome::Reserved(port));
                     }
                 }
@@ -213,22 +229,80 @@ pub(crate) async fn reserve(
         }
     }
 
+    // The same validation error from every box: the request, not the boxes.
+    if let Some((status, message)) = refusals.all_the_same() {
+        error!(
+            status,
+            reason = %message,
+            boxes = refusals.seen.len(),
+            "reservation: every box refused the property with the same error; the request itself is refused (contract fault), no lead is recorded"
+        );
+        return Err(ReserveError::Permanent(format!(
+            "OZmap refused the property on all {} boxes with the same error (HTTP {status}): {message}",
+            refusals.seen.len()
+        )));
+    }
+
     // 4. No box could take the client: record the lead.
     record_prospect(client, s, req).await
 }
 
+/// The viability answer did not name the box's project: read the box for it
+/// (and for its name). A box that cannot be read (other than for a bad key) is
+/// still tried, without a project.
+async fn complete_from_box(client: &OzmapClient, c: &mut Candidate) -> Result<(), ReserveError> {
+    match client.get_box(&c.id).await {
+        Ok(b) => {
+            c.project = b.project;
+            if c.name.is_none() {
+                c.name = Some(b.name).filter(|n| !n.trim().is_empty());
+            }
+            if c.project.is_none() {
+                warn!(box_id = %c.id, "the box names no project; the property is sent without one");
+            }
+            Ok(())
+        }
+        Err(e @ OzmapError::Unauthorized(_)) => Err(classify("reading a candidate box", e)),
+        Err(e) if e.is_transient() => Err(classify("reading a candidate box", e)),
+        Err(e) => {
+            warn!(box_id = %c.id, error = %e, "the box could not be read; the property is sent without a project");
+            Ok(())
+        }
+    }
+}
+
+/// The 4xx answers of the property POSTs of one run, in order.
+#[derive(Default)]
+struct Refusals {
+    seen: Vec<(u16, String)>,
+}
+
+impl Refusals {
+    /// `(status, message)` when at least two boxes refused, all with the same
+    /// 400/422 and the same message.
+    fn all_the_same(&self) -> Option<(u16, &str)> {
+        let (first, rest) = self.seen.split_first()?;
+        (!rest.is_empty() && matches!(first.0, 400 | 422) && rest.iter().all(|r| r == first))
+            .then_some((first.0, first.1.as_str()))
+    }
+}
+
 /// `POST /properties` on one candidate. `Ok(None)`: the box refused (4xx), try
-/// the next one.
+/// the next one (the refusal is noted in `refusals`). A refusal that names a
+/// field of the request is [`ReserveError::Permanent`] at once.
 async fn try_box(
     client: &OzmapClient,
     s: &ReserveSettings,
     req: &ReservationRequest,
     c: &Candidate,
+    refusals: &mut Refusals,
 ) -> Result<Option<ReservedPort>, ReserveError> {
     let body = NewProperty {
         address: req.place.postal(),
         lat: req.place.lat,
         lng: req.place.lng,
+        coords: [req.place.lng, req.place.lat],
+        project: c.project.clone(),
         observation: s.property_observation.clone(),
         box_id: c.id.clone(),
         auto_connect: true,
@@ -257,11 +331,35 @@ async fn try_box(
         Err(OzmapError::Decode(m)) => adopt_after_unclear_answer(client, req, &m).await,
         Err(OzmapError::NotFound) => {
             info!(box_id = %c.id, status = 404, "box refused the property; next candidate");
+            refusals.seen.push((404, String::new()));
             Ok(None)
         }
-        Err(OzmapError::Rejected { status, message }) => {
+        Err(e @ OzmapError::Rejected { .. }) if e.refused_field().is_some() => {
+            let field = e.refused_field().unwrap_or_default().to_string();
+            let OzmapError::Rejected {
+                status, message, ..
+            } = &e
+            else {
+                unreachable!()
+            };
+            // Field name, status and the redacted message only: no personal data.
+            error!(
+                box_id = %c.id,
+                status,
+                field = %field,
+                reason = %message,
+                "reservation: OZmap refused the property body itself (field `{field}`); a contract fault, not a full box: no other box is tried and no lead is recorded"
+            );
+            Err(ReserveError::Permanent(format!(
+                "OZmap refused the property request (HTTP {status}), field `{field}`: {message}"
+            )))
+        }
+        Err(OzmapError::Rejected {
+            status, message, ..
+        }) => {
             // `message` is already redacted of what we sent.
             info!(box_id = %c.id, status, reason = %message, "box refused the property; next candidate");
+            refusals.seen.push((status, message));
             Ok(None)
         }
         Err(e) => {
@@ -411,5 +509,7 @@ fn distance_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
     2.0 * R * a.sqrt().min(1.0).asin()
 }
 
+#[cfg(test)]
+mod sdk_tests;
 #[cfg(test)]
 mod tests;

@@ -10,24 +10,27 @@ use wiremock::matchers::{body_json, body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The look-up of the tutorial's client code (`123|123`).
-const LOOKUP: &str = "/api/v2/properties/client/123%7C123";
+pub(super) const LOOKUP: &str = "/api/v2/properties/client/123%7C123";
 
 /// The tutorial's reservation: Gabriel Marioto, 123|123, R. Delminda Silveira, 900.
-fn request() -> ReservationRequest {
+pub(super) fn request() -> ReservationRequest {
     tutorial::request()
 }
 
-fn settings(strategy: Feasibility) -> ReserveSettings {
+pub(super) fn settings(strategy: Feasibility) -> ReserveSettings {
     ReserveSettings {
         force: true,
         ..ReserveSettings::new(200, false, strategy)
     }
 }
 
-/// The tutorial's body, for a given box.
+/// The project every test box (see [`a_box`]) belongs to.
+pub(super) const PROJECT: &str = "5da61f5b493d9c0006664f4a";
+
+/// The tutorial's body, for a given box, with the SDK's `project` and `coords`.
 fn tutorial_body(box_id: &str) -> Value {
     json!({ "address": POSTAL_ADDRESS,
-      "lat": LAT, "lng": LNG,
+      "lat": LAT, "lng": LNG, "coords": [LNG, LAT], "project": PROJECT,
       "observation": "Reserva de Porta", "box": box_id,
       "auto_connect": true, "force": true,
       "client": { "certified": false, "implanted": false, "status": 0,
@@ -35,27 +38,27 @@ fn tutorial_body(box_id: &str) -> Value {
                   "name": CLIENT_NAME } })
 }
 
-fn created(id: &str, box_id: &str, port: i64) -> Value {
+pub(super) fn created(id: &str, box_id: &str, port: i64) -> Value {
     json!({"id": id, "kind": "Property", "box": box_id, "client": "c1", "drop": "d1",
         "connections": [{"id": "spl", "kind": "Splitter", "name": "SPL-1", "port": port,
                          "fiber": 1, "implanted": false}]})
 }
 
-fn a_box(id: &str, name: &str) -> Value {
+pub(super) fn a_box(id: &str, name: &str) -> Value {
     json!({"id": id, "name": name, "kind": "Box", "draft": false,
-           "coords": [LNG, LAT], "lat": LAT, "lng": LNG})
+           "coords": [LNG, LAT], "lat": LAT, "lng": LNG, "project": PROJECT})
 }
 
-fn free_drop_splitter(id: &str) -> Value {
+pub(super) fn free_drop_splitter(id: &str) -> Value {
     json!({"id": id, "isDrop": true, "connectables": {"output": ["cable", null]},
            "ports": [{"blocked": false}, {"blocked": false}]})
 }
 
-async fn server() -> MockServer {
+pub(super) async fn server() -> MockServer {
     MockServer::start().await
 }
 
-async fn no_existing(s: &MockServer) {
+pub(super) async fn no_existing(s: &MockServer) {
     Mock::given(method("GET"))
         .and(path(LOOKUP))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
@@ -63,7 +66,7 @@ async fn no_existing(s: &MockServer) {
         .await;
 }
 
-async fn boxes(s: &MockServer, rows: Value) {
+pub(super) async fn boxes(s: &MockServer, rows: Value) {
     Mock::given(method("GET"))
         .and(path("/api/v2/boxes"))
         .and(NearFilter {
@@ -77,7 +80,7 @@ async fn boxes(s: &MockServer, rows: Value) {
         .await;
 }
 
-async fn splitters(s: &MockServer, box_id: &str, rows: Value, times: u64) {
+pub(super) async fn splitters(s: &MockServer, box_id: &str, rows: Value, times: u64) {
     Mock::given(method("GET"))
         .and(path("/api/v2/splitters"))
         .and(EqFilter("parent", box_id.to_string()))
@@ -87,7 +90,12 @@ async fn splitters(s: &MockServer, box_id: &str, rows: Value, times: u64) {
         .await;
 }
 
-async fn post_for_box(s: &MockServer, box_id: &str, answer: ResponseTemplate, times: u64) {
+pub(super) async fn post_for_box(
+    s: &MockServer,
+    box_id: &str,
+    answer: ResponseTemplate,
+    times: u64,
+) {
     Mock::given(method("POST"))
         .and(path("/api/v2/properties"))
         .and(body_partial_json(json!({"box": box_id})))
@@ -98,7 +106,7 @@ async fn post_for_box(s: &MockServer, box_id: &str, answer: ResponseTemplate, ti
 }
 
 /// Any property POST not matched by a more specific mock.
-async fn no_other_post(s: &MockServer) {
+pub(super) async fn no_other_post(s: &MockServer) {
     Mock::given(method("POST"))
         .and(path("/api/v2/properties"))
         .respond_with(ResponseTemplate::new(500))
@@ -108,7 +116,7 @@ async fn no_other_post(s: &MockServer) {
         .await;
 }
 
-async fn prospect(s: &MockServer, answer: ResponseTemplate, times: u64) {
+pub(super) async fn prospect(s: &MockServer, answer: ResponseTemplate, times: u64) {
     Mock::given(method("POST"))
         .and(path("/api/v2/prospects"))
         .and(header("authorization", TOKEN))
@@ -662,7 +670,7 @@ async fn an_unreadable_post_answer_is_adopted_by_looking_up() {
 
 /// A `MakeWriter` into a shared buffer, to read what was logged.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(super) struct Captured(pub(super) Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -346,4 +346,75 @@ mod with_sandbox {
         assert_eq!(r.sandbox.property_posts(), 1);
         assert_eq!(r.sandbox.properties().len(), 1);
     }
+
+    /// OZmap refuses the property body itself (a validation error naming a field):
+    /// a dead letter whose error names the field, and the caller's SMS says the
+    /// request was kept, as for a bad token; no lead.
+    #[tokio::test]
+    async fn a_refused_request_is_a_dead_letter_naming_the_field() {
+        use serde_json::json;
+        use wiremock::matchers::{method, path, path_regex};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let oz = MockServer::start().await;
+        let (lat, lng) = (tutorial::LAT, tutorial::LNG);
+        Mock::given(method("GET"))
+            .and(path_regex("^/api/v2/properties/client/"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .mount(&oz)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v2/boxes"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"rows": [
+                {"id": "b1", "name": "CTO-1", "lat": lat, "lng": lng},
+                {"id": "b2", "name": "CTO-2", "lat": lat, "lng": lng}]})))
+            .mount(&oz)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v2/splitters"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"rows": [
+                {"id": "s1", "isDrop": true, "connectables": {"output": [null]}}]})))
+            .mount(&oz)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/v2/properties"))
+            .respond_with(ResponseTemplate::new(422).set_body_json(
+                json!({"issues": [{"code": "invalid_type", "path": ["project"], "message": "Required"}]}),
+            ))
+            .expect(1)
+            .mount(&oz)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/v2/prospects"))
+            .respond_with(ResponseTemplate::new(201))
+            .expect(0)
+            .mount(&oz)
+            .await;
+
+        let r = rig(&[]).await;
+        row_from_a_mobile(&r.store, "123", "2025061200000003").await;
+        let outbox = Outbox::new(
+            ivr_core::prompts::Prompts::shipped("pt-BR").unwrap(),
+            Arc::new(Notify::new()),
+        );
+        let w = Worker {
+            ozmap: ozmap_client::mock::client_for(&oz, 2000),
+            outbox: Some(outbox),
+            ..worker(&r, WorkerSettings::default(), Duration::from_secs(2))
+        };
+        let claim = r.store.claim_due(now_ms(), 60_000).await.unwrap().unwrap();
+        assert_eq!(w.process(claim).await, AttemptEnd::Answered);
+        let dead = r
+            .store
+            .list_reservations(Some(LedgerStatus::Dead), 10)
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1, "a dead letter");
+        let err = dead[0].last_error.as_deref().unwrap_or_default();
+        assert!(err.contains("field `project`"), "{err}");
+        assert_eq!(dead[0].attempts, 1, "not retried");
+        let messages = r.store.list_messages(None, 10).await.unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].kind, "failed", "the caller is told it is kept");
+        oz.verify().await;
+    }
 }

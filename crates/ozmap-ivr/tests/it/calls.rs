@@ -448,7 +448,8 @@ async fn against_a_fake_ozmap_exactly_one_tutorial_shaped_post() {
     Mock::given(method("GET"))
         .and(path("/api/v2/boxes"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 1, "count": 1, "start": 0, "limit": 10,
-            "rows": [{"id": "5da62201493d9c00066655b8", "name": "CTO-12", "draft": false, "coords": [lng, lat], "lat": lat, "lng": lng}]})))
+            "rows": [{"id": "5da62201493d9c00066655b8", "name": "CTO-12", "draft": false, "coords": [lng, lat], "lat": lat, "lng": lng,
+                      "project": "5da61f5b493d9c0006664f4a"}]})))
         .mount(&oz)
         .await;
     Mock::given(method("GET"))
@@ -464,6 +465,8 @@ async fn against_a_fake_ozmap_exactly_one_tutorial_shaped_post() {
         .and(body_json(json!({
             "address": "R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500",
             "lat": lat, "lng": lng,
+            // What the SDK's `CreatePropertyDTOSchema` requires beside the tutorial.
+            "coords": [lng, lat], "project": "5da61f5b493d9c0006664f4a",
             "observation": "Reserva de Porta", "box": "5da62201493d9c00066655b8",
             "auto_connect": true, "force": false,
             "client": { "certified": false, "implanted": false, "status": 0,

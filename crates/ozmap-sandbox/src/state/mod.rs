@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Fibre of the drop cable reported in `connections[].fiber`.
-const DROP_FIBER: u16 = 1;
+/// Tag of the drop fibre's derived id (the SDK documents `fiber` as an id string).
+const DROP_FIBER_TAG: u32 = 0x0d_0001;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Port {
@@ -396,7 +397,7 @@ impl World {
             "lat": b.lat,
             "lng": b.lng,
             "project": self.project_id,
-            "pole": null,
+            "pole": derived_id(&b.id, 0x0a_0000),
             "boxType": null,
             "hierarchyLevel": 1,
             "implanted": b.implanted,
@@ -420,7 +421,10 @@ impl World {
         let ports: Vec<Value> = s
             .ports
             .iter()
-            .map(|p| json!({"blocked": p.blocked}))
+            .enumerate()
+            .map(|(i, p)| {
+                json!({"id": derived_id(&s.id, 0x0e_0000 + i as u32), "index": i, "blocked": p.blocked})
+            })
             .collect();
         json!({
             "id": s.id,
@@ -440,6 +444,7 @@ impl World {
         let client = if populate_client {
             json!({
                 "id": p.client.id,
+                "kind": "FTTHClient",
                 "code": p.client.code,
                 "name": p.client.name,
                 "implanted": p.client.implanted,
@@ -459,7 +464,7 @@ impl World {
                     "kind": "Splitter",
                     "name": c.splitter_name,
                     "port": c.port,
-                    "fiber": DROP_FIBER,
+                    "fiber": derived_id(&p.id, DROP_FIBER_TAG),
                     "implanted": false,
                 })
             })
@@ -470,7 +475,7 @@ impl World {
             "box": p.box_id,
             "client": client,
             "drop": null,
-            "pole": null,
+            "pole": derived_id(&p.box_id, 0x0a_0000),
             "project": self.project_id,
             "address": p.address,
             "observation": p.observation,
