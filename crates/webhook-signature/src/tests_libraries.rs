@@ -2,7 +2,8 @@
 //! request this IVR receives (a pt-BR speech result, repeated `Digits`, basic auth
 //! in the URL, a port on http), so a change of rule shows here.
 //!
-//! Made outside the repo (a scratch directory in /tmp), 2026-12-02:
+//! Made outside the repo (a scratch directory in /tmp), 2026-12-02 (Telnyx: see
+//! `TELNYX_VECTORS`):
 //! - Twilio: `npm install twilio@6.3.1`,
 //!   `require("twilio/lib/webhooks/webhooks.js").getExpectedTwilioSignature(TOKEN, url,
 //!   params)`, each one also accepted by its `validateRequest`; and PyPI `twilio`
@@ -161,6 +162,61 @@ fn library_vectors_fail_when_anything_changes() {
         let f = form(v);
         assert_eq!(
             check(v.url, &f, SIGNALWIRE_SIGNATURE_HEADER, v.twilio),
+            Err(SigError::Mismatch)
+        );
+    }
+}
+
+/// Telnyx: made with Node's Ed25519 (the key from 32 bytes of 7), each accepted by
+/// telnyx-node 7.24.0's `new TelnyxWebhook(publicKeyBase64).verify(body, headers)`,
+/// which refused the same requests with `telnyx-timestamp: +<timestamp>`.
+const TELNYX_PUBLIC_KEY: &str = "6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=";
+const TELNYX_TIMESTAMP: u64 = 1_796_171_630;
+const TELNYX_VECTORS: &[(&str, &str)] = &[
+    (
+        "CallSid=CA0123456789abcdef0123456789abcdef&Digits=1&From=%2B5548991234567",
+        "PQhjeyKxIZiC+4hKh0m/xKT0aT6bxd6QB95FXqIcJYF3PLY73pBw6GP3k/omSR5MQz4fKQ+NLNW6+/rsUuW4AQ==",
+    ),
+    (
+        "CallSid=CA0123456789abcdef0123456789abcdef&SpeechResult=Rua+Delminda+Silveira%2C+novecentos&Confidence=0.91",
+        "sL1ABXn7dVv3dsSX6Vx173nQJbiz4FN38aU0Dq4ibJk99siVCAAcI7WeMnjix9l7rM6Z7zaPjSzpYo+VGFqHAg==",
+    ),
+];
+
+fn telnyx_check(ts: &str, body: &str, sig: &str) -> Result<Platform, SigError> {
+    let key: [u8; 32] = STANDARD
+        .decode(TELNYX_PUBLIC_KEY)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let settings = SignatureSettings {
+        telnyx_public_key: Some(key),
+        ..Default::default()
+    };
+    let headers = vec![
+        (TELNYX_SIGNATURE_HEADER.to_string(), sig.to_string()),
+        (TELNYX_TIMESTAMP_HEADER.to_string(), ts.to_string()),
+    ];
+    verify(
+        &settings,
+        &SignedRequest {
+            url: "https://ivr.example.com.br/voice",
+            headers: &headers,
+            body: body.as_bytes(),
+            form: None,
+            now_unix: TELNYX_TIMESTAMP + 10,
+        },
+    )
+}
+
+#[test]
+fn telnyx_library_vectors_verify_and_a_signed_plus_timestamp_does_not() {
+    for (body, sig) in TELNYX_VECTORS {
+        let ts = TELNYX_TIMESTAMP.to_string();
+        assert_eq!(telnyx_check(&ts, body, sig), Ok(Platform::Telnyx), "{body}");
+        assert!(telnyx_check(&format!("+{ts}"), body, sig).is_err());
+        assert_eq!(
+            telnyx_check(&ts, &format!("{body}x"), sig),
             Err(SigError::Mismatch)
         );
     }
