@@ -12,7 +12,7 @@
 //! 0.5.
 
 use super::matching::{Query, Said, mentions, said_with};
-use super::words::is_digits;
+use super::words::{is_digits, number_key};
 use super::{Gazetteer, choose};
 use crate::geocode::{Judged, Located};
 use ivr_core::domain::{Cep, Place};
@@ -35,7 +35,6 @@ const NUMBER_LISTED: f32 = 0.01;
 
 struct Scored {
     score: f32,
-    similarity: f32,
     group: usize,
     said: Said,
 }
@@ -106,7 +105,7 @@ pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
                 _ => {}
             }
             if let Some(n) = &said.number {
-                let key = number_key_of(n);
+                let key = number_key(n);
                 if group
                     .rows
                     .iter()
@@ -117,7 +116,6 @@ pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
             }
             scored.push(Scored {
                 score,
-                similarity: m.similarity,
                 group: gi,
                 said: said.clone(),
             });
@@ -135,29 +133,18 @@ pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
     if let Some(second) = second.filter(|s| s.score >= first.score - CLOSE)
         && let Some(other) = place_of(g, &second)
     {
-        return Judged {
-            located: Located::Choice(place, other),
-            rule: "close_candidates",
-            score: Some(first.score),
-        };
+        return Judged::new(
+            Located::Choice(place, other),
+            "close_candidates",
+            Some(first.score),
+        );
     }
-    if first.score >= SURE && first.similarity >= MIN_SIMILARITY {
-        Judged {
-            located: Located::Sure(place),
-            rule: "sure",
-            score: Some(first.score),
-        }
+    // Every candidate already reached MIN_SIMILARITY; the score decides.
+    if first.score >= SURE {
+        Judged::new(Located::Sure(place), "sure", Some(first.score))
     } else {
-        Judged {
-            located: Located::Guess(place),
-            rule: "weak_match",
-            score: Some(first.score),
-        }
+        Judged::new(Located::Guess(place), "weak_match", Some(first.score))
     }
-}
-
-fn number_key_of(n: &str) -> String {
-    super::words::number_key(n)
 }
 
 /// The place for a scored group: the row of the caller's number, else the
