@@ -125,18 +125,40 @@ impl Store {
     /// process or many, never hold the same row: SQLite runs the claiming UPDATE
     /// alone, PostgreSQL skips rows another transaction has locked.
     pub async fn claim_due(&self, now: i64, lease_ms: i64) -> Result<Option<Claim>, StoreError> {
+        let claimed = self
+            .claim_row(now, lease_ms, |lock| {
+                format!(
+                    "UPDATE reservations SET claimed_until = $1, claim_token = $2, updated_at = $3 \
+                     WHERE id = (SELECT id FROM reservations WHERE status = 'pending' AND next_attempt_at <= $3 \
+                     AND claimed_until <= $3 ORDER BY next_attempt_at, id LIMIT 1{lock}) \
+                     AND status = 'pending' AND claimed_until <= $3 \
+                     RETURNING {RESERVATION_COLUMNS}"
+                )
+            })
+            .await?;
+        claimed
+            .map(|(row, token)| {
+                Self::reservation_from(&row).map(|reservation| Claim { reservation, token })
+            })
+            .transpose()
+    }
+
+    /// Runs one claiming UPDATE … RETURNING (built by `sql` around the row
+    /// lock PostgreSQL needs; SQLite's single writer needs none) with `$1` the
+    /// lease's end, `$2` a fresh fencing token and `$3` now: the claimed row and
+    /// its token, if any row was due. The ledger and the message outbox share it.
+    pub(super) async fn claim_row(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        sql: impl FnOnce(&str) -> String,
+    ) -> Result<Option<(AnyRow, String)>, StoreError> {
         let token = format!("{:016x}", rand::random::<u64>());
         let lock = match self.backend {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let sql = format!(
-            "UPDATE reservations SET claimed_until = $1, claim_token = $2, updated_at = $3 \
-             WHERE id = (SELECT id FROM reservations WHERE status = 'pending' AND next_attempt_at <= $3 \
-             AND claimed_until <= $3 ORDER BY next_attempt_at, id LIMIT 1{lock}) \
-             AND status = 'pending' AND claimed_until <= $3 \
-             RETURNING {RESERVATION_COLUMNS}"
-        );
+        let sql = sql(lock);
         let tok = token.clone();
         let row = self
             .write(Box::new(move |c| {
@@ -150,10 +172,7 @@ impl Store {
                 })
             }))
             .await?;
-        row.as_ref()
-            .map(Self::reservation_from)
-            .transpose()
-            .map(|r| r.map(|reservation| Claim { reservation, token }))
+        Ok(row.map(|r| (r, token)))
     }
 
     /// Records the outcome and, in the same transaction, the message that tells

@@ -9,7 +9,7 @@
 //! backoff, or `dead` (the provider refused it; an operator looks). A `sending`
 //! row whose lease ran out (its sender crashed) is claimed again.
 
-use super::{Backend, Store, StoreError};
+use super::{Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
@@ -209,34 +209,21 @@ impl Store {
         now: i64,
         lease_ms: i64,
     ) -> Result<Option<MessageClaim>, StoreError> {
-        let token = format!("{:016x}", rand::random::<u64>());
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "UPDATE messages SET status = 'sending', claimed_until = $1, claim_token = $2, \
-             updated_at = $3 WHERE id = (SELECT id FROM messages WHERE {DUE} \
-             ORDER BY next_attempt_at, id LIMIT 1{lock}) AND {DUE} \
-             RETURNING {MESSAGE_COLUMNS}"
-        );
-        let tok = token.clone();
-        let row = self
-            .write(Box::new(move |c| {
-                Box::pin(async move {
-                    Ok(sqlx::query(AssertSqlSafe(sql))
-                        .bind(now + lease_ms)
-                        .bind(tok)
-                        .bind(now)
-                        .fetch_optional(&mut *c)
-                        .await?)
-                })
-            }))
+        let claimed = self
+            .claim_row(now, lease_ms, |lock| {
+                format!(
+                    "UPDATE messages SET status = 'sending', claimed_until = $1, claim_token = $2, \
+                     updated_at = $3 WHERE id = (SELECT id FROM messages WHERE {DUE} \
+                     ORDER BY next_attempt_at, id LIMIT 1{lock}) AND {DUE} \
+                     RETURNING {MESSAGE_COLUMNS}"
+                )
+            })
             .await?;
-        row.as_ref()
-            .map(Self::message_from)
+        claimed
+            .map(|(row, token)| {
+                Self::message_from(&row).map(|message| MessageClaim { message, token })
+            })
             .transpose()
-            .map(|m| m.map(|message| MessageClaim { message, token }))
     }
 
     /// One fenced update of a claimed message: `sql` sets the new state with
