@@ -249,6 +249,23 @@ impl fmt::Debug for Place {
     }
 }
 
+/// A client the ISP's system (the client directory) knows: the name as the ERP
+/// spells it and the installation address of the sale, when it holds a usable
+/// one. `located` is false when the directory gave no coordinates: `lat`/`lng`
+/// of the place are then 0 and the address is geocoded before it is reserved.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnownClient {
+    pub name: String,
+    pub installation: Option<Place>,
+    pub located: bool,
+}
+
+impl fmt::Debug for KnownClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KnownClient(located={})", self.located)
+    }
+}
+
 /// Everything the worker needs to reserve a port, written to the ledger when the
 /// caller confirms the address.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]

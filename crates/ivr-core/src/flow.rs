@@ -9,7 +9,8 @@
 //! Spoken texts are named by key ([`Line`]); the words live in `prompts/`.
 
 use crate::domain::{
-    AddressQuery, Cep, ClientCode, Place, ReservationOutcome, ReservationRequest, Town,
+    AddressQuery, Cep, ClientCode, KnownClient, Place, ReservationOutcome, ReservationRequest,
+    Town,
 };
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,11 @@ pub struct FlowConfig {
     /// as a guess. A `Confidence` of 0 counts as not posted: some recognisers
     /// always send it.
     pub min_speech_confidence: f32,
+    /// Whether a client directory (the ISP's ERP) is asked about each code.
+    pub client_directory: bool,
+    /// How long the caller may be kept on hold for the client directory; past
+    /// it the call goes on as without one.
+    pub directory_hold_ms: u64,
 }
 
 impl Default for FlowConfig {
@@ -47,6 +53,8 @@ impl Default for FlowConfig {
             reserve_hold_ms: 25_000,
             poll_pause_s: 2,
             min_speech_confidence: 0.4,
+            client_directory: false,
+            directory_hold_ms: 6_000,
         }
     }
 }
@@ -57,6 +65,12 @@ impl Default for FlowConfig {
 pub enum Step {
     AskCode,
     ConfirmCode,
+    /// The client directory is asked about `data.code` since `since_ms`.
+    LookingUpClient {
+        since_ms: u64,
+    },
+    /// The installation address the directory holds (`data.place`) is read back.
+    ConfirmInstallation,
     AskName,
     AskAddress,
     /// The CEP was typed; the house number is asked next.
@@ -116,6 +130,21 @@ pub struct CallData {
     /// Addresses (spoken, or CEP and number) looked up so far in this call.
     #[serde(default)]
     pub address_attempts: u32,
+    /// `name` (and, while `installation` is set, `place`) come from the client
+    /// directory, not from the caller.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_directory: bool,
+    /// `place` is the directory's installation address, confirmed by the
+    /// caller; it is being geocoded because the directory gave no coordinates.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub installation: bool,
+    /// Codes the directory did not know, in this call.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unknown_codes: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The state of one call, stored between webhooks.
@@ -197,6 +226,18 @@ pub enum Progress {
     Pending,
     Geocoded(GeoResult),
     Reservation(ReservationProgress),
+    Client(ClientLookup),
+}
+
+/// What the client directory said about a code.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientLookup {
+    Known(KnownClient),
+    /// The directory answered that it has no such client.
+    Unknown,
+    /// The directory failed, refused or was too slow: the call goes on as
+    /// without one.
+    Failed,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -296,6 +337,8 @@ pub enum Effect {
     Geocode(AddressQuery),
     /// Write to the ledger in the same transaction as the new call state.
     Reserve(ReservationRequest),
+    /// Ask the client directory about the confirmed code.
+    LookUpClient(ClientCode),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -306,6 +349,7 @@ pub struct Transition {
 }
 
 mod builder;
+mod client;
 mod steps;
 
 pub use steps::{advance, advance_at};

@@ -35,6 +35,7 @@
 mod admin;
 mod app;
 mod config;
+mod directory;
 mod geocode;
 mod housekeeping;
 mod http;

@@ -30,6 +30,20 @@ fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Ve
                 ],
             )
         }
+        Step::ConfirmInstallation => {
+            let place = data.place.as_ref()?;
+            (
+                AskKind::YesNo,
+                vec![
+                    Line::new(pick(
+                        "client.installation",
+                        "client.installation_retry",
+                        "client.installation_retry",
+                    ))
+                    .arg("address", Arg::Text(place.spoken())),
+                ],
+            )
+        }
         Step::AskName => (
             AskKind::Name,
             vec![Line::new(pick("name.ask", "name.retry", "name.last"))],

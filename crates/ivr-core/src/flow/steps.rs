@@ -1,6 +1,7 @@
 //! The transitions: what each event does at each step.
 
 use super::builder::Builder;
+use super::client;
 use super::{
     Arg, Call, Effect, Event, FlowConfig, GeoResult, Line, Moment, Progress, ReservationProgress,
     Step, Transition,
@@ -64,7 +65,12 @@ fn greet(b: Builder<'_>) -> Transition {
     if let Some(p) = b.call.data.protocol.clone() {
         b = b.say(Line::new("protocol.say").arg("protocol", Arg::Digits(p)));
     }
-    b = b.say(Line::new("privacy"));
+    let privacy = if b.cfg.client_directory {
+        "privacy_directory"
+    } else {
+        "privacy"
+    };
+    b = b.say(Line::new(privacy));
     if b.cfg.agent_available {
         b = b.say(Line::new("agent.anytime"));
     }
@@ -77,6 +83,7 @@ fn asks_a_question(step: &Step) -> bool {
         step,
         Step::AskCode
             | Step::ConfirmCode
+            | Step::ConfirmInstallation
             | Step::AskName
             | Step::AskAddress
             | Step::AskNumber
@@ -86,9 +93,17 @@ fn asks_a_question(step: &Step) -> bool {
     )
 }
 
+/// Steps where the caller waits for the background work.
+fn on_hold(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::LookingUpClient { .. } | Step::Geocoding { .. } | Step::Reserving { .. }
+    )
+}
+
 fn resume(b: Builder<'_>) -> Transition {
     match b.call.step {
-        Step::Geocoding { .. } | Step::Reserving { .. } => b.hold(None),
+        ref s if on_hold(s) => b.hold(None),
         Step::Finished | Step::Transferred => b.goodbye("goodbye.default"),
         _ => b.ask(),
     }
@@ -96,7 +111,7 @@ fn resume(b: Builder<'_>) -> Transition {
 
 fn on_silence(b: Builder<'_>) -> Transition {
     match b.call.step {
-        Step::Geocoding { .. } | Step::Reserving { .. } => b.hold(None),
+        ref s if on_hold(s) => b.hold(None),
         Step::Finished | Step::Transferred => b.goodbye("goodbye.default"),
         // Silence after the offer of a human means no.
         Step::OfferAgent => b.goodbye("goodbye.default"),
@@ -137,11 +152,15 @@ fn on_answer(
             None => b.failed("not_understood.code"),
         },
         Step::ConfirmCode => match speech::yes_no(digits, speech) {
-            Some(true) => b.goto(Step::AskName),
+            Some(true) => client::code_confirmed(b, now_ms),
             Some(false) => {
                 b.call.data.code = None;
                 b.correct(Step::AskCode, "code.again")
             }
+            None => b.failed("not_understood.yes_no"),
+        },
+        Step::ConfirmInstallation => match speech::yes_no(digits, speech) {
+            Some(yes) => client::installation_answered(b, yes, now_ms),
             None => b.failed("not_understood.yes_no"),
         },
         Step::AskName => match digits.is_none().then(|| speech::name(speech)).flatten() {
@@ -235,13 +254,15 @@ fn on_answer(
             Some(true) => b.transfer("transfer.requested"),
             _ => b.goodbye("goodbye.default"),
         },
-        Step::Geocoding { .. } | Step::Reserving { .. } => b.hold(None),
+        Step::LookingUpClient { .. } | Step::Geocoding { .. } | Step::Reserving { .. } => {
+            b.hold(None)
+        }
         Step::Finished | Step::Transferred => b.goodbye("goodbye.default"),
     }
 }
 
 /// Everything the caller said about the address, before it is asked again.
-fn forget_address(b: &mut Builder<'_>) {
+pub(super) fn forget_address(b: &mut Builder<'_>) {
     let data = &mut b.call.data;
     data.place = None;
     data.query = None;
@@ -250,9 +271,10 @@ fn forget_address(b: &mut Builder<'_>) {
     data.unsure = false;
     data.town = None;
     data.address_confidence = None;
+    data.installation = false;
 }
 
-fn start_geocoding(mut b: Builder<'_>, query: AddressQuery, now_ms: u64) -> Transition {
+pub(super) fn start_geocoding(mut b: Builder<'_>, query: AddressQuery, now_ms: u64) -> Transition {
     b.call.data.address_attempts = b.call.data.address_attempts.saturating_add(1);
     b.call.data.query = Some(query.clone());
     b.call.data.place = None;
@@ -264,7 +286,7 @@ fn start_geocoding(mut b: Builder<'_>, query: AddressQuery, now_ms: u64) -> Tran
         .hold(Some("address.searching"))
 }
 
-fn start_reserving(mut b: Builder<'_>, now_ms: u64) -> Transition {
+pub(super) fn start_reserving(mut b: Builder<'_>, now_ms: u64) -> Transition {
     let (Some(code), Some(name), Some(place)) = (
         b.call.data.code.clone(),
         b.call.data.name.clone(),
@@ -288,8 +310,15 @@ fn start_reserving(mut b: Builder<'_>, now_ms: u64) -> Transition {
 
 fn on_poll(b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
     match (b.call.step.clone(), progress) {
+        (Step::LookingUpClient { since_ms }, progress) => {
+            let lookup = match progress {
+                Progress::Client(l) => Some(l),
+                _ => None,
+            };
+            client::on_lookup(b, lookup, now_ms.saturating_sub(since_ms))
+        }
         (Step::Geocoding { .. }, Progress::Geocoded(found)) if found_something(&found) => {
-            on_geocoded(b, found)
+            on_geocoded(b, found, now_ms)
         }
         (Step::Geocoding { .. }, Progress::Geocoded(GeoResult::NotFound | GeoResult::Failed)) => {
             address_not_found(b)
@@ -354,7 +383,15 @@ fn found_something(found: &GeoResult) -> bool {
 /// a guess is read back as one (a low recogniser confidence makes any place a
 /// guess); two close candidates get the question that separates them; a town
 /// without a street gets the street asked.
-fn on_geocoded(mut b: Builder<'_>, found: GeoResult) -> Transition {
+fn on_geocoded(mut b: Builder<'_>, found: GeoResult, now_ms: u64) -> Transition {
+    if b.call.data.installation {
+        // The directory's address, confirmed by the caller, without coordinates.
+        if let GeoResult::Found(place) = found {
+            return client::installation_located(b, place, now_ms);
+        }
+        // Not sure where it is: the caller hears what the geocoder found.
+        b.call.data.installation = false;
+    }
     let low_confidence = b
         .call
         .data
@@ -385,6 +422,10 @@ fn on_geocoded(mut b: Builder<'_>, found: GeoResult) -> Transition {
 
 fn address_not_found(mut b: Builder<'_>) -> Transition {
     let town = b.call.data.town.is_some();
+    if b.call.data.installation {
+        b.call.data.installation = false;
+        b.call.data.place = None;
+    }
     b.call.data.candidates.clear();
     b.call.data.unsure = false;
     if town {

@@ -507,17 +507,30 @@ mod properties {
                 ReservationProgress::Done(ReservationOutcome::NotViable)
             ))),
             any::<bool>().prop_map(|answered| Event::DialEnded { answered }),
+            Just(Event::Poll(Progress::Client(ClientLookup::Unknown))),
+            Just(Event::Poll(Progress::Client(ClientLookup::Failed))),
+            any::<bool>().prop_map(|located| Event::Poll(Progress::Client(ClientLookup::Known(
+                crate::domain::KnownClient { name: "Ana".into(), installation: Some(place()), located }
+            )))),
         ]
     }
 
     proptest! {
         #[test]
-        fn invariants_hold_for_any_sequence(events in proptest::collection::vec((event(), 0u64..60_000), 0..60), agent in any::<bool>()) {
-            let c = FlowConfig { agent_available: agent, ..cfg() };
+        fn invariants_hold_for_any_sequence(events in proptest::collection::vec((event(), 0u64..60_000), 0..60), agent in any::<bool>(), directory in any::<bool>()) {
+            let c = FlowConfig { agent_available: agent, client_directory: directory, ..cfg() };
             let mut call = Call::new(None);
             let mut now = 0;
+            // What the directory last said about the code being collected.
+            let mut said_unknown = false;
             for (e, dt) in events {
                 now += dt;
+                let looking_up = matches!(call.step, Step::LookingUpClient { .. });
+                if looking_up {
+                    if let Event::Poll(Progress::Client(l)) = &e {
+                        said_unknown = *l == ClientLookup::Unknown;
+                    }
+                }
                 let t = advance(&c, &call, e, now);
                 prop_assert!(t.call.attempts < c.max_attempts);
                 if t.reply.next == Next::Transfer {
@@ -531,13 +544,22 @@ mod properties {
                 match &t.effect {
                     Some(Effect::Reserve(r)) => {
                         prop_assert!(matches!(t.call.step, Step::Reserving { .. }), "reserve outside reserving");
+                        prop_assert!(!said_unknown, "a reservation for a code the directory does not know");
                         prop_assert_eq!(Some(&r.client_code), t.call.data.code.as_ref());
                     }
                     Some(Effect::Geocode(q)) => {
                         prop_assert!(matches!(t.call.step, Step::Geocoding { .. }), "geocode outside geocoding");
                         prop_assert_eq!(Some(q), t.call.data.query.as_ref());
                     }
+                    Some(Effect::LookUpClient(code)) => {
+                        prop_assert!(directory);
+                        prop_assert!(matches!(t.call.step, Step::LookingUpClient { .. }), "look-up outside looking up");
+                        prop_assert_eq!(Some(code), t.call.data.code.as_ref());
+                    }
                     None => {}
+                }
+                if t.call.step == Step::ConfirmInstallation {
+                    prop_assert!(t.call.data.place.is_some() && t.call.data.from_directory);
                 }
                 if t.call.step == Step::ConfirmAddress {
                     prop_assert!(t.call.data.place.is_some());
@@ -552,4 +574,5 @@ mod properties {
 }
 
 mod address;
+mod client;
 mod rights;

@@ -24,6 +24,7 @@
 //!   address never crosses a network in clear.
 
 mod call;
+mod directory;
 mod geocoder;
 mod hours;
 mod http;
@@ -36,6 +37,7 @@ mod tests;
 mod worker;
 
 pub(crate) use call::{CallArgs, CallSettings};
+pub(crate) use directory::DirectoryArgs;
 pub(crate) use geocoder::GeocoderArgs;
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
 pub(crate) use ozmap::{DatabaseArgs, DatabaseSettings, OzmapArgs, OzmapSettings, ReserveArgs};
@@ -43,6 +45,7 @@ pub(crate) use signing::{SigningArgs, SigningSettings};
 pub(crate) use sms::SmsArgs;
 pub(crate) use worker::WorkerArgs;
 
+use crate::directory::DirectorySettings;
 use crate::geocode::GeocoderSettings;
 use crate::reserve::ReserveSettings;
 use crate::sms::SmsSettings;
@@ -77,6 +80,8 @@ pub struct ServeArgs {
     pub worker: WorkerArgs,
     #[command(flatten)]
     pub sms: SmsArgs,
+    #[command(flatten)]
+    pub directory: DirectoryArgs,
     /// Bearer token for `GET /admin/reservations`; unset: the admin routes are off. Secret.
     #[arg(
         long,
@@ -121,6 +126,8 @@ pub struct Config {
     pub(crate) worker: WorkerSettings,
     /// Who sends the SMS with the outcome.
     pub(crate) sms: SmsSettings,
+    /// The ISP's system, asked about each client code.
+    pub(crate) directory: DirectorySettings,
 }
 
 impl Config {
@@ -137,6 +144,7 @@ impl Config {
 
     /// Points OZmap at a sandbox started for this process.
     pub fn use_sandbox(&mut self, url: Url, token: SecretString) {
+        self.directory.use_sandbox(&url, &token);
         self.ozmap.use_sandbox(url, token);
     }
 
@@ -158,7 +166,7 @@ impl ServeArgs {
         let http = self.http.check()?;
         let database = self.database.check()?;
         let signing = self.signing.check()?;
-        let call = self.call.check(signing.platform())?;
+        let mut call = self.call.check(signing.platform())?;
         let ozmap = self.ozmap.check()?;
         let reserve = self.reserve.check()?;
         let geocoder = self
@@ -167,6 +175,12 @@ impl ServeArgs {
         let sms = self
             .sms
             .check(ozmap.is_sandbox(), signing.keys.twilio_auth_token.clone())?;
+        let directory_timeout_ms = self.directory.client_directory_timeout_ms;
+        let directory = self.directory.check(ozmap.is_sandbox())?;
+        call.flow.client_directory = directory.enabled();
+        // Held past the step budget at most the look-up's own timeout, and a poll.
+        call.flow.directory_hold_ms =
+            directory_timeout_ms + u64::from(call.flow.poll_pause_s) * 1_000;
         if !ozmap.is_sandbox() && !signing.enforced() && !signing.allow_unsigned {
             return Err(err(
                 "TWILIO_AUTH_TOKEN",
@@ -187,6 +201,7 @@ impl ServeArgs {
             admin_token: non_empty(self.admin_token).map(SecretString::from),
             worker,
             sms,
+            directory,
         })
     }
 }
