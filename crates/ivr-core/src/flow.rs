@@ -9,8 +9,7 @@
 //! Spoken texts are named by key ([`Line`]); the words live in `prompts/`.
 
 use crate::domain::{
-    AddressQuery, Cep, ClientCode, KnownClient, Place, ReservationOutcome, ReservationRequest,
-    Town,
+    AddressQuery, Cep, ClientCode, KnownClient, Place, ReservationOutcome, ReservationRequest, Town,
 };
 use serde::{Deserialize, Serialize};
 
@@ -230,6 +229,8 @@ pub enum Progress {
 }
 
 /// What the client directory said about a code.
+// Lives for one transition or a short wait in memory, like the other events.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClientLookup {
     Known(KnownClient),

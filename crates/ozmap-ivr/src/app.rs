@@ -77,6 +77,8 @@ impl Application {
                 .map_or(0, |h| split_hints(h).count()),
             "speech recogniser"
         );
+        let directory = Arc::new(crate::directory::Lookups::new(cfg.directory.directory()?));
+        announce_directory(&cfg);
         let ozmap = cfg.ozmap.client()?;
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -125,8 +127,8 @@ impl Application {
             limits,
             security: SecurityCounters::default(),
             webhooks: WebhookCounters::default(),
-
             recogniser,
+            directory,
         });
         let data = state.clone();
         let server = HttpServer::new(move || {
@@ -252,5 +254,26 @@ fn warn_about_signatures(cfg: &Config) {
     }
     if cfg.http.webhook_auth.is_some() {
         tracing::info!("webhooks: HTTP basic auth required (credentials in IVR_PUBLIC_URL)");
+    }
+}
+
+/// One line at start: which directory is asked about the client codes.
+fn announce_directory(cfg: &Config) {
+    use crate::directory::DirectorySettings as D;
+    match &cfg.directory {
+        D::Off => {
+            tracing::info!("client directory: none (every code accepted; name and address asked)")
+        }
+        D::Sandbox { .. } => tracing::info!("client directory: the built-in sandbox's"),
+        D::Http { timeout, cache, .. } => tracing::info!(
+            timeout_ms = timeout.as_millis() as u64,
+            cache_s = cache.as_secs(),
+            "client directory: http"
+        ),
+        D::Ixc { timeout, cache, .. } => tracing::info!(
+            timeout_ms = timeout.as_millis() as u64,
+            cache_s = cache.as_secs(),
+            "client directory: ixc"
+        ),
     }
 }

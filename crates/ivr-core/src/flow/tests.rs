@@ -510,7 +510,11 @@ mod properties {
             Just(Event::Poll(Progress::Client(ClientLookup::Unknown))),
             Just(Event::Poll(Progress::Client(ClientLookup::Failed))),
             any::<bool>().prop_map(|located| Event::Poll(Progress::Client(ClientLookup::Known(
-                crate::domain::KnownClient { name: "Ana".into(), installation: Some(place()), located }
+                crate::domain::KnownClient {
+                    name: "Ana".into(),
+                    installation: Some(place()),
+                    located
+                }
             )))),
         ]
     }
@@ -526,10 +530,8 @@ mod properties {
             for (e, dt) in events {
                 now += dt;
                 let looking_up = matches!(call.step, Step::LookingUpClient { .. });
-                if looking_up {
-                    if let Event::Poll(Progress::Client(l)) = &e {
-                        said_unknown = *l == ClientLookup::Unknown;
-                    }
+                if let (true, Event::Poll(Progress::Client(l))) = (looking_up, &e) {
+                    said_unknown = *l == ClientLookup::Unknown;
                 }
                 let t = advance(&c, &call, e, now);
                 prop_assert!(t.call.attempts < c.max_attempts);

@@ -62,7 +62,12 @@ impl DirectoryArgs {
         };
         let url = || {
             outbound_url("CLIENT_DIRECTORY_URL", self.client_directory_url.clone())?.ok_or_else(
-                || err("CLIENT_DIRECTORY_URL", "must be set when CLIENT_DIRECTORY is http or ixc"),
+                || {
+                    err(
+                        "CLIENT_DIRECTORY_URL",
+                        "must be set when CLIENT_DIRECTORY is http or ixc",
+                    )
+                },
             )
         };
         let token = non_empty(self.client_directory_token.clone()).map(SecretString::from);
@@ -110,7 +115,10 @@ mod tests {
     #[test]
     fn the_default_is_the_sandbox_s_directory_with_the_sandbox_and_none_with_a_real_ozmap() {
         let sandbox = parse_for_tests(&[]).unwrap();
-        assert!(matches!(sandbox.directory, DirectorySettings::Sandbox { .. }));
+        assert!(matches!(
+            sandbox.directory,
+            DirectorySettings::Sandbox { .. }
+        ));
         let none = parse_for_tests(&["--client-directory=none"]).unwrap();
         assert!(matches!(none.directory, DirectorySettings::Off));
         assert!(!none.call.flow.client_directory);

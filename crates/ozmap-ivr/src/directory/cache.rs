@@ -105,7 +105,9 @@ impl Lookups {
             let lookup = pending.await;
             let mut inner = me.inner();
             let now = Instant::now();
-            inner.awaiting.retain(|_, (_, at)| now.duration_since(*at) < AWAIT_TTL);
+            inner
+                .awaiting
+                .retain(|_, (_, at)| now.duration_since(*at) < AWAIT_TTL);
             inner.awaiting.insert(sid, (lookup.clone(), now));
             lookup
         })
@@ -119,7 +121,11 @@ impl Lookups {
     /// For a call on hold: its answer when there is one, else a look-up is
     /// made sure to be running here (the first may have run on another
     /// instance, or before a restart) and `None`.
-    pub(crate) fn poll(self: &Arc<Self>, call_sid: &str, code: &ClientCode) -> Option<ClientLookup> {
+    pub(crate) fn poll(
+        self: &Arc<Self>,
+        call_sid: &str,
+        code: &ClientCode,
+    ) -> Option<ClientLookup> {
         if let Some(l) = self.take(call_sid) {
             return Some(l);
         }
@@ -180,7 +186,13 @@ impl Lookups {
         match answer {
             Ok(Some(k)) => {
                 self.count("known");
-                tracing::info!(directory = kind, outcome = "known", located = k.located, ms, "client directory lookup");
+                tracing::info!(
+                    directory = kind,
+                    outcome = "known",
+                    located = k.located,
+                    ms,
+                    "client directory lookup"
+                );
                 let until = Instant::now() + directory.cache;
                 let mut inner = self.inner();
                 let now = Instant::now();
@@ -192,7 +204,12 @@ impl Lookups {
             }
             Ok(None) => {
                 self.count("unknown");
-                tracing::info!(directory = kind, outcome = "unknown", ms, "client directory lookup");
+                tracing::info!(
+                    directory = kind,
+                    outcome = "unknown",
+                    ms,
+                    "client directory lookup"
+                );
                 ClientLookup::Unknown
             }
             Err(e) => {

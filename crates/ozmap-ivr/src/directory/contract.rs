@@ -54,7 +54,10 @@ impl HttpDirectory {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t.expose_secret());
         }
-        let res = req.send().await.map_err(|e| DirectoryError::from_reqwest(&e))?;
+        let res = req
+            .send()
+            .await
+            .map_err(|e| DirectoryError::from_reqwest(&e))?;
         let status = res.status().as_u16();
         match status {
             200 => {}
@@ -62,7 +65,10 @@ impl HttpDirectory {
             401 | 403 => return Err(DirectoryError::Refused(status)),
             s => return Err(DirectoryError::Status(s)),
         }
-        let body = res.bytes().await.map_err(|e| DirectoryError::from_reqwest(&e))?;
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| DirectoryError::from_reqwest(&e))?;
         if body.len() > MAX_BODY {
             return Err(DirectoryError::Malformed("answer too large"));
         }
@@ -72,7 +78,8 @@ impl HttpDirectory {
 
 /// A 200's body into a known client.
 pub(super) fn parse(body: &[u8]) -> Result<KnownClient, DirectoryError> {
-    let v: Value = serde_json::from_slice(body).map_err(|_| DirectoryError::Malformed("not JSON"))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| DirectoryError::Malformed("not JSON"))?;
     let name = text(v.get("name")).ok_or(DirectoryError::Malformed("no name"))?;
     let a = v.get("installation").filter(|a| a.is_object());
     let field = |k: &str| a.and_then(|a| text(a.get(k)));

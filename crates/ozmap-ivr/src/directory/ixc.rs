@@ -86,7 +86,10 @@ impl IxcDirectory {
             401 | 403 => return Err(DirectoryError::Refused(status)),
             s => return Err(DirectoryError::Status(s)),
         }
-        let body = res.bytes().await.map_err(|e| DirectoryError::from_reqwest(&e))?;
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| DirectoryError::from_reqwest(&e))?;
         if body.len() > MAX_BODY {
             return Err(DirectoryError::Malformed("answer too large"));
         }
@@ -112,7 +115,9 @@ impl IxcDirectory {
         else {
             return Ok(None);
         };
-        let contracts = self.list("cliente_contrato", "id_cliente", client_id).await?;
+        let contracts = self
+            .list("cliente_contrato", "id_cliente", client_id)
+            .await?;
         let Some(address) = installation_of(&client, &contracts.0, contract_id) else {
             // The named contract is not this client's: not a code of the ERP.
             return Ok(None);
@@ -138,7 +143,8 @@ impl IxcDirectory {
 
 /// An answer's rows; an error in a 200 is an error.
 pub(super) fn rows(body: &[u8]) -> Result<Rows, DirectoryError> {
-    let v: Value = serde_json::from_slice(body).map_err(|_| DirectoryError::Malformed("not JSON"))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| DirectoryError::Malformed("not JSON"))?;
     if v.get("type").and_then(Value::as_str) == Some("error") {
         return Err(DirectoryError::Malformed("an error in the answer"));
     }
@@ -170,12 +176,7 @@ pub(super) fn installation_of<'a>(
         ),
         None => contracts
             .iter()
-            .filter(|c| {
-                !matches!(
-                    text(c.get("status")).as_deref(),
-                    Some("C" | "D" | "I")
-                )
-            })
+            .filter(|c| !matches!(text(c.get("status")).as_deref(), Some("C" | "D" | "I")))
             .max_by_key(|c| id(c)),
     };
     Some(match contract {

@@ -183,7 +183,10 @@ impl DirectoryError {
 
 /// Coordinates a directory may give as numbers or strings ("-27,57" too); 0,0
 /// and out-of-range values are no coordinates.
-fn coordinates(lat: Option<&serde_json::Value>, lng: Option<&serde_json::Value>) -> Option<(f64, f64)> {
+fn coordinates(
+    lat: Option<&serde_json::Value>,
+    lng: Option<&serde_json::Value>,
+) -> Option<(f64, f64)> {
     let num = |v: &serde_json::Value| match v {
         serde_json::Value::Number(n) => n.as_f64(),
         serde_json::Value::String(s) => s.trim().replace(',', ".").parse().ok(),

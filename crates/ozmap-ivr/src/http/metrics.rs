@@ -179,6 +179,29 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
             counter.load(Ordering::Relaxed)
         );
     }
+    if state.cfg.directory.enabled() {
+        let _ = writeln!(
+            out,
+            "# HELP ozmap_ivr_directory_lookups_total Client directory look-ups, by outcome."
+        );
+        let _ = writeln!(out, "# TYPE ozmap_ivr_directory_lookups_total counter");
+        for (outcome, n) in state.directory.counts() {
+            let _ = writeln!(
+                out,
+                "ozmap_ivr_directory_lookups_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP ozmap_ivr_directory_cache_hits_total Look-ups answered from the known clients kept in memory."
+        );
+        let _ = writeln!(out, "# TYPE ozmap_ivr_directory_cache_hits_total counter");
+        let _ = writeln!(
+            out,
+            "ozmap_ivr_directory_cache_hits_total {}",
+            state.directory.cache_hits.load(Ordering::Relaxed)
+        );
+    }
     match state.store.ledger_backlog(now_ms()).await {
         Ok((pending, oldest_ms)) => {
             let _ = writeln!(

@@ -40,6 +40,8 @@ pub struct AppState {
     /// Model, `enhanced`, timeouts and the address hints (the ISP's streets),
     /// built once at start.
     pub(crate) recogniser: Recogniser,
+    /// The client directory's look-ups and the known clients kept in memory.
+    pub(crate) directory: Arc<crate::directory::Lookups>,
 }
 
 impl AppState {

@@ -10,7 +10,9 @@ use super::geocoding;
 use super::{Hook, SecurityCounters};
 use crate::store::{LedgerStatus, StoredCall, now_ms};
 use ivr_core::domain::ReservationOutcome;
-use ivr_core::flow::{self, Call, Effect, Event, Moment, Progress, ReservationProgress, Step};
+use ivr_core::flow::{
+    self, Call, ClientLookup, Effect, Event, Moment, Progress, ReservationProgress, Step,
+};
 use ivr_core::webhook::Form;
 use std::sync::Arc;
 
@@ -117,6 +119,20 @@ pub(super) async fn handle(
     };
     let flow_cfg = &state.cfg.call.flow;
     let mut t = flow::advance_at(flow_cfg, &stored.call, event, moment(state, now));
+    if let Some(Effect::LookUpClient(code)) = t.effect.clone() {
+        // The directory gets the step budget too; past it the caller holds and
+        // the poll takes the answer.
+        let task = state.directory.start(call_sid, code);
+        if let Ok(Ok(lookup)) = tokio::time::timeout(state.cfg.call.step_budget, task).await {
+            state.directory.take(call_sid);
+            t = flow::advance_at(
+                flow_cfg,
+                &t.call,
+                Event::Poll(Progress::Client(lookup)),
+                moment(state, now),
+            );
+        }
+    }
     if let Some(Effect::Geocode(query)) = t.effect.clone() {
         // Give the geocoder the step budget; past it the caller hears the hold
         // message and the lookup goes on in the background.
@@ -202,6 +218,8 @@ fn step_name(step: &Step) -> &'static str {
     match step {
         Step::AskCode => "ask_code",
         Step::ConfirmCode => "confirm_code",
+        Step::LookingUpClient { .. } => "looking_up_client",
+        Step::ConfirmInstallation => "confirm_installation",
         Step::AskName => "ask_name",
         Step::AskAddress => "ask_address",
         Step::AskNumber => "ask_number",
@@ -224,6 +242,13 @@ async fn progress(
     now: i64,
 ) -> anyhow::Result<Progress> {
     match call.step {
+        Step::LookingUpClient { .. } => Ok(match &call.data.code {
+            Some(code) => match state.directory.poll(call_sid, code) {
+                Some(lookup) => Progress::Client(lookup),
+                None => Progress::Pending,
+            },
+            None => Progress::Client(ClientLookup::Failed),
+        }),
         Step::Geocoding { .. } => {
             let Some(query) = call.data.query.clone() else {
                 return Ok(Progress::Pending);

@@ -39,7 +39,12 @@ fn the_greeting_says_the_record_is_looked_up() {
     let t = walk(&with_directory(), vec![Event::Start]);
     assert_eq!(
         keys_of(&t[0]),
-        ["greeting_generic", "privacy_directory", "agent.anytime", "code.ask"]
+        [
+            "greeting_generic",
+            "privacy_directory",
+            "agent.anytime",
+            "code.ask"
+        ]
     );
 }
 
@@ -123,7 +128,9 @@ fn another_address_is_asked_as_today_and_the_name_stays_the_directory_s() {
     let mut ev = to_lookup();
     ev.push(looked_up(known(true)));
     ev.push(keys("2"));
-    ev.push(said("Rua Delminda Silveira, novecentos, Agronômica, Florianópolis"));
+    ev.push(said(
+        "Rua Delminda Silveira, novecentos, Agronômica, Florianópolis",
+    ));
     ev.push(Event::Poll(Progress::Geocoded(GeoResult::Found(place()))));
     ev.push(keys("1"));
     let t = walk(&with_directory(), ev);
