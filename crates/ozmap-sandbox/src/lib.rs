@@ -17,8 +17,12 @@
 //! - Faults ([`FaultControl`], header `X-Sandbox-Fault`) let tests and rehearsals
 //!   make OZmap slow, failing, unauthorised, or lose the answer to a POST that did
 //!   create the property.
+//! - Beside OZmap it plays the ISP's ERP: a client directory ([`Directory`],
+//!   `data/sandbox-directory.json`) in the service's JSON contract and in IXC
+//!   Soft's shapes, outside OZmap's faults and token scheme.
 //! - The token is a [`SecretString`]: no `Debug` or log line prints it.
 
+mod directory;
 mod fault;
 mod filter;
 mod http;
@@ -27,6 +31,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use directory::{Directory, DirectoryEntry};
 pub use fault::{FaultControl, PostFault};
 pub use network::{
     Network, NetworkBox, NetworkProject, NetworkSplitter, PlannedPort, SandboxError, is_object_id,
@@ -58,6 +63,8 @@ pub(crate) struct Shared {
     token: SecretString,
     faults: FaultControl,
     world: Mutex<World>,
+    /// The ISP's client directory beside the network (not OZmap's).
+    directory: Directory,
 }
 
 impl Shared {
@@ -107,6 +114,15 @@ impl SandboxServer {
         self.shared.world().created.clone()
     }
 
+    /// The client (code, name) of every property created, in order.
+    pub fn clients(&self) -> Vec<(String, Option<String>)> {
+        let w = self.shared.world();
+        w.properties
+            .iter()
+            .map(|p| (p.client.code.clone(), p.client.name.clone()))
+            .collect()
+    }
+
     /// The properties that exist now (created and not deleted), in order.
     pub fn live_properties(&self) -> Vec<Value> {
         let w = self.shared.world();
@@ -153,12 +169,14 @@ pub async fn start(
         token: SecretString::from(token.to_string()),
         faults: FaultControl::new(),
         world: Mutex::new(World::new(&network)),
+        directory: Directory::builtin(),
     });
     let data = shared.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .wrap(actix_web::middleware::from_fn(http::gate))
+            .configure(directory::routes)
             .configure(http::routes)
     })
     .listen(listener)?

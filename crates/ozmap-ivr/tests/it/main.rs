@@ -13,6 +13,7 @@
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;
 //! - [`cli`]: the binary as a newcomer uses it;
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
+//! - [`directory`]: the client directory (the ISP's ERP), against fakes;
 //! - [`bench`]: the load generator in process.
 
 /// The `ozmap-ivr` binary Cargo built for these tests.
@@ -24,6 +25,7 @@ mod bench;
 mod calls;
 mod cli;
 mod crash;
+mod directory;
 mod hostile;
 mod instances;
 mod rights;
