@@ -24,6 +24,7 @@ use webhook_signature::twilio_signature;
 const AUTH_TOKEN: &str = "auth-t0ken-Zq81x";
 const BASIC_PASSWORD: &str = "basic-pw-Hv3k";
 const ADMIN_TOKEN: &str = "admin-t0ken-Lw20";
+const DIRECTORY_TOKEN: &str = "erp-t0ken-Pq55";
 
 const SMS_SID: &str = "ACsms0000000000000000000000000000";
 
@@ -176,6 +177,51 @@ async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 403);
 
+    // 5. The client directory: a known client, an unknown code, a failing directory.
+    let erp = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/clients/73519%7C26048"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "name": "Zanettini Directory", "installation": {"street": "R. Frei Caneca",
+            "number": "400", "neighbourhood": "Agronômica", "city": "Florianópolis",
+            "cep": "88025-200", "lat": -27.5742767, "lng": -48.5319578}})),
+        )
+        .mount(&erp)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::path("/clients/48151%7C62342"))
+        .respond_with(wiremock::ResponseTemplate::new(500).set_body_string("Zanettini Caneca"))
+        .mount(&erp)
+        .await;
+    // (every request matched: wiremock logs an unmatched one whole, token included)
+    wiremock::Mock::given(wiremock::matchers::path("/clients/99999"))
+        .respond_with(wiremock::ResponseTemplate::new(404))
+        .mount(&erp)
+        .await;
+    let with_directory = TestApp::spawn(&[
+        "--client-directory=http",
+        &format!("--client-directory-url={}", erp.uri()),
+        &format!("--client-directory-token={DIRECTORY_TOKEN}"),
+    ])
+    .await;
+    let report = with_directory
+        .call(vec![keys("73519*26048"), keys("1"), keys("1")])
+        .await;
+    assert!(heard(&report).contains("Frei Caneca"), "{}", heard(&report));
+    let report = with_directory
+        .call(vec![
+            keys("99999"),
+            keys("1"),
+            keys("48151*62342"),
+            keys("1"),
+        ])
+        .await;
+    assert!(
+        heard(&report).contains("Não encontrei"),
+        "{}",
+        heard(&report)
+    );
+    with_directory.stop().await;
+
     // Let the last lines (worker, status callbacks) be written.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_sandbox, _db) = app.stop().await;
@@ -200,6 +246,8 @@ async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
         // names
         "Marioto",
         "Bertolazzi",
+        "Zanettini",
+        "Caneca",
         // address words as said, and the CEP
         "Delminda",
         "novecentos",
@@ -218,6 +266,7 @@ async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
         &basic,
         BASIC_PASSWORD,
         ADMIN_TOKEN,
+        DIRECTORY_TOKEN,
     ];
     let lower = log.to_lowercase();
     let mut leaks = Vec::new();

@@ -33,14 +33,22 @@ impl HttpDirectory {
         }
     }
 
-    fn url(&self, code: &ClientCode) -> Result<Url, DirectoryError> {
+    /// `{base}/clients/{code}`, the code percent-encoded (`|` is `%7C`: the
+    /// URL crate leaves it as it is, and not every server takes it raw).
+    pub(super) fn url(&self, code: &ClientCode) -> Url {
+        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
         let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|_| DirectoryError::Malformed("CLIENT_DIRECTORY_URL cannot hold a path"))?
-            .pop_if_empty()
-            .push("clients")
-            .push(code.as_str());
-        Ok(url)
+        let path = format!(
+            "{}/clients/{}",
+            url.path().trim_end_matches('/'),
+            percent_encoding::utf8_percent_encode(code.as_str(), SEGMENT)
+        );
+        url.set_path(&path);
+        url
     }
 
     pub(super) async fn look_up(
@@ -49,7 +57,7 @@ impl HttpDirectory {
     ) -> Result<Option<KnownClient>, DirectoryError> {
         let mut req = self
             .client
-            .get(self.url(code)?)
+            .get(self.url(code))
             .header(reqwest::header::ACCEPT, "application/json");
         if let Some(t) = &self.token {
             req = req.bearer_auth(t.expose_secret());

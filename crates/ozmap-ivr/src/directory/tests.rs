@@ -117,3 +117,17 @@ fn ixc_answers_empty_error_and_garbage() {
     let nameless = json!({"id":"1","razao":"","endereco":"Rua A","cidade":"X"});
     assert!(client_record(&nameless, &nameless, None, None).is_err());
 }
+
+#[test]
+fn the_contract_s_url_percent_encodes_the_code() {
+    let d = contract::HttpDirectory::new(
+        reqwest::Client::new(),
+        url::Url::parse("https://erp.example.com/api/").unwrap(),
+        None,
+    );
+    let code = ivr_core::domain::ClientCode::parse("123|45").unwrap();
+    assert_eq!(
+        d.url(&code).as_str(),
+        "https://erp.example.com/api/clients/123%7C45"
+    );
+}

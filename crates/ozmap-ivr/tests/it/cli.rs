@@ -40,6 +40,11 @@ fn free_port() -> u16 {
 
 /// `ozmap-ivr serve` in an empty folder with only the port set; waits until it answers.
 fn serve() -> Server {
+    serve_with(&[])
+}
+
+/// `serve` with a few variables set besides the port.
+fn serve_with(env: &[(&str, &str)]) -> Server {
     let dir = std::env::temp_dir().join(format!("ozmap-ivr-cli-{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
@@ -50,6 +55,7 @@ fn serve() -> Server {
         .env("IVR_ADMIN_TOKEN", ADMIN_TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    cmd.envs(env.iter().copied());
     for var in [
         "OZMAP_URL",
         "OZMAP_TOKEN",
@@ -95,8 +101,31 @@ fn serve() -> Server {
 }
 
 #[test]
-fn serve_with_no_configuration_and_a_scripted_call_to_a_read_back_port() {
+fn serve_with_no_configuration_and_the_short_call_of_a_client_the_directory_knows() {
     let server = serve();
+    let out = Command::new(BIN)
+        .args(["call", &format!("{}/voice", server.url), "--no-pause"])
+        .args(["--answer", "keys:123*123", "--answer", "keys:1"])
+        .args(["--answer", "keys:1"])
+        .env_remove("TWILIO_AUTH_TOKEN")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("A instalação é na Rua Delminda Silveira, 900, Agronômica"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("diga o seu nome"), "{stdout}");
+    assert!(
+        stdout.contains("Reservamos a porta 3 da caixa CTO-AGR-01"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn serve_without_a_directory_and_a_scripted_call_to_a_read_back_port() {
+    let server = serve_with(&[("CLIENT_DIRECTORY", "none")]);
     let out = Command::new(BIN)
         .args(["call", &format!("{}/voice", server.url), "--no-pause"])
         .args([
@@ -150,9 +179,7 @@ fn a_person_at_the_terminal_answers_line_by_line() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all("456\n1\nMaria da Silva\nRua Delminda Silveira 900\n1\n".as_bytes())
-        .unwrap();
+    stdin.write_all("456\n1\n400*1\n1\n1\n".as_bytes()).unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -162,7 +189,16 @@ fn a_person_at_the_terminal_answers_line_by_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("O código é 456"), "{stdout}");
-    assert!(stdout.contains("Reservamos a porta"), "{stdout}");
+    // not a client of the sandbox's directory: asked again
+    assert!(stdout.contains("Não encontrei este código"), "{stdout}");
+    assert!(
+        stdout.contains("A instalação é na Rua Frei Caneca, 400"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Reservamos a porta 2 da caixa CTO-AGR-03"),
+        "{stdout}"
+    );
 }
 
 #[test]
