@@ -336,3 +336,40 @@ async fn ixc_through_the_sandbox_s_webservice() {
     assert!(heard(&report).contains(NAME_QUESTION));
     assert_eq!(app.sandbox.clients()[0].1.as_deref(), Some("Ana Souza"));
 }
+
+/// The example server of docs/client-directory.md, as an ISP would start it.
+#[tokio::test]
+async fn the_documented_example_server_is_a_working_directory() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/client_directory_server.py");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("python3")
+        .arg(script)
+        .arg(format!("127.0.0.1:{port}"))
+        .env("CLIENT_DIRECTORY_TOKEN", DIRECTORY_TOKEN)
+        .spawn();
+    let Ok(mut child) = child else {
+        println!("skipped: python3 could not be started to run {script}");
+        return;
+    };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("--client-directory-url=http://127.0.0.1:{port}");
+    let token = format!("--client-directory-token={DIRECTORY_TOKEN}");
+    let app = TestApp::spawn(&["--client-directory=http", &url, &token]).await;
+    let report = app.call(vec![keys("123*123"), keys("1"), keys("1")]).await;
+    let text = heard(&report);
+    let unknown = app.call(vec![keys("5"), keys("1"), silence(), silence(), silence()]).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("A instalação é na Rua Delminda Silveira, 900"), "{text}");
+    assert!(text.contains("Reservamos a porta 3 da caixa CTO-AGR-01"), "{text}");
+    assert!(heard(&unknown).contains("Não encontrei este código"));
+}
