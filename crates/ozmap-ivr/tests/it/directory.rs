@@ -340,7 +340,10 @@ async fn ixc_through_the_sandbox_s_webservice() {
 /// The example server of docs/client-directory.md, as an ISP would start it.
 #[tokio::test]
 async fn the_documented_example_server_is_a_working_directory() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/client_directory_server.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/client_directory_server.py"
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -366,10 +369,18 @@ async fn the_documented_example_server_is_a_working_directory() {
     let app = TestApp::spawn(&["--client-directory=http", &url, &token]).await;
     let report = app.call(vec![keys("123*123"), keys("1"), keys("1")]).await;
     let text = heard(&report);
-    let unknown = app.call(vec![keys("5"), keys("1"), silence(), silence(), silence()]).await;
+    let unknown = app
+        .call(vec![keys("5"), keys("1"), silence(), silence(), silence()])
+        .await;
     let _ = child.kill();
     let _ = child.wait();
-    assert!(text.contains("A instalação é na Rua Delminda Silveira, 900"), "{text}");
-    assert!(text.contains("Reservamos a porta 3 da caixa CTO-AGR-01"), "{text}");
+    assert!(
+        text.contains("A instalação é na Rua Delminda Silveira, 900"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Reservamos a porta 3 da caixa CTO-AGR-01"),
+        "{text}"
+    );
     assert!(heard(&unknown).contains("Não encontrei este código"));
 }
