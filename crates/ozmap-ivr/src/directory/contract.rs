@@ -62,24 +62,9 @@ impl HttpDirectory {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t.expose_secret());
         }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| DirectoryError::from_reqwest(&e))?;
-        let status = res.status().as_u16();
-        match status {
-            200 => {}
-            404 => return Ok(None),
-            401 | 403 => return Err(DirectoryError::Refused(status)),
-            s => return Err(DirectoryError::Status(s)),
-        }
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| DirectoryError::from_reqwest(&e))?;
-        if body.len() > MAX_BODY {
-            return Err(DirectoryError::Malformed("answer too large"));
-        }
+        let Some(body) = super::body(req.send().await, true, MAX_BODY).await? else {
+            return Ok(None);
+        };
         parse(&body).map(Some)
     }
 }

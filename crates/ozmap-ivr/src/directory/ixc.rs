@@ -78,21 +78,10 @@ impl IxcDirectory {
                 "sortorder": "desc",
             }))
             .send()
-            .await
-            .map_err(|e| DirectoryError::from_reqwest(&e))?;
-        let status = res.status().as_u16();
-        match status {
-            200 => {}
-            401 | 403 => return Err(DirectoryError::Refused(status)),
-            s => return Err(DirectoryError::Status(s)),
-        }
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| DirectoryError::from_reqwest(&e))?;
-        if body.len() > MAX_BODY {
-            return Err(DirectoryError::Malformed("answer too large"));
-        }
+            .await;
+        let body = super::body(res, false, MAX_BODY)
+            .await?
+            .ok_or(DirectoryError::Status(404))?;
         rows(&body)
     }
 

@@ -181,6 +181,30 @@ impl DirectoryError {
     }
 }
 
+/// A 200's body, at most `max` bytes; `Ok(None)` for a 404 when `not_found`
+/// means "no such client"; every other status an error.
+async fn body(
+    sent: Result<reqwest::Response, reqwest::Error>,
+    not_found: bool,
+    max: usize,
+) -> Result<Option<Vec<u8>>, DirectoryError> {
+    let res = sent.map_err(|e| DirectoryError::from_reqwest(&e))?;
+    match res.status().as_u16() {
+        200 => {}
+        404 if not_found => return Ok(None),
+        s @ (401 | 403) => return Err(DirectoryError::Refused(s)),
+        s => return Err(DirectoryError::Status(s)),
+    }
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| DirectoryError::from_reqwest(&e))?;
+    if body.len() > max {
+        return Err(DirectoryError::Malformed("answer too large"));
+    }
+    Ok(Some(body.to_vec()))
+}
+
 /// Coordinates a directory may give as numbers or strings ("-27,57" too); 0,0
 /// and out-of-range values are no coordinates.
 fn coordinates(
