@@ -2,10 +2,12 @@
 //!
 //! The shipped files are compiled in ([`Prompts::shipped`]), so the binary runs
 //! from any directory; the service reads an operator's edited copy
-//! (`IVR_PROMPTS_DIR`) and hands its text to [`Prompts::parse`]. Every key in
-//! [`KEYS`] must be present and may use only the placeholders listed for it: a bad
-//! file stops the start with an error naming the file and the key, never a broken
-//! sentence in the middle of a call.
+//! (`IVR_PROMPTS_DIR`) and hands its text to [`Prompts::parse_over`], over the
+//! shipped file of its language: a key the copy lacks (one added by a later
+//! version) keeps the shipped text and the start warns about it. Every key may
+//! use only the placeholders listed for it, and a key in the copy must be a
+//! text: a bad file stops the start with an error naming the file and the key,
+//! never a broken sentence in the middle of a call.
 
 use crate::flow::{Arg, Line};
 use crate::twiml::SayPart;
@@ -152,18 +154,55 @@ impl Prompts {
     }
 
     pub fn parse(language: &str, file: &str, text: &str) -> Result<Self, PromptError> {
+        Self::parse_over(language, file, text, None).map(|(p, _)| p)
+    }
+
+    /// An operator's edited copy over `base` (the shipped file of the same
+    /// language): a key the copy lacks, one added since it was made, takes the
+    /// base's text and is named in the returned list, so the start can warn.
+    /// A key the copy has must still be valid; without a base every key must be
+    /// there.
+    pub fn parse_over(
+        language: &str,
+        file: &str,
+        text: &str,
+        base: Option<&Prompts>,
+    ) -> Result<(Self, Vec<&'static str>), PromptError> {
         let value: toml::Table = toml::from_str(text).map_err(|e| PromptError::Parse {
             file: file.to_string(),
             message: e.to_string(),
         })?;
         let mut flat = HashMap::new();
-        flatten("", &toml::Value::Table(value), &mut flat);
-        let mut texts = HashMap::new();
-        for (key, allowed) in KEYS {
-            let raw = flat.get(*key).ok_or_else(|| PromptError::Missing {
+        let mut other = Vec::new();
+        flatten("", &toml::Value::Table(value), &mut flat, &mut other);
+        if let Some(key) = other
+            .iter()
+            .find(|k| KEYS.iter().any(|(known, _)| known == k))
+        {
+            return Err(PromptError::Invalid {
                 file: file.to_string(),
-                key: key.to_string(),
-            })?;
+                key: key.clone(),
+                message: "must be a text in quotes".into(),
+            });
+        }
+        let mut texts = HashMap::new();
+        let mut from_base = Vec::new();
+        for (key, allowed) in KEYS {
+            let Some(raw) = flat.get(*key) else {
+                match base.and_then(|b| b.texts.get(key)) {
+                    Some(pieces) => {
+                        texts.insert(*key, pieces.clone());
+                        from_base.push(*key);
+                        continue;
+                    }
+                    None => {
+                        return Err(PromptError::Missing {
+                            file: file.to_string(),
+                            key: key.to_string(),
+                        });
+                    }
+                }
+            };
             let pieces = split(raw).map_err(|message| PromptError::Invalid {
                 file: file.to_string(),
                 key: key.to_string(),
@@ -196,10 +235,13 @@ impl Prompts {
             }
             texts.insert(*key, pieces);
         }
-        Ok(Self {
-            language: language.to_string(),
-            texts,
-        })
+        Ok((
+            Self {
+                language: language.to_string(),
+                texts,
+            },
+            from_base,
+        ))
     }
 
     pub fn language(&self) -> &str {
@@ -276,7 +318,13 @@ impl Prompts {
     }
 }
 
-fn flatten(prefix: &str, v: &toml::Value, out: &mut HashMap<String, String>) {
+/// Texts by dotted key into `out`; keys holding anything else into `other`.
+fn flatten(
+    prefix: &str,
+    v: &toml::Value,
+    out: &mut HashMap<String, String>,
+    other: &mut Vec<String>,
+) {
     match v {
         toml::Value::Table(t) => {
             for (k, v) in t {
@@ -285,13 +333,13 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut HashMap<String, String>) {
                 } else {
                     format!("{prefix}.{k}")
                 };
-                flatten(&key, v, out);
+                flatten(&key, v, out, other);
             }
         }
         toml::Value::String(s) => {
             out.insert(prefix.to_string(), s.clone());
         }
-        _ => {}
+        _ => other.push(prefix.to_string()),
     }
 }
 

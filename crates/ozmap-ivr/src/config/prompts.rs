@@ -26,7 +26,18 @@ pub(super) fn load(language: &str, dir: Option<&Path>) -> Result<Prompts, LoadEr
                 file: file.clone(),
                 source,
             })?;
-            return Ok(Prompts::parse(language, &file, &text)?);
+            // A language that is shipped: keys added since the copy was made
+            // keep the shipped text (and the start says which).
+            let base = Prompts::shipped(language).ok();
+            let (prompts, from_base) = Prompts::parse_over(language, &file, &text, base.as_ref())?;
+            if !from_base.is_empty() {
+                tracing::warn!(
+                    file = %file,
+                    keys = %from_base.join(", "),
+                    "prompts: the copy lacks these keys; the shipped text is said for them"
+                );
+            }
+            return Ok(prompts);
         }
     }
     Ok(Prompts::shipped(language)?)
@@ -49,6 +60,23 @@ mod tests {
             matches!(&p.render(&Line::new("greeting"))[0], SayPart::Text(t) if t.starts_with("Bom dia!"))
         );
         std::fs::write(dir.join("pt-BR.toml"), "greeting = 3\n").unwrap();
+        assert!(load("pt-BR", Some(&dir)).is_err());
+        // a copy made before a key was added: the shipped text for that key
+        std::fs::write(
+            dir.join("pt-BR.toml"),
+            "greeting = \"Bom dia, {company}!\"\n",
+        )
+        .unwrap();
+        let p = load("pt-BR", Some(&dir)).unwrap();
+        assert!(
+            matches!(&p.render(&Line::new("greeting"))[0], SayPart::Text(t) if t.starts_with("Bom dia"))
+        );
+        assert!(p.plain("client.unknown").starts_with("Não encontrei"));
+        // a language with no shipped file must have every key
+        std::fs::write(dir.join("es-ES.toml"), "greeting = \"Hola\"\n").unwrap();
+        assert!(load("es-ES", Some(&dir)).is_err());
+        // a bad placeholder is still refused
+        std::fs::write(dir.join("pt-BR.toml"), "greeting = \"Oi {nome}\"\n").unwrap();
         assert!(load("pt-BR", Some(&dir)).is_err());
         std::fs::remove_dir_all(&dir).ok();
     }
