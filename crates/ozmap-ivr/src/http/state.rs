@@ -40,6 +40,8 @@ pub struct AppState {
     /// Model, `enhanced`, timeouts and the address hints (the ISP's streets),
     /// built once at start.
     pub(crate) recogniser: Recogniser,
+    /// The WhatsApp channel; `None` when it is off.
+    pub(crate) whatsapp: Option<Arc<crate::whatsapp::Channel>>,
 }
 
 impl AppState {

@@ -13,6 +13,7 @@
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;
 //! - [`cli`]: the binary as a newcomer uses it;
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
+//! - [`whatsapp`]: the WhatsApp channel, against a fake Graph API;
 //! - [`bench`]: the load generator in process.
 
 /// The `ozmap-ivr` binary Cargo built for these tests.
@@ -31,3 +32,4 @@ mod security;
 mod signatures;
 mod sms;
 mod webhooks;
+mod whatsapp;
