@@ -59,4 +59,4 @@ pub use in_process::InProcessService;
 pub use redact::install_panic_hook;
 pub use sms::{MessagesArgs, run as messages};
 pub use store::{LedgerStatus, Message, MessageStatus, Reservation, Store, StoreError};
-pub use whatsapp::sign as whatsapp_signature;
+pub use whatsapp::{ChatArgs, chat, sign as whatsapp_signature};

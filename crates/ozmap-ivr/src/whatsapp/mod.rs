@@ -8,6 +8,7 @@
 //! - `notification`: the signature and the notification's JSON.
 //! - `conversation`: one message through the flow and the store, and the
 //!   outcome pushed when the worker settles the ledger row.
+//! - `cli`: `ozmap-ivr chat`, the client in a terminal.
 //! - `graph`: replies through the Graph API, and the sender that empties the
 //!   durable outbox they are written to.
 //!
@@ -16,11 +17,13 @@
 //! API outage or a restart. A reply is written in the same transaction as the
 //! conversation state it answers, so neither exists without the other.
 
+mod cli;
 mod conversation;
 mod graph;
 mod notification;
 mod routes;
 
+pub use cli::{ChatArgs, run as chat};
 pub use notification::sign;
 pub(crate) use routes::{receive, verify_subscription};
 
