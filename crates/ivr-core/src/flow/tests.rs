@@ -552,4 +552,5 @@ mod properties {
 }
 
 mod address;
+mod location;
 mod rights;

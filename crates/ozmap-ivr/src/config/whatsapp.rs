@@ -107,3 +107,38 @@ impl WhatsAppArgs {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::parse_for_tests;
+
+    #[test]
+    fn off_without_the_app_secret_and_whole_with_it() {
+        let cfg = parse_for_tests(&[]).unwrap();
+        assert!(cfg.whatsapp.is_none());
+        let err = parse_for_tests(&["--whatsapp-app-secret=s"]).unwrap_err();
+        assert_eq!(err.var, "WHATSAPP_VERIFY_TOKEN");
+        let full = [
+            "--whatsapp-app-secret=s",
+            "--whatsapp-verify-token=v",
+            "--whatsapp-token=t",
+            "--whatsapp-phone-number-id=123",
+        ];
+        let w = parse_for_tests(&full).unwrap().whatsapp.unwrap();
+        assert_eq!(w.api_url.as_str(), "https://graph.facebook.com/");
+        assert_eq!(w.api_version, super::DEFAULT_API_VERSION);
+        assert!(
+            !format!("{w:?}").contains("\"t\""),
+            "secrets are not printed"
+        );
+        let mut plain = full.to_vec();
+        plain.push("--whatsapp-api-url=http://graph.example.com");
+        assert_eq!(parse_for_tests(&plain).unwrap_err().var, "WHATSAPP_API_URL");
+        let mut bad = full.to_vec();
+        bad.push("--whatsapp-api-version=latest");
+        assert_eq!(
+            parse_for_tests(&bad).unwrap_err().var,
+            "WHATSAPP_API_VERSION"
+        );
+    }
+}

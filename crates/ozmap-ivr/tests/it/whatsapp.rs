@@ -27,6 +27,8 @@ struct Graph {
     /// Requests still to be answered 503.
     failing: AtomicUsize,
     turned_away: AtomicUsize,
+    /// Answer 400 to everything (a dead letter).
+    refusing: std::sync::atomic::AtomicBool,
     sent: Mutex<Vec<Value>>,
 }
 
@@ -34,6 +36,11 @@ struct Answer(Arc<Graph>);
 
 impl Respond for Answer {
     fn respond(&self, req: &Request) -> ResponseTemplate {
+        if self.0.refusing.load(Ordering::SeqCst) {
+            self.0.turned_away.fetch_add(1, Ordering::SeqCst);
+            return ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"code": 131030, "message": "not allowed"}}));
+        }
         let left = self.0.failing.load(Ordering::SeqCst);
         if left > 0 {
             self.0.failing.store(left - 1, Ordering::SeqCst);
@@ -230,6 +237,61 @@ async fn whatsapp_a_text_conversation_reserves_one_port_and_sends_it_back() {
     let r = c.button("yes", 2).await;
     assert!(body(&r[0]).contains("Eu aviso aqui"), "{r:?}");
     assert_outcome(&c, &r[1]);
+    // A new message to the finished conversation: the reservation read back,
+    // and a new conversation.
+    let r = c.text("oi", 2).await;
+    assert!(body(&r[0]).contains("A sua reserva do protocolo"), "{r:?}");
+    assert!(body(&r[1]).contains("Digite o código"), "{r:?}");
+    assert_eq!(c.app.sandbox.property_posts(), 1);
+}
+
+#[tokio::test]
+async fn whatsapp_a_location_far_from_every_box_is_no_coverage() {
+    let c = Chat::start().await;
+    up_to_the_address(&c).await;
+    let m = json!({"from": WA_ID, "id": c.id(), "timestamp": "1", "type": "location",
+        "location": {"latitude": -27.70, "longitude": -48.70, "name": "Sítio"}});
+    let r = c.say(m, 1).await;
+    // No address there: read back by the location's own name.
+    assert!(body(&r[0]).contains("O endereço é Sítio"), "{r:?}");
+    let r = c.button("yes", 2).await;
+    assert!(body(&r[1]).contains("ainda não temos"), "{r:?}");
+    // A person is offered (a contact is configured).
+    assert!(is_buttons(&r[1]), "{r:?}");
+    assert_eq!(c.app.sandbox.property_posts(), 0);
+}
+
+#[tokio::test]
+async fn whatsapp_falar_com_atendente_hands_over_with_the_contact() {
+    let c = Chat::start().await;
+    let r = c.text("oi", 1).await;
+    assert!(body(&r[0]).contains("digite atendente"), "{r:?}");
+    let r = c.text("falar com atendente", 1).await;
+    assert!(body(&r[0]).contains("(48) 3000-0000"), "{r:?}");
+    assert!(!body(&r[0]).contains("linha"), "{r:?}");
+}
+
+#[tokio::test]
+async fn whatsapp_a_refused_reply_is_a_dead_letter_and_is_not_retried() {
+    let c = Chat::start().await;
+    c.graph.refusing.store(true, Ordering::SeqCst);
+    assert_eq!(c.post(&notification(text("wamid.r", "oi"))).await, 200);
+    let store = ozmap_ivr::Store::connect(&c.app.db.url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let dead = || async {
+        store
+            .chat_reply_counts()
+            .await
+            .unwrap()
+            .into_iter()
+            .any(|(s, n)| s == "dead" && n == 1)
+    };
+    while !dead().await && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(dead().await, "{:?}", store.chat_reply_counts().await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(c.graph.turned_away.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
