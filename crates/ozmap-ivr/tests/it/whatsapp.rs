@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use test_support::TestApp;
 use test_support::tutorial;
+use test_support::{TestApp, TestDb};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -68,6 +68,10 @@ struct Chat {
 
 impl Chat {
     async fn start() -> Chat {
+        Self::start_on(TestDb::sqlite()).await
+    }
+
+    async fn start_on(db: TestDb) -> Chat {
         let server = MockServer::start().await;
         let graph = Arc::new(Graph::default());
         Mock::given(method("POST"))
@@ -77,7 +81,8 @@ impl Chat {
             .mount(&server)
             .await;
         let url = format!("--whatsapp-api-url={}", server.uri());
-        let app = TestApp::spawn(&[
+        let sandbox = test_support::start_sandbox().await;
+        let flags = [
             &format!("--whatsapp-app-secret={SECRET}"),
             &format!("--whatsapp-verify-token={VERIFY}"),
             &format!("--whatsapp-token={TOKEN}"),
@@ -85,8 +90,8 @@ impl Chat {
             &url,
             "--whatsapp-agent-contact=(48) 3000-0000",
             "--retry-base-ms=50",
-        ])
-        .await;
+        ];
+        let app = TestApp::spawn_with(sandbox, db, &flags).await;
         Chat {
             app,
             graph,
@@ -243,6 +248,25 @@ async fn whatsapp_a_text_conversation_reserves_one_port_and_sends_it_back() {
     assert!(body(&r[0]).contains("A sua reserva do protocolo"), "{r:?}");
     assert!(body(&r[1]).contains("Digite o código"), "{r:?}");
     assert_eq!(c.app.sandbox.property_posts(), 1);
+}
+
+#[tokio::test]
+async fn whatsapp_on_postgres_a_location_conversation_reserves_once_and_is_idempotent() {
+    let Some(db) = TestDb::postgres("whatsapp_on_postgres").await else {
+        return;
+    };
+    let c = Chat::start_on(db).await;
+    up_to_the_address(&c).await;
+    let m = json!({"from": WA_ID, "id": "wamid.pg.loc", "timestamp": "1", "type": "location",
+        "location": {"latitude": tutorial::LAT, "longitude": tutorial::LNG}});
+    let r = c.say(m.clone(), 1).await;
+    assert!(is_buttons(&r[0]), "{r:?}");
+    // The same location delivered again: nothing moves.
+    assert_eq!(c.post(&notification(m)).await, 200);
+    let before = c.sent().len();
+    c.replies_after(before, 0).await;
+    let r = c.button("yes", 2).await;
+    assert_outcome(&c, &r[1]);
 }
 
 #[tokio::test]
