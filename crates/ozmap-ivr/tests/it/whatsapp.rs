@@ -270,6 +270,33 @@ async fn whatsapp_on_postgres_a_location_conversation_reserves_once_and_is_idemp
 }
 
 #[tokio::test]
+async fn whatsapp_a_conversation_idle_for_a_day_starts_over() {
+    let c = Chat::start().await;
+    let r = c.text("oi", 1).await;
+    let first = body(&r[0]);
+    c.text("123/123", 1).await;
+    // A day and a minute pass.
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&c.app.db.url)
+        .await
+        .unwrap();
+    let day = 24 * 60 * 60 * 1000 + 60_000_i64;
+    sqlx::query("UPDATE calls SET updated_at = updated_at - $1 WHERE call_sid = $2")
+        .bind(day)
+        .bind(format!("wa:{WA_ID}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // "yes" would have confirmed the code: the conversation starts over instead,
+    // with a new protocol.
+    let r = c.button("yes", 1).await;
+    let again = body(&r[0]);
+    assert!(again.contains("Digite o código"), "{r:?}");
+    let protocol = |t: &str| t.split("protocolo é ").nth(1).map(|p| p[..16].to_string());
+    assert_ne!(protocol(&first), protocol(&again), "{first} / {again}");
+}
+
+#[tokio::test]
 async fn whatsapp_a_location_far_from_every_box_is_no_coverage() {
     let c = Chat::start().await;
     up_to_the_address(&c).await;
