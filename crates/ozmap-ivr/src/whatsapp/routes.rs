@@ -9,7 +9,11 @@ use crate::http::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use std::time::Duration;
 use tracing::Instrument;
+
+/// Attempts at taking one message in when the store fails.
+const TAKE_IN_TRIES: u32 = 4;
 
 #[derive(Deserialize)]
 pub(crate) struct Subscribe {
@@ -106,13 +110,30 @@ pub(crate) async fn receive(
                         client = %crate::redact::phone(&format!("+{}", msg.wa_id)),
                         kind = ?msg
                     );
-                    if let Err(e) = take_in(&state, &ch, msg).instrument(span).await {
-                        tracing::error!(error = %e, "WhatsApp: the message could not be taken in");
-                    }
+                    take_in_retrying(&state, &ch, msg).instrument(span).await;
                 }
             }
             .in_current_span(),
         );
     }
     HttpResponse::Ok().finish()
+}
+
+/// Takes a message in; taking in is idempotent (the message id), so a store
+/// failure is tried again a few times before the message is given up.
+async fn take_in_retrying(
+    state: &std::sync::Arc<AppState>,
+    ch: &super::Channel,
+    msg: super::notification::Inbound,
+) {
+    for attempt in 0..TAKE_IN_TRIES {
+        match take_in(state, ch, msg.clone()).await {
+            Ok(()) => return,
+            Err(e) if attempt + 1 < TAKE_IN_TRIES => {
+                tracing::warn!(error = %e, "WhatsApp: taking the message in failed; trying again");
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+            Err(e) => tracing::error!(error = %e, "WhatsApp: the message could not be taken in"),
+        }
+    }
 }
