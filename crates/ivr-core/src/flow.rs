@@ -129,6 +129,10 @@ pub struct CallData {
     /// Addresses (spoken, or CEP and number) looked up so far in this call.
     #[serde(default)]
     pub address_attempts: u32,
+    /// How `place` is read back when it has no street of its own: a shared
+    /// location the reverse geocoder could not name (its name, or coordinates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_label: Option<String>,
     /// `name` (and, while `installation` is set, `place`) come from the client
     /// directory, not from the caller.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -215,6 +219,10 @@ pub enum Event {
     Poll(Progress),
     /// The transfer to a human ended (`answered`: the agent took the call).
     DialEnded { answered: bool },
+    /// A chat client shared the location of the installation: its coordinates
+    /// are the place (no geocoding); `label` is how it is read back when the
+    /// place has no street (see [`CallData::place_label`]).
+    Location { place: Place, label: Option<String> },
 }
 
 /// What the adapters found for the work the call waits on.

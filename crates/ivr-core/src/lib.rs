@@ -20,11 +20,14 @@
 //! - [`twiml`]: the typed TwiML model and its quick-xml writer.
 //! - [`render`]: a flow reply as a TwiML document, with the speech recogniser's
 //!   settings ([`render::Recogniser`]: model, `enhanced`, timeouts, hints).
+//! - [`chat`]: a flow reply as chat messages (text, yes/no reply buttons), for
+//!   the WhatsApp channel.
 //! - [`voice`]: the default voice of a language, whether a voice speaks it, the
 //!   `<Say>` limit of a voice.
 //! - [`webhook`]: the webhook paths, the bounded form, the `CallSid` rule.
 //! - [`tutorial`]: the example every document and test speaks of.
 
+pub mod chat;
 pub mod domain;
 pub mod flow;
 pub mod hours;

@@ -102,6 +102,20 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("sms.failed", &["protocol"]),
 ];
 
+/// The chat's own wording (`[chat]`): optional in an operator's copy, where a
+/// missing one falls back to the spoken key of the same name (`chat.code.ask` →
+/// `code.ask`); the keys that exist only in a chat fall back to the shipped text.
+/// The placeholders are those of the spoken key, or the ones listed here.
+pub const CHAT_KEYS: &[(&str, &[&str])] = &[
+    ("chat.wait", &[]),
+    ("chat.media", &[]),
+    ("chat.agent_contact", &["contact"]),
+    ("chat.previous", &["protocol", "box", "port"]),
+    ("chat.previous_no_port", &["protocol", "box"]),
+    ("chat.button.yes", &[]),
+    ("chat.button.no", &[]),
+];
+
 const SHIPPED: &[(&str, &str)] = &[
     ("pt-BR", include_str!("../../../prompts/pt-BR.toml")),
     ("en-US", include_str!("../../../prompts/en-US.toml")),
@@ -175,10 +189,10 @@ impl Prompts {
         let mut flat = HashMap::new();
         let mut other = Vec::new();
         flatten("", &toml::Value::Table(value), &mut flat, &mut other);
-        if let Some(key) = other
-            .iter()
-            .find(|k| KEYS.iter().any(|(known, _)| known == k))
-        {
+        let known = |k: &String| {
+            KEYS.iter().any(|(known, _)| known == k) || chat_keys().any(|(known, _)| known == k)
+        };
+        if let Some(key) = other.iter().find(|k| known(k)) {
             return Err(PromptError::Invalid {
                 file: file.to_string(),
                 key: key.clone(),
@@ -235,6 +249,33 @@ impl Prompts {
             }
             texts.insert(*key, pieces);
         }
+        // The chat's wording: checked when present, else the base's (the
+        // shipped file of the language when none is given).
+        let shipped = match base {
+            Some(_) => None,
+            None => SHIPPED
+                .iter()
+                .find(|(l, _)| *l == language)
+                .map(|(_, t)| *t)
+                .filter(|t| *t != text)
+                .and_then(|t| Self::parse(language, "shipped", t).ok()),
+        };
+        let fallback = base.or(shipped.as_ref());
+        for (key, allowed) in chat_keys() {
+            let chat = match flat.get(key) {
+                Some(raw) => check(file, key, allowed, raw)?,
+                None => match fallback.and_then(|s| s.texts.get(key)) {
+                    Some(pieces) if CHAT_KEYS.iter().any(|(k, _)| *k == key) => {
+                        if base.is_some() {
+                            from_base.push(key);
+                        }
+                        pieces.clone()
+                    }
+                    _ => continue,
+                },
+            };
+            texts.insert(key, chat);
+        }
         Ok((
             Self {
                 language: language.to_string(),
@@ -242,6 +283,19 @@ impl Prompts {
             },
             from_base,
         ))
+    }
+
+    /// A line as a chat writes it: its `chat.` wording when there is one, else
+    /// the spoken one, as plain text (see [`Prompts::text`]).
+    pub fn chat_text(&self, line: &Line) -> String {
+        let chat = format!("chat.{}", line.key);
+        match self.texts.get_key_value(chat.as_str()) {
+            Some((key, _)) => self.text(&Line {
+                key,
+                args: line.args.clone(),
+            }),
+            None => self.text(line),
+        }
     }
 
     pub fn language(&self) -> &str {
@@ -316,6 +370,50 @@ impl Prompts {
         }
         out
     }
+}
+
+/// Every `chat.` key: the chat's own, and one per spoken key (its placeholders).
+fn chat_keys() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+    use std::sync::OnceLock;
+    static NAMES: OnceLock<Vec<(&'static str, &'static [&'static str])>> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            let spoken = KEYS.iter().map(|(k, a)| {
+                let name: &'static str = Box::leak(format!("chat.{k}").into_boxed_str());
+                (name, *a)
+            });
+            CHAT_KEYS.iter().copied().chain(spoken).collect()
+        })
+        .iter()
+        .copied()
+}
+
+/// One text checked: it splits, uses only `allowed` placeholders, is not empty.
+fn check(file: &str, key: &str, allowed: &[&str], raw: &str) -> Result<Vec<Piece>, PromptError> {
+    let invalid = |message: String| PromptError::Invalid {
+        file: file.to_string(),
+        key: key.to_string(),
+        message,
+    };
+    let pieces = split(raw).map_err(invalid)?;
+    for p in &pieces {
+        if let Piece::Slot(name) = p
+            && !allowed.contains(&name.as_str())
+        {
+            return Err(invalid(format!(
+                "unknown placeholder {{{name}}} (allowed here: {})",
+                if allowed.is_empty() {
+                    "none".to_string()
+                } else {
+                    allowed.join(", ")
+                }
+            )));
+        }
+    }
+    if pieces.is_empty() {
+        return Err(invalid("is empty".into()));
+    }
+    Ok(pieces)
 }
 
 /// Texts by dotted key into `out`; keys holding anything else into `other`.
@@ -411,6 +509,38 @@ mod tests {
         let code =
             Line::new("code.confirm").arg("code", Arg::Code(ClientCode::parse("123|45").unwrap()));
         assert!(p.text(&code).contains("123|45"));
+    }
+
+    #[test]
+    fn a_chat_says_digite_and_falls_back_to_the_spoken_wording() {
+        for lang in ["pt-BR", "en-US"] {
+            let p = Prompts::shipped(lang).unwrap();
+            for (key, _) in chat_keys() {
+                let spoken = key.trim_start_matches("chat.");
+                let text = p.chat_text(&Line::new(Box::leak(spoken.to_string().into_boxed_str())));
+                assert!(
+                    !text.contains("tecle") && !text.contains("jogo da velha"),
+                    "{key}: {text}"
+                );
+                assert!(
+                    !text.contains("press") && !text.contains("pound"),
+                    "{key}: {text}"
+                );
+            }
+            for (key, _) in CHAT_KEYS {
+                assert!(p.texts.contains_key(key), "{lang}: {key}");
+            }
+        }
+        // An operator's copy without a [chat] table still starts: the spoken
+        // wording, and the shipped chat-only texts.
+        let text = include_str!("../../../prompts/pt-BR.toml");
+        let cut = &text[..text.find("[chat]").unwrap()];
+        let p = Prompts::parse("pt-BR", "x.toml", cut).unwrap();
+        assert!(p.chat_text(&Line::new("code.ask")).contains("tecle"));
+        assert!(
+            p.chat_text(&Line::new("chat.media").clone())
+                .contains("localização")
+        );
     }
 
     #[test]

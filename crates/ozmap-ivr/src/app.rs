@@ -28,6 +28,8 @@ pub struct Application {
     worker: tokio::task::JoinHandle<()>,
     /// The SMS sender; `None` when SMS are off.
     sms: Option<tokio::task::JoinHandle<()>>,
+    /// The WhatsApp sender and outcome pusher; empty when the channel is off.
+    chat: Vec<tokio::task::JoinHandle<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
     pub state: web::Data<AppState>,
 }
@@ -107,12 +109,19 @@ impl Application {
             cfg.http.rate_calls_per_minute,
             cfg.http.rate_requests_per_second,
         ));
+        let chat_shutdown = shutdown_rx.clone();
         let housekeeping = tokio::spawn(crate::housekeeping::run(
             store.clone(),
             limits.clone(),
             cfg.call.retention_days,
             shutdown_rx,
         ));
+        let whatsapp = cfg
+            .whatsapp
+            .clone()
+            .map(|s| crate::whatsapp::Channel::new(s, &cfg.call.flow).map(Arc::new))
+            .transpose()?;
+        let chat_settings = sender_settings(&cfg.worker);
         warn_about_signatures(&cfg);
         let public_url = cfg.http.public_url.clone();
         let platform_base_url = cfg.http.platform_base_url();
@@ -129,7 +138,21 @@ impl Application {
             webhooks: WebhookCounters::default(),
             recogniser,
             directory,
+            whatsapp: whatsapp.clone(),
         });
+        let chat = match whatsapp {
+            Some(ch) => {
+                tracing::info!("WhatsApp: on; point the app's webhook at {public_url}/whatsapp");
+                crate::whatsapp::spawn(
+                    state.clone().into_inner(),
+                    ch,
+                    state.store.clone(),
+                    chat_settings,
+                    chat_shutdown,
+                )
+            }
+            None => Vec::new(),
+        };
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -151,6 +174,7 @@ impl Application {
             shutdown,
             worker,
             sms,
+            chat,
             housekeeping,
             state,
         })
@@ -176,6 +200,7 @@ impl Application {
             shutdown,
             worker,
             sms,
+            chat,
             housekeeping,
             ..
         } = self;
@@ -184,6 +209,9 @@ impl Application {
         let _ = worker.await;
         if let Some(sms) = sms {
             let _ = sms.await;
+        }
+        for task in chat {
+            let _ = task.await;
         }
         let _ = housekeeping.await;
         Ok(result?)

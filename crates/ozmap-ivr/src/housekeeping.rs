@@ -40,7 +40,8 @@ pub(crate) async fn purge_expired(
     let cutoff = retention_cutoff(now_ms, retention_days);
     let calls = store.purge_calls(cutoff).await?;
     let signatures = store.purge_signatures(now_ms).await?;
-    Ok(calls + signatures + store.purge_sent_messages(cutoff).await?)
+    let chat = store.purge_chat(cutoff).await?;
+    Ok(calls + signatures + chat + store.purge_sent_messages(cutoff).await?)
 }
 
 /// Runs both chores until `shutdown` turns true.

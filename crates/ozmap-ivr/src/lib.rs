@@ -17,6 +17,8 @@
 //! - `worker`: carries ledger rows out against OZmap, exactly once.
 //! - `sms`: the outcome in writing: the message written with each outcome, the
 //!   sender and its providers, and the operators' `ozmap-ivr messages`.
+//! - `whatsapp`: the same flow on WhatsApp (Cloud API): its routes, the
+//!   conversations, the Graph API client and the outbox sender.
 //! - `admin`: the operators' command, `ozmap-ivr reservations`.
 //! - `housekeeping`: expiry of call state (retention) and of rate-limit keys.
 //! - `ratelimit`, `redact`: rate limits and log redaction.
@@ -45,6 +47,7 @@ mod redact;
 mod reserve;
 mod sms;
 mod store;
+mod whatsapp;
 mod worker;
 
 pub use admin::{ReservationsArgs, run as reservations};
@@ -57,3 +60,4 @@ pub use in_process::InProcessService;
 pub use redact::install_panic_hook;
 pub use sms::{MessagesArgs, run as messages};
 pub use store::{LedgerStatus, Message, MessageStatus, Reservation, Store, StoreError};
+pub use whatsapp::{ChatArgs, chat, sign as whatsapp_signature};

@@ -46,6 +46,9 @@ enum Command {
     Sandbox(ozmap_sandbox::SandboxArgs),
     /// Be the caller: execute the service's TwiML in this terminal.
     Call(ivr_tools::caller::CallArgs),
+    /// Be the WhatsApp client: sign messages to the service's /whatsapp and
+    /// receive its replies as a fake Graph API.
+    Chat(ozmap_ivr::ChatArgs),
     /// The reservation ledger: list, show, retry a dead letter, cancel.
     Reservations(ozmap_ivr::ReservationsArgs),
     /// The SMS outbox: list, show, retry a dead letter.
@@ -87,6 +90,10 @@ async fn main() -> std::process::ExitCode {
         Command::Bench(args) => {
             ivr_tools::bench::run_cli(*args, &ozmap_ivr::InProcessService).await
         }
+        Command::Chat(args) => match ozmap_ivr::chat(args).await {
+            Ok(code) => return std::process::ExitCode::from(code.clamp(0, 255) as u8),
+            Err(e) => Err(e),
+        },
         Command::Call(args) => match ivr_tools::caller::run_cli(args).await {
             Ok(code) => return std::process::ExitCode::from(code.clamp(0, 255) as u8),
             Err(e) => Err(e),

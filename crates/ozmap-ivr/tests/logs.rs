@@ -31,6 +31,25 @@ const SMS_SID: &str = "ACsms0000000000000000000000000000";
 const PHONE: &str = "+5548991234567";
 const PHONE_2: &str = "+5548987650123";
 
+const WA_SECRET: &str = "wa-app-secret-Pq7";
+const WA_TOKEN: &str = "wa-access-t0ken-Jm4";
+const WA_VERIFY: &str = "wa-verify-Xc9";
+const WA_NUMBER_ID: &str = "4242";
+
+/// A signed WhatsApp notification with one message from PHONE.
+fn wa_notification(n: usize, message: serde_json::Value) -> (String, String) {
+    let mut m = message;
+    m["from"] = serde_json::json!(PHONE.trim_start_matches('+'));
+    m["id"] = serde_json::json!(format!("wamid.log.{n}"));
+    let body = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"changes": [{
+        "field": "messages", "value": {"metadata": {"phone_number_id": WA_NUMBER_ID},
+        "contacts": [{"profile": {"name": "Gabriel Marioto"}, "wa_id": PHONE.trim_start_matches('+')}],
+        "messages": [m]}}]}]})
+    .to_string();
+    let sig = ozmap_ivr::whatsapp_signature(WA_SECRET.as_bytes(), body.as_bytes());
+    (body, sig)
+}
+
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -111,6 +130,11 @@ async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
         &format!("--admin-token={ADMIN_TOKEN}"),
         "--rate-calls-per-minute=1",
         "--reserve-hold-ms=1500",
+        &format!("--whatsapp-app-secret={WA_SECRET}"),
+        &format!("--whatsapp-verify-token={WA_VERIFY}"),
+        &format!("--whatsapp-token={WA_TOKEN}"),
+        &format!("--whatsapp-phone-number-id={WA_NUMBER_ID}"),
+        &format!("--whatsapp-api-url={}", sms_api.uri()),
     ])
     .await;
     let url = app
@@ -177,7 +201,54 @@ async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 403);
 
-    // 5. The client directory: a known client, an unknown code, a failing directory.
+    // 5. A WhatsApp conversation: text, a button, a name, a shared location, media.
+    let wa = |n: usize, m: serde_json::Value| {
+        let (body, sig) = wa_notification(n, m);
+        let url = format!("{}/whatsapp", app.base_url);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("x-hub-signature-256", sig)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let txt = |t: &str| serde_json::json!({"type": "text", "text": {"body": t}});
+    let yes = serde_json::json!({"type": "interactive",
+        "interactive": {"type": "button_reply", "button_reply": {"id": "yes", "title": "Sim"}}});
+    let chat = [
+        txt("oi"),
+        txt("62718/39405"),
+        yes.clone(),
+        txt("Gabriel Marioto"),
+        serde_json::json!({"type": "location", "location": {"latitude": -27.57819,
+            "longitude": -48.52739, "name": "Casa Bertolazzi", "address": "Rua Delminda Silveira 900"}}),
+        serde_json::json!({"type": "image", "image": {"id": "m1"}}),
+        yes,
+    ];
+    let replies_before = sms_api.received_requests().await.unwrap().len();
+    for (n, m) in chat.into_iter().enumerate() {
+        assert_eq!(wa(n, m).await, 200);
+        // One message at a time, as a client writes.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sms_api.received_requests().await.unwrap().len() < replies_before + n + 1
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // The pushed outcome.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.sandbox.property_posts() < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.sandbox.property_posts(), 3);
+
+    // 6. The client directory: a known client, an unknown code, a failing directory.
     let erp = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::path("/clients/73519%7C26048"))
         .respond_with(
@@ -260,6 +331,13 @@ async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
         "4815162342",
         "73519|26048",
         "7351926048",
+        "62718/39405",
+        "62718|39405",
+        "62718*39405",
+        "6271839405",
+        // a shared location
+        "-27.57819",
+        "-48.52739",
         // secrets, in clear and as the messaging API's basic credentials
         TOKEN,
         AUTH_TOKEN,
@@ -267,6 +345,9 @@ async fn the_log_of_whole_calls_holds_no_caller_data_and_no_secret() {
         BASIC_PASSWORD,
         ADMIN_TOKEN,
         DIRECTORY_TOKEN,
+        WA_SECRET,
+        WA_TOKEN,
+        WA_VERIFY,
     ];
     let lower = log.to_lowercase();
     let mut leaks = Vec::new();

@@ -70,7 +70,10 @@ fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Ve
                         (false, 0) => "address.confirm",
                         _ => "address.confirm_retry",
                     })
-                    .arg("address", Arg::Text(place.spoken())),
+                    .arg(
+                        "address",
+                        Arg::Text(data.place_label.clone().unwrap_or_else(|| place.spoken())),
+                    ),
                 ],
             )
         }

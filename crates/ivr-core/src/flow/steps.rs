@@ -6,7 +6,7 @@ use super::{
     Arg, Call, Effect, Event, FlowConfig, GeoResult, Line, Moment, Progress, ReservationProgress,
     Step, Transition,
 };
-use crate::domain::{AddressQuery, ReservationOutcome, ReservationRequest, ReservedPort};
+use crate::domain::{AddressQuery, Place, ReservationOutcome, ReservationRequest, ReservedPort};
 use crate::speech;
 
 /// One step of the call within business hours. `now_ms` is the wall clock in
@@ -35,6 +35,7 @@ pub fn advance_at(cfg: &FlowConfig, call: &Call, event: Event, moment: Moment) -
             confidence,
         } => on_answer(b, digits.as_deref(), speech.as_deref(), confidence, now_ms),
         Event::Poll(progress) => on_poll(b, progress, now_ms),
+        Event::Location { place, label } => on_location(b, place, label),
         Event::DialEnded { answered } => {
             if answered {
                 return b.goodbye("goodbye.after_agent");
@@ -261,6 +262,26 @@ fn on_answer(
     }
 }
 
+/// A shared location: at a question about the address it is the place, read
+/// back for confirmation as a geocoded one would be; elsewhere the current
+/// question is asked again.
+fn on_location(mut b: Builder<'_>, place: Place, label: Option<String>) -> Transition {
+    match b.call.step {
+        Step::AskAddress
+        | Step::AskNumber
+        | Step::AskStreet
+        | Step::ChooseAddress
+        | Step::ConfirmAddress => {
+            forget_address(&mut b);
+            b.call.data.address_attempts = b.call.data.address_attempts.saturating_add(1);
+            b.call.data.place = Some(place);
+            b.call.data.place_label = label;
+            b.goto(Step::ConfirmAddress)
+        }
+        _ => resume(b),
+    }
+}
+
 /// Everything the caller said about the address, before it is asked again.
 pub(super) fn forget_address(b: &mut Builder<'_>) {
     let data = &mut b.call.data;
@@ -272,12 +293,14 @@ pub(super) fn forget_address(b: &mut Builder<'_>) {
     data.town = None;
     data.address_confidence = None;
     data.installation = false;
+    data.place_label = None;
 }
 
 pub(super) fn start_geocoding(mut b: Builder<'_>, query: AddressQuery, now_ms: u64) -> Transition {
     b.call.data.address_attempts = b.call.data.address_attempts.saturating_add(1);
     b.call.data.query = Some(query.clone());
     b.call.data.place = None;
+    b.call.data.place_label = None;
     b.call.data.candidates.clear();
     b.call.data.unsure = false;
     b.call.step = Step::Geocoding { since_ms: now_ms };

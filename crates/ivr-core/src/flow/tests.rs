@@ -577,4 +577,5 @@ mod properties {
 
 mod address;
 mod client;
+mod location;
 mod rights;

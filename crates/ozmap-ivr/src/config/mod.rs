@@ -10,7 +10,8 @@
 //!
 //! Secrets (`OZMAP_TOKEN`, `TWILIO_AUTH_TOKEN`, `TWILIO_WEBHOOK_KEYS`,
 //! `SIGNALWIRE_SIGNING_KEY`, `SIGNALWIRE_API_TOKEN`, `TELNYX_API_KEY`,
-//! `GOOGLE_MAPS_KEY`, `IVR_ADMIN_TOKEN`, the password in `IVR_PUBLIC_URL`) are wrapped in [`SecretString`] as soon as they are parsed, so
+//! `GOOGLE_MAPS_KEY`, `IVR_ADMIN_TOKEN`, `WHATSAPP_APP_SECRET`, `WHATSAPP_VERIFY_TOKEN`,
+//! `WHATSAPP_TOKEN`, the password in `IVR_PUBLIC_URL`) are wrapped in [`SecretString`] as soon as they are parsed, so
 //! no `Debug`, log line or error can print them.
 //!
 //! Security policy checked here, at start, rather than discovered on the first call:
@@ -34,6 +35,7 @@ mod signing;
 mod sms;
 #[cfg(test)]
 mod tests;
+mod whatsapp;
 mod worker;
 
 pub(crate) use call::{CallArgs, CallSettings};
@@ -43,6 +45,7 @@ pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
 pub(crate) use ozmap::{DatabaseArgs, DatabaseSettings, OzmapArgs, OzmapSettings, ReserveArgs};
 pub(crate) use signing::{SigningArgs, SigningSettings};
 pub(crate) use sms::SmsArgs;
+pub(crate) use whatsapp::{WhatsAppArgs, WhatsAppSettings};
 pub(crate) use worker::WorkerArgs;
 
 use crate::directory::DirectorySettings;
@@ -82,6 +85,8 @@ pub struct ServeArgs {
     pub sms: SmsArgs,
     #[command(flatten)]
     pub directory: DirectoryArgs,
+    #[command(flatten)]
+    pub whatsapp: WhatsAppArgs,
     /// Bearer token for `GET /admin/reservations`; unset: the admin routes are off. Secret.
     #[arg(
         long,
@@ -128,6 +133,8 @@ pub struct Config {
     pub(crate) sms: SmsSettings,
     /// The ISP's system, asked about each client code.
     pub(crate) directory: DirectorySettings,
+    /// The WhatsApp channel; `None` when it is off.
+    pub(crate) whatsapp: Option<WhatsAppSettings>,
 }
 
 impl Config {
@@ -172,6 +179,7 @@ impl ServeArgs {
         let geocoder = self
             .geocoder
             .check(ozmap.is_sandbox(), call.geocode_hold())?;
+        let whatsapp = self.whatsapp.check()?;
         let sms = self
             .sms
             .check(ozmap.is_sandbox(), signing.keys.twilio_auth_token.clone())?;
@@ -202,6 +210,7 @@ impl ServeArgs {
             worker,
             sms,
             directory,
+            whatsapp,
         })
     }
 }

@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use url::Url;
 
+/// How far from a shared location the gazetteer's nearest address may be.
+pub(crate) const REVERSE_MAX_M: f64 = 60.0;
+
 /// Turns an [`AddressQuery`] into a [`Place`].
 #[derive(Debug)]
 pub(crate) struct Locator {
@@ -113,6 +116,26 @@ impl Locator {
             Some(g) => super::hints::busiest_streets(g.street_rows(), max_entries),
             None => Vec::new(),
         }
+    }
+
+    /// What is at a shared location, for its read-back: the geocoder's
+    /// reverse lookup (Nominatim `/reverse`; the gazetteer's nearest address
+    /// within [`REVERSE_MAX_M`]); `None` when it cannot say (Google, nothing
+    /// there, a failure). The coordinates stay the shared ones.
+    pub(crate) async fn reverse(&self, lat: f64, lng: f64) -> Option<Place> {
+        let found = match &self.geocoder {
+            Geocoder::Nominatim(n) => match n.reverse(lat, lng).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reverse geocode failed");
+                    None
+                }
+            },
+            Geocoder::Gazetteer(g) => g.nearest(lat, lng, REVERSE_MAX_M),
+            Geocoder::Google(_) => None,
+        };
+        tracing::info!(found = found.is_some(), "reverse geocode");
+        found.map(|p| Place { lat, lng, ..p })
     }
 
     /// What the caller's address is, and how sure the match is. A place found

@@ -46,7 +46,7 @@ pub(crate) fn key(q: &AddressQuery, area: &ServiceArea) -> String {
 
 /// Looks `query` up (once per instance at a time), caches the answer, and
 /// returns it. The lookup goes on when the returned handle is dropped.
-pub(super) fn start(state: &Arc<AppState>, query: AddressQuery) -> JoinHandle<GeoResult> {
+pub(crate) fn start(state: &Arc<AppState>, query: AddressQuery) -> JoinHandle<GeoResult> {
     let key = key(&query, state.locator.area());
     let mut inflight = state.geo_inflight.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(shared) = inflight.get(&key) {

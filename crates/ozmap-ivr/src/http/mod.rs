@@ -14,7 +14,7 @@ mod admin;
 mod error;
 mod extract;
 mod gate;
-mod geocoding;
+pub(crate) mod geocoding;
 mod metrics;
 pub(crate) mod routes;
 mod state;

@@ -11,6 +11,10 @@ pub(crate) const HEALTH: &str = "/healthz";
 pub(crate) const ADMIN_RESERVATIONS: &str = "/admin/reservations";
 /// The SMS outbox as JSON, behind `IVR_ADMIN_TOKEN`.
 pub(crate) const ADMIN_MESSAGES: &str = "/admin/messages";
+/// The WhatsApp channel: the subscription check (GET) and notifications (POST).
+pub(crate) const WHATSAPP: &str = "/whatsapp";
+/// Largest WhatsApp notification read.
+const WHATSAPP_MAX_BODY: usize = 256 * 1024;
 /// Prometheus text, behind `IVR_ADMIN_TOKEN`.
 pub(crate) const METRICS: &str = "/metrics";
 
@@ -38,6 +42,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(method_not_allowed)),
         );
     }
+    cfg.service(
+        web::resource(WHATSAPP)
+            .app_data(web::PayloadConfig::new(WHATSAPP_MAX_BODY))
+            .route(web::get().to(crate::whatsapp::verify_subscription))
+            .route(web::post().to(crate::whatsapp::receive))
+            .default_service(web::to(method_not_allowed)),
+    );
     cfg.service(web::resource(HEALTH).route(web::get().to(healthz)))
         .service(web::resource(METRICS).route(web::get().to(metrics::metrics)))
         .service(web::resource(ADMIN_RESERVATIONS).route(web::get().to(admin::list)))

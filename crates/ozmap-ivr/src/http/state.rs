@@ -42,6 +42,8 @@ pub struct AppState {
     pub(crate) recogniser: Recogniser,
     /// The client directory's look-ups and the known clients kept in memory.
     pub(crate) directory: Arc<crate::directory::Lookups>,
+    /// The WhatsApp channel; `None` when it is off.
+    pub(crate) whatsapp: Option<Arc<crate::whatsapp::Channel>>,
 }
 
 impl AppState {

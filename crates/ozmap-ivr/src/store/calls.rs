@@ -4,7 +4,7 @@
 use super::{Store, StoreError, StoredCall};
 use ivr_core::domain::ReservationRequest;
 use ivr_core::flow::Call;
-use sqlx::{Connection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 
 impl Store {
     pub async fn load_call(&self, call_sid: &str) -> Result<Option<StoredCall>, StoreError> {
@@ -106,26 +106,7 @@ impl Store {
                     tx.rollback().await?;
                     return Ok(false);
                 }
-                {
-                    sqlx::query(
-                        "INSERT INTO reservations (client_code, call_sid, request, status, attempts, \
-                         next_attempt_at, claimed_until, created_at, updated_at, protocol) \
-                         VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4, $5) \
-                         ON CONFLICT (client_code) DO UPDATE SET call_sid = excluded.call_sid, \
-                         request = excluded.request, protocol = excluded.protocol, status = 'pending', outcome = NULL, attempts = 0, \
-                         next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
-                         last_error = NULL, updated_at = excluded.updated_at \
-                         WHERE reservations.status IN ('dead', 'cancelled') \
-                         OR (reservations.status = 'done' AND reservations.outcome = '{\"kind\":\"not_viable\"}')",
-                    )
-                    .bind(code)
-                    .bind(call_sid)
-                    .bind(request)
-                    .bind(now)
-                    .bind(protocol)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                upsert_reservation(&mut tx, code, call_sid, request, protocol, now).await?;
                 tx.commit().await?;
                 Ok(true)
             })
@@ -159,4 +140,37 @@ impl Store {
     }
 
     // ---- geocoding cache -----------------------------------------------------
+}
+
+/// Writes a confirmed request to the ledger on `c` (inside the caller's
+/// transaction, with the state that confirmed it): once per client code, except
+/// that a dead, cancelled or "no coverage" row is taken up again by the new
+/// request (coverage may have come since).
+pub(super) async fn upsert_reservation(
+    c: &mut AnyConnection,
+    code: String,
+    call_sid: String,
+    request: String,
+    protocol: Option<String>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO reservations (client_code, call_sid, request, status, attempts, \
+                         next_attempt_at, claimed_until, created_at, updated_at, protocol) \
+                         VALUES ($1, $2, $3, 'pending', 0, $4, 0, $4, $4, $5) \
+                         ON CONFLICT (client_code) DO UPDATE SET call_sid = excluded.call_sid, \
+                         request = excluded.request, protocol = excluded.protocol, status = 'pending', outcome = NULL, attempts = 0, \
+                         next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
+                         last_error = NULL, updated_at = excluded.updated_at \
+                         WHERE reservations.status IN ('dead', 'cancelled') \
+                         OR (reservations.status = 'done' AND reservations.outcome = '{\"kind\":\"not_viable\"}')",
+    )
+    .bind(code)
+    .bind(call_sid)
+    .bind(request)
+    .bind(now)
+    .bind(protocol)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
 }

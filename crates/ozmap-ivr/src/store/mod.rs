@@ -23,9 +23,11 @@ mod ledger;
 mod messages;
 mod schema;
 mod signatures;
+mod whatsapp;
 
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
+pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 
 use futures_util::future::BoxFuture;
 use ivr_core::domain::{ClientCode, ReservationOutcome, ReservationRequest};

@@ -151,6 +151,53 @@ const MIGRATIONS: &[Migration] = &[
         CREATE INDEX seen_signatures_expiry ON seen_signatures (expires_at);
     ",
     },
+    // The WhatsApp channel: the message ids already taken in (a notification
+    // delivered twice moves the conversation once), and the outbox of replies,
+    // written with the conversation state they answer, sent by the WhatsApp
+    // sender in order per client.
+    Migration {
+        version: 5,
+        sqlite: "
+        CREATE TABLE whatsapp_inbound (message_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+        CREATE INDEX whatsapp_inbound_created ON whatsapp_inbound (created_at);
+        CREATE TABLE whatsapp_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            wa_id TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            claimed_until INTEGER NOT NULL DEFAULT 0,
+            claim_token TEXT,
+            last_error TEXT,
+            provider_id TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX whatsapp_outbox_due ON whatsapp_outbox (status, next_attempt_at);
+        CREATE INDEX whatsapp_outbox_wa_id ON whatsapp_outbox (wa_id, status)
+    ",
+        postgres: "
+        CREATE TABLE whatsapp_inbound (message_id TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
+        CREATE INDEX whatsapp_inbound_created ON whatsapp_inbound (created_at);
+        CREATE TABLE whatsapp_outbox (
+            id BIGSERIAL PRIMARY KEY,
+            wa_id TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            claimed_until BIGINT NOT NULL DEFAULT 0,
+            claim_token TEXT,
+            last_error TEXT,
+            provider_id TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX whatsapp_outbox_due ON whatsapp_outbox (status, next_attempt_at);
+        CREATE INDEX whatsapp_outbox_wa_id ON whatsapp_outbox (wa_id, status)
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -14,6 +14,7 @@
 //! - [`cli`]: the binary as a newcomer uses it;
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
 //! - [`directory`]: the client directory (the ISP's ERP), against fakes;
+//! - [`whatsapp`]: the WhatsApp channel, against a fake Graph API;
 //! - [`bench`]: the load generator in process.
 
 /// The `ozmap-ivr` binary Cargo built for these tests.
@@ -33,3 +34,4 @@ mod security;
 mod signatures;
 mod sms;
 mod webhooks;
+mod whatsapp;

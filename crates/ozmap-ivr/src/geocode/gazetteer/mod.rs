@@ -173,6 +173,23 @@ impl Gazetteer {
         self.rows.is_empty()
     }
 
+    /// The address nearest a point, within `max_m` metres (a shared
+    /// location's read-back).
+    pub(crate) fn nearest(&self, lat: f64, lng: f64, max_m: f64) -> Option<Place> {
+        let metres = |r: &Row| {
+            let k = 111_320.0;
+            let dx = (r.lng - lng) * k * lat.to_radians().cos();
+            let dy = (r.lat - lat) * k;
+            (dx * dx + dy * dy).sqrt()
+        };
+        self.rows
+            .iter()
+            .map(|r| (metres(r), r))
+            .filter(|(d, _)| *d <= max_m)
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, r)| r.place(r.number.clone()))
+    }
+
     /// Geocodes a structured query (a CEP's street and the caller's number);
     /// `None` when the street is not in the file.
     pub(crate) fn geocode(&self, q: &GeoQuery) -> Option<Place> {

@@ -38,6 +38,7 @@ const MAX_CITY_QUERIES: usize = 4;
 pub(crate) struct Nominatim {
     client: reqwest::Client,
     search_url: Url,
+    reverse_url: Url,
     /// What one lookup may take, however many requests it sends.
     timeout: Duration,
     area: ServiceArea,
@@ -93,6 +94,7 @@ impl Nominatim {
         Ok(Nominatim {
             client: http_client(timeout)?,
             search_url: endpoint(base, "search")?,
+            reverse_url: endpoint(base, "reverse")?,
             timeout,
             area: ServiceArea::Brazil,
         })
@@ -186,6 +188,35 @@ impl Nominatim {
             .iter()
             .map(|c| in_city(text, &c.name, c.uf.as_deref()))
             .collect()
+    }
+
+    /// The address at a point (`/reverse`, a shared location's read-back);
+    /// `None` when the server names no street and city there.
+    pub(crate) async fn reverse(&self, lat: f64, lng: f64) -> Result<Option<Place>, GeoError> {
+        let params = [
+            ("format", "jsonv2".to_string()),
+            ("addressdetails", "1".into()),
+            ("zoom", "18".into()),
+            ("lat", lat.to_string()),
+            ("lon", lng.to_string()),
+        ];
+        let request = self
+            .client
+            .get(self.reverse_url.clone())
+            .query(&params)
+            .timeout(self.timeout);
+        let (status, body) = fetch(SERVICE, request).await?;
+        if !status.is_success() {
+            return Err(GeoError::Unavailable(format!(
+                "{SERVICE}: HTTP {}",
+                status.as_u16()
+            )));
+        }
+        // Nothing there: `{"error": "Unable to geocode"}`.
+        let Ok(hit) = serde_json::from_slice::<Hit>(&body) else {
+            return Ok(None);
+        };
+        place(hit, &GeoQuery::Free(String::new()), &ServiceArea::Brazil)
     }
 
     /// One request, given what is left of the lookup's time; the first hit

@@ -1,0 +1,106 @@
+//! The WhatsApp channel (WhatsApp Business Cloud API): the same flow, ledger
+//! and outcomes as a call, in a chat, where a client can also share the exact
+//! location of the house.
+//!
+//! - `routes`: `GET /whatsapp` (the subscription check) and `POST /whatsapp`
+//!   (notifications: the signature checked over the raw body first, then
+//!   answered `200` at once; the messages are taken in afterwards).
+//! - `notification`: the signature and the notification's JSON.
+//! - `conversation`: one message through the flow and the store, and the
+//!   outcome pushed when the worker settles the ledger row.
+//! - `cli`: `ozmap-ivr chat`, the client in a terminal.
+//! - `graph`: replies through the Graph API, and the sender that empties the
+//!   durable outbox they are written to.
+//!
+//! Why an outbox rather than a send from the handler: Meta wants its `200`
+//! within seconds and re-delivers otherwise, and a reply must survive a Graph
+//! API outage or a restart. A reply is written in the same transaction as the
+//! conversation state it answers, so neither exists without the other.
+
+mod cli;
+mod conversation;
+mod graph;
+mod notification;
+mod routes;
+
+pub use cli::{ChatArgs, run as chat};
+pub use notification::sign;
+pub(crate) use routes::{receive, verify_subscription};
+
+use crate::config::WhatsAppSettings;
+use crate::http::AppState;
+use crate::sms::SenderSettings;
+use crate::store::Store;
+use ivr_core::flow::FlowConfig;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+/// How often the ledger is looked at for conversations waiting on it.
+const OUTCOME_POLL: Duration = Duration::from_millis(500);
+
+/// The channel, as the handlers and its background tasks share it.
+pub(crate) struct Channel {
+    pub settings: WhatsAppSettings,
+    /// The call flow's settings for a chat: a person is offered when there is
+    /// a contact to give, and the client waits for the worker however long it
+    /// takes (the outcome is pushed).
+    pub flow: FlowConfig,
+    graph: graph::Graph,
+    pub wake_sender: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WhatsApp({})", self.settings.phone_number_id)
+    }
+}
+
+impl Channel {
+    pub(crate) fn new(settings: WhatsAppSettings, call_flow: &FlowConfig) -> anyhow::Result<Self> {
+        let mut flow = call_flow.clone();
+        flow.agent_available = settings.agent_contact.is_some();
+        flow.reserve_hold_ms = u64::MAX;
+        flow.geocode_hold_ms = u64::MAX;
+        Ok(Channel {
+            graph: graph::Graph::new(&settings)?,
+            settings,
+            flow,
+            wake_sender: Arc::new(Notify::new()),
+        })
+    }
+}
+
+/// Starts the sender and the outcome pusher; both end at shutdown.
+pub(crate) fn spawn(
+    state: Arc<AppState>,
+    ch: Arc<Channel>,
+    store: Store,
+    settings: SenderSettings,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let sender = graph::ChatSender {
+        store,
+        graph: ch.graph.clone(),
+        settings,
+        wake: ch.wake_sender.clone(),
+    };
+    let mut stop = shutdown.clone();
+    let outcomes = async move {
+        while !*stop.borrow() {
+            if let Err(e) = conversation::push_outcomes(&state, &ch).await {
+                tracing::error!(error = %e, "WhatsApp: cannot push outcomes");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(OUTCOME_POLL) => {}
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        // Nobody can ask for a shutdown any more.
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        }
+    };
+    vec![tokio::spawn(sender.run(shutdown)), tokio::spawn(outcomes)]
+}
