@@ -105,6 +105,18 @@ impl LedgerStatus {
     }
 }
 
+/// The key a WhatsApp conversation has in the calls table (and its ledger
+/// row's `call_sid`): `wa:` and the client's `wa_id`.
+pub(crate) const CHAT_KEY_PREFIX: &str = "wa:";
+
+impl Reservation {
+    /// Made in a WhatsApp conversation: the outcome goes back in the chat, not
+    /// by SMS.
+    pub(crate) fn from_chat(&self) -> bool {
+        self.call_sid.starts_with(CHAT_KEY_PREFIX)
+    }
+}
+
 /// One row of the reservation ledger (the outbox).
 #[derive(Clone, Debug)]
 pub struct Reservation {

@@ -34,7 +34,7 @@ const MAX_TEXT: usize = 1000;
 
 /// The conversation's key in the calls table.
 pub(crate) fn key(wa_id: &str) -> String {
-    format!("wa:{wa_id}")
+    format!("{}{wa_id}", crate::store::CHAT_KEY_PREFIX)
 }
 
 /// What a message is for the flow (one at a time: its size does not matter).

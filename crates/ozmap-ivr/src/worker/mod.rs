@@ -269,14 +269,16 @@ impl Worker {
         let attempt = claim.reservation.attempts + 1;
         let now = now_ms();
         let request = &claim.reservation.request;
+        // A chat gets its outcome in the chat (the WhatsApp pusher), not by SMS.
+        let outbox = self
+            .outbox
+            .as_ref()
+            .filter(|_| !claim.reservation.from_chat());
         let mut message: Option<NewMessage> = None;
         let (end, recorded) = match result {
             Ok(outcome) => {
                 tracing::info!(outcome = outcome_name(&outcome), "reservation finished");
-                message = self
-                    .outbox
-                    .as_ref()
-                    .and_then(|o| o.outcome(request, &outcome));
+                message = outbox.and_then(|o| o.outcome(request, &outcome));
                 (
                     AttemptEnd::Answered,
                     self.store
@@ -286,7 +288,7 @@ impl Worker {
             }
             Err(ReserveError::Permanent(msg)) => {
                 tracing::error!(error = %msg, "reservation failed for good (dead letter)");
-                message = self.outbox.as_ref().and_then(|o| o.failure(request));
+                message = outbox.and_then(|o| o.failure(request));
                 (
                     AttemptEnd::Answered,
                     self.store
@@ -296,7 +298,7 @@ impl Worker {
             }
             Err(ReserveError::Transient(msg)) if attempt >= self.settings.max_attempts => {
                 tracing::error!(error = %msg, "reservation out of attempts (dead letter)");
-                message = self.outbox.as_ref().and_then(|o| o.failure(request));
+                message = outbox.and_then(|o| o.failure(request));
                 (
                     AttemptEnd::Failed,
                     self.store

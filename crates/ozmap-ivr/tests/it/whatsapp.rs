@@ -103,6 +103,8 @@ impl Chat {
         ]);
         if directory {
             flags.extend([
+                "--sms-provider=log",
+                "--admin-token=wa-admin",
                 "--client-directory=http",
                 directory_url.as_str(),
                 directory_token.as_str(),
@@ -289,6 +291,17 @@ async fn whatsapp_a_client_the_directory_knows_confirms_the_installation_and_is_
         c.app.sandbox.clients(),
         vec![("123|123".to_string(), Some("Gabriel Marioto".to_string()))]
     );
+    // the outcome went back in the chat, not also by SMS
+    let sms: Vec<Value> = reqwest::Client::new()
+        .get(format!("{}/admin/messages", c.app.base_url))
+        .bearer_auth("wa-admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(sms.is_empty(), "{sms:?}");
     // a code the directory does not know: told, and asked again
     let c = Chat::start_with(TestDb::sqlite(), true).await;
     c.text("oi", 1).await;
