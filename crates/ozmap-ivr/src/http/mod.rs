@@ -6,6 +6,8 @@
 //! - `error`: every refusal, with its status, body, log line and counter.
 //! - `steps`: one step of the call through the flow and the store.
 //! - `geocoding`: the geocoder behind the call, once per query, cached.
+//! - `reserving`: the reservation behind the confirmation, waited on within the
+//!   step budget so a quick OZmap is heard without a hold.
 //! - `admin`, `extract`: the ledger as JSON, behind the operators' token.
 //! - `metrics`: Prometheus text for operators.
 //! - `state`: what every handler shares ([`AppState`]).
@@ -16,6 +18,7 @@ mod extract;
 mod gate;
 mod geocoding;
 mod metrics;
+mod reserving;
 pub(crate) mod routes;
 mod state;
 mod steps;

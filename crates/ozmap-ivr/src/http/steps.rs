@@ -7,6 +7,7 @@
 
 use super::AppState;
 use super::geocoding;
+use super::reserving;
 use super::{Hook, SecurityCounters};
 use crate::store::{LedgerStatus, StoredCall, now_ms};
 use ivr_core::domain::ReservationOutcome;
@@ -22,6 +23,7 @@ pub(super) async fn handle(
     seq: Option<i64>,
     form: &Form,
 ) -> anyhow::Result<String> {
+    let started = tokio::time::Instant::now();
     let now = now_ms();
     let render = state.render_ctx();
     if hook == Hook::Status {
@@ -88,6 +90,10 @@ pub(super) async fn handle(
         return Ok(replay_or_resume(state, &stored, now));
     }
     match seq {
+        Some(s) if s == stored.seq && reserving::answered_in_place(hook, &stored) => {
+            tracing::info!("poll of a hold whose outcome came meanwhile: the outcome");
+            return Ok(stored.last_reply.clone().unwrap_or_default());
+        }
         Some(s) if s == stored.seq => {}
         Some(s) if s == stored.seq - 1 && stored.last_reply.is_some() => {
             tracing::info!("repeated request: same answer again");
@@ -151,11 +157,18 @@ pub(super) async fn handle(
         .advance_call(call_sid, stored.seq, &t.call, &body, reserve, now)
         .await?
     {
+        count_address_attempts(state, &stored.call, &t);
         if reserve.is_some() {
             tracing::info!("reservation written to the ledger");
             state.wake_worker.notify_one();
+            // OZmap is usually quick: speak the outcome now rather than the hold.
+            let deadline = started + state.cfg.call.step_budget;
+            if let Some(outcome) =
+                reserving::outcome_within(state, call_sid, stored.seq + 1, &t.call, deadline).await
+            {
+                return Ok(outcome);
+            }
         }
-        count_address_attempts(state, &stored.call, &t);
         Ok(body)
     } else {
         // Another copy of this request moved the call first: answer what it did.
@@ -180,7 +193,7 @@ fn count_address_attempts(state: &AppState, before: &Call, t: &flow::Transition)
 }
 
 /// The clock for the flow, and whether a person answers now (`IVR_AGENT_HOURS`).
-fn moment(state: &AppState, now: i64) -> Moment {
+pub(super) fn moment(state: &AppState, now: i64) -> Moment {
     let now_ms = u64::try_from(now).unwrap_or(0);
     Moment {
         now_ms,
@@ -217,7 +230,7 @@ fn step_name(step: &Step) -> &'static str {
 }
 
 /// What the background work has for a call that is on hold.
-async fn progress(
+pub(super) async fn progress(
     state: &Arc<AppState>,
     call_sid: &str,
     call: &Call,

@@ -256,9 +256,10 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let (id, token) = (claim.reservation.id, claim.token.clone());
-        self.write(Box::new(move |c| {
-            Box::pin(async move {
-                let update = sqlx::query(AssertSqlSafe(format!(
+        let settled = self
+            .write(Box::new(move |c| {
+                Box::pin(async move {
+                    let update = sqlx::query(AssertSqlSafe(format!(
                     "UPDATE reservations SET {set}, attempts = attempts + 1, claimed_until = 0, \
                      claim_token = NULL, updated_at = $2 WHERE id = $3 AND claim_token = $4"
                 )))
@@ -266,21 +267,25 @@ impl Store {
                 .bind(now)
                 .bind(id)
                 .bind(token);
-                let Some(message) = message else {
-                    // One statement is atomic by itself.
-                    return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
-                };
-                let mut tx = c.begin().await?;
-                if update.execute(&mut *tx).await?.rows_affected() != 1 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                insert_message(&mut tx, id, &message, now).await?;
-                tx.commit().await?;
-                Ok(true)
-            })
-        }))
-        .await
+                    let Some(message) = message else {
+                        // One statement is atomic by itself.
+                        return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
+                    };
+                    let mut tx = c.begin().await?;
+                    if update.execute(&mut *tx).await?.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    insert_message(&mut tx, id, &message, now).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                })
+            }))
+            .await;
+        if matches!(settled, Ok(true)) {
+            self.ledger_settled.notify_waiters();
+        }
+        settled
     }
 
     /// Lets a claimed row go without an outcome (its worker is shutting down): the

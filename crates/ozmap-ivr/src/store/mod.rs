@@ -156,6 +156,9 @@ pub struct Store {
     backend: Backend,
     /// SQLite on a file: the one writing connection, with group commit.
     writer: Option<Arc<commit::Writer>>,
+    /// Told whenever a ledger row gets its final state on this instance, so a
+    /// webhook waiting on the reservation wakes at once (see `http::reserving`).
+    ledger_settled: Arc<tokio::sync::Notify>,
 }
 
 /// A write: statements on one connection (a transaction of its own when it
@@ -251,6 +254,7 @@ impl Store {
             pool,
             backend,
             writer,
+            ledger_settled: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -272,6 +276,12 @@ impl Store {
                 op(&mut conn).await
             }
         }
+    }
+
+    /// Notified (all waiters) after a ledger row of this instance got its final
+    /// state. Rows settled by another instance are not told: poll as well.
+    pub(crate) fn ledger_settled(&self) -> &tokio::sync::Notify {
+        &self.ledger_settled
     }
 
     pub fn backend(&self) -> Backend {

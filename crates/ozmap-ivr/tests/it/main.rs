@@ -13,6 +13,7 @@
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;
 //! - [`cli`]: the binary as a newcomer uses it;
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
+//! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`bench`]: the load generator in process.
 
 /// The `ozmap-ivr` binary Cargo built for these tests.
@@ -26,6 +27,7 @@ mod cli;
 mod crash;
 mod hostile;
 mod instances;
+mod outcome;
 mod rights;
 mod security;
 mod signatures;
