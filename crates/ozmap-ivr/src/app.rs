@@ -125,6 +125,7 @@ impl Application {
             limits,
             security: SecurityCounters::default(),
             webhooks: WebhookCounters::default(),
+            greetings: Default::default(),
 
             recogniser,
         });

@@ -5,6 +5,8 @@
 //! - `gate`: who may post a webhook (limits, basic auth, body, signature).
 //! - `error`: every refusal, with its status, body, log line and counter.
 //! - `steps`: one step of the call through the flow and the store.
+//! - `greeting`: the greeting, which writes nothing (protocol blocks, the call
+//!   stored at its first answer or status callback).
 //! - `geocoding`: the geocoder behind the call, once per query, cached.
 //! - `reserving`: the reservation behind the confirmation, waited on within the
 //!   step budget so a quick OZmap is heard without a hold.
@@ -17,6 +19,7 @@ mod error;
 mod extract;
 mod gate;
 mod geocoding;
+mod greeting;
 mod metrics;
 mod reserving;
 pub(crate) mod routes;
@@ -25,6 +28,7 @@ mod steps;
 mod webhook;
 
 pub use gate::SecurityCounters;
+pub(crate) use greeting::Greetings;
 pub use metrics::WebhookCounters;
 pub use state::AppState;
 

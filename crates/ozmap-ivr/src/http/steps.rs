@@ -7,6 +7,7 @@
 
 use super::AppState;
 use super::geocoding;
+use super::greeting;
 use super::reserving;
 use super::{Hook, SecurityCounters};
 use crate::store::{LedgerStatus, StoredCall, now_ms};
@@ -21,6 +22,7 @@ pub(super) async fn handle(
     hook: Hook,
     call_sid: &str,
     seq: Option<i64>,
+    protocol: Option<&str>,
     form: &Form,
 ) -> anyhow::Result<String> {
     let started = tokio::time::Instant::now();
@@ -37,16 +39,29 @@ pub(super) async fn handle(
             None => "?",
         };
         tracing::info!(status, "call status");
+        greeting::store_on_status(state, call_sid, now).await?;
         return Ok(ivr_core::twiml::Response::new().render());
     }
-    let Some(stored) = state.store.load_call(call_sid).await? else {
+    if hook == Hook::Start
+        && let Some(body) = state.greetings.repeated(call_sid)
+    {
+        tracing::info!("repeated greeting: same answer again");
+        return Ok(body);
+    }
+    let from = form.get("From").unwrap_or("");
+    let stored = match state.store.load_call(call_sid).await? {
+        None if hook != Hook::Start => {
+            greeting::store_greeted(state, call_sid, seq, protocol, from, now).await?
+        }
+        found => found,
+    };
+    let Some(stored) = stored else {
         // A new call, or a step of a call this service does not know (its state
         // expired or another deployment started it): greet and start over.
         if hook != Hook::Start {
             tracing::info!("unknown call: starting over");
         }
         // A new call state: the caller's number must still have new calls left.
-        let from = form.get("From").unwrap_or("");
         if !state.limits.allow_new_call(from) {
             SecurityCounters::bump(&state.security.limited_calls);
             tracing::warn!(
@@ -55,34 +70,8 @@ pub(super) async fn handle(
             );
             return Ok(render.apology("error.busy"));
         }
-        let mut call = Call::new(Some(from.to_string()).filter(|f| !f.is_empty()));
-        let protocol = state
-            .store
-            .next_protocol(&state.cfg.call.schedule.today(now as u64))
-            .await?;
-        tracing::info!(protocol = %protocol, "new call");
-        call.data.protocol = Some(protocol);
-        let t = flow::advance_at(
-            &state.cfg.call.flow,
-            &call,
-            Event::Start,
-            moment(state, now),
-        );
-        let body = render.render(&t.reply, 1);
-        if state
-            .store
-            .create_call(call_sid, &t.call, &body, now)
-            .await?
-        {
-            return Ok(body);
-        }
-        // Created meanwhile by a repeated request: answer what it answered.
-        return Ok(state
-            .store
-            .load_call(call_sid)
-            .await?
-            .and_then(|s| s.last_reply)
-            .unwrap_or(body));
+        // Nothing stored: see `greeting`.
+        return greeting::greet(state, call_sid, from, now).await;
     };
     if hook == Hook::Start {
         // The platform repeated the first request, or the caller was sent to the

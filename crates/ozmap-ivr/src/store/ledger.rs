@@ -85,6 +85,29 @@ impl Store {
         Ok(format!("{day}{n:08}"))
     }
 
+    /// Reserves `size` protocol numbers of `day` at once (a hi/lo block) from
+    /// the counter every instance shares; returns the last of them, so the
+    /// block is `last - size + 1 ..= last`. Numbers of a block not handed out
+    /// before a restart are skipped, never reused.
+    pub async fn reserve_protocols(&self, day: &str, size: i64) -> Result<i64, StoreError> {
+        let key = day.to_string();
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "INSERT INTO protocol_counters (day, last) VALUES ($1, $2) \
+                     ON CONFLICT (day) DO UPDATE SET last = protocol_counters.last + $2 \
+                     RETURNING last",
+                )
+                .bind(key)
+                .bind(size)
+                .fetch_one(&mut *c)
+                .await?;
+                Ok(row.try_get("last")?)
+            })
+        }))
+        .await
+    }
+
     pub async fn reservation(&self, id: i64) -> Result<Option<Reservation>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = $1"

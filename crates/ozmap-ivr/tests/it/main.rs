@@ -13,6 +13,7 @@
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;
 //! - [`cli`]: the binary as a newcomer uses it;
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
+//! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`bench`]: the load generator in process.
 
@@ -25,6 +26,7 @@ mod bench;
 mod calls;
 mod cli;
 mod crash;
+mod greeting;
 mod hostile;
 mod instances;
 mod outcome;
