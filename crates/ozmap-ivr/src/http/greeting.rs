@@ -22,8 +22,10 @@ use ivr_core::flow::{self, Call, Event};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Protocol numbers reserved per visit to the database.
-const BLOCK: i64 = 1_000;
+/// Protocol numbers reserved per visit to the database. The next block is
+/// reserved in the background once half of this one is used, so a greeting
+/// does not wait on the disk (an `fsync` can take seconds on a busy machine).
+const BLOCK: i64 = 10_000;
 /// Greeted calls kept in memory before the old ones (15 min) are dropped.
 const MAX_PENDING: usize = 50_000;
 const PENDING_TTL_MS: i64 = 15 * 60 * 1000;
@@ -41,19 +43,22 @@ struct Greeted {
     at_ms: i64,
 }
 
-/// The protocol block in hand: `next..=last` of `day`.
+/// The protocol block in hand (`next..=last` of `day`), and the next one when
+/// it has been reserved ahead (`(day, last)`).
 #[derive(Default)]
 struct Block {
     day: String,
     next: i64,
     last: i64,
+    spare: Option<(String, i64)>,
+    refilling: bool,
 }
 
 /// This instance's greeted calls not yet stored, and its protocol block.
 #[derive(Default)]
 pub(crate) struct Greetings {
     pending: Mutex<HashMap<String, Greeted>>,
-    block: tokio::sync::Mutex<Block>,
+    block: Arc<tokio::sync::Mutex<Block>>,
 }
 
 impl Greetings {
@@ -99,15 +104,33 @@ impl Greetings {
     async fn protocol(&self, state: &AppState, day: &str) -> anyhow::Result<String> {
         let mut b = self.block.lock().await;
         if b.day != day || b.next > b.last {
-            let last = state.store.reserve_protocols(day, BLOCK).await?;
-            *b = Block {
-                day: day.to_string(),
-                next: last - BLOCK + 1,
-                last,
+            let last = match b.spare.take() {
+                Some((d, last)) if d == day => last,
+                // None ahead (or of another day: skipped, never reused).
+                _ => state.store.reserve_protocols(day, BLOCK).await?,
             };
+            b.day = day.to_string();
+            b.next = last - BLOCK + 1;
+            b.last = last;
         }
         let n = b.next;
         b.next += 1;
+        if b.last - n < BLOCK / 2 && b.spare.is_none() && !b.refilling {
+            b.refilling = true;
+            let (store, block, day) = (state.store.clone(), self.block.clone(), day.to_string());
+            tokio::spawn(async move {
+                let got = store.reserve_protocols(&day, BLOCK).await;
+                let mut b = block.lock().await;
+                b.refilling = false;
+                match got {
+                    Ok(last) => b.spare = Some((day, last)),
+                    Err(e) => tracing::warn!(
+                        error = %e,
+                        "cannot reserve the next protocol block ahead; a greeting will"
+                    ),
+                }
+            });
+        }
         Ok(format!("{day}{n:08}"))
     }
 }
