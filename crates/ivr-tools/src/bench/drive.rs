@@ -3,6 +3,7 @@
 //! the freeing of each call's reservation in OZmap afterwards.
 
 use super::args::{AddressInput, BenchArgs};
+use super::outcome::OutcomeClock;
 use super::report::{LoadResult, OutcomeWait};
 use super::stats::{Samples, proc_sample};
 use super::target::Target;
@@ -352,42 +353,6 @@ async fn unit(ctx: &Ctx, work: Work, i: u64, acc: &mut Acc) {
             }
         }
         Err(kind) => acc.error(kind),
-    }
-}
-
-/// Times one call from its confirmation to the outcome, from the caller's events.
-#[derive(Default)]
-struct OutcomeClock {
-    answers: usize,
-    confirmed: Option<Instant>,
-    outcome: Option<Instant>,
-    pause_s: u32,
-}
-
-impl OutcomeClock {
-    fn see(&mut self, e: &CallEvent, confirmation: usize) {
-        match e {
-            CallEvent::Answered(_) => {
-                self.answers += 1;
-                if self.answers == confirmation {
-                    self.confirmed = Some(Instant::now());
-                }
-            }
-            CallEvent::Pause(s) if self.confirmed.is_some() && self.outcome.is_none() => {
-                self.pause_s += s;
-            }
-            CallEvent::Hangup | CallEvent::Dial(_)
-                if self.confirmed.is_some() && self.outcome.is_none() =>
-            {
-                self.outcome = Some(Instant::now());
-            }
-            _ => {}
-        }
-    }
-
-    fn took(&self) -> Option<(f64, u32)> {
-        let (a, b) = (self.confirmed?, self.outcome?);
-        Some((b.duration_since(a).as_secs_f64(), self.pause_s))
     }
 }
 
