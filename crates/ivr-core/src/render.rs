@@ -31,6 +31,15 @@ impl RenderCtx<'_> {
         format!("{}{route}?seq={seq}", self.public_url)
     }
 
+    /// [`Self::url`], carrying the call's protocol number when given (the
+    /// greeting's URLs: the call is stored only at its first answer, from them).
+    fn url_at(&self, route: &str, seq: i64, protocol: Option<&str>) -> String {
+        match protocol {
+            Some(p) => format!("{}{route}?seq={seq}&protocol={p}", self.public_url),
+            None => self.url(route, seq),
+        }
+    }
+
     fn say(&self, lines: &[Line]) -> Say {
         let mut parts = Vec::new();
         for (i, line) in lines.iter().enumerate() {
@@ -47,6 +56,11 @@ impl RenderCtx<'_> {
     }
 
     pub fn render(&self, reply: &Reply, seq: i64) -> String {
+        self.render_at(reply, seq, None)
+    }
+
+    /// [`Self::render`] with `protocol` in every URL (digits only: nothing to escape).
+    pub fn render_at(&self, reply: &Reply, seq: i64, protocol: Option<&str>) -> String {
         let mut r = Response::new();
         match &reply.next {
             Next::Ask { kind, prompt } => {
@@ -54,9 +68,14 @@ impl RenderCtx<'_> {
                 // before the sentence ends.
                 let mut lines = reply.lines.clone();
                 lines.extend(prompt.iter().cloned());
-                r.push(Verb::Gather(self.gather(*kind, self.say(&lines), seq)));
+                r.push(Verb::Gather(self.gather(
+                    *kind,
+                    self.say(&lines),
+                    seq,
+                    protocol,
+                )));
                 r.push(Verb::Redirect {
-                    url: self.url(crate::webhook::paths::SILENCE, seq),
+                    url: self.url_at(crate::webhook::paths::SILENCE, seq, protocol),
                 });
             }
             Next::Hold { pause_s } => {
@@ -65,7 +84,7 @@ impl RenderCtx<'_> {
                 }
                 r.push(Verb::Pause { length: *pause_s });
                 r.push(Verb::Redirect {
-                    url: self.url(crate::webhook::paths::POLL, seq),
+                    url: self.url_at(crate::webhook::paths::POLL, seq, protocol),
                 });
             }
             Next::Transfer => {
@@ -76,7 +95,7 @@ impl RenderCtx<'_> {
                     Some(number) => {
                         r.push(Verb::Dial(Dial {
                             number: number.to_string(),
-                            action: Some(self.url(crate::webhook::paths::DIAL, seq)),
+                            action: Some(self.url_at(crate::webhook::paths::DIAL, seq, protocol)),
                             timeout: 30,
                         }));
                     }
@@ -95,7 +114,7 @@ impl RenderCtx<'_> {
         r.render_for(self.platform)
     }
 
-    fn gather(&self, kind: AskKind, say: Say, seq: i64) -> Gather {
+    fn gather(&self, kind: AskKind, say: Say, seq: i64, protocol: Option<&str>) -> Gather {
         let hints = |key: &str| Some(self.prompts.plain(key)).filter(|h| !h.is_empty());
         let rec = self.recogniser;
         let (timeout, num_digits, finish, hints) = match kind {
@@ -121,7 +140,7 @@ impl RenderCtx<'_> {
         let address = matches!(kind, AskKind::Address | AskKind::Street);
         Gather {
             input: Input::DtmfSpeech,
-            action: self.url(crate::webhook::paths::ANSWER, seq),
+            action: self.url_at(crate::webhook::paths::ANSWER, seq, protocol),
             timeout,
             speech_timeout: rec.speech_timeout(address),
             finish_on_key: finish.map(str::to_string),

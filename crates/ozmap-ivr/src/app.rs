@@ -136,6 +136,7 @@ impl Application {
             limits,
             security: SecurityCounters::default(),
             webhooks: WebhookCounters::default(),
+            greetings: Default::default(),
             recogniser,
             directory,
             whatsapp: whatsapp.clone(),

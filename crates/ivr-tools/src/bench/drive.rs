@@ -3,7 +3,8 @@
 //! the freeing of each call's reservation in OZmap afterwards.
 
 use super::args::{AddressInput, BenchArgs};
-use super::report::LoadResult;
+use super::outcome::OutcomeClock;
+use super::report::{LoadResult, OutcomeWait};
 use super::stats::{Samples, proc_sample};
 use super::target::Target;
 use crate::caller::{Answer, CallEnd, CallError, CallEvent, Caller, CallerOptions, Scripted};
@@ -36,6 +37,11 @@ pub(super) struct Freer {
 }
 
 impl Freer {
+    /// The same OZmap with a client of its own (for another generator thread).
+    fn fresh(&self) -> anyhow::Result<Self> {
+        Self::new(self.base.clone(), self.token.clone())
+    }
+
     /// A freer for the OZmap at `base`, with this token.
     pub(super) fn new(base: String, token: String) -> anyhow::Result<Self> {
         Ok(Self {
@@ -93,6 +99,8 @@ pub(super) struct Ctx {
     freer: Option<Freer>,
     /// Each phase takes its own range of call indices (CallSids and client codes).
     next_range: AtomicU64,
+    /// Generator threads (each its own runtime and HTTP client).
+    threads: usize,
 }
 
 impl Ctx {
@@ -111,7 +119,28 @@ impl Ctx {
             address,
             freer,
             next_range: AtomicU64::new(1 << 32),
+            threads: 1,
         }
+    }
+
+    /// The load comes from `n` threads (at least one).
+    pub(super) fn with_threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// A copy for one generator thread: the same calls, its own HTTP clients
+    /// (a client's connections belong to the runtime that opened them).
+    fn for_thread(&self) -> anyhow::Result<Ctx> {
+        Ok(Ctx {
+            caller: Caller::new(self.caller.options().clone())?,
+            base: self.base.clone(),
+            run_id: self.run_id,
+            address: self.address,
+            freer: self.freer.as_ref().map(Freer::fresh).transpose()?,
+            next_range: AtomicU64::new(self.next_range.load(Ordering::Relaxed)),
+            threads: 1,
+        })
     }
 
     /// A range of call indices no other phase uses.
@@ -162,6 +191,8 @@ struct Acc {
     completed: u64,
     reserved: u64,
     errors: BTreeMap<String, u64>,
+    /// Whole calls: (seconds from the confirmation to the outcome, pause seconds written).
+    to_outcome: Vec<(f64, u32)>,
 }
 
 impl Acc {
@@ -174,6 +205,7 @@ impl Acc {
         self.started += o.started;
         self.completed += o.completed;
         self.reserved += o.reserved;
+        self.to_outcome.extend(o.to_outcome);
         for (k, n) in o.errors {
             *self.errors.entry(k).or_default() += n;
         }
@@ -203,10 +235,18 @@ fn error_kind(e: &CallError) -> String {
 async fn unit(ctx: &Ctx, work: Work, i: u64, acc: &mut Acc) {
     acc.started += 1;
     let samples = &mut acc.samples;
+    // The confirmation of the address is the script's last answer.
+    let confirmation = match work {
+        Work::Whole => ctx.first_answers(i).len() + ctx.address_answers().len() + 1,
+        Work::HoldFinish => ctx.address_answers().len() + 1,
+        _ => usize::MAX,
+    };
+    let mut wait = OutcomeClock::default();
     let mut record = |e: &CallEvent| {
         if let CallEvent::Request { url, latency, .. } = e {
             samples.record(url, *latency);
         }
+        wait.see(e, confirmation);
     };
     // Runs `caller` with `script`; `Ok(true)` when it ended as expected.
     let outcome: Result<(), String> = match work {
@@ -306,7 +346,12 @@ async fn unit(ctx: &Ctx, work: Work, i: u64, acc: &mut Acc) {
         }
     };
     match outcome {
-        Ok(()) => acc.completed += 1,
+        Ok(()) => {
+            acc.completed += 1;
+            if let Some(w) = wait.took() {
+                acc.to_outcome.push(w);
+            }
+        }
         Err(kind) => acc.error(kind),
     }
 }
@@ -349,30 +394,11 @@ pub(super) async fn drive(
     let server_before = server.sample();
     let me_before = proc_sample(None);
     let t0 = Instant::now();
-    let mut tasks = Vec::new();
-    let think = ctx.caller.options().think;
-    for _ in 0..concurrency {
-        let ctx = ctx.clone();
-        let source = source.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut acc = Acc::default();
-            if !think.is_zero() {
-                // Callers arrive spread over one think time, not all at once.
-                tokio::time::sleep(think.mul_f64(rand::random_range(0.0..1.0))).await;
-            }
-            while let Some(i) = source.take() {
-                unit(&ctx, work, i, &mut acc).await;
-            }
-            acc
-        }));
-    }
-    let mut acc = Acc::default();
-    for t in tasks {
-        match t.await {
-            Ok(a) => acc.merge(a),
-            Err(_) => acc.error("generator task panicked"),
-        }
-    }
+    let acc = if ctx.threads <= 1 {
+        callers(ctx.clone(), work, source, concurrency).await
+    } else {
+        on_threads(ctx, work, source, concurrency).await
+    };
     let elapsed = t0.elapsed().as_secs_f64().max(1e-9);
     let server_cpu = match (server_before, server.sample()) {
         (Some(a), Some(b)) => Some(b.cpu_s - a.cpu_s),
@@ -408,7 +434,86 @@ pub(super) async fn drive(
             .filter(|_| webhooks > 0)
             .map(|c| c * 1e6 / webhooks as f64),
         generator_cores,
+        to_outcome: OutcomeWait::from_calls(&acc.to_outcome),
     }
+}
+
+/// `concurrency` callers on this runtime, taking calls from `source` until it runs dry.
+async fn callers(ctx: Arc<Ctx>, work: Work, source: Arc<Source>, concurrency: u64) -> Acc {
+    let mut tasks = Vec::new();
+    let think = ctx.caller.options().think;
+    for _ in 0..concurrency {
+        let ctx = ctx.clone();
+        let source = source.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acc = Acc::default();
+            if !think.is_zero() {
+                // Callers arrive spread over one think time, not all at once.
+                tokio::time::sleep(think.mul_f64(rand::random_range(0.0..1.0))).await;
+            }
+            while let Some(i) = source.take() {
+                unit(&ctx, work, i, &mut acc).await;
+            }
+            acc
+        }));
+    }
+    let mut acc = Acc::default();
+    for t in tasks {
+        match t.await {
+            Ok(a) => acc.merge(a),
+            Err(_) => acc.error("generator task panicked"),
+        }
+    }
+    acc
+}
+
+/// The callers spread over `ctx.threads` OS threads, each running a
+/// single-threaded runtime with its own HTTP clients, all taking calls from the
+/// one `source`: one runtime on one core was the limit of the generator, not
+/// the server.
+async fn on_threads(ctx: &Arc<Ctx>, work: Work, source: Arc<Source>, concurrency: u64) -> Acc {
+    let threads = (ctx.threads as u64).min(concurrency).max(1);
+    let mut acc = Acc::default();
+    let mut done = Vec::new();
+    for t in 0..threads {
+        let share = concurrency / threads + u64::from(t < concurrency % threads);
+        let local = match ctx.for_thread() {
+            Ok(c) => Arc::new(c),
+            Err(_) => {
+                acc.error("generator thread: HTTP client");
+                continue;
+            }
+        };
+        let source = source.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name(format!("bench-gen-{t}"))
+            .spawn(move || {
+                let acc = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(callers(local, work, source, share)),
+                    Err(_) => {
+                        let mut a = Acc::default();
+                        a.error("generator thread: runtime");
+                        a
+                    }
+                };
+                let _ = tx.send(acc);
+            });
+        match spawned {
+            Ok(_) => done.push(rx),
+            Err(_) => acc.error("generator thread: spawn"),
+        }
+    }
+    for rx in done {
+        match rx.await {
+            Ok(a) => acc.merge(a),
+            Err(_) => acc.error("generator thread panicked"),
+        }
+    }
+    acc
 }
 
 /// Warm-up (not kept), then the measured phase.
@@ -458,6 +563,7 @@ mod tests {
             address: AddressInput::Speech,
             freer: None,
             next_range: AtomicU64::new(1 << 32),
+            threads: 1,
         };
         let (a, b) = (ctx.range(), ctx.range());
         assert_ne!(a, b);

@@ -44,13 +44,14 @@
 mod args;
 pub mod ceiling;
 mod drive;
+mod outcome;
 mod report;
 mod run;
 mod stats;
 mod target;
 
 pub use args::{AddressInput, BenchArgs, Mode, ServerKind};
-pub use report::{BenchReport, HoldResult, LoadResult};
+pub use report::{BenchReport, HoldResult, LoadResult, OutcomeWait};
 pub use run::{run, run_cli};
 pub use stats::LatencyStats;
 pub use target::{InProcess, SeedCalls, Service};

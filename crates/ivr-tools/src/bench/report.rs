@@ -31,6 +31,47 @@ pub struct LoadResult {
     pub server_cpu_us_per_webhook: Option<f64>,
     /// CPU time of the bench process over the phase, in cores (1.0 = one core busy).
     pub generator_cores: Option<f64>,
+    /// Whole mode: from the caller's "yes" to the address to the outcome.
+    pub to_outcome: Option<OutcomeWait>,
+}
+
+/// From sending the confirmation of the address to the answer that speaks the
+/// outcome (the hang-up or the transfer), over the completed calls.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct OutcomeWait {
+    pub calls: u64,
+    /// Calls whose confirmation was answered with a hold (a `<Pause>` before the outcome).
+    pub held: u64,
+    /// `<Pause>` seconds the documents asked for after the confirmation, per call
+    /// (as written; the bench sleeps them × `--pause-scale`).
+    pub pause_s_per_call: f64,
+    /// Wall-clock seconds at the run's `--pause-scale`.
+    pub mean_s: f64,
+    pub p50_s: f64,
+    pub p99_s: f64,
+    pub max_s: f64,
+}
+
+impl OutcomeWait {
+    /// From each call's (wall seconds, pause seconds as written).
+    pub(super) fn from_calls(calls: &[(f64, u32)]) -> Option<Self> {
+        if calls.is_empty() {
+            return None;
+        }
+        let mut secs: Vec<f64> = calls.iter().map(|c| c.0).collect();
+        secs.sort_by(f64::total_cmp);
+        let at = |q: f64| secs[((secs.len() as f64 * q).ceil() as usize).clamp(1, secs.len()) - 1];
+        let n = calls.len() as f64;
+        Some(Self {
+            calls: calls.len() as u64,
+            held: calls.iter().filter(|c| c.1 > 0).count() as u64,
+            pause_s_per_call: calls.iter().map(|c| f64::from(c.1)).sum::<f64>() / n,
+            mean_s: secs.iter().sum::<f64>() / n,
+            p50_s: at(0.5),
+            p99_s: at(0.99),
+            max_s: secs[secs.len() - 1],
+        })
+    }
 }
 
 /// Memory of the service with calls held in progress.
@@ -53,6 +94,8 @@ pub struct HoldResult {
 pub struct BenchReport {
     pub mode: Option<Mode>,
     pub concurrency: u64,
+    /// Generator threads, each its own runtime.
+    pub threads: usize,
     pub pause_scale: f64,
     /// Think time before each answer, in ms.
     pub think_ms: f64,
@@ -92,8 +135,9 @@ impl BenchReport {
         });
         let _ = writeln!(
             o,
-            "ozmap-ivr bench: {mode}; concurrency {}; think {} ms; pause scale {}{}; {}",
+            "ozmap-ivr bench: {mode}; concurrency {} on {} generator threads; think {} ms; pause scale {}{}; {}",
             self.concurrency,
+            self.threads,
             self.think_ms,
             self.pause_scale,
             if self.pause_scale == 0.0 {
@@ -197,6 +241,14 @@ fn write_load(o: &mut String, title: &str, r: &LoadResult) {
             o,
             "  polls per call {:.1}; reservations made and freed {}",
             r.polls_per_call, r.reserved
+        );
+    }
+    if let Some(w) = &r.to_outcome {
+        let _ = writeln!(
+            o,
+            "  confirmation to outcome: {} of {} calls held, {:.2} s of <Pause> per call; \
+             {:.3} s mean, p50 {:.3}, p99 {:.3}, max {:.3} (pauses × --pause-scale)",
+            w.held, w.calls, w.pause_s_per_call, w.mean_s, w.p50_s, w.p99_s, w.max_s
         );
     }
     if let Some(cpu) = r.server_cpu_us_per_webhook {

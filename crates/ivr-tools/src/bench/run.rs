@@ -35,6 +35,7 @@ pub async fn run(args: BenchArgs, service: &dyn Service) -> anyhow::Result<Bench
     let mut report = BenchReport {
         mode: Some(args.mode),
         concurrency: args.concurrency,
+        threads: args.generator_threads(),
         pause_scale: args.pause_scale,
         think_ms: args.think.as_secs_f64() * 1000.0,
         signed: token.is_some(),
@@ -147,13 +148,16 @@ async fn load_all(
         Some((base, token)) => Some(Freer::new(base, token)?),
         None => None,
     };
-    let ctx = Arc::new(Ctx::new(
-        caller,
-        target.base.clone(),
-        rand::random_range(10_000..100_000),
-        args.address,
-        freer,
-    ));
+    let ctx = Arc::new(
+        Ctx::new(
+            caller,
+            target.base.clone(),
+            rand::random_range(10_000..100_000),
+            args.address,
+            freer,
+        )
+        .with_threads(args.generator_threads()),
+    );
     let idle = target.sample();
     report.rss_idle_kib = idle.map(|s| s.rss_kib);
 
@@ -204,18 +208,21 @@ async fn load_all(
 
     if args.measure_ceiling() {
         let ceiling = start_ceiling(args, dir).await?;
-        let cctx = Arc::new(Ctx::new(
-            // The most the stack can do: no think time.
-            Caller::new(CallerOptions {
-                url: ceiling.voice.clone(),
-                think: Duration::ZERO,
-                ..base_opts.clone()
-            })?,
-            ceiling.base.clone(),
-            ctx.run_id,
-            args.address,
-            None,
-        ));
+        let cctx = Arc::new(
+            Ctx::new(
+                // The most the stack can do: no think time.
+                Caller::new(CallerOptions {
+                    url: ceiling.voice.clone(),
+                    think: Duration::ZERO,
+                    ..base_opts.clone()
+                })?,
+                ceiling.base.clone(),
+                ctx.run_id,
+                args.address,
+                None,
+            )
+            .with_threads(args.generator_threads()),
+        );
         let mut probe_target = ceiling;
         let waited = wait_first_answer(&cctx.caller, &mut probe_target, Instant::now()).await;
         let ceiling = probe_target;

@@ -63,6 +63,8 @@ pub(super) struct Admitted {
     pub(super) call_sid: String,
     /// The `seq` of the action URL, when it carries one.
     pub(super) seq: Option<i64>,
+    /// The protocol number the greeting's URLs carry (signed with the URL).
+    pub(super) protocol: Option<String>,
     /// The parameters, each value bounded.
     pub(super) form: Form,
 }
@@ -99,12 +101,21 @@ pub(super) async fn admit(
         .filter(|s| valid_call_sid(s))
         .map(str::to_string)
         .ok_or(Refusal::BadCallSid)?;
-    let seq = web::Query::<SeqQuery>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.seq);
+    let query = web::Query::<SeqQuery>::from_query(req.query_string()).ok();
+    let (seq, protocol) = match query {
+        Some(q) => {
+            let q = q.into_inner();
+            (
+                q.seq,
+                q.protocol.filter(|p| super::greeting::valid_protocol(p)),
+            )
+        }
+        None => (None, None),
+    };
     Ok(Admitted {
         call_sid,
         seq,
+        protocol,
         form,
     })
 }
@@ -112,6 +123,7 @@ pub(super) async fn admit(
 #[derive(serde::Deserialize)]
 struct SeqQuery {
     seq: Option<i64>,
+    protocol: Option<String>,
 }
 
 /// The body, at most [`MAX_BODY`] bytes: `413` past it (a declared length is

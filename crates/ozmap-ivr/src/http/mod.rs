@@ -5,7 +5,11 @@
 //! - `gate`: who may post a webhook (limits, basic auth, body, signature).
 //! - `error`: every refusal, with its status, body, log line and counter.
 //! - `steps`: one step of the call through the flow and the store.
+//! - `greeting`: the greeting, which writes nothing (protocol blocks, the call
+//!   stored at its first answer or status callback).
 //! - `geocoding`: the geocoder behind the call, once per query, cached.
+//! - `reserving`: the reservation behind the confirmation, waited on within the
+//!   step budget so a quick OZmap is heard without a hold.
 //! - `admin`, `extract`: the ledger as JSON, behind the operators' token.
 //! - `metrics`: Prometheus text for operators.
 //! - `state`: what every handler shares ([`AppState`]).
@@ -15,13 +19,16 @@ mod error;
 mod extract;
 mod gate;
 pub(crate) mod geocoding;
+mod greeting;
 mod metrics;
+mod reserving;
 pub(crate) mod routes;
 mod state;
 mod steps;
 mod webhook;
 
 pub use gate::SecurityCounters;
+pub(crate) use greeting::Greetings;
 pub use metrics::WebhookCounters;
 pub use state::AppState;
 

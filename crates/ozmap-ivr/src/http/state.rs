@@ -2,7 +2,7 @@
 //! prompts, the limits and the counters. Built at start-up (`Application::build`);
 //! its only methods are here.
 
-use super::{SecurityCounters, WebhookCounters};
+use super::{Greetings, SecurityCounters, WebhookCounters};
 use crate::config::Config;
 use crate::geocode::Locator;
 use crate::ratelimit::RateLimits;
@@ -37,6 +37,8 @@ pub struct AppState {
     pub security: SecurityCounters,
     /// Answered webhooks, by route, with their latency.
     pub webhooks: WebhookCounters,
+    /// Greeted calls not stored yet, and the protocol block in hand.
+    pub(crate) greetings: Greetings,
     /// Model, `enhanced`, timeouts and the address hints (the ISP's streets),
     /// built once at start.
     pub(crate) recogniser: Recogniser,
@@ -47,6 +49,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Whether this instance greeted `call_sid` and has not stored it yet: the
+    /// greeting writes nothing (see `http::greeting`).
+    pub fn greeted_unstored(&self, call_sid: &str) -> bool {
+        self.greetings.repeated(call_sid).is_some()
+    }
+
     pub fn render_ctx(&self) -> RenderCtx<'_> {
         RenderCtx {
             prompts: &self.prompts,

@@ -7,6 +7,8 @@
 
 use super::AppState;
 use super::geocoding;
+use super::greeting;
+use super::reserving;
 use super::{Hook, SecurityCounters};
 use crate::store::{LedgerStatus, StoredCall, now_ms};
 use ivr_core::domain::ReservationOutcome;
@@ -22,8 +24,10 @@ pub(super) async fn handle(
     hook: Hook,
     call_sid: &str,
     seq: Option<i64>,
+    protocol: Option<&str>,
     form: &Form,
 ) -> anyhow::Result<String> {
+    let started = tokio::time::Instant::now();
     let now = now_ms();
     let render = state.render_ctx();
     if hook == Hook::Status {
@@ -37,16 +41,29 @@ pub(super) async fn handle(
             None => "?",
         };
         tracing::info!(status, "call status");
+        greeting::store_on_status(state, call_sid, now).await?;
         return Ok(ivr_core::twiml::Response::new().render());
     }
-    let Some(stored) = state.store.load_call(call_sid).await? else {
+    if hook == Hook::Start
+        && let Some(body) = state.greetings.repeated(call_sid)
+    {
+        tracing::info!("repeated greeting: same answer again");
+        return Ok(body);
+    }
+    let from = form.get("From").unwrap_or("");
+    let stored = match state.store.load_call(call_sid).await? {
+        None if hook != Hook::Start => {
+            greeting::store_greeted(state, call_sid, seq, protocol, from, now).await?
+        }
+        found => found,
+    };
+    let Some(stored) = stored else {
         // A new call, or a step of a call this service does not know (its state
         // expired or another deployment started it): greet and start over.
         if hook != Hook::Start {
             tracing::info!("unknown call: starting over");
         }
         // A new call state: the caller's number must still have new calls left.
-        let from = form.get("From").unwrap_or("");
         if !state.limits.allow_new_call(from) {
             SecurityCounters::bump(&state.security.limited_calls);
             tracing::warn!(
@@ -55,34 +72,8 @@ pub(super) async fn handle(
             );
             return Ok(render.apology("error.busy"));
         }
-        let mut call = Call::new(Some(from.to_string()).filter(|f| !f.is_empty()));
-        let protocol = state
-            .store
-            .next_protocol(&state.cfg.call.schedule.today(now as u64))
-            .await?;
-        tracing::info!(protocol = %protocol, "new call");
-        call.data.protocol = Some(protocol);
-        let t = flow::advance_at(
-            &state.cfg.call.flow,
-            &call,
-            Event::Start,
-            moment(state, now),
-        );
-        let body = render.render(&t.reply, 1);
-        if state
-            .store
-            .create_call(call_sid, &t.call, &body, now)
-            .await?
-        {
-            return Ok(body);
-        }
-        // Created meanwhile by a repeated request: answer what it answered.
-        return Ok(state
-            .store
-            .load_call(call_sid)
-            .await?
-            .and_then(|s| s.last_reply)
-            .unwrap_or(body));
+        // Nothing stored: see `greeting`.
+        return greeting::greet(state, call_sid, from, now).await;
     };
     if hook == Hook::Start {
         // The platform repeated the first request, or the caller was sent to the
@@ -90,6 +81,10 @@ pub(super) async fn handle(
         return Ok(replay_or_resume(state, &stored, now));
     }
     match seq {
+        Some(s) if s == stored.seq && reserving::answered_in_place(hook, &stored) => {
+            tracing::info!("poll of a hold whose outcome came meanwhile: the outcome");
+            return Ok(stored.last_reply.clone().unwrap_or_default());
+        }
         Some(s) if s == stored.seq => {}
         Some(s) if s == stored.seq - 1 && stored.last_reply.is_some() => {
             tracing::info!("repeated request: same answer again");
@@ -167,11 +162,18 @@ pub(super) async fn handle(
         .advance_call(call_sid, stored.seq, &t.call, &body, reserve, now)
         .await?
     {
+        count_address_attempts(state, &stored.call, &t);
         if reserve.is_some() {
             tracing::info!("reservation written to the ledger");
             state.wake_worker.notify_one();
+            // OZmap is usually quick: speak the outcome now rather than the hold.
+            let deadline = started + state.cfg.call.step_budget;
+            if let Some(outcome) =
+                reserving::outcome_within(state, call_sid, stored.seq + 1, &t.call, deadline).await
+            {
+                return Ok(outcome);
+            }
         }
-        count_address_attempts(state, &stored.call, &t);
         Ok(body)
     } else {
         // Another copy of this request moved the call first: answer what it did.
@@ -196,7 +198,7 @@ fn count_address_attempts(state: &AppState, before: &Call, t: &flow::Transition)
 }
 
 /// The clock for the flow, and whether a person answers now (`IVR_AGENT_HOURS`).
-fn moment(state: &AppState, now: i64) -> Moment {
+pub(super) fn moment(state: &AppState, now: i64) -> Moment {
     let now_ms = u64::try_from(now).unwrap_or(0);
     Moment {
         now_ms,
@@ -235,7 +237,7 @@ fn step_name(step: &Step) -> &'static str {
 }
 
 /// What the background work has for a call that is on hold.
-async fn progress(
+pub(super) async fn progress(
     state: &Arc<AppState>,
     call_sid: &str,
     call: &Call,

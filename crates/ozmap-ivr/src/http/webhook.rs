@@ -86,6 +86,7 @@ async fn answer(
         hook,
         &admitted.call_sid,
         admitted.seq,
+        admitted.protocol.as_deref(),
         &admitted.form,
     )
     .await

@@ -114,6 +114,39 @@ impl Store {
         .await
     }
 
+    /// Replaces the state and the last answer of a call at `seq` without moving
+    /// `seq`: the answer just stored is taken back before it went out (the
+    /// reservation came within the step budget, so the hold is never heard).
+    /// A repeated request then gets the new answer. `false` when the call is no
+    /// longer at `seq`.
+    pub async fn rewrite_call(
+        &self,
+        call_sid: &str,
+        seq: i64,
+        call: &Call,
+        reply: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE calls SET state = $1, last_reply = $2, updated_at = $3 \
+                     WHERE call_sid = $4 AND seq = $5",
+                )
+                .bind(state)
+                .bind(reply)
+                .bind(now)
+                .bind(call_sid)
+                .bind(seq)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
+    }
+
     /// Deletes calls not touched since `before` (call state holds personal data).
     pub async fn purge_calls(&self, before: i64) -> Result<u64, StoreError> {
         self.write(Box::new(move |c| {

@@ -85,6 +85,29 @@ impl Store {
         Ok(format!("{day}{n:08}"))
     }
 
+    /// Reserves `size` protocol numbers of `day` at once (a hi/lo block) from
+    /// the counter every instance shares; returns the last of them, so the
+    /// block is `last - size + 1 ..= last`. Numbers of a block not handed out
+    /// before a restart are skipped, never reused.
+    pub async fn reserve_protocols(&self, day: &str, size: i64) -> Result<i64, StoreError> {
+        let key = day.to_string();
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "INSERT INTO protocol_counters (day, last) VALUES ($1, $2) \
+                     ON CONFLICT (day) DO UPDATE SET last = protocol_counters.last + $2 \
+                     RETURNING last",
+                )
+                .bind(key)
+                .bind(size)
+                .fetch_one(&mut *c)
+                .await?;
+                Ok(row.try_get("last")?)
+            })
+        }))
+        .await
+    }
+
     pub async fn reservation(&self, id: i64) -> Result<Option<Reservation>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = $1"
@@ -256,9 +279,10 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let (id, token) = (claim.reservation.id, claim.token.clone());
-        self.write(Box::new(move |c| {
-            Box::pin(async move {
-                let update = sqlx::query(AssertSqlSafe(format!(
+        let settled = self
+            .write(Box::new(move |c| {
+                Box::pin(async move {
+                    let update = sqlx::query(AssertSqlSafe(format!(
                     "UPDATE reservations SET {set}, attempts = attempts + 1, claimed_until = 0, \
                      claim_token = NULL, updated_at = $2 WHERE id = $3 AND claim_token = $4"
                 )))
@@ -266,21 +290,25 @@ impl Store {
                 .bind(now)
                 .bind(id)
                 .bind(token);
-                let Some(message) = message else {
-                    // One statement is atomic by itself.
-                    return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
-                };
-                let mut tx = c.begin().await?;
-                if update.execute(&mut *tx).await?.rows_affected() != 1 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                insert_message(&mut tx, id, &message, now).await?;
-                tx.commit().await?;
-                Ok(true)
-            })
-        }))
-        .await
+                    let Some(message) = message else {
+                        // One statement is atomic by itself.
+                        return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
+                    };
+                    let mut tx = c.begin().await?;
+                    if update.execute(&mut *tx).await?.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    insert_message(&mut tx, id, &message, now).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                })
+            }))
+            .await;
+        if matches!(settled, Ok(true)) {
+            self.ledger_settled.notify_waiters();
+        }
+        settled
     }
 
     /// Lets a claimed row go without an outcome (its worker is shutting down): the

@@ -112,7 +112,7 @@ pub(crate) const CHAT_KEY_PREFIX: &str = "wa:";
 impl Reservation {
     /// Made in a WhatsApp conversation: the outcome goes back in the chat, not
     /// by SMS.
-    pub(crate) fn from_chat(&self) -> bool {
+    pub(crate) fn made_in_chat(&self) -> bool {
         self.call_sid.starts_with(CHAT_KEY_PREFIX)
     }
 }
@@ -170,6 +170,9 @@ pub struct Store {
     backend: Backend,
     /// SQLite on a file: the one writing connection, with group commit.
     writer: Option<Arc<commit::Writer>>,
+    /// Told whenever a ledger row gets its final state on this instance, so a
+    /// webhook waiting on the reservation wakes at once (see `http::reserving`).
+    ledger_settled: Arc<tokio::sync::Notify>,
 }
 
 /// A write: statements on one connection (a transaction of its own when it
@@ -265,6 +268,7 @@ impl Store {
             pool,
             backend,
             writer,
+            ledger_settled: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -286,6 +290,12 @@ impl Store {
                 op(&mut conn).await
             }
         }
+    }
+
+    /// Notified (all waiters) after a ledger row of this instance got its final
+    /// state. Rows settled by another instance are not told: poll as well.
+    pub(crate) fn ledger_settled(&self) -> &tokio::sync::Notify {
+        &self.ledger_settled
     }
 
     pub fn backend(&self) -> Backend {

@@ -543,3 +543,28 @@ async fn message_claims_are_exclusive_retried_and_released() {
         assert_eq!(dead[0].protocol, request("1").protocol);
     }
 }
+
+#[tokio::test]
+async fn protocol_blocks_never_overlap_and_share_the_counter() {
+    for db in all_dbs().await {
+        let s = &db.store;
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.reserve_protocols("20261203", 1000).await.unwrap() })
+            })
+            .collect();
+        let mut lasts = Vec::new();
+        for t in tasks {
+            lasts.push(t.await.unwrap());
+        }
+        lasts.sort_unstable();
+        // Twenty blocks of 1000, back to back from 1: 1000, 2000, … 20000.
+        assert_eq!(lasts, (1..=20).map(|i| i * 1000).collect::<Vec<_>>());
+        // The one-at-a-time numbers come after the blocks.
+        assert_eq!(
+            s.next_protocol("20261203").await.unwrap(),
+            "2026120300020001"
+        );
+    }
+}

@@ -273,7 +273,7 @@ impl Worker {
         let outbox = self
             .outbox
             .as_ref()
-            .filter(|_| !claim.reservation.from_chat());
+            .filter(|_| !claim.reservation.made_in_chat());
         let mut message: Option<NewMessage> = None;
         let (end, recorded) = match result {
             Ok(outcome) => {

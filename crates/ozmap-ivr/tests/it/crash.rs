@@ -506,8 +506,11 @@ async fn a_platform_retry_of_the_confirmation(b: Backend) {
     let mut twin = phone.twin();
     let (a, b2) = tokio::join!(phone.post_to(&action, &form), twin.post_to(&action, &form));
     let (a, b2) = (a.unwrap(), b2.unwrap());
-    assert!(a.is_hold() && b2.is_hold());
-    assert_eq!(a.redirect, b2.redirect, "both copies get the same answer");
+    // The copy that moved the call answers with the outcome when OZmap is quick;
+    // the other gets what is stored when it reads (the hold, or the outcome).
+    // Either way both lead to the same end.
+    let end_b = twin.settle(b2).await.unwrap();
+    assert_ended(&end_b, &twin);
     let end = phone.settle(a).await.unwrap();
     assert_ended(&end, &phone);
     assert!(

@@ -230,7 +230,8 @@ async fn a_megabyte_body_gets_413_with_twiml_and_no_state() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(stored(&ip.db.url, &call_sid(2)).await);
+    // Admitted; the greeting stores nothing (the call is stored at its first answer).
+    assert!(!stored(&ip.db.url, &call_sid(2)).await);
 }
 
 #[actix_web::test]
@@ -696,8 +697,9 @@ fn any_text_in_any_field_gets_well_formed_twiml_through_the_whole_path() {
     }
     let seen = seen.into_inner();
     eprintln!("verbs answered: {seen:?}");
-    // Holds come only from the geocoder or the reservation: the cases get deep.
-    assert!(seen.get("Pause").copied().unwrap_or(0) > 0, "{seen:?}");
+    // The cases get deep: many questions, and calls that end (a quick OZmap's
+    // outcome comes without a hold, so a <Pause> is no longer a sign of depth).
+    assert!(seen.get("Hangup").copied().unwrap_or(0) > 0, "{seen:?}");
     assert!(seen.get("Gather").copied().unwrap_or(0) > 64, "{seen:?}");
     // ...down to the reservation in OZmap (one client code: one reservation).
     system.block_on(async {

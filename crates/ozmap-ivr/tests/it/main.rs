@@ -15,6 +15,8 @@
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
 //! - [`directory`]: the client directory (the ISP's ERP), against fakes;
 //! - [`whatsapp`]: the WhatsApp channel, against a fake Graph API;
+//! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
+//! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`bench`]: the load generator in process.
 
 /// The `ozmap-ivr` binary Cargo built for these tests.
@@ -27,8 +29,10 @@ mod calls;
 mod cli;
 mod crash;
 mod directory;
+mod greeting;
 mod hostile;
 mod instances;
+mod outcome;
 mod rights;
 mod security;
 mod signatures;

@@ -81,6 +81,16 @@ pub(crate) fn assert_empty_response(body: &str) {
     assert_eq!(doc.root_element().children().count(), 0, "{body}");
 }
 
+/// The `<Gather action>` of a TwiML answer.
+pub(crate) fn gather_action(body: &str) -> String {
+    let doc = roxmltree::Document::parse(body).expect("TwiML");
+    doc.descendants()
+        .find(|n| n.has_tag_name("Gather"))
+        .and_then(|g| g.attribute("action"))
+        .expect("a Gather with an action")
+        .to_string()
+}
+
 pub(crate) async fn call_state(app: &TestApp, sid: &str) -> Option<(i64, String)> {
     let store = Store::connect(&app.db.url).await.unwrap();
     store
@@ -194,7 +204,7 @@ async fn unsigned_forged_wrong_token_and_retargeted_requests_get_403_and_leave_n
     )
     .await;
     assert_eq!(a.status, 200, "{}", a.body);
-    assert!(call_state(&app, &sid(9)).await.is_some());
+    assert!(app.state.greeted_unstored(&sid(9)));
 }
 
 #[tokio::test]
@@ -210,9 +220,13 @@ async fn a_replay_with_changed_parameters_gets_403_and_the_call_does_not_move() 
     };
     let a = post(&app.voice_url, &start, &sign(&app.voice_url, &start)).await;
     assert_eq!(a.status, 200);
-    let before = call_state(&app, &sid).await.expect("the call started");
-    // The platform's request for the answer step, as captured by an eavesdropper.
-    let answer_url = format!("{}/voice/answer?seq=1", app.base_url);
+    // The greeting stores nothing: the call is stored at its first answer.
+    let before = call_state(&app, &sid).await;
+    assert!(before.is_none());
+    assert!(app.state.greeted_unstored(&sid), "the call started");
+    // The platform's request for the answer step, as captured by an eavesdropper
+    // (the greeting's action URL, with the call's protocol).
+    let answer_url = gather_action(&a.body);
     let mut genuine = start.clone();
     genuine.push(p("Digits", "123*123"));
     let signature = sign(&answer_url, &genuine);
@@ -231,18 +245,14 @@ async fn a_replay_with_changed_parameters_gets_403_and_the_call_does_not_move() 
             format!("{}/voice/answer?seq=2", app.base_url),
             &genuine,
         ),
-        (
-            "query added",
-            format!("{}/voice/answer?seq=1&x=1", app.base_url),
-            &genuine,
-        ),
+        ("query added", format!("{answer_url}&x=1"), &genuine),
     ] {
         let a = post(&url, form, &signature).await;
         assert_eq!(a.status, 403, "{name}");
         assert_empty_response(&a.body);
         assert_eq!(
             call_state(&app, &sid).await.as_ref(),
-            Some(&before),
+            before.as_ref(),
             "{name}"
         );
     }
@@ -250,7 +260,7 @@ async fn a_replay_with_changed_parameters_gets_403_and_the_call_does_not_move() 
     let a = post(&answer_url, &genuine, &signature).await;
     assert_eq!(a.status, 200);
     let after = call_state(&app, &sid).await.unwrap();
-    assert_eq!(after.0, before.0 + 1);
+    assert_eq!(after.0, 2, "stored at its first answer, moved once");
     assert_eq!(app.sandbox.property_posts(), 0);
 }
 
@@ -446,7 +456,7 @@ async fn basic_auth_in_the_public_url_is_required_and_signed_with_or_without_it(
     )
     .await;
     assert_eq!(a.status, 200, "{}", a.body);
-    assert!(call_state(&app, &sid(60)).await.is_some());
+    assert!(app.state.greeted_unstored(&sid(60)));
     // A whole call: the action URLs carry the credentials, every request is
     // authenticated and signed over the URL with them, as Twilio does.
     let report = app

@@ -41,19 +41,21 @@ async fn the_greeting_is_a_gather_with_speech_and_keys_then_a_redirect_for_silen
     assert_eq!(g.attribute("language"), Some("pt-BR"));
     assert_eq!(g.attribute("method"), Some("POST"));
     assert_eq!(g.attribute("finishOnKey"), Some("#"));
-    assert_eq!(
-        g.attribute("action"),
-        Some(format!("{}/voice/answer?seq=1", app.base_url).as_str())
-    );
+    // The greeting's URLs carry the call's protocol (the call is stored at its first answer).
+    let action = g.attribute("action").unwrap();
+    let prefix = format!("{}/voice/answer?seq=1&protocol=", app.base_url);
+    assert!(action.starts_with(&prefix), "{action}");
+    assert!(action[prefix.len()..].bytes().all(|b| b.is_ascii_digit()));
     assert!(g.attribute("hints").unwrap().contains("meia"));
     let say = g.first_element_child().unwrap();
     assert_eq!(say.tag_name().name(), "Say");
     assert_eq!(say.attribute("voice"), Some("Polly.Camila"));
     assert!(say.text().unwrap().starts_with("Olá!"));
     let redirect = doc.root_element().last_element_child().unwrap();
+    let protocol = &action[prefix.len()..];
     assert_eq!(
         redirect.text(),
-        Some(format!("{}/voice/silence?seq=1", app.base_url).as_str())
+        Some(format!("{}/voice/silence?seq=1&protocol={protocol}", app.base_url).as_str())
     );
     assert_eq!(redirect.attribute("method"), Some("POST"));
 }
@@ -192,6 +194,7 @@ async fn a_step_for_an_unknown_call_starts_over_politely() {
         .descendants()
         .find(|n| n.has_tag_name("Gather"))
         .unwrap();
+    // The call was stored by this step (from the greeting kept in memory), at seq 1.
     assert_eq!(
         g.attribute("action"),
         Some(format!("{}/voice/answer?seq=1", app.base_url).as_str())
