@@ -89,7 +89,9 @@ impl Application {
             wake: sms_wake.clone(),
         });
         announce_sms(&cfg);
+        let ozmap_health = Arc::new(crate::worker::OzmapHealth::default());
         let worker = Worker {
+            health: ozmap_health.clone(),
             store: store.clone(),
             ozmap,
             reserve: cfg.reserve.clone(),
@@ -125,7 +127,7 @@ impl Application {
             limits,
             security: SecurityCounters::default(),
             webhooks: WebhookCounters::default(),
-
+            ozmap: ozmap_health,
             recogniser,
         });
         let data = state.clone();

@@ -7,10 +7,12 @@
 //! - `steps`: one step of the call through the flow and the store.
 //! - `geocoding`: the geocoder behind the call, once per query, cached.
 //! - `admin`, `extract`: the ledger as JSON, behind the operators' token.
-//! - `metrics`: Prometheus text for operators.
+//! - `metrics`: Prometheus (OpenMetrics) text for operators.
+//! - `console`: the operators' console in the browser, and `GET /admin/funnel`.
 //! - `state`: what every handler shares ([`AppState`]).
 
 mod admin;
+mod console;
 mod error;
 mod extract;
 mod gate;

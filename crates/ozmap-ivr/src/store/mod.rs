@@ -18,12 +18,14 @@
 
 mod calls;
 mod commit;
+mod funnel;
 mod geocache;
 mod ledger;
 mod messages;
 mod schema;
 mod signatures;
 
+pub(crate) use funnel::{CallOutcome, CallTrace};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 
@@ -63,6 +65,8 @@ pub struct StoredCall {
     pub seq: i64,
     pub last_reply: Option<String>,
     pub updated_at: i64,
+    /// The steps the call reached, `,ask_code,…,` (see `funnel`).
+    pub steps: String,
 }
 
 /// Where a reservation stands in the ledger.

@@ -6,6 +6,8 @@
 //! - [`calls`]: whole calls, as a platform walks them;
 //! - [`webhooks`]: the answers' TwiML, by structure;
 //! - [`admin`]: the ledger as JSON for operators;
+//! - [`console`]: the operators' console and the funnel JSON; [`console_browser`]:
+//!   the console in headless Chromium (skipped, saying so, without one);
 //! - [`security`]: signatures and limits over real HTTP;
 //! - [`signatures`]: where the platforms' signing differs (Telnyx replays, basic auth);
 //! - [`hostile`]: broken and hostile input through the real request path;
@@ -23,6 +25,8 @@ mod admin;
 mod bench;
 mod calls;
 mod cli;
+mod console;
+mod console_browser;
 mod crash;
 mod hostile;
 mod instances;
