@@ -158,6 +158,17 @@ async fn an_operator_walks_the_console_in_chromium() {
                 .is_ok()
         );
         shot(&c, &shots, "1-dashboard.png").await;
+        // The same page on a phone's width: one column, nothing cut off.
+        c.set_window_size(390, 2400).await?;
+        let width: Value = c
+            .execute("return document.documentElement.scrollWidth", vec![])
+            .await?;
+        assert!(
+            width.as_i64().unwrap_or(9999) <= 400,
+            "wider than a phone: {width}"
+        );
+        shot(&c, &shots, "1-phone.png").await;
+        c.set_window_size(1100, 2200).await?;
 
         // The dead letter: its detail, Retry, and the worker makes it.
         c.find(Locator::Id(&format!("open-{dead}")))

@@ -5,9 +5,9 @@ use super::funnel::StepCount;
 use super::labels::Labels;
 use maud::{Markup, html};
 
-const WIDTH: f64 = 600.0;
+const WIDTH: f64 = 420.0;
 const ROW: f64 = 26.0;
-const LABEL_W: f64 = 150.0;
+const LABEL_W: f64 = 125.0;
 
 /// One bar per step reached: its length the calls that reached it, the red
 /// end the calls abandoned there.
@@ -18,7 +18,7 @@ pub(crate) fn funnel(steps: &[(&'static str, StepCount)], l: &Labels) -> Markup 
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let bar_w = WIDTH - LABEL_W - 70.0;
+    let bar_w = WIDTH - LABEL_W - 60.0;
     let height = ROW * steps.len().max(1) as f64 + 4.0;
     html! {
         svg #funnel-chart viewBox={"0 0 " (WIDTH) " " (height)} role="img"
@@ -28,19 +28,19 @@ pub(crate) fn funnel(steps: &[(&'static str, StepCount)], l: &Labels) -> Markup 
                 @let w = (c.reached as f64 / max * bar_w).max(1.0);
                 @let a = (c.abandoned as f64 / max * bar_w).min(w);
                 g data-step=(step) {
-                    text x="0" y=(y + 16.0) font-size="13" { (step) }
+                    text x="0" y=(y + 16.0) font-size="12" { (step) }
                     rect x=(LABEL_W) y=(y) width=(w) height="20" fill="#2b6cb0" rx="2" {}
                     @if c.abandoned > 0 {
                         rect x=(LABEL_W + w - a) y=(y) width=(a) height="20" fill="#c53030" rx="2" {}
                     }
-                    text x=(LABEL_W + w + 6.0) y=(y + 16.0) font-size="13" {
+                    text x=(LABEL_W + w + 6.0) y=(y + 16.0) font-size="12" {
                         (c.reached)
                         @if c.abandoned > 0 { " (−" (c.abandoned) ")" }
                     }
                 }
             }
             @if steps.is_empty() {
-                text x="0" y="18" font-size="13" { "—" }
+                text x="0" y="18" font-size="12" { "—" }
             }
         }
     }

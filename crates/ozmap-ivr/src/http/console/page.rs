@@ -25,7 +25,7 @@ h2{font-size:1rem;margin:.2rem 0 .6rem}
 .card b{display:block;font-size:1.4rem}.card span{font-size:.8rem;color:#4a5568}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid #e2e8f0;vertical-align:top}
-.scroll{overflow-x:auto}svg{width:100%;height:auto}
+.scroll{overflow-x:auto}svg{width:100%;max-width:680px;height:auto}
 .flash{background:#c6f6d5;border-radius:4px;padding:.5rem .8rem}
 .error{background:#fed7d7;border-radius:4px;padding:.5rem .8rem}
 form.inline{display:inline}button{font:inherit;padding:.3rem .8rem;cursor:pointer}
