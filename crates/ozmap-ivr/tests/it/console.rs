@@ -259,6 +259,22 @@ async fn without_a_session_nothing_is_shown_and_no_action_is_taken() {
         .unwrap();
     assert!(en.contains("Operators&#39; console") || en.contains("Operators' console"));
 
+    // the ledger's filter and search
+    let page = |query: &'static str| {
+        http.get(format!("{base}/console?{query}"))
+            .header("Cookie", &cookie)
+            .send()
+    };
+    let found = page("q=123%7C123").await.unwrap().text().await.unwrap();
+    assert!(found.contains("data-status=\"done\""), "{found}");
+    let none = page("status=dead").await.unwrap().text().await.unwrap();
+    assert!(!none.contains("data-status="), "{none}");
+    let none = page("q=20260101").await.unwrap().text().await.unwrap();
+    assert!(!none.contains("data-status="), "{none}");
+    assert_eq!(page("status=lost").await.unwrap().status(), 400);
+    assert_eq!(page("reservation=abc").await.unwrap().status(), 400);
+    assert_eq!(page("reservation=999").await.unwrap().status(), 404);
+
     // an action without the CSRF token, or from another site, is refused
     let id = {
         let (_, rows) = get(

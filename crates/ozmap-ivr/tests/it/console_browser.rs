@@ -98,6 +98,17 @@ async fn text(c: &Client, css: &str) -> String {
     }
 }
 
+/// The element with this id, once the page shows it.
+async fn by_id(
+    c: &Client,
+    id: &str,
+) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(id))
+        .await
+}
+
 async fn shot(c: &Client, dir: &Path, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(dir.join(name), png).expect("write the screenshot");
@@ -144,8 +155,8 @@ async fn an_operator_walks_the_console_in_chromium() {
     let result = async {
         // Logged out: the login form only.
         c.goto(&console).await?;
-        c.find(Locator::Id("token")).await?.send_keys(ADMIN).await?;
-        c.find(Locator::Id("login-button")).await?.click().await?;
+        by_id(&c, "token").await?.send_keys(ADMIN).await?;
+        by_id(&c, "login-button").await?.click().await?;
         // The counts of the calls walked.
         assert_eq!(text(&c, "#today-calls").await, "4");
         assert_eq!(text(&c, "#today-reserved").await, "1");
@@ -171,13 +182,10 @@ async fn an_operator_walks_the_console_in_chromium() {
         c.set_window_size(1100, 2200).await?;
 
         // The dead letter: its detail, Retry, and the worker makes it.
-        c.find(Locator::Id(&format!("open-{dead}")))
-            .await?
-            .click()
-            .await?;
+        by_id(&c, &format!("open-{dead}")).await?.click().await?;
         assert_eq!(text(&c, "#detail-status").await, "dead");
         shot(&c, &shots, "2-dead-letter.png").await;
-        c.find(Locator::Id("retry")).await?.click().await?;
+        by_id(&c, "retry").await?.click().await?;
         assert!(text(&c, "#flash").await.contains("devolvida ao worker"));
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -192,8 +200,8 @@ async fn an_operator_walks_the_console_in_chromium() {
         shot(&c, &shots, "3-retried.png").await;
 
         // Logged out: no data, even when going back to the page.
-        c.find(Locator::Id("logout")).await?.click().await?;
-        c.find(Locator::Id("token")).await?;
+        by_id(&c, "logout").await?.click().await?;
+        by_id(&c, "token").await?;
         c.goto(&console).await?;
         let page = c.source().await?;
         assert!(page.contains("name=\"token\""));

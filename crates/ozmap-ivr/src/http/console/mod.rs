@@ -23,7 +23,7 @@ use crate::store::{CallOutcome, CallTrace, LedgerStatus, StoreError, now_ms};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use ivr_core::domain::ReservationOutcome;
+use ivr_core::domain::{ClientCode, ReservationOutcome};
 
 /// Why a console request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +163,7 @@ pub(crate) async fn show(
         .store
         .list_reservations(status.and_then(ledger_status), 1000)
         .await?;
-    let ledger: Vec<ReservationView> = rows
+    let mut ledger: Vec<ReservationView> = rows
         .iter()
         .map(ReservationView::from)
         .filter(|r| {
@@ -173,6 +173,18 @@ pub(crate) async fn show(
         })
         .take(100)
         .collect();
+    if ledger.is_empty() && !search.is_empty() {
+        // Older than the newest rows: an exact protocol or client code.
+        let by_code = match ClientCode::parse(search) {
+            Some(code) => state.store.reservation_by_code(&code).await?,
+            None => None,
+        };
+        let found = match by_code {
+            Some(r) => Some(r),
+            None => state.store.reservation_by_protocol(search).await?,
+        };
+        ledger.extend(found.as_ref().map(ReservationView::from));
+    }
     let detail = match q.reservation.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(id) => {
