@@ -228,6 +228,16 @@ async fn without_a_session_nothing_is_shown_and_no_action_is_taken() {
     assert!(!set.contains(ADMIN), "{set}");
     let cookie = set.split(';').next().unwrap().to_string();
 
+    // guessing the token is slowed down: ten tries a minute per address
+    let mut refused = 0;
+    for _ in 0..12 {
+        let r = login("guess", None).await.unwrap();
+        if r.status() == 429 {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 4, "{refused} of 12 guesses refused");
+
     // with the session: the data, the number masked
     let page = http
         .get(format!("{base}/console"))

@@ -34,6 +34,8 @@ pub(crate) enum ConsoleError {
     LoginRequired,
     #[error("wrong token")]
     BadLogin,
+    #[error("too many login tries; wait a minute")]
+    TooManyLogins,
     #[error("refused: the request comes from another site")]
     CrossSite,
     #[error("refused: the form is stale or forged (CSRF token); reload the page")]
@@ -57,6 +59,7 @@ impl ResponseError for ConsoleError {
             ConsoleError::LoginRequired | ConsoleError::BadLogin => StatusCode::UNAUTHORIZED,
             ConsoleError::CrossSite | ConsoleError::BadCsrf => StatusCode::FORBIDDEN,
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ConsoleError::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
             ConsoleError::Conflict(_) => StatusCode::CONFLICT,
             ConsoleError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             ConsoleError::Ozmap(_) => StatusCode::BAD_GATEWAY,
@@ -282,7 +285,7 @@ pub(crate) async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     session::same_origin(&req, &state)?;
-    let cookie = session::login(&state, &form.token).await?;
+    let cookie = session::login(&req, &state, &form.token).await?;
     Ok(see_other("/console", Some(cookie)))
 }
 

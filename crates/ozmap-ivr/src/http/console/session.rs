@@ -7,6 +7,8 @@
 //!   sessions hold across instances and a logout ends one everywhere.
 //! - A script sends `Authorization: Bearer <IVR_ADMIN_TOKEN>` instead (a browser
 //!   never adds that header by itself, so it needs no CSRF token).
+//! - Login tries are limited per source address (`ratelimit`), so the token
+//!   cannot be guessed at speed.
 //! - Every action is a POST carrying the session's CSRF token (compared in
 //!   constant time), and a POST whose `Origin` is not the service's own, or whose
 //!   `Sec-Fetch-Site` says `cross-site`, is refused before anything else.
@@ -158,8 +160,18 @@ fn cookie_header(state: &AppState, value: &str, max_age_s: i64) -> String {
 
 /// Checks the token from the login form; on success a new session and the
 /// `Set-Cookie` value that carries it.
-pub(crate) async fn login(state: &AppState, given: &str) -> Result<String, ConsoleError> {
+pub(crate) async fn login(
+    req: &HttpRequest,
+    state: &AppState,
+    given: &str,
+) -> Result<String, ConsoleError> {
     let expected = admin_token(state)?;
+    if let Some(peer) = req.peer_addr()
+        && !state.limits.allow_login(peer.ip())
+    {
+        tracing::warn!("console: login refused (too many tries from one address)");
+        return Err(ConsoleError::TooManyLogins);
+    }
     if !webhook_signature::secret_eq(expected.as_bytes(), given.trim().as_bytes()) {
         tracing::warn!("console: login refused (wrong token)");
         return Err(ConsoleError::BadLogin);
