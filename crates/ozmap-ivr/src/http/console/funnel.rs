@@ -225,6 +225,31 @@ mod tests {
     }
 
     #[test]
+    fn every_step_is_in_the_funnel_by_its_stored_name() {
+        let every = [
+            Step::AskCode,
+            Step::ConfirmCode,
+            Step::AskName,
+            Step::AskAddress,
+            Step::AskNumber,
+            Step::Geocoding { since_ms: 0 },
+            Step::ChooseAddress,
+            Step::AskStreet,
+            Step::ConfirmAddress,
+            Step::Reserving { since_ms: 0 },
+            Step::OfferAgent,
+            Step::Transferred,
+            Step::Finished,
+        ];
+        assert_eq!(every.len(), Step::NAMES.len());
+        for (step, name) in every.iter().zip(Step::NAMES) {
+            assert_eq!(step.name(), name);
+            assert_eq!(serde_json::to_value(step).unwrap()["step"], name);
+        }
+        assert_eq!(Funnel::of(&[], 0).steps.len(), Step::NAMES.len());
+    }
+
+    #[test]
     fn no_call_is_no_containment_and_hours_are_counted_locally() {
         let f = Funnel::of(&[], 0);
         assert_eq!(f.containment(), 0.0);
