@@ -6,7 +6,7 @@
 //! Where no Chromium or chromedriver is installed (`.ci/run` installs Debian's
 //! `chromium` and `chromium-driver`), the test says so and passes.
 
-use crate::console::{ADMIN, app, tutorial, walk, walk_three};
+use crate::console_walks::{ADMIN, app, tutorial, walk, walk_three};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -6,8 +6,8 @@
 //! - [`calls`]: whole calls, as a platform walks them;
 //! - [`webhooks`]: the answers' TwiML, by structure;
 //! - [`admin`]: the ledger as JSON for operators;
-//! - [`console`]: the operators' console and the funnel JSON; [`console_browser`]:
-//!   the console in headless Chromium (skipped, saying so, without one);
+//! - [`console`]: the operators' console and the funnel JSON (the same console in
+//!   headless Chromium is its own binary, `tests/browser.rs`);
 //! - [`security`]: signatures and limits over real HTTP;
 //! - [`signatures`]: where the platforms' signing differs (Telnyx replays, basic auth);
 //! - [`hostile`]: broken and hostile input through the real request path;
@@ -26,7 +26,7 @@ mod bench;
 mod calls;
 mod cli;
 mod console;
-mod console_browser;
+mod console_walks;
 mod crash;
 mod hostile;
 mod instances;
