@@ -155,9 +155,10 @@ const MIGRATIONS: &[Migration] = &[
     // current step, the last question it was at, how its reservation ended and
     // when the platform said it ended, written with the call's state (no
     // personal data in these columns); and the console's sessions (the SHA-256
-    // of the cookie, never the cookie itself).
+    // of the cookie, never the cookie itself). Version 6: main's WhatsApp
+    // channel (issue 13) holds version 5.
     Migration {
-        version: 5,
+        version: 6,
         sqlite: "
         ALTER TABLE calls ADD COLUMN steps TEXT NOT NULL DEFAULT '';
         ALTER TABLE calls ADD COLUMN step TEXT;
