@@ -97,6 +97,48 @@ pub enum Step {
     Finished,
 }
 
+impl Step {
+    /// Every step's name, in the order a call meets them (for logs and the funnel).
+    pub const NAMES: [&'static str; 15] = [
+        "ask_code",
+        "confirm_code",
+        "looking_up_client",
+        "confirm_installation",
+        "ask_name",
+        "ask_address",
+        "ask_number",
+        "geocoding",
+        "choose_address",
+        "ask_street",
+        "confirm_address",
+        "reserving",
+        "offer_agent",
+        "transferred",
+        "finished",
+    ];
+
+    /// The step's name, as in its serialized form (`ask_code`, `reserving` …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::AskCode => "ask_code",
+            Step::ConfirmCode => "confirm_code",
+            Step::LookingUpClient { .. } => "looking_up_client",
+            Step::ConfirmInstallation => "confirm_installation",
+            Step::AskName => "ask_name",
+            Step::AskAddress => "ask_address",
+            Step::AskNumber => "ask_number",
+            Step::Geocoding { .. } => "geocoding",
+            Step::ChooseAddress => "choose_address",
+            Step::AskStreet => "ask_street",
+            Step::ConfirmAddress => "confirm_address",
+            Step::Reserving { .. } => "reserving",
+            Step::OfferAgent => "offer_agent",
+            Step::Transferred => "transferred",
+            Step::Finished => "finished",
+        }
+    }
+}
+
 /// What the call has collected so far.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallData {

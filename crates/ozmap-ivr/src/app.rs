@@ -93,7 +93,9 @@ impl Application {
             wake: sms_wake.clone(),
         });
         announce_sms(&cfg);
+        let ozmap_health = Arc::new(crate::worker::OzmapHealth::default());
         let worker = Worker {
+            health: ozmap_health.clone(),
             store: store.clone(),
             ozmap,
             reserve: cfg.reserve.clone(),
@@ -137,6 +139,7 @@ impl Application {
             security: SecurityCounters::default(),
             webhooks: WebhookCounters::default(),
             greetings: Default::default(),
+            ozmap: ozmap_health,
             recogniser,
             directory,
             whatsapp: whatsapp.clone(),

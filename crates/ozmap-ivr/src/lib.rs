@@ -7,14 +7,15 @@
 //! - `config`: the one place configuration is read, one group per concern, each
 //!   building its own client ([`ServeArgs`] → [`Config`]).
 //! - `app`: start-up ([`Application`]).
-//! - `http`: the webhooks, the gate in front of them, the operators' JSON and
-//!   metrics ([`configure`] lists every route), and what handlers share
-//!   ([`AppState`]).
+//! - `http`: the webhooks, the gate in front of them, the operators' JSON,
+//!   metrics and console in the browser ([`configure`] lists every route), and
+//!   what handlers share ([`AppState`]).
 //! - `store`: call state, geocoding cache and the reservation ledger (SQLite or
 //!   PostgreSQL) ([`Store`]).
 //! - `geocode`: addresses and CEPs into coordinates (Nominatim, Google, gazetteer).
 //! - `reserve`: the port-reservation procedure over [`ozmap_client`].
-//! - `worker`: carries ledger rows out against OZmap, exactly once.
+//! - `worker`: carries ledger rows out against OZmap, exactly once, and keeps
+//!   OZmap's health (breaker, latency, last error) for the console and metrics.
 //! - `sms`: the outcome in writing: the message written with each outcome, the
 //!   sender and its providers, and the operators' `ozmap-ivr messages`.
 //! - `whatsapp`: the same flow on WhatsApp (Cloud API): its routes, the
@@ -29,8 +30,8 @@
 //!
 //! Dependencies between the modules point one way (no cycle; check with a grep
 //! of `crate::`): `app` → `http`, `worker`, `housekeeping`, `config`; `http` →
-//! `admin` (the row view), `sms` (the message view), `config`, `geocode`, `store`,
-//! `ratelimit`, `redact`; `config` → `geocode`, `reserve`, `sms`, `store`, `worker`
+//! `admin` (the row view), `sms` (the message view), `worker` (OZmap's health),
+//! `config`, `geocode`, `store`, `ratelimit`, `redact`; `config` → `geocode`, `reserve`, `sms`, `store`, `worker`
 //! (the settings it builds); `worker` → `reserve`, `sms`, `store`; `sms` →
 //! `config` (the store's flags), `redact`, `store`; `geocode`, `reserve`, `store` → none.
 

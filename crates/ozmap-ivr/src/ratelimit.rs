@@ -12,6 +12,8 @@
 //!   (a platform sends a few webhooks at once at call start). IPv6 sources are
 //!   keyed by their /64, since one host usually holds a whole /64; IPv4-mapped
 //!   IPv6 addresses count as their IPv4 address.
+//! - Console logins: [`LOGINS_PER_MINUTE`] tries per source address (a guess at
+//!   `IVR_ADMIN_TOKEN` costs a minute every ten), always on.
 //! - A limit of 0 turns that limit off.
 //! - [`RateLimits::retain_recent`] drops keys whose bucket is full again; call it
 //!   every minute or so to bound memory.
@@ -26,6 +28,9 @@ use std::num::NonZeroU32;
 /// The per-address burst is this many seconds' worth of requests.
 const IP_BURST_FACTOR: NonZeroU32 = NonZeroU32::MIN.saturating_add(1);
 
+/// Console login tries per source address per minute.
+pub(crate) const LOGINS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).unwrap();
+
 /// Longest caller-number key kept, in bytes.
 const MAX_KEY_BYTES: usize = 64;
 
@@ -36,6 +41,7 @@ type Keyed<K, C> = RateLimiter<K, DashMapStateStore<K>, C, NoOpMiddleware<<C as 
 pub(crate) struct RateLimits<C: Clock = DefaultClock> {
     calls: Option<Keyed<String, C>>,
     requests: Option<Keyed<IpAddr, C>>,
+    logins: Keyed<IpAddr, C>,
 }
 
 impl RateLimits {
@@ -61,9 +67,14 @@ impl<C: Clock + Clone> RateLimits<C> {
             .map(|n| RateLimiter::dashmap_with_clock(Quota::per_minute(n), clock.clone()));
         let requests = NonZeroU32::new(requests_per_ip_per_second).map(|n| {
             let burst = n.saturating_mul(IP_BURST_FACTOR);
-            RateLimiter::dashmap_with_clock(Quota::per_second(n).allow_burst(burst), clock)
+            RateLimiter::dashmap_with_clock(Quota::per_second(n).allow_burst(burst), clock.clone())
         });
-        Self { calls, requests }
+        let logins = RateLimiter::dashmap_with_clock(Quota::per_minute(LOGINS_PER_MINUTE), clock);
+        Self {
+            calls,
+            requests,
+            logins,
+        }
     }
 }
 
@@ -84,8 +95,15 @@ impl<C: Clock> RateLimits<C> {
         }
     }
 
+    /// Takes one console login try for this source address.
+    pub(crate) fn allow_login(&self, ip: IpAddr) -> bool {
+        self.logins.check_key(&ip_key(ip)).is_ok()
+    }
+
     /// Forgets keys whose bucket has refilled, and releases the memory.
     pub(crate) fn retain_recent(&self) {
+        self.logins.retain_recent();
+        self.logins.shrink_to_fit();
         if let Some(l) = &self.calls {
             l.retain_recent();
             l.shrink_to_fit();
@@ -141,6 +159,19 @@ mod tests {
     fn limits(calls: u32, reqs: u32) -> (RateLimits<FakeRelativeClock>, FakeRelativeClock) {
         let clock = FakeRelativeClock::default();
         (RateLimits::with_clock(calls, reqs, clock.clone()), clock)
+    }
+
+    #[test]
+    fn the_eleventh_login_try_in_a_minute_is_refused_even_with_the_limits_off() {
+        let (l, clock) = limits(0, 0);
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        for _ in 0..LOGINS_PER_MINUTE.get() {
+            assert!(l.allow_login(ip));
+        }
+        assert!(!l.allow_login(ip));
+        assert!(l.allow_login("203.0.113.10".parse().unwrap()));
+        clock.advance(Duration::from_secs(6));
+        assert!(l.allow_login(ip), "one try back every six seconds");
     }
 
     #[test]

@@ -88,6 +88,20 @@ impl AgentSchedule {
         format!("{:04}{:02}{:02}", t.year, t.month, t.day)
     }
 
+    /// The local midnight that starts the day of `now_ms` (the console's "today").
+    pub(crate) fn start_of_day_ms(&self, now_ms: i64) -> i64 {
+        let fallback = now_ms - now_ms.rem_euclid(86_400_000);
+        Timestamp::from_millisecond(now_ms)
+            .ok()
+            .and_then(|ts| ts.to_zoned(self.tz.clone()).start_of_day().ok())
+            .map_or(fallback, |z| z.timestamp().as_millisecond())
+    }
+
+    /// The local hour (0–23) at `at_ms`.
+    pub(crate) fn hour_at(&self, at_ms: i64) -> usize {
+        usize::from(self.local(u64::try_from(at_ms).unwrap_or(0)).minute / 60)
+    }
+
     /// The hours, when set.
     pub(crate) fn hours(&self) -> Option<&AgentHours> {
         self.hours.as_ref()

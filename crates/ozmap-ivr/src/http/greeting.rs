@@ -151,6 +151,8 @@ pub(super) async fn greet(
     let protocol = state.greetings.protocol(state, &day).await?;
     tracing::info!(protocol = %protocol, "new call");
     let (call, body) = greeted_call(state, from, &protocol, now);
+    // The funnel counts the call from its greeting, stored or not yet.
+    state.webhooks.moved("", &call, None);
     state.greetings.keep(call_sid, call, body.clone(), now);
     Ok(body)
 }
@@ -190,11 +192,13 @@ pub(super) async fn store_greeted(
         _ => return Ok(None),
     };
     if state.store.create_call(call_sid, &call, &body, now).await? {
+        let steps = format!(",{},", call.step.name());
         return Ok(Some(StoredCall {
             call,
             seq: 1,
             last_reply: Some(body),
             updated_at: now,
+            steps,
         }));
     }
     // Stored meanwhile by a copy of this request: go on from what is stored.

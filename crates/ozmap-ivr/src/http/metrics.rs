@@ -1,17 +1,65 @@
-//! `GET /metrics`: Prometheus text for operators, behind the admin token (the
-//! service faces the internet, so it is not open): webhooks answered by route,
-//! their latency, apologies (a store or internal error turned into a spoken
-//! sorry), refused requests by reason, the reservation ledger's backlog, and
-//! the SMS outbox by status.
-//! Hand-written counters: a few atomics need no metrics framework.
+//! `GET /metrics`: OpenMetrics text for operators (Prometheus reads it), behind
+//! the admin token (the service faces the internet, so it is not open), written
+//! by `prometheus-client`.
+//!
+//! Kept by the handlers as they answer ([`WebhookCounters`]): webhooks answered
+//! by route and their latency, apologies (a store or internal error turned into
+//! a spoken sorry), address attempts per call, the funnel (calls that reached
+//! each step, how they ended). Read at each scrape: refused requests by reason
+//! ([`super::SecurityCounters`]), the reservation ledger's backlog and dead
+//! letters, the SMS outbox by status, today's containment (the console's
+//! number), and OZmap as the worker sees it (attempt latency, the breaker).
 
 use super::AppState;
 use super::Hook;
 use super::extract::Operator;
-use crate::store::{LedgerStatus, now_ms};
+use crate::store::{CallOutcome, LedgerStatus, now_ms};
 use actix_web::{HttpResponse, web};
-use std::fmt::Write;
+use ivr_core::flow::{Call, Step};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One label: `route="start"`.
+type Label = [(&'static str, &'static str); 1];
+type Histograms = Family<Label, Histogram, fn() -> Histogram>;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS_S: [f64; 9] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 2.0];
+/// Upper bounds of the buckets of address attempts per call.
+const ATTEMPT_BUCKETS: [f64; 4] = [1.0, 2.0, 3.0, 4.0];
+
+fn attempts_histogram() -> Histogram {
+    Histogram::new(ATTEMPT_BUCKETS)
+}
+
+/// What the handlers count as they answer.
+#[derive(Debug)]
+pub struct WebhookCounters {
+    webhooks: Family<Label, Counter>,
+    apologies: Counter,
+    latency: Histogram,
+    address: Histograms,
+    steps: Family<Label, Counter>,
+    outcomes: Family<Label, Counter>,
+}
+
+impl Default for WebhookCounters {
+    fn default() -> Self {
+        Self {
+            webhooks: Family::default(),
+            apologies: Counter::default(),
+            latency: Histogram::new(BUCKETS_S),
+            address: Family::new_with_constructor(attempts_histogram),
+            steps: Family::default(),
+            outcomes: Family::default(),
+        }
+    }
+}
 
 const HOOKS: [Hook; 6] = [
     Hook::Start,
@@ -21,204 +69,140 @@ const HOOKS: [Hook; 6] = [
     Hook::Dial,
     Hook::Status,
 ];
-/// Upper bounds of the buckets of address attempts per call.
-const ATTEMPT_BUCKETS: [u32; 4] = [1, 2, 3, 4];
-
-/// Upper bounds of the latency buckets, in milliseconds.
-const BUCKETS_MS: [f64; 9] = [1.0, 2.5, 5.0, 10.0, 25.0, 100.0, 500.0, 1000.0, 2000.0];
-
-#[derive(Debug, Default)]
-pub struct WebhookCounters {
-    answered: [AtomicU64; 6],
-    apologies: AtomicU64,
-    buckets: [AtomicU64; 9],
-    count: AtomicU64,
-    sum_us: AtomicU64,
-    /// Address attempts per call, by outcome (confirmed, given up): buckets,
-    /// then sum and count.
-    address: [AddressAttempts; 2],
-}
-
-#[derive(Debug, Default)]
-struct AddressAttempts {
-    buckets: [AtomicU64; 4],
-    sum: AtomicU64,
-    count: AtomicU64,
-}
-
-fn index(hook: Hook) -> usize {
-    HOOKS.iter().position(|h| *h == hook).unwrap_or(0)
-}
 
 impl WebhookCounters {
     pub fn answered(&self, hook: Hook, elapsed: std::time::Duration) {
-        self.answered[index(hook)].fetch_add(1, Ordering::Relaxed);
-        let ms = elapsed.as_secs_f64() * 1000.0;
-        for (i, bound) in BUCKETS_MS.iter().enumerate() {
-            if ms <= *bound {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_us
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.webhooks.get_or_create(&[("route", hook.name())]).inc();
+        self.latency.observe(elapsed.as_secs_f64());
     }
 
     /// A call's address was settled (`confirmed`) or the call ended without
     /// one, after `attempts` lookups.
     pub fn address_settled(&self, attempts: u32, confirmed: bool) {
-        let h = &self.address[usize::from(!confirmed)];
-        for (i, bound) in ATTEMPT_BUCKETS.iter().enumerate() {
-            if attempts <= *bound {
-                h.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        h.sum.fetch_add(u64::from(attempts), Ordering::Relaxed);
-        h.count.fetch_add(1, Ordering::Relaxed);
+        let outcome = if confirmed { "confirmed" } else { "gave_up" };
+        self.address
+            .get_or_create(&[("outcome", outcome)])
+            .observe(f64::from(attempts));
     }
 
     pub fn apologised(&self) {
-        self.apologies.fetch_add(1, Ordering::Relaxed);
+        self.apologies.inc();
     }
 
-    fn render(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "# HELP ozmap_ivr_webhooks_total Webhooks answered with TwiML, by route."
-        );
-        let _ = writeln!(out, "# TYPE ozmap_ivr_webhooks_total counter");
-        for hook in HOOKS {
-            let n = self.answered[index(hook)].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "ozmap_ivr_webhooks_total{{route=\"{}\"}} {n}",
-                hook.name()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP ozmap_ivr_apologies_total Webhooks that failed inside and were answered with a spoken apology."
-        );
-        let _ = writeln!(out, "# TYPE ozmap_ivr_apologies_total counter");
-        let _ = writeln!(
-            out,
-            "ozmap_ivr_apologies_total {}",
-            self.apologies.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP ozmap_ivr_webhook_seconds Time to answer a webhook."
-        );
-        let _ = writeln!(out, "# TYPE ozmap_ivr_webhook_seconds histogram");
-        for (i, bound) in BUCKETS_MS.iter().enumerate() {
-            let n = self.buckets[i].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "ozmap_ivr_webhook_seconds_bucket{{le=\"{}\"}} {n}",
-                bound / 1000.0
-            );
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "ozmap_ivr_webhook_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            out,
-            "ozmap_ivr_webhook_seconds_sum {}",
-            self.sum_us.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "ozmap_ivr_webhook_seconds_count {count}");
-        let name = "ozmap_ivr_address_attempts_per_call";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Address lookups a call took, by outcome: confirmed, or the call ended without an address."
-        );
-        let _ = writeln!(out, "# TYPE {name} histogram");
-        for (outcome, h) in ["confirmed", "gave_up"].iter().zip(&self.address) {
-            for (bound, b) in ATTEMPT_BUCKETS.iter().zip(&h.buckets) {
-                let _ = writeln!(
-                    out,
-                    "{name}_bucket{{outcome=\"{outcome}\",le=\"{bound}\"}} {}",
-                    b.load(Ordering::Relaxed)
-                );
+    /// A call moved to `call.step`; `before` are the steps it had reached
+    /// (`,ask_code,…,`, empty for a new call), `outcome` what it was told.
+    pub(crate) fn moved(&self, before: &str, call: &Call, outcome: Option<CallOutcome>) {
+        let step = call.step.name();
+        if !before.contains(&format!(",{step},")) {
+            self.steps.get_or_create(&[("step", step)]).inc();
+            if call.step == Step::Transferred {
+                self.outcomes
+                    .get_or_create(&[("outcome", "transferred")])
+                    .inc();
             }
-            let n = h.count.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{outcome=\"{outcome}\",le=\"+Inf\"}} {n}"
-            );
-            let _ = writeln!(
-                out,
-                "{name}_sum{{outcome=\"{outcome}\"}} {}",
-                h.sum.load(Ordering::Relaxed)
-            );
-            let _ = writeln!(out, "{name}_count{{outcome=\"{outcome}\"}} {n}");
         }
+        if let Some(o) = outcome {
+            self.outcomes
+                .get_or_create(&[("outcome", o.as_str())])
+                .inc();
+        }
+    }
+
+    fn register(&self, r: &mut Registry) {
+        for hook in HOOKS {
+            // Every route is listed, answered or not.
+            let _ = self.webhooks.get_or_create(&[("route", hook.name())]);
+        }
+        for step in Step::NAMES {
+            let _ = self.steps.get_or_create(&[("step", step)]);
+        }
+        r.register(
+            "ozmap_ivr_webhooks",
+            "Webhooks answered with TwiML, by route.",
+            self.webhooks.clone(),
+        );
+        r.register(
+            "ozmap_ivr_apologies",
+            "Webhooks that failed inside and were answered with a spoken apology.",
+            self.apologies.clone(),
+        );
+        r.register(
+            "ozmap_ivr_webhook_seconds",
+            "Time to answer a webhook.",
+            self.latency.clone(),
+        );
+        r.register(
+            "ozmap_ivr_address_attempts_per_call",
+            "Address lookups a call took, by outcome: confirmed, or the call ended without an address.",
+            self.address.clone(),
+        );
+        r.register(
+            "ozmap_ivr_funnel_steps",
+            "Calls that reached each step of the flow (once per call and step).",
+            self.steps.clone(),
+        );
+        r.register(
+            "ozmap_ivr_call_outcomes",
+            "Calls by how they ended: reserved, existing, not_viable, failed (told by the ledger), transferred (to a person).",
+            self.outcomes.clone(),
+        );
     }
 }
 
+fn gauge(value: i64) -> Gauge {
+    let g = Gauge::default();
+    g.set(value);
+    g
+}
+
 pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResponse {
-    let mut out = String::with_capacity(2048);
-    state.webhooks.render(&mut out);
+    let mut r = Registry::default();
+    state.webhooks.register(&mut r);
     let s = &state.security;
-    let _ = writeln!(
-        out,
-        "# HELP ozmap_ivr_refused_total Webhooks refused, by reason."
-    );
-    let _ = writeln!(out, "# TYPE ozmap_ivr_refused_total counter");
-    for (reason, counter) in [
+    let refused = Family::<Label, Counter>::default();
+    for (reason, n) in [
         ("signature", &s.bad_signatures),
         ("credentials", &s.bad_credentials),
         ("address_rate", &s.limited_requests),
         ("caller_rate", &s.limited_calls),
     ] {
-        let _ = writeln!(
-            out,
-            "ozmap_ivr_refused_total{{reason=\"{reason}\"}} {}",
-            counter.load(Ordering::Relaxed)
-        );
+        refused
+            .get_or_create(&[("reason", reason)])
+            .inc_by(n.load(Ordering::Relaxed));
     }
+    r.register("ozmap_ivr_refused", "Webhooks refused, by reason.", refused);
     if state.cfg.directory.enabled() {
-        let _ = writeln!(
-            out,
-            "# HELP ozmap_ivr_directory_lookups_total Client directory look-ups, by outcome."
-        );
-        let _ = writeln!(out, "# TYPE ozmap_ivr_directory_lookups_total counter");
+        let lookups = Family::<Label, Counter>::default();
         for (outcome, n) in state.directory.counts() {
-            let _ = writeln!(
-                out,
-                "ozmap_ivr_directory_lookups_total{{outcome=\"{outcome}\"}} {n}"
-            );
+            lookups.get_or_create(&[("outcome", outcome)]).inc_by(n);
         }
-        let _ = writeln!(
-            out,
-            "# HELP ozmap_ivr_directory_cache_hits_total Look-ups answered from the known clients kept in memory."
+        r.register(
+            "ozmap_ivr_directory_lookups",
+            "Client directory look-ups, by outcome.",
+            lookups,
         );
-        let _ = writeln!(out, "# TYPE ozmap_ivr_directory_cache_hits_total counter");
-        let _ = writeln!(
-            out,
-            "ozmap_ivr_directory_cache_hits_total {}",
-            state.directory.cache_hits.load(Ordering::Relaxed)
+        let hits = Counter::<u64>::default();
+        hits.inc_by(state.directory.cache_hits.load(Ordering::Relaxed));
+        r.register(
+            "ozmap_ivr_directory_cache_hits",
+            "Look-ups answered from the known clients kept in memory.",
+            hits,
         );
     }
-    match state.store.ledger_backlog(now_ms()).await {
+    let now = now_ms();
+    match state.store.ledger_backlog(now).await {
         Ok((pending, oldest_ms)) => {
-            let _ = writeln!(
-                out,
-                "# HELP ozmap_ivr_ledger_pending Reservations waiting for the worker."
+            r.register(
+                "ozmap_ivr_ledger_pending",
+                "Reservations waiting for the worker.",
+                gauge(pending),
             );
-            let _ = writeln!(out, "# TYPE ozmap_ivr_ledger_pending gauge");
-            let _ = writeln!(out, "ozmap_ivr_ledger_pending {pending}");
-            let _ = writeln!(
-                out,
-                "# HELP ozmap_ivr_ledger_oldest_pending_seconds Age of the oldest waiting reservation."
-            );
-            let _ = writeln!(out, "# TYPE ozmap_ivr_ledger_oldest_pending_seconds gauge");
-            let _ = writeln!(
-                out,
-                "ozmap_ivr_ledger_oldest_pending_seconds {}",
-                oldest_ms as f64 / 1000.0
+            let oldest = Gauge::<f64, AtomicU64>::default();
+            oldest.set(oldest_ms as f64 / 1000.0);
+            r.register(
+                "ozmap_ivr_ledger_oldest_pending_seconds",
+                "Age of the oldest waiting reservation.",
+                oldest,
             );
         }
         Err(e) => tracing::error!(error = %e, "metrics: ledger backlog unavailable"),
@@ -228,34 +212,60 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
         .list_reservations(Some(LedgerStatus::Dead), 1000)
         .await
     {
-        Ok(dead) => {
-            let _ = writeln!(
-                out,
-                "# HELP ozmap_ivr_ledger_dead Dead letters waiting for an operator (up to 1000)."
-            );
-            let _ = writeln!(out, "# TYPE ozmap_ivr_ledger_dead gauge");
-            let _ = writeln!(out, "ozmap_ivr_ledger_dead {}", dead.len());
-        }
+        Ok(dead) => r.register(
+            "ozmap_ivr_ledger_dead",
+            "Dead letters waiting for an operator (up to 1000).",
+            gauge(dead.len() as i64),
+        ),
         Err(e) => tracing::error!(error = %e, "metrics: dead letters unavailable"),
     }
     match state.store.message_counts().await {
         Ok(counts) => {
-            let _ = writeln!(
-                out,
-                "# HELP ozmap_ivr_messages SMS with the outcome, by status (pending, sending, sent, dead)."
-            );
-            let _ = writeln!(out, "# TYPE ozmap_ivr_messages gauge");
+            let messages = Family::<Label, Gauge>::default();
             for (status, n) in counts {
-                let _ = writeln!(
-                    out,
-                    "ozmap_ivr_messages{{status=\"{}\"}} {n}",
-                    status.as_str()
-                );
+                messages
+                    .get_or_create(&[("status", status.as_str())])
+                    .set(n);
             }
+            r.register(
+                "ozmap_ivr_messages",
+                "SMS with the outcome, by status (pending, sending, sent, dead).",
+                messages,
+            );
         }
         Err(e) => tracing::error!(error = %e, "metrics: SMS outbox unavailable"),
     }
+    let today = state.cfg.call.schedule.start_of_day_ms(now);
+    match state.store.call_traces(today).await {
+        Ok(traces) => {
+            let f = super::console::Funnel::of(&traces, now);
+            let ratio = Gauge::<f64, AtomicU64>::default();
+            ratio.set(f.containment());
+            r.register(
+                "ozmap_ivr_containment_ratio",
+                "Today's calls that ended with a port and no person, over today's calls (0 with no call).",
+                ratio,
+            );
+        }
+        Err(e) => tracing::error!(error = %e, "metrics: calls unavailable"),
+    }
+    let health = state.ozmap.view();
+    r.register(
+        "ozmap_ivr_ozmap_attempt_seconds",
+        "Time one reservation attempt against OZmap took (this instance's worker).",
+        state.ozmap.latency.clone(),
+    );
+    r.register(
+        "ozmap_ivr_ozmap_breaker_open",
+        "1 while this instance's OZmap circuit breaker is open or half-open.",
+        gauge(i64::from(health.breaker != "closed")),
+    );
+    let mut out = String::with_capacity(4096);
+    if let Err(e) = encode(&mut out, &r) {
+        tracing::error!(error = %e, "metrics: cannot write the text");
+        return HttpResponse::InternalServerError().finish();
+    }
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(out)
 }

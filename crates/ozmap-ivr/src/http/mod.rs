@@ -11,10 +11,12 @@
 //! - `reserving`: the reservation behind the confirmation, waited on within the
 //!   step budget so a quick OZmap is heard without a hold.
 //! - `admin`, `extract`: the ledger as JSON, behind the operators' token.
-//! - `metrics`: Prometheus text for operators.
+//! - `metrics`: Prometheus (OpenMetrics) text for operators.
+//! - `console`: the operators' console in the browser, and `GET /admin/funnel`.
 //! - `state`: what every handler shares ([`AppState`]).
 
 mod admin;
+mod console;
 mod error;
 mod extract;
 mod gate;

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::webhook::{method_not_allowed, webhook};
-use super::{Hook, admin, healthz, metrics};
+use super::{Hook, admin, console, healthz, metrics};
 use actix_web::{HttpRequest, web};
 use ivr_core::webhook::paths::{ANSWER, DIAL, POLL, SILENCE, START, STATUS};
 
@@ -15,6 +15,10 @@ pub(crate) const ADMIN_MESSAGES: &str = "/admin/messages";
 pub(crate) const WHATSAPP: &str = "/whatsapp";
 /// Largest WhatsApp notification read.
 const WHATSAPP_MAX_BODY: usize = 256 * 1024;
+/// The funnel as JSON, behind `IVR_ADMIN_TOKEN`.
+pub(crate) const ADMIN_FUNNEL: &str = "/admin/funnel";
+/// The operators' console (HTML), behind a login with `IVR_ADMIN_TOKEN`.
+pub(crate) const CONSOLE: &str = "/console";
 /// Prometheus text, behind `IVR_ADMIN_TOKEN`.
 pub(crate) const METRICS: &str = "/metrics";
 
@@ -54,6 +58,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(ADMIN_RESERVATIONS).route(web::get().to(admin::list)))
         .service(
             web::resource(format!("{ADMIN_RESERVATIONS}/{{id}}")).route(web::get().to(admin::show)),
+        )
+        .service(web::resource(ADMIN_FUNNEL).route(web::get().to(console::funnel_json)))
+        .service(web::resource(CONSOLE).route(web::get().to(console::show)))
+        .service(web::resource(format!("{CONSOLE}/login")).route(web::post().to(console::login)))
+        .service(web::resource(format!("{CONSOLE}/logout")).route(web::post().to(console::logout)))
+        .service(
+            web::resource(format!("{CONSOLE}/reservations/{{id}}/{{action}}"))
+                .route(web::post().to(console::act)),
         )
         .service(web::resource(ADMIN_MESSAGES).route(web::get().to(admin::list_messages)))
         .service(

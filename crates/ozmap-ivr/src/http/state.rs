@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::geocode::Locator;
 use crate::ratelimit::RateLimits;
 use crate::store::Store;
+use crate::worker::OzmapHealth;
 use futures_util::future::{BoxFuture, Shared};
 use ivr_core::flow::GeoResult;
 use ivr_core::prompts::Prompts;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub webhooks: WebhookCounters,
     /// Greeted calls not stored yet, and the protocol block in hand.
     pub(crate) greetings: Greetings,
+    /// OZmap as this instance's worker sees it.
+    pub(crate) ozmap: Arc<OzmapHealth>,
     /// Model, `enhanced`, timeouts and the address hints (the ISP's streets),
     /// built once at start.
     pub(crate) recogniser: Recogniser,

@@ -10,7 +10,7 @@ use super::geocoding;
 use super::greeting;
 use super::reserving;
 use super::{Hook, SecurityCounters};
-use crate::store::{LedgerStatus, StoredCall, now_ms};
+use crate::store::{CallOutcome, LedgerStatus, StoredCall, now_ms};
 use ivr_core::domain::ReservationOutcome;
 use ivr_core::flow::{
     self, Call, ClientLookup, Effect, Event, Moment, Progress, ReservationProgress, Step,
@@ -42,6 +42,13 @@ pub(super) async fn handle(
         };
         tracing::info!(status, "call status");
         greeting::store_on_status(state, call_sid, now).await?;
+        if matches!(
+            status,
+            "completed" | "busy" | "failed" | "no-answer" | "canceled"
+        ) {
+            // The console counts a call that ends at a question as abandoned there.
+            state.store.end_call(call_sid, now).await?;
+        }
         return Ok(ivr_core::twiml::Response::new().render());
     }
     if hook == Hook::Start
@@ -112,6 +119,7 @@ pub(super) async fn handle(
         // Start and Status have returned above.
         Hook::Start | Hook::Status => Event::Silence,
     };
+    let outcome = told_outcome(&event);
     let flow_cfg = &state.cfg.call.flow;
     let mut t = flow::advance_at(flow_cfg, &stored.call, event, moment(state, now));
     if let Some(Effect::LookUpClient(code)) = t.effect.clone() {
@@ -159,10 +167,11 @@ pub(super) async fn handle(
     };
     if state
         .store
-        .advance_call(call_sid, stored.seq, &t.call, &body, reserve, now)
+        .advance_call_ending(call_sid, stored.seq, &t.call, &body, reserve, outcome, now)
         .await?
     {
         count_address_attempts(state, &stored.call, &t);
+        state.webhooks.moved(&stored.steps, &t.call, outcome);
         if reserve.is_some() {
             tracing::info!("reservation written to the ledger");
             state.wake_worker.notify_one();
@@ -197,6 +206,26 @@ fn count_address_attempts(state: &AppState, before: &Call, t: &flow::Transition)
     }
 }
 
+/// What a poll tells the caller about the reservation, for the console.
+fn told_outcome(event: &Event) -> Option<CallOutcome> {
+    match event {
+        Event::Poll(Progress::Reservation(r)) => match r {
+            ReservationProgress::Done(ReservationOutcome::Reserved(_)) => {
+                Some(CallOutcome::Reserved)
+            }
+            ReservationProgress::Done(ReservationOutcome::Existing(_)) => {
+                Some(CallOutcome::Existing)
+            }
+            ReservationProgress::Done(ReservationOutcome::NotViable) => {
+                Some(CallOutcome::NotViable)
+            }
+            ReservationProgress::Dead => Some(CallOutcome::Failed),
+            ReservationProgress::Waiting { .. } => None,
+        },
+        _ => None,
+    }
+}
+
 /// The clock for the flow, and whether a person answers now (`IVR_AGENT_HOURS`).
 pub(super) fn moment(state: &AppState, now: i64) -> Moment {
     let now_ms = u64::try_from(now).unwrap_or(0);
@@ -217,23 +246,7 @@ fn replay_or_resume(state: &AppState, stored: &StoredCall, now: i64) -> String {
 }
 
 fn step_name(step: &Step) -> &'static str {
-    match step {
-        Step::AskCode => "ask_code",
-        Step::ConfirmCode => "confirm_code",
-        Step::LookingUpClient { .. } => "looking_up_client",
-        Step::ConfirmInstallation => "confirm_installation",
-        Step::AskName => "ask_name",
-        Step::AskAddress => "ask_address",
-        Step::AskNumber => "ask_number",
-        Step::Geocoding { .. } => "geocoding",
-        Step::ChooseAddress => "choose_address",
-        Step::AskStreet => "ask_street",
-        Step::ConfirmAddress => "confirm_address",
-        Step::Reserving { .. } => "reserving",
-        Step::OfferAgent => "offer_agent",
-        Step::Transferred => "transferred",
-        Step::Finished => "finished",
-    }
+    step.name()
 }
 
 /// What the background work has for a call that is on hold.

@@ -1,18 +1,20 @@
 //! Call state: one row per call, moved one `seq` at a time; expired after the
 //! retention period.
 
-use super::{Store, StoreError, StoredCall};
+use super::funnel::Mark;
+use super::{CallOutcome, Store, StoreError, StoredCall};
 use ivr_core::domain::ReservationRequest;
 use ivr_core::flow::Call;
 use sqlx::{AnyConnection, Connection, Row};
 
 impl Store {
     pub async fn load_call(&self, call_sid: &str) -> Result<Option<StoredCall>, StoreError> {
-        let row =
-            sqlx::query("SELECT state, seq, last_reply, updated_at FROM calls WHERE call_sid = $1")
-                .bind(call_sid)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT state, seq, last_reply, updated_at, steps FROM calls WHERE call_sid = $1",
+        )
+        .bind(call_sid)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
             let state: String = r.try_get("state")?;
             let call: Call =
@@ -22,6 +24,7 @@ impl Store {
                 seq: r.try_get("seq")?,
                 last_reply: r.try_get("last_reply")?,
                 updated_at: r.try_get("updated_at")?,
+                steps: r.try_get("steps")?,
             })
         })
         .transpose()
@@ -37,17 +40,22 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mark = Mark::of(call);
         let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
         self.write(Box::new(move |c| {
             Box::pin(async move {
                 let r = sqlx::query(
-                    "INSERT INTO calls (call_sid, state, seq, last_reply, created_at, updated_at) \
-                     VALUES ($1, $2, 1, $3, $4, $4) ON CONFLICT (call_sid) DO NOTHING",
+                    "INSERT INTO calls (call_sid, state, seq, last_reply, created_at, updated_at, \
+                     steps, step, last_question) \
+                     VALUES ($1, $2, 1, $3, $4, $4, $5, $6, $7) ON CONFLICT (call_sid) DO NOTHING",
                 )
                 .bind(call_sid)
                 .bind(state)
                 .bind(reply)
                 .bind(now)
+                .bind(mark.token)
+                .bind(mark.step)
+                .bind(mark.question)
                 .execute(&mut *c)
                 .await?;
                 Ok(r.rows_affected() == 1)
@@ -61,6 +69,7 @@ impl Store {
     /// that a dead, cancelled or "no coverage" row is taken up again by the new
     /// request (coverage may have come since).
     /// `false` when another request moved the call first.
+    /// The step is added to the steps the call reached (for the console).
     pub async fn advance_call(
         &self,
         call_sid: &str,
@@ -70,6 +79,25 @@ impl Store {
         reserve: Option<&ReservationRequest>,
         now: i64,
     ) -> Result<bool, StoreError> {
+        self.advance_call_ending(call_sid, expected_seq, call, reply, reserve, None, now)
+            .await
+    }
+
+    /// [`Store::advance_call`], recording too how the call's reservation ended
+    /// when this step is the one that told the caller (`outcome`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn advance_call_ending(
+        &self,
+        call_sid: &str,
+        expected_seq: i64,
+        call: &Call,
+        reply: &str,
+        reserve: Option<&ReservationRequest>,
+        outcome: Option<CallOutcome>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mark = Mark::of(call);
+        let outcome = outcome.map(CallOutcome::as_str);
         let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let reserve = reserve
             .map(|req| {
@@ -88,14 +116,21 @@ impl Store {
         self.write(Box::new(move |c| {
             Box::pin(async move {
                 let update = sqlx::query(
-                    "UPDATE calls SET state = $1, seq = seq + 1, last_reply = $2, updated_at = $3 \
+                    "UPDATE calls SET state = $1, seq = seq + 1, last_reply = $2, updated_at = $3, \
+                     step = $6, steps = CASE WHEN steps LIKE $7 THEN steps ELSE steps || $8 END, \
+                     last_question = COALESCE($9, last_question), outcome = COALESCE($10, outcome) \
                      WHERE call_sid = $4 AND seq = $5",
                 )
                 .bind(state)
                 .bind(reply)
                 .bind(now)
                 .bind(call_sid.clone())
-                .bind(expected_seq);
+                .bind(expected_seq)
+                .bind(mark.step)
+                .bind(mark.pattern)
+                .bind(mark.token)
+                .bind(mark.question)
+                .bind(outcome);
                 let Some((code, request, protocol)) = reserve else {
                     // One statement is atomic by itself: no transaction of its own needed.
                     return Ok(update.execute(&mut *c).await?.rows_affected() == 1);

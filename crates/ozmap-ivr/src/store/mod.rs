@@ -18,6 +18,7 @@
 
 mod calls;
 mod commit;
+mod funnel;
 mod geocache;
 mod ledger;
 mod messages;
@@ -25,6 +26,7 @@ mod schema;
 mod signatures;
 mod whatsapp;
 
+pub(crate) use funnel::{CallOutcome, CallTrace};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
@@ -65,6 +67,8 @@ pub struct StoredCall {
     pub seq: i64,
     pub last_reply: Option<String>,
     pub updated_at: i64,
+    /// The steps the call reached, `,ask_code,…,` (see `funnel`).
+    pub steps: String,
 }
 
 /// Where a reservation stands in the ledger.

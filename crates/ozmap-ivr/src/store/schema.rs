@@ -198,6 +198,41 @@ const MIGRATIONS: &[Migration] = &[
         CREATE INDEX whatsapp_outbox_wa_id ON whatsapp_outbox (wa_id, status)
     ",
     },
+    // The operators' console: the steps each call reached (`,ask_code,…,`), its
+    // current step, the last question it was at, how its reservation ended and
+    // when the platform said it ended, written with the call's state (no
+    // personal data in these columns); and the console's sessions (the SHA-256
+    // of the cookie, never the cookie itself). Version 6: main's WhatsApp
+    // channel (issue 13) holds version 5.
+    Migration {
+        version: 6,
+        sqlite: "
+        ALTER TABLE calls ADD COLUMN steps TEXT NOT NULL DEFAULT '';
+        ALTER TABLE calls ADD COLUMN step TEXT;
+        ALTER TABLE calls ADD COLUMN last_question TEXT;
+        ALTER TABLE calls ADD COLUMN outcome TEXT;
+        ALTER TABLE calls ADD COLUMN ended_at INTEGER;
+        CREATE INDEX calls_created_at ON calls (created_at);
+        CREATE TABLE console_sessions (
+            id TEXT PRIMARY KEY,
+            csrf TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+    ",
+        postgres: "
+        ALTER TABLE calls ADD COLUMN steps TEXT NOT NULL DEFAULT '';
+        ALTER TABLE calls ADD COLUMN step TEXT;
+        ALTER TABLE calls ADD COLUMN last_question TEXT;
+        ALTER TABLE calls ADD COLUMN outcome TEXT;
+        ALTER TABLE calls ADD COLUMN ended_at BIGINT;
+        CREATE INDEX calls_created_at ON calls (created_at);
+        CREATE TABLE console_sessions (
+            id TEXT PRIMARY KEY,
+            csrf TEXT NOT NULL,
+            expires_at BIGINT NOT NULL
+        );
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -23,8 +23,10 @@
 //! the message is written exactly when the outcome is.
 
 mod breaker;
+mod health;
 
 pub(crate) use breaker::{Breaker, BreakerState};
+pub(crate) use health::{HealthView, OzmapHealth};
 
 use crate::reserve::{ReserveError, ReserveSettings, reserve};
 use crate::sms::Outbox;
@@ -89,6 +91,8 @@ pub(crate) struct Worker {
     pub wake: Arc<Notify>,
     /// The SMS written with each final outcome; `None`: SMS are off.
     pub outbox: Option<Outbox>,
+    /// What the console and the metrics show of OZmap.
+    pub health: Arc<OzmapHealth>,
 }
 
 /// The delay before attempt `attempts + 1`, with ±20 % jitter.
@@ -143,25 +147,34 @@ impl Worker {
             }
             if was_open {
                 tracing::info!("OZmap circuit breaker half-open: one trial attempt");
+                self.health.breaker(breaker.state());
             }
             match self.store.claim_due(now_ms(), s.lease_ms).await {
-                Ok(Some(claim)) => match self.process_in_span(claim, &mut shutdown).await {
-                    AttemptEnd::Answered => {
-                        if breaker.state() != BreakerState::Closed {
-                            tracing::info!("OZmap circuit breaker closed");
-                        }
-                        breaker.on_success();
+                Ok(Some(claim)) => {
+                    let started = Instant::now();
+                    let end = self.process_in_span(claim, &mut shutdown).await;
+                    if end != AttemptEnd::Released {
+                        self.health.attempt(started.elapsed());
                     }
-                    AttemptEnd::Failed => {
-                        if breaker.on_failure(Instant::now()) {
-                            tracing::warn!(
-                                cooldown_ms = s.breaker_cooldown_ms,
-                                "OZmap circuit breaker open: no reservation is tried during the cool-down"
-                            );
+                    match end {
+                        AttemptEnd::Answered => {
+                            if breaker.state() != BreakerState::Closed {
+                                tracing::info!("OZmap circuit breaker closed");
+                            }
+                            breaker.on_success();
                         }
+                        AttemptEnd::Failed => {
+                            if breaker.on_failure(Instant::now()) {
+                                tracing::warn!(
+                                    cooldown_ms = s.breaker_cooldown_ms,
+                                    "OZmap circuit breaker open: no reservation is tried during the cool-down"
+                                );
+                            }
+                        }
+                        AttemptEnd::Released => {}
                     }
-                    AttemptEnd::Released => {}
-                },
+                    self.health.breaker(breaker.state());
+                }
                 Ok(None) => {
                     tokio::select! {
                         _ = self.wake.notified() => {}
@@ -278,6 +291,7 @@ impl Worker {
         let (end, recorded) = match result {
             Ok(outcome) => {
                 tracing::info!(outcome = outcome_name(&outcome), "reservation finished");
+                self.health.succeeded(now);
                 message = outbox.and_then(|o| o.outcome(request, &outcome));
                 (
                     AttemptEnd::Answered,
@@ -288,6 +302,7 @@ impl Worker {
             }
             Err(ReserveError::Permanent(msg)) => {
                 tracing::error!(error = %msg, "reservation failed for good (dead letter)");
+                self.health.failed(&msg, now);
                 message = outbox.and_then(|o| o.failure(request));
                 (
                     AttemptEnd::Answered,
@@ -298,6 +313,7 @@ impl Worker {
             }
             Err(ReserveError::Transient(msg)) if attempt >= self.settings.max_attempts => {
                 tracing::error!(error = %msg, "reservation out of attempts (dead letter)");
+                self.health.failed(&msg, now);
                 message = outbox.and_then(|o| o.failure(request));
                 (
                     AttemptEnd::Failed,
@@ -313,6 +329,7 @@ impl Worker {
             }
             Err(ReserveError::Transient(msg)) => {
                 let delay = backoff_ms(&self.settings, attempt - 1);
+                self.health.failed(&msg, now);
                 tracing::warn!(retry_in_ms = delay, error = %msg, "reservation will be retried");
                 (
                     AttemptEnd::Failed,

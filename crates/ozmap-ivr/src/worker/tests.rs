@@ -135,6 +135,7 @@ mod with_sandbox {
             settings,
             wake: Arc::new(Notify::new()),
             outbox: None,
+            health: Default::default(),
         }
     }
 
@@ -183,6 +184,7 @@ mod with_sandbox {
         row_from_a_mobile(&r.store, "123", "2025061200000001").await;
         let w = Worker {
             outbox: Some(outbox.clone()),
+            health: Default::default(),
             ..worker(&r, WorkerSettings::default(), Duration::from_secs(2))
         };
         let claim = r.store.claim_due(now_ms(), 60_000).await.unwrap().unwrap();
@@ -212,6 +214,7 @@ mod with_sandbox {
             )
             .unwrap(),
             outbox: Some(outbox),
+            health: Default::default(),
             ..worker(&r, WorkerSettings::default(), Duration::from_secs(2))
         };
         let claim = r.store.claim_due(now_ms(), 60_000).await.unwrap().unwrap();
@@ -399,6 +402,7 @@ mod with_sandbox {
         let w = Worker {
             ozmap: ozmap_client::mock::client_for(&oz, 2000),
             outbox: Some(outbox),
+            health: Default::default(),
             ..worker(&r, WorkerSettings::default(), Duration::from_secs(2))
         };
         let claim = r.store.claim_due(now_ms(), 60_000).await.unwrap().unwrap();

@@ -6,6 +6,8 @@
 //! - [`calls`]: whole calls, as a platform walks them;
 //! - [`webhooks`]: the answers' TwiML, by structure;
 //! - [`admin`]: the ledger as JSON for operators;
+//! - [`console`]: the operators' console and the funnel JSON (the same console in
+//!   headless Chromium is its own binary, `tests/browser.rs`);
 //! - [`security`]: signatures and limits over real HTTP;
 //! - [`signatures`]: where the platforms' signing differs (Telnyx replays, basic auth);
 //! - [`hostile`]: broken and hostile input through the real request path;
@@ -27,6 +29,8 @@ mod admin;
 mod bench;
 mod calls;
 mod cli;
+mod console;
+mod console_walks;
 mod crash;
 mod directory;
 mod greeting;

@@ -1,0 +1,8 @@
+//! The operators' console in headless Chromium, in a test binary of its own:
+//! Cargo runs test binaries one after the other, so the browser's CPU does not
+//! slow the timing-sensitive tests of `tests/it` on a small machine.
+
+#[path = "it/console_browser.rs"]
+mod console_browser;
+#[path = "it/console_walks.rs"]
+mod console_walks;
