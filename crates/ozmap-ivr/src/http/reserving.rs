@@ -63,19 +63,19 @@ pub(super) async fn outcome_within(
         }
     };
     let now = now_ms();
-    let t = flow::advance_at(
-        &state.cfg.call.flow,
-        call,
-        Event::Poll(found),
-        moment(state, now),
-    );
+    let event = Event::Poll(found);
+    let outcome = super::steps::told_outcome(&event);
+    let t = flow::advance_at(&state.cfg.call.flow, call, event, moment(state, now));
     let body = state.render_ctx().render(&t.reply, seq);
     match state
         .store
-        .rewrite_call(call_sid, seq, &t.call, &body, now)
+        .rewrite_call(call_sid, seq, &t.call, &body, outcome, now)
         .await
     {
         Ok(true) => {
+            // The console's counters: the step the call came to, and the outcome.
+            let before = format!(",{},", call.step.name());
+            state.webhooks.moved(&before, &t.call, outcome);
             tracing::info!(
                 waited_ms = waited.elapsed().as_millis() as u64,
                 "reservation settled within the step budget: outcome without a hold"

@@ -207,7 +207,7 @@ fn count_address_attempts(state: &AppState, before: &Call, t: &flow::Transition)
 }
 
 /// What a poll tells the caller about the reservation, for the console.
-fn told_outcome(event: &Event) -> Option<CallOutcome> {
+pub(super) fn told_outcome(event: &Event) -> Option<CallOutcome> {
     match event {
         Event::Poll(Progress::Reservation(r)) => match r {
             ReservationProgress::Done(ReservationOutcome::Reserved(_)) => {

@@ -160,14 +160,19 @@ impl Store {
         seq: i64,
         call: &Call,
         reply: &str,
+        outcome: Option<CallOutcome>,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let mark = Mark::of(call);
+        let outcome = outcome.map(CallOutcome::as_str);
         let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
         self.update_one(Box::new(move |c| {
             Box::pin(async move {
                 sqlx::query(
-                    "UPDATE calls SET state = $1, last_reply = $2, updated_at = $3 \
+                    "UPDATE calls SET state = $1, last_reply = $2, updated_at = $3, \
+                     step = $6, steps = CASE WHEN steps LIKE $7 THEN steps ELSE steps || $8 END, \
+                     last_question = COALESCE($9, last_question), outcome = COALESCE($10, outcome) \
                      WHERE call_sid = $4 AND seq = $5",
                 )
                 .bind(state)
@@ -175,6 +180,11 @@ impl Store {
                 .bind(now)
                 .bind(call_sid)
                 .bind(seq)
+                .bind(mark.step)
+                .bind(mark.pattern)
+                .bind(mark.token)
+                .bind(mark.question)
+                .bind(outcome)
                 .execute(&mut *c)
                 .await
             })

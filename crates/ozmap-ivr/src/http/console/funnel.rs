@@ -229,6 +229,8 @@ mod tests {
         let every = [
             Step::AskCode,
             Step::ConfirmCode,
+            Step::LookingUpClient { since_ms: 0 },
+            Step::ConfirmInstallation,
             Step::AskName,
             Step::AskAddress,
             Step::AskNumber,
