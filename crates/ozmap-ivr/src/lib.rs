@@ -13,6 +13,8 @@
 //! - `store`: call state, geocoding cache and the reservation ledger (SQLite or
 //!   PostgreSQL) ([`Store`]).
 //! - `geocode`: addresses and CEPs into coordinates (Nominatim, Google, gazetteer).
+//! - `directory`: the ISP's system (its ERP) asked about each client code: the
+//!   JSON contract and IXC Soft, and the look-ups in memory.
 //! - `reserve`: the port-reservation procedure over [`ozmap_client`].
 //! - `worker`: carries ledger rows out against OZmap, exactly once, and keeps
 //!   OZmap's health (breaker, latency, last error) for the console and metrics.
@@ -28,12 +30,16 @@
 //!   service: they define the port ([`ivr_tools::bench::Service`]), the service
 //!   adapts to it with its public API only.
 //!
-//! Dependencies between the modules point one way (no cycle; check with a grep
-//! of `crate::`): `app` → `http`, `worker`, `housekeeping`, `config`; `http` →
-//! `admin` (the row view), `sms` (the message view), `worker` (OZmap's health),
-//! `config`, `geocode`, `store`, `ratelimit`, `redact`; `config` → `geocode`, `reserve`, `sms`, `store`, `worker`
-//! (the settings it builds); `worker` → `reserve`, `sms`, `store`; `sms` →
-//! `config` (the store's flags), `redact`, `store`; `geocode`, `reserve`, `store` → none.
+//! Dependencies between the modules point one way (check with a grep of
+//! `crate::`): `app` → `http`, `worker`, `housekeeping`, `config`, `whatsapp`;
+//! `http` → `admin` (the row view), `sms` (the message view), `worker` (OZmap's
+//! health), `directory`, `config`, `geocode`, `store`, `ratelimit`, `redact`;
+//! `config` → `directory`, `geocode`, `reserve`, `sms`, `store`, `worker` (the
+//! settings it builds); `worker` → `reserve`, `sms`, `store`; `sms` → `config`
+//! (the store's flags), `redact`, `store`; `directory`, `geocode`, `reserve`,
+//! `store` → none. One cycle is known and left: `whatsapp` uses `http`'s
+//! `AppState` and geocoding, and `http` mounts `whatsapp`'s routes; moving the
+//! state that both share out of `http` would end it.
 
 mod admin;
 mod app;
