@@ -96,21 +96,8 @@ impl DirectoryArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse_for_tests;
+    use super::super::{parse_for_tests, parse_with_real_ozmap as parse};
     use super::*;
-
-    const REAL: [&str; 4] = [
-        "--ozmap-url=https://tenant.ozmap.com.br",
-        "--ozmap-token=t",
-        "--geocoder=gazetteer",
-        "--allow-unsigned",
-    ];
-
-    fn parse(extra: &[&str]) -> Result<crate::config::Config, ConfigError> {
-        let mut args = REAL.to_vec();
-        args.extend_from_slice(extra);
-        parse_for_tests(&args)
-    }
 
     #[test]
     fn the_default_is_the_sandbox_s_directory_with_the_sandbox_and_none_with_a_real_ozmap() {

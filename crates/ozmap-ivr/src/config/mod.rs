@@ -271,6 +271,20 @@ fn within<T: PartialOrd>(
     }
 }
 
+/// [`parse_for_tests`] with a real OZmap configured (not the built-in sandbox),
+/// unsigned webhooks allowed on purpose, and `extra` on top (unit tests only).
+#[cfg(test)]
+pub(crate) fn parse_with_real_ozmap(extra: &[&str]) -> Result<Config, ConfigError> {
+    let mut args = vec![
+        "--ozmap-url=https://tenant.ozmap.com.br",
+        "--ozmap-token=t",
+        "--geocoder=gazetteer",
+        "--allow-unsigned",
+    ];
+    args.extend_from_slice(extra);
+    parse_for_tests(&args)
+}
+
 /// Flags as on the command line → a checked configuration (unit tests only).
 #[cfg(test)]
 pub(crate) fn parse_for_tests(args: &[&str]) -> Result<Config, ConfigError> {

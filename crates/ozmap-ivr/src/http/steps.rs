@@ -150,8 +150,8 @@ pub(super) async fn handle(
         }
     }
     tracing::info!(
-        from = step_name(&stored.call.step),
-        to = step_name(&t.call.step),
+        from = stored.call.step.name(),
+        to = t.call.step.name(),
         attempts = t.call.attempts,
         protocol = t.call.data.protocol.as_deref().unwrap_or("-"),
         "step"
@@ -243,10 +243,6 @@ fn replay_or_resume(state: &AppState, stored: &StoredCall, now: i64) -> String {
         moment(state, now),
     );
     state.render_ctx().render(&t.reply, stored.seq)
-}
-
-fn step_name(step: &Step) -> &'static str {
-    step.name()
 }
 
 /// What the background work has for a call that is on hold.

@@ -258,8 +258,8 @@ async fn step(
         .await?;
     if written == ChatWritten::Moved {
         tracing::info!(
-            from = from.as_ref().map_or("new", step_name),
-            to = step_name(&to),
+            from = from.as_ref().map_or("new", Step::name),
+            to = to.name(),
             protocol = protocol.as_deref().unwrap_or("-"),
             replies = replies.len(),
             "chat step"
@@ -369,7 +369,7 @@ pub(crate) async fn push_outcomes(state: &Arc<AppState>, ch: &Channel) -> anyhow
             .await?;
         if written == ChatWritten::Moved {
             tracing::info!(
-                to = step_name(&to),
+                to = to.name(),
                 protocol = s.call.data.protocol.as_deref().unwrap_or("-"),
                 "chat outcome pushed"
             );
@@ -377,26 +377,6 @@ pub(crate) async fn push_outcomes(state: &Arc<AppState>, ch: &Channel) -> anyhow
         }
     }
     Ok(())
-}
-
-fn step_name(step: &Step) -> &'static str {
-    match step {
-        Step::AskCode => "ask_code",
-        Step::ConfirmCode => "confirm_code",
-        Step::LookingUpClient { .. } => "looking_up_client",
-        Step::ConfirmInstallation => "confirm_installation",
-        Step::AskName => "ask_name",
-        Step::AskAddress => "ask_address",
-        Step::AskNumber => "ask_number",
-        Step::Geocoding { .. } => "geocoding",
-        Step::ChooseAddress => "choose_address",
-        Step::AskStreet => "ask_street",
-        Step::ConfirmAddress => "confirm_address",
-        Step::Reserving { .. } => "reserving",
-        Step::OfferAgent => "offer_agent",
-        Step::Transferred => "transferred",
-        Step::Finished => "finished",
-    }
 }
 
 #[cfg(test)]
