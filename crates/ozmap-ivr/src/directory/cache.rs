@@ -193,12 +193,13 @@ impl Lookups {
                     ms,
                     "client directory lookup"
                 );
-                let until = Instant::now() + directory.cache;
-                let mut inner = self.inner();
                 let now = Instant::now();
-                inner.known.retain(|_, (_, u)| *u > now);
+                let mut inner = self.inner();
+                inner.known.retain(|_, (_, until)| *until > now);
                 if !directory.cache.is_zero() {
-                    inner.known.insert(code.clone(), (k.clone(), until));
+                    inner
+                        .known
+                        .insert(code.clone(), (k.clone(), now + directory.cache));
                 }
                 ClientLookup::Known(k)
             }
