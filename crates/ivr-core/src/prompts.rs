@@ -61,6 +61,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("number.retry", &[]),
     ("number.last", &[]),
     ("reserve.hold", &[]),
+    ("wait.moment", &[]),
     ("outcome.reserved", &["box", "port"]),
     ("outcome.reserved_no_port", &["box"]),
     ("outcome.existing", &["box", "port"]),

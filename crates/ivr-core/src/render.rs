@@ -153,6 +153,20 @@ impl RenderCtx<'_> {
         }
     }
 
+    /// A hold outside the flow: `key` said (when given), a pause, then the
+    /// platform posts to `route` (a path with its query) on this service.
+    pub fn hold_at(&self, key: Option<&'static str>, pause_s: u32, route: &str) -> String {
+        let mut r = Response::new();
+        if let Some(key) = key {
+            r.push(Verb::Say(self.say(&[Line::new(key)])));
+        }
+        r.push(Verb::Pause { length: pause_s });
+        r.push(Verb::Redirect {
+            url: format!("{}{route}", self.public_url),
+        });
+        r.render_for(self.platform)
+    }
+
     /// A spoken sentence and goodbye: for errors and refusals.
     pub fn apology(&self, key: &'static str) -> String {
         let mut r = Response::new();

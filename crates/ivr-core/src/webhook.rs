@@ -12,6 +12,8 @@ pub mod paths {
     pub const POLL: &str = "/voice/poll";
     pub const DIAL: &str = "/voice/dial";
     pub const STATUS: &str = "/voice/status";
+    /// Where a caller held while the database was slow comes back for the answer.
+    pub const RESUME: &str = "/voice/resume";
 }
 
 /// The protective headers on every answer (the service's and the ceiling's).

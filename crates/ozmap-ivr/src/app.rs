@@ -139,6 +139,7 @@ impl Application {
             security: SecurityCounters::default(),
             webhooks: WebhookCounters::default(),
             greetings: Default::default(),
+            stalls: Default::default(),
             ozmap: ozmap_health,
             recogniser,
             directory,

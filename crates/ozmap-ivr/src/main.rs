@@ -57,17 +57,29 @@ enum Command {
     Bench(Box<ivr_tools::bench::BenchArgs>),
 }
 
-fn init_logs(filter: Option<&str>, default_filter: &str, format: LogFormat) {
+/// Log lines go to standard error through [`ozmap_ivr::LogBuffer`]: a webhook
+/// copies its line into memory and a thread of its own writes the lines in
+/// batches (see `logbuf`). The flusher returned writes what is left when dropped.
+/// Colours only on a terminal: a log file or a collector gets plain text.
+fn init_logs(
+    filter: Option<&str>,
+    default_filter: &str,
+    format: LogFormat,
+) -> ozmap_ivr::LogFlusher {
+    use std::io::IsTerminal;
     let filter = filter
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new(default_filter));
+    let (writer, flusher) = ozmap_ivr::LogBuffer::new(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+    flusher
 }
 
 #[actix_web::main]
@@ -78,7 +90,7 @@ async fn main() -> std::process::ExitCode {
         Command::Bench(_) => "warn",
         _ => "info,sqlx=warn,actix_server=warn,actix_web=warn",
     };
-    init_logs(cli.log.as_deref(), default_filter, cli.log_format);
+    let logs = init_logs(cli.log.as_deref(), default_filter, cli.log_format);
     ozmap_ivr::install_panic_hook();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).await,
@@ -102,6 +114,8 @@ async fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
+            // The log lines before it first.
+            drop(logs);
             eprintln!("ozmap-ivr: {e:#}");
             std::process::ExitCode::from(2)
         }

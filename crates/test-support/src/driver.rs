@@ -123,6 +123,8 @@ pub struct Phone {
     /// Everything heard, in order.
     pub heard: Vec<String>,
     pub requests: usize,
+    /// Whether the platform has sent this call's first request (`ringing`).
+    rang: bool,
     /// Requests sent again to another instance because the first did not answer.
     pub failovers: usize,
     /// `<Pause>` seconds are slept × this.
@@ -145,6 +147,7 @@ impl Phone {
             turn: 0,
             heard: Vec::new(),
             requests: 0,
+            rang: false,
             failovers: 0,
             pause_scale: 0.1,
             patience: Duration::from_secs(20),
@@ -157,6 +160,7 @@ impl Phone {
         let mut p = Phone::new(&self.bases);
         p.call_sid = self.call_sid.clone();
         p.turn = self.turn;
+        p.rang = self.rang;
         p
     }
 
@@ -200,6 +204,8 @@ impl Phone {
         extra: &[(String, String)],
     ) -> Result<Doc, HookError> {
         let mut form = self.params();
+        // A parameter given here replaces the usual one (`CallStatus`, say).
+        form.retain(|(k, _)| !extra.iter().any(|(ek, _)| ek == k));
         form.extend(extra.iter().cloned());
         let sig = webhook_signature::twilio_signature(PLATFORM_TOKEN, url, &form);
         self.requests += 1;
@@ -270,9 +276,16 @@ impl Phone {
     }
 
     /// The first webhook of the call (again, when the platform restarts it).
+    /// As a platform sends it: `CallStatus=ringing` on the call's first request,
+    /// `in-progress` after.
     pub async fn dial_in(&mut self) -> Result<Doc, HookError> {
         let url = format!("{}/voice", self.bases[self.turn % self.bases.len()]);
-        self.post_patiently(&url, &[], self.patience).await
+        let extra = if !std::mem::replace(&mut self.rang, true) {
+            vec![("CallStatus".to_string(), "ringing".to_string())]
+        } else {
+            Vec::new()
+        };
+        self.post_patiently(&url, &extra, self.patience).await
     }
 
     /// The form fields a Gather posts for this answer.

@@ -200,6 +200,19 @@ impl Service {
         self.log_text().matches(needle).count()
     }
 
+    /// The metrics text, through `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("metrics endpoint answers");
+        assert_eq!(r.status(), 200);
+        r.text().await.expect("metrics text")
+    }
+
     /// The ledger, through `GET /admin/reservations`.
     pub async fn ledger(&self) -> Vec<Value> {
         let r = self

@@ -50,6 +50,10 @@ pub struct CallArgs {
     /// Longest a webhook waits on an outside service before answering with a hold.
     #[arg(long, env = "IVR_STEP_BUDGET_MS", default_value_t = 2000)]
     pub step_budget_ms: u64,
+    /// Longest a webhook waits on the database before the caller hears a short
+    /// hold and the platform comes back for the answer (the write goes on).
+    #[arg(long, env = "IVR_STORE_BUDGET_MS", default_value_t = 800)]
+    pub store_budget_ms: u64,
     /// Longest a caller is kept on hold for the reservation before being told the
     /// team will call back.
     #[arg(long, env = "IVR_RESERVE_HOLD_MS", default_value_t = 25_000)]
@@ -97,6 +101,8 @@ pub(crate) struct CallSettings {
     pub schedule: AgentSchedule,
     /// Longest a webhook waits on the geocoder before answering with a hold.
     pub step_budget: Duration,
+    /// Longest a webhook waits on the database (`IVR_STORE_BUDGET_MS`).
+    pub store_budget: Duration,
     pub prompts_dir: Option<PathBuf>,
     /// Days a call's state is kept after its last webhook.
     pub retention_days: u32,
@@ -152,6 +158,12 @@ impl CallArgs {
         let step_budget_ms = within(
             "IVR_STEP_BUDGET_MS",
             self.step_budget_ms,
+            100..=10_000,
+            "must be between 100 and 10000 (the platform allows 15 s per answer)",
+        )?;
+        let store_budget_ms = within(
+            "IVR_STORE_BUDGET_MS",
+            self.store_budget_ms,
             100..=10_000,
             "must be between 100 and 10000 (the platform allows 15 s per answer)",
         )?;
@@ -213,6 +225,7 @@ impl CallArgs {
             agent_number,
             schedule,
             step_budget: Duration::from_millis(step_budget_ms),
+            store_budget: Duration::from_millis(store_budget_ms),
             prompts_dir: self.prompts_dir,
             retention_days: self.retention_days,
             recogniser: Recogniser {

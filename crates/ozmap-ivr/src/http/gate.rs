@@ -67,6 +67,8 @@ pub(super) struct Admitted {
     pub(super) protocol: Option<String>,
     /// The parameters, each value bounded.
     pub(super) form: Form,
+    /// Holds in a row so far, on `/voice/resume` (see `stall`).
+    pub(super) holds: Option<u32>,
 }
 
 /// Runs every check, in order; the first that fails refuses the request.
@@ -102,21 +104,23 @@ pub(super) async fn admit(
         .map(str::to_string)
         .ok_or(Refusal::BadCallSid)?;
     let query = web::Query::<SeqQuery>::from_query(req.query_string()).ok();
-    let (seq, protocol) = match query {
+    let (seq, protocol, holds) = match query {
         Some(q) => {
             let q = q.into_inner();
             (
                 q.seq,
                 q.protocol.filter(|p| super::greeting::valid_protocol(p)),
+                q.n,
             )
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     Ok(Admitted {
         call_sid,
         seq,
         protocol,
         form,
+        holds,
     })
 }
 
@@ -124,6 +128,7 @@ pub(super) async fn admit(
 struct SeqQuery {
     seq: Option<i64>,
     protocol: Option<String>,
+    n: Option<u32>,
 }
 
 /// The body, at most [`MAX_BODY`] bytes: `413` past it (a declared length is

@@ -36,10 +36,14 @@ pub(super) fn valid_protocol(p: &str) -> bool {
     (16..=20).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// A greeted call not stored yet.
+/// A greeted call not stored yet: what rebuilds it (the flow and the rendering
+/// are pure, so the same protocol, number and moment give the same call and the
+/// same answer). Kept small: at tens of thousands of greetings a second, a copy
+/// of each answer (1.5 KB) cost more in the allocator than rebuilding the rare
+/// one needed again.
 struct Greeted {
-    call: Call,
-    body: String,
+    protocol: String,
+    from: String,
     at_ms: i64,
 }
 
@@ -63,12 +67,23 @@ pub(crate) struct Greetings {
 
 impl Greetings {
     /// The answer already given to this call's greeting, if it is not stored yet.
-    pub(super) fn repeated(&self, call_sid: &str) -> Option<String> {
-        let pending = self.pending.lock().ok()?;
-        pending.get(call_sid).map(|g| g.body.clone())
+    pub(super) fn repeated(&self, state: &AppState, call_sid: &str) -> Option<String> {
+        let (protocol, from, at_ms) = {
+            let pending = self.pending.lock().ok()?;
+            let g = pending.get(call_sid)?;
+            (g.protocol.clone(), g.from.clone(), g.at_ms)
+        };
+        Some(greeted_call(state, &from, &protocol, at_ms).1)
     }
 
-    fn keep(&self, call_sid: &str, call: Call, body: String, now: i64) {
+    /// Whether this call was greeted here and is not stored yet.
+    pub(super) fn holds(&self, call_sid: &str) -> bool {
+        self.pending
+            .lock()
+            .is_ok_and(|pending| pending.contains_key(call_sid))
+    }
+
+    fn keep(&self, call_sid: &str, protocol: String, from: &str, now: i64) {
         let Ok(mut pending) = self.pending.lock() else {
             return;
         };
@@ -83,8 +98,8 @@ impl Greetings {
         pending.insert(
             call_sid.to_string(),
             Greeted {
-                call,
-                body,
+                protocol,
+                from: from.to_string(),
                 at_ms: now,
             },
         );
@@ -149,11 +164,13 @@ pub(super) async fn greet(
         .schedule
         .today(u64::try_from(now).unwrap_or(0));
     let protocol = state.greetings.protocol(state, &day).await?;
-    tracing::info!(protocol = %protocol, "new call");
+    // On the webhook's span: its one line (`answered`) names the new call's
+    // protocol, so an operator finds the call the caller quotes.
+    tracing::Span::current().record("protocol", protocol.as_str());
     let (call, body) = greeted_call(state, from, &protocol, now);
     // The funnel counts the call from its greeting, stored or not yet.
     state.webhooks.moved("", &call, None);
-    state.greetings.keep(call_sid, call, body.clone(), now);
+    state.greetings.keep(call_sid, protocol, from, now);
     Ok(body)
 }
 
@@ -184,7 +201,7 @@ pub(super) async fn store_greeted(
     now: i64,
 ) -> anyhow::Result<Option<StoredCall>> {
     let (call, body) = match (state.greetings.take(call_sid), seq, protocol) {
-        (Some(g), _, _) => (g.call, g.body),
+        (Some(g), _, _) => greeted_call(state, &g.from, &g.protocol, g.at_ms),
         (None, Some(1), Some(p)) => {
             tracing::info!(protocol = %p, "greeted elsewhere or before a restart: call rebuilt from its URL");
             greeted_call(state, from, p, now)
@@ -214,10 +231,8 @@ pub(super) async fn store_on_status(
     now: i64,
 ) -> anyhow::Result<()> {
     if let Some(g) = state.greetings.take(call_sid) {
-        state
-            .store
-            .create_call(call_sid, &g.call, &g.body, now)
-            .await?;
+        let (call, body) = greeted_call(state, &g.from, &g.protocol, g.at_ms);
+        state.store.create_call(call_sid, &call, &body, now).await?;
         tracing::info!("greeted call stored at its status callback");
     }
     Ok(())

@@ -42,6 +42,7 @@ fn attempts_histogram() -> Histogram {
 pub struct WebhookCounters {
     webhooks: Family<Label, Counter>,
     apologies: Counter,
+    store_holds: Counter,
     latency: Histogram,
     address: Histograms,
     steps: Family<Label, Counter>,
@@ -53,6 +54,7 @@ impl Default for WebhookCounters {
         Self {
             webhooks: Family::default(),
             apologies: Counter::default(),
+            store_holds: Counter::default(),
             latency: Histogram::new(BUCKETS_S),
             address: Family::new_with_constructor(attempts_histogram),
             steps: Family::default(),
@@ -61,13 +63,14 @@ impl Default for WebhookCounters {
     }
 }
 
-const HOOKS: [Hook; 6] = [
+const HOOKS: [Hook; 7] = [
     Hook::Start,
     Hook::Answer,
     Hook::Silence,
     Hook::Poll,
     Hook::Dial,
     Hook::Status,
+    Hook::Resume,
 ];
 
 impl WebhookCounters {
@@ -87,6 +90,11 @@ impl WebhookCounters {
 
     pub fn apologised(&self) {
         self.apologies.inc();
+    }
+
+    /// A webhook answered with a hold because the database was slow.
+    pub(crate) fn held_for_store(&self) {
+        self.store_holds.inc();
     }
 
     /// A call moved to `call.step`; `before` are the steps it had reached
@@ -125,6 +133,11 @@ impl WebhookCounters {
             "ozmap_ivr_apologies",
             "Webhooks that failed inside and were answered with a spoken apology.",
             self.apologies.clone(),
+        );
+        r.register(
+            "ozmap_ivr_store_holds",
+            "Webhooks answered with a short hold because the database took longer than IVR_STORE_BUDGET_MS.",
+            self.store_holds.clone(),
         );
         r.register(
             "ozmap_ivr_webhook_seconds",

@@ -5,6 +5,8 @@
 //! - `gate`: who may post a webhook (limits, basic auth, body, signature).
 //! - `error`: every refusal, with its status, body, log line and counter.
 //! - `steps`: one step of the call through the flow and the store.
+//! - `stall`: a slow database never holds a webhook past its budget (a short
+//!   hold, then `/voice/resume` for the answer).
 //! - `greeting`: the greeting, which writes nothing (protocol blocks, the call
 //!   stored at its first answer or status callback).
 //! - `geocoding`: the geocoder behind the call, once per query, cached.
@@ -25,6 +27,7 @@ mod greeting;
 mod metrics;
 mod reserving;
 pub(crate) mod routes;
+mod stall;
 mod state;
 mod steps;
 mod webhook;
@@ -32,6 +35,7 @@ mod webhook;
 pub use gate::SecurityCounters;
 pub(crate) use greeting::Greetings;
 pub use metrics::WebhookCounters;
+pub(crate) use stall::Stalls;
 pub use state::AppState;
 
 use actix_web::http::StatusCode;
@@ -48,6 +52,8 @@ pub enum Hook {
     Poll,
     Dial,
     Status,
+    /// Back from a hold given because the database was slow (`stall`).
+    Resume,
 }
 
 impl Hook {
@@ -59,6 +65,7 @@ impl Hook {
             Hook::Poll => "poll",
             Hook::Dial => "dial",
             Hook::Status => "status",
+            Hook::Resume => "resume",
         }
     }
 }

@@ -4,7 +4,7 @@ use super::AppState;
 use super::webhook::{method_not_allowed, webhook};
 use super::{Hook, admin, console, healthz, metrics};
 use actix_web::{HttpRequest, web};
-use ivr_core::webhook::paths::{ANSWER, DIAL, POLL, SILENCE, START, STATUS};
+use ivr_core::webhook::paths::{ANSWER, DIAL, POLL, RESUME, SILENCE, START, STATUS};
 
 pub(crate) const HEALTH: &str = "/healthz";
 /// The ledger as JSON, behind `IVR_ADMIN_TOKEN`.
@@ -23,13 +23,14 @@ pub(crate) const CONSOLE: &str = "/console";
 pub(crate) const METRICS: &str = "/metrics";
 
 /// The webhooks a platform calls, by path.
-const WEBHOOKS: [(&str, Hook); 6] = [
+const WEBHOOKS: [(&str, Hook); 7] = [
     (START, Hook::Start),
     (ANSWER, Hook::Answer),
     (SILENCE, Hook::Silence),
     (POLL, Hook::Poll),
     (DIAL, Hook::Dial),
     (STATUS, Hook::Status),
+    (RESUME, Hook::Resume),
 ];
 
 /// Used by the binary and by the tests alike.

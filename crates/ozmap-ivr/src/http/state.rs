@@ -40,6 +40,8 @@ pub struct AppState {
     pub webhooks: WebhookCounters,
     /// Greeted calls not stored yet, and the protocol block in hand.
     pub(crate) greetings: Greetings,
+    /// Webhooks' works that outlived their webhook (a slow database).
+    pub(crate) stalls: super::Stalls,
     /// OZmap as this instance's worker sees it.
     pub(crate) ozmap: Arc<OzmapHealth>,
     /// Model, `enhanced`, timeouts and the address hints (the ISP's streets),
@@ -55,7 +57,7 @@ impl AppState {
     /// Whether this instance greeted `call_sid` and has not stored it yet: the
     /// greeting writes nothing (see `http::greeting`).
     pub fn greeted_unstored(&self, call_sid: &str) -> bool {
-        self.greetings.repeated(call_sid).is_some()
+        self.greetings.holds(call_sid)
     }
 
     pub fn render_ctx(&self) -> RenderCtx<'_> {

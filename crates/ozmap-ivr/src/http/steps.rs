@@ -9,6 +9,7 @@ use super::AppState;
 use super::geocoding;
 use super::greeting;
 use super::reserving;
+use super::stall::Deadline;
 use super::{Hook, SecurityCounters};
 use crate::store::{CallOutcome, LedgerStatus, StoredCall, now_ms};
 use ivr_core::domain::ReservationOutcome;
@@ -26,6 +27,7 @@ pub(super) async fn handle(
     seq: Option<i64>,
     protocol: Option<&str>,
     form: &Form,
+    deadline: &Deadline,
 ) -> anyhow::Result<String> {
     let started = tokio::time::Instant::now();
     let now = now_ms();
@@ -52,13 +54,25 @@ pub(super) async fn handle(
         return Ok(ivr_core::twiml::Response::new().render());
     }
     if hook == Hook::Start
-        && let Some(body) = state.greetings.repeated(call_sid)
+        && let Some(body) = state.greetings.repeated(state, call_sid)
     {
         tracing::info!("repeated greeting: same answer again");
         return Ok(body);
     }
     let from = form.get("From").unwrap_or("");
-    let stored = match state.store.load_call(call_sid).await? {
+    // A platform's first request for a call (`CallStatus=ringing`) cannot be for
+    // a stored call: a call is stored at its first answer or its status
+    // callback, both of which come after the platform heard this request's
+    // answer, and a platform retries only a request it got no answer to (a retry
+    // on this instance is answered from memory above). So it is greeted without
+    // reading the store, the greeting's costliest part.
+    let first_request = hook == Hook::Start && form.get("CallStatus") == Some("ringing");
+    let loaded = if first_request {
+        None
+    } else {
+        state.store.load_call(call_sid).await?
+    };
+    let stored = match loaded {
         None if hook != Hook::Start => {
             greeting::store_greeted(state, call_sid, seq, protocol, from, now).await?
         }
@@ -116,8 +130,9 @@ pub(super) async fn handle(
         Hook::Dial => Event::DialEnded {
             answered: matches!(form.get("DialCallStatus"), Some("completed" | "answered")),
         },
-        // Start and Status have returned above.
-        Hook::Start | Hook::Status => Event::Silence,
+        // Start and Status have returned above; a resume is handled as a Start
+        // (`stall`).
+        Hook::Start | Hook::Status | Hook::Resume => Event::Silence,
     };
     let outcome = told_outcome(&event);
     let flow_cfg = &state.cfg.call.flow;
@@ -126,6 +141,7 @@ pub(super) async fn handle(
         // The directory gets the step budget too; past it the caller holds and
         // the poll takes the answer.
         let task = state.directory.start(call_sid, code);
+        deadline.allow(state.cfg.call.step_budget);
         if let Ok(Ok(lookup)) = tokio::time::timeout(state.cfg.call.step_budget, task).await {
             state.directory.take(call_sid);
             t = flow::advance_at(
@@ -140,6 +156,7 @@ pub(super) async fn handle(
         // Give the geocoder the step budget; past it the caller hears the hold
         // message and the lookup goes on in the background.
         let task = geocoding::start(state, query);
+        deadline.allow(state.cfg.call.step_budget);
         if let Ok(Ok(result)) = tokio::time::timeout(state.cfg.call.step_budget, task).await {
             t = flow::advance_at(
                 flow_cfg,
@@ -176,9 +193,10 @@ pub(super) async fn handle(
             tracing::info!("reservation written to the ledger");
             state.wake_worker.notify_one();
             // OZmap is usually quick: speak the outcome now rather than the hold.
-            let deadline = started + state.cfg.call.step_budget;
+            let until = started + state.cfg.call.step_budget;
+            deadline.allow(until.saturating_duration_since(tokio::time::Instant::now()));
             if let Some(outcome) =
-                reserving::outcome_within(state, call_sid, stored.seq + 1, &t.call, deadline).await
+                reserving::outcome_within(state, call_sid, stored.seq + 1, &t.call, until).await
             {
                 return Ok(outcome);
             }

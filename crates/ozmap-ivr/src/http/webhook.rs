@@ -9,10 +9,12 @@
 //!   the store is read;
 //! - no webhook waits on an outside service longer than the step budget: the
 //!   geocoder is given `IVR_STEP_BUDGET_MS`, then goes on in the background behind
-//!   a hold message; OZmap is only ever called by the worker.
+//!   a hold message; OZmap is only ever called by the worker;
+//! - no webhook waits on the database longer than `IVR_STORE_BUDGET_MS`: past it
+//!   the caller holds and the work goes on (`stall`).
 
 use super::AppState;
-use super::{Hook, Refusal, gate, steps, xml};
+use super::{Hook, Refusal, gate, stall, xml};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::FutureExt;
@@ -54,7 +56,8 @@ where
     let span = tracing::info_span!(
         "webhook",
         route = hook.name(),
-        call_sid = tracing::field::Empty
+        call_sid = tracing::field::Empty,
+        protocol = tracing::field::Empty
     );
     async move {
         match AssertUnwindSafe(work).catch_unwind().await {
@@ -81,23 +84,7 @@ async fn answer(
         Err(refusal) => return refusal.respond(&state),
     };
     tracing::Span::current().record("call_sid", admitted.call_sid.as_str());
-    let body = match steps::handle(
-        &state,
-        hook,
-        &admitted.call_sid,
-        admitted.seq,
-        admitted.protocol.as_deref(),
-        &admitted.form,
-    )
-    .await
-    {
-        Ok(body) => body,
-        Err(e) => {
-            tracing::error!(error = %e, "webhook failed; apologised to the caller");
-            state.webhooks.apologised();
-            state.render_ctx().apology("error.apology")
-        }
-    };
+    let body = stall::answer(&state, hook, admitted).await;
     state.webhooks.answered(hook, started.elapsed());
     tracing::info!(ms = started.elapsed().as_secs_f64() * 1000.0, "answered");
     xml(StatusCode::OK, body)

@@ -19,6 +19,7 @@
 //! - [`whatsapp`]: the WhatsApp channel, against a fake Graph API;
 //! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
+//! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
 //! - [`bench`]: the load generator in process.
 
 /// The `ozmap-ivr` binary Cargo built for these tests.
@@ -41,5 +42,6 @@ mod rights;
 mod security;
 mod signatures;
 mod sms;
+mod stall;
 mod webhooks;
 mod whatsapp;
