@@ -318,9 +318,18 @@ async fn unit(ctx: &Ctx, work: Work, i: u64, acc: &mut Acc) {
             answers.extend(ctx.address_answers());
             answers.push(Answer::Keys("1".into()));
             let mut script = Scripted::new(answers);
-            // HoldFinish: `POST /voice` again for a call in progress, and the
-            // service asks the current question (the address) again.
-            let result = match ctx.caller.with_options(ctx.opts(i)) {
+            // HoldFinish: `POST /voice` again for a call in progress (as a
+            // platform sends it: `CallStatus=in-progress`), and the service
+            // asks the current question (the address) again.
+            let opts = if work == Work::HoldFinish {
+                let mut o = ctx.opts(i);
+                o.extra_params
+                    .push(("CallStatus".into(), "in-progress".into()));
+                o
+            } else {
+                ctx.opts(i)
+            };
+            let result = match ctx.caller.with_options(opts) {
                 Err(e) => Err(error_kind(&e)),
                 Ok(c) => match c.run(&mut script, &mut record).await {
                     Ok(r) if r.end == CallEnd::Hangup && script.remaining() == 0 => Ok(()),

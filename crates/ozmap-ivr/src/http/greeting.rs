@@ -188,10 +188,14 @@ fn greeted_call(state: &AppState, from: &str, protocol: &str, now: i64) -> (Call
     (t.call, body)
 }
 
-/// A webhook after the greeting, for a call not in the store: stores the greeted
-/// call (at `seq` 1) from memory, or rebuilds it from the protocol its URL
-/// carries (another instance greeted it, or this one restarted). `None`: the
-/// call is unknown (no greeting here, no protocol in the URL).
+/// A webhook after the greeting, for a call not in the store: the greeted call
+/// (at `seq` 1) from memory, or rebuilt from the protocol its URL carries
+/// (another instance greeted it, or this one restarted). `None`: the call is
+/// unknown (no greeting here, no protocol in the URL).
+///
+/// With `defer`, the call is not stored here: the caller stores it as its
+/// first answer leaves it, in one write (the `bool` is then `true`); else it is
+/// stored now, at `seq` 1.
 pub(super) async fn store_greeted(
     state: &Arc<AppState>,
     call_sid: &str,
@@ -199,7 +203,8 @@ pub(super) async fn store_greeted(
     protocol: Option<&str>,
     from: &str,
     now: i64,
-) -> anyhow::Result<Option<StoredCall>> {
+    defer: bool,
+) -> anyhow::Result<Option<(StoredCall, bool)>> {
     let (call, body) = match (state.greetings.take(call_sid), seq, protocol) {
         (Some(g), _, _) => greeted_call(state, &g.from, &g.protocol, g.at_ms),
         (None, Some(1), Some(p)) => {
@@ -208,19 +213,40 @@ pub(super) async fn store_greeted(
         }
         _ => return Ok(None),
     };
-    if state.store.create_call(call_sid, &call, &body, now).await? {
-        let steps = format!(",{},", call.step.name());
-        return Ok(Some(StoredCall {
-            call,
-            seq: 1,
-            last_reply: Some(body),
-            updated_at: now,
-            steps,
-        }));
+    let steps = format!(",{},", call.step.name());
+    let greeted = StoredCall {
+        call,
+        seq: 1,
+        last_reply: Some(body),
+        updated_at: now,
+        steps,
+    };
+    if defer {
+        return Ok(Some((greeted, true)));
+    }
+    if store_now(state, call_sid, &greeted, now).await? {
+        return Ok(Some((greeted, false)));
     }
     // Stored meanwhile by a copy of this request: go on from what is stored.
-    state.greetings.forget(call_sid);
-    Ok(state.store.load_call(call_sid).await?)
+    Ok(state.store.load_call(call_sid).await?.map(|s| (s, false)))
+}
+
+/// Stores a greeted call at `seq` 1; `false` when it was stored already.
+pub(super) async fn store_now(
+    state: &AppState,
+    call_sid: &str,
+    greeted: &StoredCall,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let body = greeted.last_reply.as_deref().unwrap_or_default();
+    let created = state
+        .store
+        .create_call(call_sid, &greeted.call, body, now)
+        .await?;
+    if !created {
+        state.greetings.forget(call_sid);
+    }
+    Ok(created)
 }
 
 /// The status callback: a greeted call not stored yet is stored now, with its

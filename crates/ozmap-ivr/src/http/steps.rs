@@ -72,11 +72,17 @@ pub(super) async fn handle(
     } else {
         state.store.load_call(call_sid).await?
     };
-    let stored = match loaded {
+    // The first answer to a greeting (a Gather's answer or silence at `seq` 1)
+    // stores the call as that answer leaves it, in one write (see `greeting`).
+    let defer = matches!(hook, Hook::Answer | Hook::Silence) && seq == Some(1);
+    let (stored, fresh) = match loaded {
         None if hook != Hook::Start => {
-            greeting::store_greeted(state, call_sid, seq, protocol, from, now).await?
+            match greeting::store_greeted(state, call_sid, seq, protocol, from, now, defer).await? {
+                Some((s, fresh)) => (Some(s), fresh),
+                None => (None, false),
+            }
         }
-        found => found,
+        found => (found, false),
     };
     let Some(stored) = stored else {
         // A new call, or a step of a call this service does not know (its state
@@ -175,6 +181,9 @@ pub(super) async fn handle(
     );
     if t.call == stored.call {
         // Nothing moved (a hold poll): no write, same seq.
+        if fresh {
+            greeting::store_now(state, call_sid, &stored, now).await?;
+        }
         return Ok(render.render(&t.reply, stored.seq));
     }
     let body = render.render(&t.reply, stored.seq + 1);
@@ -182,11 +191,21 @@ pub(super) async fn handle(
         Some(Effect::Reserve(r)) => Some(r),
         _ => None,
     };
-    if state
-        .store
-        .advance_call_ending(call_sid, stored.seq, &t.call, &body, reserve, outcome, now)
-        .await?
-    {
+    let moved = if fresh && reserve.is_none() && outcome.is_none() {
+        state
+            .store
+            .create_answered_call(call_sid, &stored.call, &t.call, &body, now)
+            .await?
+    } else {
+        if fresh {
+            greeting::store_now(state, call_sid, &stored, now).await?;
+        }
+        state
+            .store
+            .advance_call_ending(call_sid, stored.seq, &t.call, &body, reserve, outcome, now)
+            .await?
+    };
+    if moved {
         count_address_attempts(state, &stored.call, &t);
         state.webhooks.moved(&stored.steps, &t.call, outcome);
         if reserve.is_some() {

@@ -64,6 +64,49 @@ impl Store {
         .await
     }
 
+    /// Stores a call greeted but never stored (see `http::greeting`) as its first
+    /// answer left it: at `seq` 2, with both steps reached, in one statement, so
+    /// the first answer costs one write like any other step. `false` when the
+    /// call is stored already (a copy of this request, or its status callback).
+    pub async fn create_answered_call(
+        &self,
+        call_sid: &str,
+        greeted: &Call,
+        call: &Call,
+        reply: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (first, mark) = (Mark::of(greeted), Mark::of(call));
+        let steps = if first.token == mark.token {
+            first.token
+        } else {
+            format!("{}{}", first.token, mark.token)
+        };
+        let question = mark.question.or(first.question);
+        let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                let r = sqlx::query(
+                    "INSERT INTO calls (call_sid, state, seq, last_reply, created_at, updated_at, \
+                     steps, step, last_question) \
+                     VALUES ($1, $2, 2, $3, $4, $4, $5, $6, $7) ON CONFLICT (call_sid) DO NOTHING",
+                )
+                .bind(call_sid)
+                .bind(state)
+                .bind(reply)
+                .bind(now)
+                .bind(steps)
+                .bind(mark.step)
+                .bind(question)
+                .execute(&mut *c)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            })
+        }))
+        .await
+    }
+
     /// Moves a call from `expected_seq` to `expected_seq + 1`, and, in the same
     /// transaction, writes `reserve` to the ledger: once per client code, except
     /// that a dead, cancelled or "no coverage" row is taken up again by the new

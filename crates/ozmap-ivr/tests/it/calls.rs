@@ -332,11 +332,13 @@ async fn a_restart_in_the_middle_of_a_call_loses_nothing() {
         "the call went on at the address question: {xml}"
     );
 
-    // The platform re-enters the call at the voice URL: the current question again.
+    // The platform re-enters the call at the voice URL (a call in progress): the
+    // current question again.
     let caller = ivr_tools::caller::Caller::new(ivr_tools::caller::CallerOptions {
         url: app.voice_url.clone(),
         call_sid: Some(sid.to_string()),
         pause_scale: 0.05,
+        extra_params: vec![("CallStatus".into(), "in-progress".into())],
         ..Default::default()
     })
     .unwrap();

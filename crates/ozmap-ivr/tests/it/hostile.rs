@@ -365,6 +365,7 @@ async fn other_methods_get_405_and_other_content_types_415() {
         routes::POLL,
         routes::DIAL,
         routes::STATUS,
+        routes::RESUME,
     ] {
         for req in [
             TestRequest::get().uri(route),
@@ -538,6 +539,7 @@ fn step() -> impl Strategy<Value = Step> {
                 routes::POLL,
                 routes::DIAL,
                 routes::STATUS,
+                routes::RESUME,
             ]),
             prop::option::of(-2i64..12),
         )
