@@ -2,6 +2,8 @@
 # The greeting (or any webhook) of the service beside the bare actix-web ceiling,
 # measured by wrk in one run, alternating ceiling and service.
 # Usage: scripts/wrk-side-by-side.sh [BINARY] [DATABASE_URL] [SECONDS] [PAIRS]
+# LUA=scripts/wrk-step.lua for a durable step instead of the greeting (the
+# ceiling answers every path alike).
 # Prints one line per wrk run: target, requests/s, CPU µs per request of the
 # server process (utime+stime from /proc over the run), p50/p99 latency.
 set -euo pipefail
@@ -27,7 +29,7 @@ done
 run() { # name pid port
   local before after out rps n
   before=$(cpu "$2")
-  out=$(wrk -t2 -c32 -d"${SECS}s" --latency -s "$LUA" "http://127.0.0.1:$3/voice")
+  out=$(wrk -t2 -c"${CONNS:-32}" -d"${SECS}s" --latency -s "$LUA" "http://127.0.0.1:$3/voice")
   after=$(cpu "$2")
   n=$(echo "$out" | awk '/requests in/ {print $1}')
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
