@@ -78,10 +78,17 @@ pub struct BenchArgs {
     #[arg(long, conflicts_with = "ceiling")]
     pub no_ceiling: bool,
     /// Generator threads, each with its own runtime and HTTP client, sharing
-    /// the calls (0: one per CPU). One thread saturates near 35,000 requests/s,
-    /// below what the ceiling answers.
+    /// the calls (0: one per CPU). With the executor (whole calls,
+    /// `--full-client`) one thread saturates near 20,000 requests/s, below what
+    /// the ceiling answers.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Greeting and step requests through the TwiML executor (reqwest, every
+    /// answer parsed), as whole calls go, instead of the lean client (one
+    /// keep-alive connection per caller, prebuilt requests, answers checked by
+    /// their status, type and first bytes).
+    #[arg(long)]
+    pub full_client: bool,
     /// How the bench runs the service it starts.
     #[arg(long, value_enum, default_value_t = ServerKind::Child)]
     pub server: ServerKind,
@@ -134,6 +141,7 @@ impl std::fmt::Debug for BenchArgs {
             .field("warmup", &self.warmup)
             .field("pause_scale", &self.pause_scale)
             .field("threads", &self.threads)
+            .field("full_client", &self.full_client)
             .field("server", &self.server)
             .field("database_url", &self.database_url.as_ref().map(|_| "[set]"))
             .field("seed_calls", &self.seed_calls)

@@ -1,8 +1,12 @@
 //! The load itself: what one unit of load is ([`Work`]), the simulated calls that
 //! do it at a given concurrency ([`drive`], [`measure`]), what they gather, and
-//! the freeing of each call's reservation in OZmap afterwards.
+//! the freeing of each call's reservation in OZmap afterwards. Single requests
+//! (greeting, step) go the lean way ([`super::lean`]) unless `--full-client`;
+//! whole and held calls through the TwiML executor.
 
 use super::args::{AddressInput, BenchArgs};
+use super::freer::Freer;
+use super::lean::Lean;
 use super::outcome::OutcomeClock;
 use super::report::{LoadResult, OutcomeWait};
 use super::stats::{Samples, proc_sample};
@@ -29,66 +33,6 @@ pub(super) enum Work {
     HoldFinish,
 }
 
-/// Frees reservations in an OZmap sandbox after each call.
-pub(super) struct Freer {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Freer {
-    /// The same OZmap with a client of its own (for another generator thread).
-    fn fresh(&self) -> anyhow::Result<Self> {
-        Self::new(self.base.clone(), self.token.clone())
-    }
-
-    /// A freer for the OZmap at `base`, with this token.
-    pub(super) fn new(base: String, token: String) -> anyhow::Result<Self> {
-        Ok(Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()?,
-            base,
-            token,
-        })
-    }
-
-    /// Deletes the properties of `code` (`123|45`); how many there were.
-    async fn free(&self, code: &str) -> Result<u64, String> {
-        let url = format!(
-            "{}/api/v2/properties/client/{}",
-            self.base,
-            code.replace('|', "%7C")
-        );
-        let found: Vec<serde_json::Value> = self
-            .http
-            .get(&url)
-            .header("Authorization", &self.token)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| format!("OZmap lookup failed: {}", e.without_url()))?
-            .json()
-            .await
-            .map_err(|e| format!("OZmap lookup unreadable: {}", e.without_url()))?;
-        let mut n = 0;
-        for p in &found {
-            let Some(id) = p.get("id").and_then(|v| v.as_str()) else {
-                continue;
-            };
-            self.http
-                .delete(format!("{}/api/v2/properties/{id}", self.base))
-                .header("Authorization", &self.token)
-                .send()
-                .await
-                .and_then(|r| r.error_for_status())
-                .map_err(|e| format!("OZmap delete failed: {}", e.without_url()))?;
-            n += 1;
-        }
-        Ok(n)
-    }
-}
-
 /// What every simulated call of a run shares.
 pub(super) struct Ctx {
     pub(super) caller: Caller,
@@ -101,6 +45,8 @@ pub(super) struct Ctx {
     next_range: AtomicU64,
     /// Generator threads (each its own runtime and HTTP client).
     threads: usize,
+    /// The lean requests of the greeting and the step (`None`: the executor's).
+    pub(super) lean: Option<Lean>,
 }
 
 impl Ctx {
@@ -113,6 +59,7 @@ impl Ctx {
         freer: Option<Freer>,
     ) -> Self {
         Self {
+            lean: Lean::new(caller.options(), &base),
             caller,
             base,
             run_id,
@@ -121,6 +68,30 @@ impl Ctx {
             next_range: AtomicU64::new(1 << 32),
             threads: 1,
         }
+    }
+
+    /// Greetings and steps through the executor too (`--full-client`).
+    pub(super) fn with_full_client(mut self, full: bool) -> Self {
+        if full {
+            self.lean = None;
+        }
+        self
+    }
+
+    /// The calls of a test run against `base`, with a CallSid of its own.
+    #[cfg(test)]
+    pub(super) fn for_tests(base: &str) -> Self {
+        Self::new(
+            Caller::new(CallerOptions {
+                url: format!("{base}/voice"),
+                ..CallerOptions::default()
+            })
+            .expect("a caller"),
+            base.to_string(),
+            54_321,
+            AddressInput::Speech,
+            None,
+        )
     }
 
     /// The load comes from `n` threads (at least one).
@@ -140,6 +111,7 @@ impl Ctx {
             freer: self.freer.as_ref().map(Freer::fresh).transpose()?,
             next_range: AtomicU64::new(self.next_range.load(Ordering::Relaxed)),
             threads: 1,
+            lean: self.lean.clone(),
         })
     }
 
@@ -148,12 +120,12 @@ impl Ctx {
         self.next_range.fetch_add(1 << 32, Ordering::Relaxed)
     }
 
-    fn call_sid(&self, i: u64) -> String {
+    pub(super) fn call_sid(&self, i: u64) -> String {
         format!("CA{:08x}{i:024x}", self.run_id)
     }
 
     /// Keys for the client code of call `i` (`*` separates the groups).
-    fn code_keys(&self, i: u64) -> String {
+    pub(super) fn code_keys(&self, i: u64) -> String {
         format!("{}*{i}", self.run_id)
     }
 
@@ -185,18 +157,18 @@ impl Ctx {
 
 /// What one generator task gathered.
 #[derive(Default)]
-struct Acc {
-    samples: Samples,
-    started: u64,
-    completed: u64,
+pub(super) struct Acc {
+    pub(super) samples: Samples,
+    pub(super) started: u64,
+    pub(super) completed: u64,
     reserved: u64,
-    errors: BTreeMap<String, u64>,
+    pub(super) errors: BTreeMap<String, u64>,
     /// Whole calls: (seconds from the confirmation to the outcome, pause seconds written).
     to_outcome: Vec<(f64, u32)>,
 }
 
 impl Acc {
-    fn error(&mut self, kind: impl Into<String>) {
+    pub(super) fn error(&mut self, kind: impl Into<String>) {
         *self.errors.entry(kind.into()).or_default() += 1;
     }
 
@@ -382,7 +354,7 @@ impl Source {
         }
     }
 
-    fn take(&self) -> Option<u64> {
+    pub(super) fn take(&self) -> Option<u64> {
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return None;
         }
@@ -443,6 +415,9 @@ pub(super) async fn drive(
             .filter(|_| webhooks > 0)
             .map(|c| c * 1e6 / webhooks as f64),
         generator_cores,
+        generator_cpu_us_per_webhook: generator_cores
+            .filter(|_| webhooks > 0)
+            .map(|g| g * elapsed * 1e6 / webhooks as f64),
         to_outcome: OutcomeWait::from_calls(&acc.to_outcome),
     }
 }
@@ -460,8 +435,15 @@ async fn callers(ctx: Arc<Ctx>, work: Work, source: Arc<Source>, concurrency: u6
                 // Callers arrive spread over one think time, not all at once.
                 tokio::time::sleep(think.mul_f64(rand::random_range(0.0..1.0))).await;
             }
-            while let Some(i) = source.take() {
-                unit(&ctx, work, i, &mut acc).await;
+            match &ctx.lean {
+                Some(lean) if Lean::serves(work) => {
+                    lean.caller(&ctx, work, &source, &mut acc).await
+                }
+                _ => {
+                    while let Some(i) = source.take() {
+                        unit(&ctx, work, i, &mut acc).await;
+                    }
+                }
             }
             acc
         }));
@@ -565,15 +547,7 @@ mod tests {
 
     #[test]
     fn call_identities_are_distinct_and_valid() {
-        let ctx = Ctx {
-            caller: Caller::new(CallerOptions::default()).unwrap(),
-            base: String::new(),
-            run_id: 54_321,
-            address: AddressInput::Speech,
-            freer: None,
-            next_range: AtomicU64::new(1 << 32),
-            threads: 1,
-        };
+        let ctx = Ctx::for_tests("http://127.0.0.1:9");
         let (a, b) = (ctx.range(), ctx.range());
         assert_ne!(a, b);
         let sid = ctx.call_sid(a + 7);

@@ -33,17 +33,26 @@
 //! is (its own route, counted in webhooks/s, `polls per call` shown). Use
 //! `--pause-scale 1` for real-time callers.
 //!
+//! Single requests (greeting and step modes, and the ceiling) go a lean way
+//! instead (`lean`): one keep-alive HTTP/1.1 connection per simulated caller,
+//! requests prebuilt, answers checked by their status, content type and first
+//! bytes rather than executed, so that the generator costs about what wrk does
+//! and the ceiling measured is the server's, not the generator's
+//! (`--full-client` sends them through the executor as before).
+//!
 //! The ceiling ([`ceiling`]) is measured in the same run, with the same generator
 //! and settings (in greeting and step modes always, else with `--ceiling`), and the
 //! service's figures are given as ratios of it.
 //!
 //! The parts: the flags ([`BenchArgs`]), the servers under load (`target`), the
-//! load itself (`drive`), a whole run ([`run`]), its report ([`BenchReport`]) and
-//! the statistics behind it (`stats`).
+//! load itself (`drive`, `lean`, and `freer` for the reservations), a whole run
+//! ([`run`]), its report ([`BenchReport`]) and the statistics behind it (`stats`).
 
 mod args;
 pub mod ceiling;
 mod drive;
+mod freer;
+mod lean;
 mod outcome;
 mod report;
 mod run;

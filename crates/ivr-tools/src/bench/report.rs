@@ -31,6 +31,9 @@ pub struct LoadResult {
     pub server_cpu_us_per_webhook: Option<f64>,
     /// CPU time of the bench process over the phase, in cores (1.0 = one core busy).
     pub generator_cores: Option<f64>,
+    /// CPU time of the bench process per request (the generator's cost, and the
+    /// sandbox's when it runs in the bench).
+    pub generator_cpu_us_per_webhook: Option<f64>,
     /// Whole mode: from the caller's "yes" to the address to the outcome.
     pub to_outcome: Option<OutcomeWait>,
 }
@@ -255,10 +258,17 @@ fn write_load(o: &mut String, title: &str, r: &LoadResult) {
         let _ = write!(o, "  server CPU {cpu:.0} µs per request");
         if let Some(g) = r.generator_cores {
             let _ = write!(o, "; bench process {g:.2} cores busy");
+            if let Some(us) = r.generator_cpu_us_per_webhook {
+                let _ = write!(o, " ({us:.1} µs per request)");
+            }
         }
         let _ = writeln!(o);
     } else if let Some(g) = r.generator_cores {
-        let _ = writeln!(o, "  bench process {g:.2} cores busy");
+        let _ = write!(o, "  bench process {g:.2} cores busy");
+        if let Some(us) = r.generator_cpu_us_per_webhook {
+            let _ = write!(o, " ({us:.1} µs per request)");
+        }
+        let _ = writeln!(o);
     }
     let _ = writeln!(
         o,

@@ -4,7 +4,8 @@
 
 use super::args::{BenchArgs, Mode, service_urls};
 use super::ceiling;
-use super::drive::{Ctx, Freer, Source, Work, drive, measure};
+use super::drive::{Ctx, Source, Work, drive, measure};
+use super::freer::Freer;
 use super::report::{BenchReport, HoldResult, errors_line};
 use super::target::{
     SANDBOX_TOKEN, Service, Target, seed, start_ceiling, start_sandbox, start_service,
@@ -156,7 +157,8 @@ async fn load_all(
             args.address,
             freer,
         )
-        .with_threads(args.generator_threads()),
+        .with_threads(args.generator_threads())
+        .with_full_client(args.full_client),
     );
     let idle = target.sample();
     report.rss_idle_kib = idle.map(|s| s.rss_kib);
@@ -221,7 +223,8 @@ async fn load_all(
                 args.address,
                 None,
             )
-            .with_threads(args.generator_threads()),
+            .with_threads(args.generator_threads())
+            .with_full_client(args.full_client),
         );
         let mut probe_target = ceiling;
         let waited = wait_first_answer(&cctx.caller, &mut probe_target, Instant::now()).await;
