@@ -176,7 +176,7 @@ impl Response {
 
     /// The document in `platform`'s dialect, starting with the XML declaration.
     pub fn render_for(&self, platform: Platform) -> String {
-        let mut w = Writer::new(Vec::with_capacity(512));
+        let mut w = Writer::new(Vec::with_capacity(2048));
         // Writing into a Vec cannot fail; the Results are io::Result<()> from Vec.
         let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
         let _ = w.write_event(Event::Start(BytesStart::new("Response")));
@@ -194,7 +194,7 @@ type W = Writer<Vec<u8>>;
 fn start<'a>(name: &'a str, attrs: &[(&'a str, String)]) -> BytesStart<'a> {
     let mut el = BytesStart::new(name);
     for (k, v) in attrs {
-        el.push_attribute((*k, clean_text(v).as_str()));
+        el.push_attribute((*k, clean_text(v).as_ref()));
     }
     el
 }
@@ -292,13 +292,15 @@ fn write_say(w: &mut W, say: &Say) {
     for part in &say.parts {
         match part {
             SayPart::Text(t) => {
-                let t = truncate_chars(&clean_text(t), &mut budget);
+                let cleaned = clean_text(t);
+                let t = truncate_chars(&cleaned, &mut budget);
                 if !t.is_empty() {
                     let _ = w.write_event(Event::Text(BytesText::new(&t)));
                 }
             }
             SayPart::Digits(d) => {
-                let d = truncate_chars(&clean_text(d), &mut budget);
+                let cleaned = clean_text(d);
+                let d = truncate_chars(&cleaned, &mut budget);
                 if !d.is_empty() {
                     let _ = w.write_event(Event::Start(start(
                         "say-as",
@@ -316,22 +318,35 @@ fn write_say(w: &mut W, say: &Say) {
     let _ = w.write_event(Event::End(BytesEnd::new("Say")));
 }
 
-fn truncate_chars(s: &str, budget: &mut usize) -> String {
-    let out: String = s.chars().take(*budget).collect();
-    *budget -= out.chars().count();
-    out
+/// The first `budget` characters of `s` (all of it, uncopied, when it fits),
+/// and `budget` less what was taken.
+fn truncate_chars<'a>(s: &'a str, budget: &mut usize) -> &'a str {
+    match s.char_indices().nth(*budget) {
+        Some((end, _)) => {
+            *budget = 0;
+            &s[..end]
+        }
+        None => {
+            *budget -= s.chars().count();
+            s
+        }
+    }
+}
+
+fn allowed_in_xml(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
 
 /// Removes what XML 1.0 does not allow in a document (C0 controls other than tab,
 /// newline and carriage return, lone surrogates cannot occur in a `str`, and the
 /// non-characters U+FFFE/U+FFFF). Escaping is quick-xml's job; this is the part
-/// escaping cannot do.
-pub fn clean_text(s: &str) -> String {
-    s.chars()
-        .filter(|&c| {
-            matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
-        })
-        .collect()
+/// escaping cannot do. Text with nothing to remove (every prompt) is not copied.
+pub fn clean_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().all(allowed_in_xml) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.chars().filter(|&c| allowed_in_xml(c)).collect())
+    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -121,18 +122,18 @@ pub(super) async fn answer(state: &Arc<AppState>, hook: Hook, admitted: Admitted
             if hook == Hook::Resume {
                 tracing::info!("resume with no work here: the call as stored");
             }
-            spawn(state, hook, admitted, deadline.clone())
+            let mut work = start(state, hook, admitted, deadline.clone());
+            // Most answers need no wait at all (a greeting from memory): no task.
+            if let Poll::Ready(result) = futures_util::poll!(&mut work) {
+                return finish(state, result);
+            }
+            spawn(work)
         }
     };
     loop {
         let until = deadline.get();
         match tokio::time::timeout_at(until, work.clone()).await {
-            Ok(Ok(body)) => return body,
-            Ok(Err(why)) => {
-                tracing::error!(error = %why, "webhook failed; apologised to the caller");
-                state.webhooks.apologised();
-                return state.render_ctx().apology("error.apology");
-            }
+            Ok(result) => return finish(state, result),
             // The work waits on an outside service within its budget.
             Err(_) if deadline.get() > until => {}
             Err(_) => break,
@@ -163,9 +164,25 @@ pub(super) async fn answer(state: &Arc<AppState>, hook: Hook, admitted: Admitted
     state.render_ctx().hold_at(key, PAUSE_S, &route)
 }
 
-/// The webhook's work as a task of its own, in the webhook's span, so that it
-/// finishes whether or not the webhook waits for it.
-fn spawn(state: &Arc<AppState>, hook: Hook, admitted: Admitted, deadline: Deadline) -> Work {
+/// The answer, or the apology when the work failed.
+fn finish(state: &AppState, result: Result<String, String>) -> String {
+    match result {
+        Ok(body) => body,
+        Err(why) => {
+            tracing::error!(error = %why, "webhook failed; apologised to the caller");
+            state.webhooks.apologised();
+            state.render_ctx().apology("error.apology")
+        }
+    }
+}
+
+/// The webhook's work, in the webhook's span.
+fn start(
+    state: &Arc<AppState>,
+    hook: Hook,
+    admitted: Admitted,
+    deadline: Deadline,
+) -> BoxFuture<'static, Result<String, String>> {
     let state = state.clone();
     // A resume without work here takes the call up as stored (a `POST /voice`
     // of a call in progress asks its current question).
@@ -174,22 +191,27 @@ fn spawn(state: &Arc<AppState>, hook: Hook, admitted: Admitted, deadline: Deadli
     } else {
         hook
     };
-    let task = tokio::spawn(
-        async move {
-            steps::handle(
-                &state,
-                as_hook,
-                &admitted.call_sid,
-                admitted.seq,
-                admitted.protocol.as_deref(),
-                &admitted.form,
-                &deadline,
-            )
-            .await
-            .map_err(|e| format!("{e:#}"))
-        }
-        .instrument(tracing::Span::current()),
-    );
+    async move {
+        steps::handle(
+            &state,
+            as_hook,
+            &admitted.call_sid,
+            admitted.seq,
+            admitted.protocol.as_deref(),
+            &admitted.form,
+            &deadline,
+        )
+        .await
+        .map_err(|e| format!("{e:#}"))
+    }
+    .instrument(tracing::Span::current())
+    .boxed()
+}
+
+/// The rest of the work as a task of its own, so that it finishes whether or
+/// not the webhook waits for it.
+fn spawn(work: BoxFuture<'static, Result<String, String>>) -> Work {
+    let task = tokio::spawn(work);
     async move {
         match task.await {
             Ok(result) => result,
