@@ -295,7 +295,7 @@ fn write_say(w: &mut W, say: &Say) {
                 let cleaned = clean_text(t);
                 let t = truncate_chars(&cleaned, &mut budget);
                 if !t.is_empty() {
-                    let _ = w.write_event(Event::Text(BytesText::new(&t)));
+                    let _ = w.write_event(Event::Text(BytesText::new(t)));
                 }
             }
             SayPart::Digits(d) => {
@@ -306,7 +306,7 @@ fn write_say(w: &mut W, say: &Say) {
                         "say-as",
                         &[("interpret-as", "digits".to_string())],
                     )));
-                    let _ = w.write_event(Event::Text(BytesText::new(&d)));
+                    let _ = w.write_event(Event::Text(BytesText::new(d)));
                     let _ = w.write_event(Event::End(BytesEnd::new("say-as")));
                 }
             }

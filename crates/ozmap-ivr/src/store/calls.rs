@@ -39,29 +39,14 @@ impl Store {
         reply: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mark = Mark::of(call);
-        let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
-        self.write(Box::new(move |c| {
-            Box::pin(async move {
-                let r = sqlx::query(
-                    "INSERT INTO calls (call_sid, state, seq, last_reply, created_at, updated_at, \
-                     steps, step, last_question) \
-                     VALUES ($1, $2, 1, $3, $4, $4, $5, $6, $7) ON CONFLICT (call_sid) DO NOTHING",
-                )
-                .bind(call_sid)
-                .bind(state)
-                .bind(reply)
-                .bind(now)
-                .bind(mark.token)
-                .bind(mark.step)
-                .bind(mark.question)
-                .execute(&mut *c)
-                .await?;
-                Ok(r.rows_affected() == 1)
-            })
-        }))
-        .await
+        let row = NewCall {
+            seq: 1,
+            steps: mark.token,
+            step: mark.step,
+            question: mark.question,
+        };
+        self.insert_call(call_sid, call, reply, row, now).await
     }
 
     /// Stores a call greeted but never stored (see `http::greeting`) as its first
@@ -76,29 +61,47 @@ impl Store {
         reply: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let (first, mark) = (Mark::of(greeted), Mark::of(call));
         let steps = if first.token == mark.token {
             first.token
         } else {
             format!("{}{}", first.token, mark.token)
         };
-        let question = mark.question.or(first.question);
+        let row = NewCall {
+            seq: 2,
+            steps,
+            step: mark.step,
+            question: mark.question.or(first.question),
+        };
+        self.insert_call(call_sid, call, reply, row, now).await
+    }
+
+    /// One `INSERT` of a call not stored yet; `false` when it is stored already.
+    async fn insert_call(
+        &self,
+        call_sid: &str,
+        call: &Call,
+        reply: &str,
+        row: NewCall,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
         self.write(Box::new(move |c| {
             Box::pin(async move {
                 let r = sqlx::query(
                     "INSERT INTO calls (call_sid, state, seq, last_reply, created_at, updated_at, \
                      steps, step, last_question) \
-                     VALUES ($1, $2, 2, $3, $4, $4, $5, $6, $7) ON CONFLICT (call_sid) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) ON CONFLICT (call_sid) DO NOTHING",
                 )
                 .bind(call_sid)
                 .bind(state)
+                .bind(row.seq)
                 .bind(reply)
                 .bind(now)
-                .bind(steps)
-                .bind(mark.step)
-                .bind(question)
+                .bind(row.steps)
+                .bind(row.step)
+                .bind(row.question)
                 .execute(&mut *c)
                 .await?;
                 Ok(r.rows_affected() == 1)
@@ -294,4 +297,12 @@ pub(super) async fn upsert_reservation(
     .execute(&mut *c)
     .await?;
     Ok(())
+}
+
+/// The funnel columns and `seq` of a call row written for the first time.
+struct NewCall {
+    seq: i64,
+    steps: String,
+    step: &'static str,
+    question: Option<&'static str>,
 }

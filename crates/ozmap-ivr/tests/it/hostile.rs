@@ -710,7 +710,22 @@ fn any_text_in_any_field_gets_well_formed_twiml_through_the_whole_path() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     });
-    assert_eq!(ip.sandbox.property_posts(), 1);
+    // One property, whatever the POSTs: on a loaded machine the worker's POST
+    // may time out and be sent again (once in a whole-suite run, two POSTs were
+    // seen), and OZmap refuses a second property for the same client.
+    let created = ip.sandbox.properties();
+    assert!(
+        ip.sandbox.property_posts() >= 1 && created.len() == 1,
+        "{} POSTs, properties created: {:?}",
+        ip.sandbox.property_posts(),
+        created
+            .iter()
+            .map(|p| (
+                p.get("box").cloned(),
+                p.get("client").and_then(|c| c.get("code")).cloned()
+            ))
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
