@@ -25,6 +25,8 @@
 //! - `admin`: the operators' command, `ozmap-ivr reservations`.
 //! - `housekeeping`: expiry of call state (retention) and of rate-limit keys.
 //! - `ratelimit`, `redact`: rate limits and log redaction.
+//! - `logbuf`: the log writer ([`LogBuffer`]): a webhook copies its line into
+//!   memory, a thread of its own writes the lines to stderr in batches.
 //! - `in_process`: the service as the load generator drives it in process. It
 //!   lives here, not in `ivr-tools`, because the tools must not depend on the
 //!   service: they define the port ([`ivr_tools::bench::Service`]), the service
