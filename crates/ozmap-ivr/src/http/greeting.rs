@@ -41,10 +41,18 @@ pub(super) fn valid_protocol(p: &str) -> bool {
 /// same answer). Kept small: at tens of thousands of greetings a second, a copy
 /// of each answer (1.5 KB) cost more in the allocator than rebuilding the rare
 /// one needed again.
+#[derive(Clone)]
 struct Greeted {
     protocol: String,
     from: String,
     at_ms: i64,
+}
+
+impl Greeted {
+    /// The call as its greeting left it, and the greeting's answer.
+    fn rebuild(&self, state: &AppState) -> (Call, String) {
+        greeted_call(state, &self.from, &self.protocol, self.at_ms)
+    }
 }
 
 /// The protocol block in hand (`next..=last` of `day`), and the next one when
@@ -68,12 +76,8 @@ pub(crate) struct Greetings {
 impl Greetings {
     /// The answer already given to this call's greeting, if it is not stored yet.
     pub(super) fn repeated(&self, state: &AppState, call_sid: &str) -> Option<String> {
-        let (protocol, from, at_ms) = {
-            let pending = self.pending.lock().ok()?;
-            let g = pending.get(call_sid)?;
-            (g.protocol.clone(), g.from.clone(), g.at_ms)
-        };
-        Some(greeted_call(state, &from, &protocol, at_ms).1)
+        let greeted = self.pending.lock().ok()?.get(call_sid)?.clone();
+        Some(greeted.rebuild(state).1)
     }
 
     /// Whether this call was greeted here and is not stored yet.
@@ -107,12 +111,6 @@ impl Greetings {
 
     fn take(&self, call_sid: &str) -> Option<Greeted> {
         self.pending.lock().ok()?.remove(call_sid)
-    }
-
-    fn forget(&self, call_sid: &str) {
-        if let Ok(mut pending) = self.pending.lock() {
-            pending.remove(call_sid);
-        }
     }
 
     /// The next protocol number of `day`, from the block in hand or a new one.
@@ -206,7 +204,7 @@ pub(super) async fn store_greeted(
     defer: bool,
 ) -> anyhow::Result<Option<(StoredCall, bool)>> {
     let (call, body) = match (state.greetings.take(call_sid), seq, protocol) {
-        (Some(g), _, _) => greeted_call(state, &g.from, &g.protocol, g.at_ms),
+        (Some(g), _, _) => g.rebuild(state),
         (None, Some(1), Some(p)) => {
             tracing::info!(protocol = %p, "greeted elsewhere or before a restart: call rebuilt from its URL");
             greeted_call(state, from, p, now)
@@ -239,14 +237,10 @@ pub(super) async fn store_now(
     now: i64,
 ) -> anyhow::Result<bool> {
     let body = greeted.last_reply.as_deref().unwrap_or_default();
-    let created = state
+    Ok(state
         .store
         .create_call(call_sid, &greeted.call, body, now)
-        .await?;
-    if !created {
-        state.greetings.forget(call_sid);
-    }
-    Ok(created)
+        .await?)
 }
 
 /// The status callback: a greeted call not stored yet is stored now, with its
@@ -257,7 +251,7 @@ pub(super) async fn store_on_status(
     now: i64,
 ) -> anyhow::Result<()> {
     if let Some(g) = state.greetings.take(call_sid) {
-        let (call, body) = greeted_call(state, &g.from, &g.protocol, g.at_ms);
+        let (call, body) = g.rebuild(state);
         state.store.create_call(call_sid, &call, &body, now).await?;
         tracing::info!("greeted call stored at its status callback");
     }

@@ -36,7 +36,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 /// Holds in a row before the apology (about 12 s of holding with the pauses).
-pub(super) const MAX_HOLDS: u32 = 8;
+const MAX_HOLDS: u32 = 8;
 /// The pause of each hold, in seconds.
 const PAUSE_S: u32 = 1;
 /// Unfinished works kept before the oldest are dropped (their calls, if they

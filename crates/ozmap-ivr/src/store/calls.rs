@@ -142,9 +142,7 @@ impl Store {
         outcome: Option<CallOutcome>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mark = Mark::of(call);
-        let outcome = outcome.map(CallOutcome::as_str);
-        let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let update = CallUpdate::new(call_sid, expected_seq, 1, call, reply, outcome, now)?;
         let reserve = reserve
             .map(|req| {
                 serde_json::to_string(req)
@@ -158,25 +156,10 @@ impl Store {
                     .map_err(|e| StoreError::Corrupt(e.to_string()))
             })
             .transpose()?;
-        let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
+        let call_sid = call_sid.to_string();
         self.write(Box::new(move |c| {
             Box::pin(async move {
-                let update = sqlx::query(
-                    "UPDATE calls SET state = $1, seq = seq + 1, last_reply = $2, updated_at = $3, \
-                     step = $6, steps = CASE WHEN steps LIKE $7 THEN steps ELSE steps || $8 END, \
-                     last_question = COALESCE($9, last_question), outcome = COALESCE($10, outcome) \
-                     WHERE call_sid = $4 AND seq = $5",
-                )
-                .bind(state)
-                .bind(reply)
-                .bind(now)
-                .bind(call_sid.clone())
-                .bind(expected_seq)
-                .bind(mark.step)
-                .bind(mark.pattern)
-                .bind(mark.token)
-                .bind(mark.question)
-                .bind(outcome);
+                let update = update.query();
                 let Some((code, request, protocol)) = reserve else {
                     // One statement is atomic by itself: no transaction of its own needed.
                     return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
@@ -209,31 +192,9 @@ impl Store {
         outcome: Option<CallOutcome>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mark = Mark::of(call);
-        let outcome = outcome.map(CallOutcome::as_str);
-        let state = serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let (call_sid, reply) = (call_sid.to_string(), reply.to_string());
+        let update = CallUpdate::new(call_sid, seq, 0, call, reply, outcome, now)?;
         self.update_one(Box::new(move |c| {
-            Box::pin(async move {
-                sqlx::query(
-                    "UPDATE calls SET state = $1, last_reply = $2, updated_at = $3, \
-                     step = $6, steps = CASE WHEN steps LIKE $7 THEN steps ELSE steps || $8 END, \
-                     last_question = COALESCE($9, last_question), outcome = COALESCE($10, outcome) \
-                     WHERE call_sid = $4 AND seq = $5",
-                )
-                .bind(state)
-                .bind(reply)
-                .bind(now)
-                .bind(call_sid)
-                .bind(seq)
-                .bind(mark.step)
-                .bind(mark.pattern)
-                .bind(mark.token)
-                .bind(mark.question)
-                .bind(outcome)
-                .execute(&mut *c)
-                .await
-            })
+            Box::pin(async move { update.query().execute(&mut *c).await })
         }))
         .await
     }
@@ -305,4 +266,63 @@ struct NewCall {
     steps: String,
     step: &'static str,
     question: Option<&'static str>,
+}
+
+/// A call row at `seq` given a new state and answer, its `seq` moved by
+/// `bump` (1 for a step, 0 for an answer taken back in place), and the funnel
+/// columns kept (the step added to the steps reached).
+struct CallUpdate {
+    call_sid: String,
+    seq: i64,
+    bump: i64,
+    state: String,
+    reply: String,
+    mark: Mark,
+    outcome: Option<&'static str>,
+    now: i64,
+}
+
+impl CallUpdate {
+    fn new(
+        call_sid: &str,
+        seq: i64,
+        bump: i64,
+        call: &Call,
+        reply: &str,
+        outcome: Option<CallOutcome>,
+        now: i64,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            call_sid: call_sid.to_string(),
+            seq,
+            bump,
+            state: serde_json::to_string(call).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            reply: reply.to_string(),
+            mark: Mark::of(call),
+            outcome: outcome.map(CallOutcome::as_str),
+            now,
+        })
+    }
+
+    /// The one statement; it changes one row, or none when the call is no
+    /// longer at `seq`.
+    fn query(self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        sqlx::query(
+            "UPDATE calls SET state = $1, seq = seq + $11, last_reply = $2, updated_at = $3, \
+             step = $6, steps = CASE WHEN steps LIKE $7 THEN steps ELSE steps || $8 END, \
+             last_question = COALESCE($9, last_question), outcome = COALESCE($10, outcome) \
+             WHERE call_sid = $4 AND seq = $5",
+        )
+        .bind(self.state)
+        .bind(self.reply)
+        .bind(self.now)
+        .bind(self.call_sid)
+        .bind(self.seq)
+        .bind(self.mark.step)
+        .bind(self.mark.pattern)
+        .bind(self.mark.token)
+        .bind(self.mark.question)
+        .bind(self.outcome)
+        .bind(self.bump)
+    }
 }
