@@ -53,7 +53,7 @@ mod tests {
     fn a_folder_copy_replaces_the_shipped_file() {
         let dir = std::env::temp_dir().join(format!("ozmap-ivr-prompts-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let text = include_str!("../../../../prompts/pt-BR.toml").replace("Olá!", "Bom dia!");
+        let text = include_str!("../../prompts/pt-BR.toml").replace("Olá!", "Bom dia!");
         std::fs::write(dir.join("pt-BR.toml"), text).unwrap();
         let p = load("pt-BR", Some(&dir)).unwrap();
         assert!(

@@ -64,7 +64,7 @@ use std::sync::{Arc, OnceLock};
 use words::{number_key, number_value};
 
 /// The bundled file, compiled in so the service runs with no setup.
-const BUNDLED_CSV: &str = include_str!("../../../../../data/gazetteer.csv");
+const BUNDLED_CSV: &str = include_str!("../../../data/gazetteer.csv");
 
 /// The columns the header must name.
 pub(crate) const COLUMNS: [&str; 8] = [

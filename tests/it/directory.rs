@@ -344,7 +344,7 @@ async fn ixc_through_the_sandbox_s_webservice() {
 async fn the_documented_example_server_is_a_working_directory() {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/examples/client_directory_server.py"
+        "/docs/examples/client_directory_server.py"
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

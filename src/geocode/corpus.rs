@@ -14,8 +14,8 @@ use ivr_core::domain::Place;
 use ivr_core::flow::{self, Call, Effect, Event, FlowConfig, Progress, Step};
 use std::sync::Arc;
 
-const CORPUS: &str = include_str!("../../../../data/address-corpus.csv");
-const GAZETTEER: &str = include_str!("../../../../data/gazetteer.csv");
+const CORPUS: &str = include_str!("../../data/address-corpus.csv");
+const GAZETTEER: &str = include_str!("../../data/gazetteer.csv");
 
 struct Line {
     transcript: String,
