@@ -41,6 +41,7 @@ mod worker;
 pub(crate) use call::{CallArgs, CallSettings};
 pub(crate) use directory::DirectoryArgs;
 pub(crate) use geocoder::GeocoderArgs;
+pub(crate) use hours::AgentSchedule;
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
 pub(crate) use ozmap::{DatabaseArgs, DatabaseSettings, OzmapArgs, OzmapSettings, ReserveArgs};
 pub(crate) use signing::{SigningArgs, SigningSettings};

@@ -25,13 +25,14 @@ mod routes;
 
 pub use cli::{ChatArgs, run as chat};
 pub use notification::sign;
-pub(crate) use routes::{receive, verify_subscription};
+pub(crate) use routes::configure;
 
 use crate::config::WhatsAppSettings;
-use crate::http::AppState;
+use crate::engine::Engine;
 use crate::sms::SenderSettings;
 use crate::store::Store;
 use ivr_core::flow::FlowConfig;
+use ivr_core::prompts::Prompts;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -41,6 +42,9 @@ const OUTCOME_POLL: Duration = Duration::from_millis(500);
 
 /// The channel, as the handlers and its background tasks share it.
 pub(crate) struct Channel {
+    /// The session engine the conversations move through.
+    pub engine: Arc<Engine>,
+    pub prompts: Prompts,
     pub settings: WhatsAppSettings,
     /// The call flow's settings for a chat: a person is offered when there is
     /// a contact to give, and the client waits for the worker however long it
@@ -57,12 +61,19 @@ impl std::fmt::Debug for Channel {
 }
 
 impl Channel {
-    pub(crate) fn new(settings: WhatsAppSettings, call_flow: &FlowConfig) -> anyhow::Result<Self> {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        prompts: Prompts,
+        settings: WhatsAppSettings,
+        call_flow: &FlowConfig,
+    ) -> anyhow::Result<Self> {
         let mut flow = call_flow.clone();
         flow.agent_available = settings.agent_contact.is_some();
         flow.reserve_hold_ms = u64::MAX;
         flow.geocode_hold_ms = u64::MAX;
         Ok(Channel {
+            engine,
+            prompts,
             graph: graph::Graph::new(&settings)?,
             settings,
             flow,
@@ -73,7 +84,6 @@ impl Channel {
 
 /// Starts the sender and the outcome pusher; both end at shutdown.
 pub(crate) fn spawn(
-    state: Arc<AppState>,
     ch: Arc<Channel>,
     store: Store,
     settings: SenderSettings,
@@ -88,7 +98,7 @@ pub(crate) fn spawn(
     let mut stop = shutdown.clone();
     let outcomes = async move {
         while !*stop.borrow() {
-            if let Err(e) = conversation::push_outcomes(&state, &ch).await {
+            if let Err(e) = conversation::push_outcomes(&ch).await {
                 tracing::error!(error = %e, "WhatsApp: cannot push outcomes");
             }
             tokio::select! {

@@ -3,14 +3,35 @@
 //! that is not a notification `400`; a notification with no messages, or for
 //! another number, is `200` and changes nothing. No message content is logged.
 
+use super::Channel;
 use super::conversation::take_in;
 use super::notification::{self, SignatureError};
-use crate::http::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use std::time::Duration;
 use tracing::Instrument;
+
+/// The channel's path: the subscription check (GET) and notifications (POST).
+pub(crate) const PATH: &str = "/whatsapp";
+/// Largest notification read.
+const MAX_BODY: usize = 256 * 1024;
+
+/// The channel's routes. The channel itself is the app data
+/// `web::Data<Channel>`; without it (the channel off) both answer `404`.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(PATH)
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .route(web::get().to(verify_subscription))
+            .route(web::post().to(receive))
+            .default_service(web::to(|| async {
+                HttpResponse::MethodNotAllowed()
+                    .insert_header(("Allow", "GET, POST"))
+                    .finish()
+            })),
+    );
+}
 
 /// Attempts at taking one message in when the store fails.
 const TAKE_IN_TRIES: u32 = 4;
@@ -32,9 +53,9 @@ fn off() -> HttpResponse {
 /// `GET /whatsapp`: answers the challenge when the token matches.
 pub(crate) async fn verify_subscription(
     q: web::Query<Subscribe>,
-    state: web::Data<AppState>,
+    ch: Option<web::Data<Channel>>,
 ) -> HttpResponse {
-    let Some(ch) = &state.whatsapp else {
+    let Some(ch) = ch else {
         return off();
     };
     let token_ok = q.verify_token.as_deref().is_some_and(|t| {
@@ -62,9 +83,9 @@ pub(crate) async fn verify_subscription(
 pub(crate) async fn receive(
     req: HttpRequest,
     body: web::Bytes,
-    state: web::Data<AppState>,
+    ch: Option<web::Data<Channel>>,
 ) -> HttpResponse {
-    let Some(ch) = state.whatsapp.clone() else {
+    let Some(ch) = ch else {
         return off();
     };
     let header = req
@@ -101,7 +122,7 @@ pub(crate) async fn receive(
         "notification"
     );
     if !parsed.messages.is_empty() {
-        let state = state.into_inner();
+        let ch = ch.into_inner();
         tokio::spawn(
             async move {
                 for msg in parsed.messages {
@@ -110,7 +131,7 @@ pub(crate) async fn receive(
                         client = %crate::redact::phone(&format!("+{}", msg.wa_id)),
                         kind = ?msg
                     );
-                    take_in_retrying(&state, &ch, msg).instrument(span).await;
+                    take_in_retrying(&ch, msg).instrument(span).await;
                 }
             }
             .in_current_span(),
@@ -121,13 +142,9 @@ pub(crate) async fn receive(
 
 /// Takes a message in; taking in is idempotent (the message id), so a store
 /// failure is tried again a few times before the message is given up.
-async fn take_in_retrying(
-    state: &std::sync::Arc<AppState>,
-    ch: &super::Channel,
-    msg: super::notification::Inbound,
-) {
+async fn take_in_retrying(ch: &Channel, msg: super::notification::Inbound) {
     for attempt in 0..TAKE_IN_TRIES {
-        match take_in(state, ch, msg.clone()).await {
+        match take_in(ch, msg.clone()).await {
             Ok(()) => return,
             Err(e) if attempt + 1 < TAKE_IN_TRIES => {
                 tracing::warn!(error = %e, "WhatsApp: taking the message in failed; trying again");
