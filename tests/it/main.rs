@@ -17,6 +17,8 @@
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
 //! - [`directory`]: the client directory (the ISP's ERP), against fakes;
 //! - [`whatsapp`]: the WhatsApp channel, against a fake Graph API;
+//! - [`engine`]: the session engine's suite, run through the voice and the chat
+//!   adapters on one service, in every order;
 //! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
@@ -34,6 +36,7 @@ mod console;
 mod console_walks;
 mod crash;
 mod directory;
+mod engine;
 mod greeting;
 mod hostile;
 mod instances;

@@ -58,8 +58,8 @@ impl Respond for Answer {
     }
 }
 
-struct Chat {
-    app: TestApp,
+pub(super) struct Chat {
+    pub(super) app: TestApp,
     graph: Arc<Graph>,
     _server: MockServer,
     http: reqwest::Client,
@@ -67,7 +67,7 @@ struct Chat {
 }
 
 impl Chat {
-    async fn start() -> Chat {
+    pub(super) async fn start() -> Chat {
         Self::start_on(TestDb::sqlite()).await
     }
 
@@ -120,7 +120,7 @@ impl Chat {
         }
     }
 
-    fn sent(&self) -> Vec<Value> {
+    pub(super) fn sent(&self) -> Vec<Value> {
         self.graph.sent.lock().unwrap().clone()
     }
 
@@ -158,11 +158,11 @@ impl Chat {
         self.replies_after(before, n).await
     }
 
-    async fn text(&self, body: &str, n: usize) -> Vec<Value> {
+    pub(super) async fn text(&self, body: &str, n: usize) -> Vec<Value> {
         self.say(text(&self.id(), body), n).await
     }
 
-    async fn button(&self, id: &str, n: usize) -> Vec<Value> {
+    pub(super) async fn button(&self, id: &str, n: usize) -> Vec<Value> {
         let m = json!({"from": WA_ID, "id": self.id(), "timestamp": "1", "type": "interactive",
             "interactive": {"type": "button_reply", "button_reply": {"id": id, "title": id}}});
         self.say(m, n).await
@@ -203,7 +203,7 @@ fn text(id: &str, body: &str) -> Value {
 }
 
 /// The text of a reply, text or interactive.
-fn body(v: &Value) -> String {
+pub(super) fn body(v: &Value) -> String {
     v["text"]["body"]
         .as_str()
         .or_else(|| v["interactive"]["body"]["text"].as_str())
@@ -218,7 +218,7 @@ fn is_buttons(v: &Value) -> bool {
 }
 
 /// Greeting to the address question.
-async fn up_to_the_address(c: &Chat) {
+pub(super) async fn up_to_the_address(c: &Chat) {
     let r = c.text("oi", 1).await;
     assert_eq!(r[0]["to"], WA_ID);
     assert!(body(&r[0]).contains("Digite o código"), "{r:?}");
