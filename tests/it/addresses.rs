@@ -173,3 +173,40 @@ async fn through_viacep_a_town_wide_cep_asks_the_street_in_that_town() {
     assert_eq!(cep.received_requests().await.unwrap().len(), 1);
     assert_eq!(app.sandbox.property_posts(), 0);
 }
+
+#[tokio::test]
+async fn through_the_isps_gazetteer_a_town_wide_cep_asks_the_street_in_that_town() {
+    // A small town whose every street has the town's one CEP.
+    let csv = "cep,street,number,neighbourhood,city,state,lat,lng\n\
+        88180000,R. Rachadel,,Centro,Antônio Carlos,SC,-27.5172,-48.7661\n\
+        88180000,R. Rachadel,12,Centro,Antônio Carlos,SC,-27.5173,-48.7662\n\
+        88180000,Rua Santa Maria,,Santa Maria,Antônio Carlos,SC,-27.5200,-48.7700\n";
+    let file =
+        std::env::temp_dir().join(format!("ozmap-ivr-town-{:016x}.csv", rand::random::<u64>()));
+    std::fs::write(&file, csv).unwrap();
+    let arg = format!("--gazetteer-file={}", file.display());
+    let app = TestApp::spawn(&[&arg]).await;
+    let report = app
+        .call(vec![
+            keys("321"),
+            keys("1"),
+            say("Ana Souza"),
+            keys("88180000"),
+            keys("12"),
+            say("Rua Rachadel"),
+            keys("2"), // not this address after all: nothing is reserved
+        ])
+        .await;
+    let _ = std::fs::remove_file(&file);
+    let text = heard(&report);
+    assert!(
+        text.contains("Este CEP é da cidade de Antônio Carlos. Agora, diga o nome da rua."),
+        "{text}"
+    );
+    assert!(
+        text.contains("O endereço é Rua Rachadel, 12, Centro, Antônio Carlos"),
+        "{text}"
+    );
+    assert_eq!(read_backs(&text), 1, "{text}");
+    assert_eq!(app.sandbox.property_posts(), 0);
+}
