@@ -30,8 +30,10 @@ impl From<GeoCached> for GeoResult {
 pub(super) type GeoLookup = Shared<BoxFuture<'static, GeoResult>>;
 
 /// What the matcher's verdicts mean changed with this version: older cached
-/// answers are not read.
-const KEY_VERSION: &str = "v2";
+/// answers are not read. v3: a town-wide CEP (ViaCEP's empty `logradouro`, a
+/// CEP of several streets in the gazetteer) is a town, no longer "not found"
+/// nor the first street at that CEP.
+const KEY_VERSION: &str = "v3";
 
 /// The cache key of a query: a hash, so the key itself holds no address. A
 /// service area other than Brazil is part of it, so a place found before the
@@ -125,10 +127,18 @@ mod tests {
         assert_ne!(floripa, box_);
         assert_eq!(brazil, key(&q, &ServiceArea::Brazil));
         // Verdicts of the matcher before this version are not read.
-        let old = Sha256::digest(serde_json::to_string(&q).unwrap().to_lowercase().as_bytes());
-        assert_ne!(
+        let json = serde_json::to_string(&q).unwrap();
+        for old in [json.clone(), format!("v2:{json}")] {
+            let old = Sha256::digest(old.to_lowercase().as_bytes());
+            assert_ne!(
+                brazil,
+                old.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            );
+        }
+        let v3 = Sha256::digest(format!("v3:{json}").to_lowercase().as_bytes());
+        assert_eq!(
             brazil,
-            old.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            v3.iter().map(|b| format!("{b:02x}")).collect::<String>()
         );
         assert!(!floripa.to_lowercase().contains("rui"));
     }

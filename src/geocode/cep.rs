@@ -3,9 +3,10 @@
 //! ViaCEP answers `{cep, logradouro, bairro, localidade, uf}` for a known CEP,
 //! `{"erro": true}` (older servers: `"erro": "true"`) for an unknown one, and
 //! HTTP 400 for a malformed one; a compatible server may say 404. All three mean
-//! "not found". A CEP that covers a whole town has an empty `logradouro`: it
-//! names no street, so it is treated as not found too and the caller is asked
-//! for the address instead.
+//! "not found". A CEP that covers a whole town (a small town's single CEP) has
+//! an empty `logradouro`: it is found, as a [`CepAddress`] with an empty
+//! street, which the locator answers as a town (the caller is asked for the
+//! street in that town), as for any CEP source.
 
 use super::{CepAddress, GeoError, endpoint, fetch, http_client};
 use ivr_core::domain::Cep;
@@ -67,11 +68,9 @@ impl ViaCep {
         let Some(city) = text(&v, "localidade") else {
             return Err(GeoError::BadResponse(format!("{SERVICE}: no localidade")));
         };
-        let Some(street) = text(&v, "logradouro") else {
-            return Ok(None);
-        };
         Ok(Some(CepAddress {
-            street,
+            // Empty for a town-wide CEP: the locator asks for the street.
+            street: text(&v, "logradouro").unwrap_or_default(),
             neighbourhood: text(&v, "bairro"),
             city,
             state: text(&v, "uf").map(|s| s.to_ascii_uppercase()),
@@ -148,16 +147,46 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_town_wide_cep_without_street_is_none() {
+    async fn a_town_wide_cep_is_the_town_without_a_street() {
         let server = MockServer::start().await;
-        Mock::given(path("/ws/88025500/json/"))
+        // As ViaCEP answers a small town's single CEP.
+        Mock::given(path("/ws/88160000/json/"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "cep": "88025-500", "logradouro": "", "bairro": "",
-                "localidade": "Cidadezinha", "uf": "SC"
+                "cep": "88160-000", "logradouro": "", "complemento": "", "unidade": "",
+                "bairro": "", "localidade": "Biguaçu", "uf": "sc", "estado": "Santa Catarina",
+                "regiao": "Sul", "ibge": "4202305", "gia": "", "ddd": "48", "siafi": "8045"
             })))
             .mount(&server)
             .await;
-        assert_eq!(client(&server, 2000).lookup(&cep()).await, Ok(None));
+        let town = Cep::parse("88160-000").unwrap();
+        let a = client(&server, 2000).lookup(&town).await.unwrap().unwrap();
+        assert_eq!(a.street, "");
+        assert_eq!(a.neighbourhood, None);
+        assert_eq!(a.city, "Biguaçu");
+        assert_eq!(a.state.as_deref(), Some("SC"));
+
+        // A blank street (spaces only) is no street either; a missing city
+        // is still a bad answer.
+        let server = MockServer::start().await;
+        Mock::given(path("/ws/88160000/json/"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "cep": "88160-000", "logradouro": "  ", "localidade": "Biguaçu", "uf": "SC"
+            })))
+            .mount(&server)
+            .await;
+        let a = client(&server, 2000).lookup(&town).await.unwrap().unwrap();
+        assert_eq!((a.street.as_str(), a.city.as_str()), ("", "Biguaçu"));
+        let server = MockServer::start().await;
+        Mock::given(path("/ws/88160000/json/"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "cep": "88160-000", "logradouro": "", "localidade": "", "uf": "SC"
+            })))
+            .mount(&server)
+            .await;
+        assert!(matches!(
+            client(&server, 2000).lookup(&town).await,
+            Err(GeoError::BadResponse(_))
+        ));
     }
 
     #[tokio::test]

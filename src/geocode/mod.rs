@@ -142,6 +142,8 @@ impl Judged {
 /// The street a CEP belongs to.
 #[derive(Clone, PartialEq)]
 pub(crate) struct CepAddress {
+    /// Empty for a CEP that covers a whole town: the locator answers it as
+    /// [`Located::TownOnly`].
     pub street: String,
     pub neighbourhood: Option<String>,
     pub city: String,

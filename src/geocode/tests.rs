@@ -91,6 +91,62 @@ async fn cep_path_end_to_end_with_viacep_and_the_gazetteer() {
 }
 
 #[tokio::test]
+async fn a_town_wide_cep_from_viacep_names_the_town() {
+    let server = MockServer::start().await;
+    Mock::given(path("/ws/88160000/json/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "cep": "88160-000", "logradouro": "", "complemento": "", "bairro": "",
+            "localidade": "Biguaçu", "uf": "SC", "ibge": "4202305"
+        })))
+        .mount(&server)
+        .await;
+    let locator = Locator::new(Geocoder::Gazetteer(gazetteer()), via(&server));
+    let q = AddressQuery::Cep {
+        cep: Cep::parse("88160-000").unwrap(),
+        number: Some("10".into()),
+    };
+    let judged = locator.locate(&q).await.unwrap();
+    assert_eq!(
+        judged.located,
+        Located::TownOnly(ivr_core::domain::Town {
+            city: "Biguaçu".into(),
+            state: Some("SC".into()),
+        })
+    );
+    assert_eq!(judged.rule, "cep_names_a_town");
+}
+
+#[tokio::test]
+async fn a_town_wide_cep_from_the_gazetteer_names_the_town_then_its_street_is_found() {
+    let g = Arc::new(Gazetteer::parse(super::gazetteer::tests::TOWN_FIXTURE).unwrap());
+    let locator = Locator::new(Geocoder::Gazetteer(g.clone()), CepSource::Gazetteer(g));
+    let cep = Cep::parse("88180-000").unwrap();
+    let town = ivr_core::domain::Town {
+        city: "Antônio Carlos".into(),
+        state: Some("SC".into()),
+    };
+    let q = AddressQuery::Cep {
+        cep: cep.clone(),
+        number: Some("12".into()),
+    };
+    let judged = locator.locate(&q).await.unwrap();
+    assert_eq!(judged.located, Located::TownOnly(town.clone()));
+    assert_eq!(judged.rule, "cep_names_a_town");
+    // The street the caller then says, looked for in that town.
+    let q = AddressQuery::Street {
+        street: "Rua Rachadel".into(),
+        number: Some("12".into()),
+        cep: cep.clone(),
+        town,
+    };
+    let p = locator.locate(&q).await.unwrap().sure().unwrap();
+    assert_eq!(p.street, "R. Rachadel");
+    assert_eq!(p.number.as_deref(), Some("12"));
+    assert_eq!(p.city, "Antônio Carlos");
+    assert_eq!(p.cep, Some(cep));
+}
+
+#[tokio::test]
 async fn cep_path_through_the_gazetteer_alone() {
     let g = gazetteer();
     let locator = Locator::new(Geocoder::Gazetteer(g.clone()), CepSource::Gazetteer(g));

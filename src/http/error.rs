@@ -28,7 +28,8 @@ pub(crate) enum Refusal {
     MalformedForm { bytes: usize },
     /// No signature a configured key can check, or a wrong one.
     BadSignature(SigError),
-    /// A signature already accepted once (Telnyx, which does not sign the URL).
+    /// A signature already accepted at another URL (Telnyx, which does not sign
+    /// the URL).
     Replayed,
     /// The store could not say whether the signature was seen before.
     ReplayCheckFailed(String),
@@ -68,7 +69,7 @@ impl Refusal {
                 tracing::warn!(reason = %reason, "refused: signature check failed")
             }
             Refusal::Replayed => {
-                tracing::warn!("refused: signature already used (replayed request)")
+                tracing::warn!("refused: signature already used at another URL (replayed request)")
             }
             Refusal::ReplayCheckFailed(error) => {
                 tracing::error!(error = %error, "refused: the store cannot check for a replay")

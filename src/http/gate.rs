@@ -9,8 +9,10 @@
 //! 4. the platform signature over the URL rebuilt from `IVR_PUBLIC_URL` (never from
 //!    `Host` or `X-Forwarded-*`, which the sender chooses), the raw body and the
 //!    parsed form ([`webhook_signature::verify`]; 403); a Telnyx signature (which
-//!    does not cover the URL) is accepted once, recorded in the store shared by
-//!    every instance, and a replay is refused like a bad signature (403);
+//!    does not cover the URL) is recorded with the URL it came to, in the store
+//!    shared by every instance: the platform's retry at that URL passes (and gets
+//!    the stored answer of the step), the same signature at another URL is
+//!    refused like a bad signature (403);
 //! 5. a `CallSid` as a platform sends it (400).
 //!
 //! New calls per caller number are limited later, in the handler, because only
@@ -30,6 +32,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ivr_core::webhook::{Form, MAX_BODY, is_form, valid_call_sid};
 use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use webhook_signature::{Platform, SigError, SignedRequest};
@@ -95,7 +98,7 @@ pub(super) async fn admit(
     let pairs = Form::parse_pairs(&body).ok_or(Refusal::MalformedForm { bytes: body.len() })?;
     let admission = check_signature(state, req, &body, &pairs).map_err(Refusal::BadSignature)?;
     if admission == Admission::Signed(Platform::Telnyx) {
-        accept_once(state, req).await?;
+        accept_at_one_url(state, req).await?;
     }
     let form = Form::bounded(pairs);
     let call_sid = form
@@ -149,10 +152,13 @@ async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Byte
     }
 }
 
-/// Records a Telnyx request's signature, refusing one already recorded: Telnyx
-/// signs `timestamp|body` and not the URL, so a captured body could otherwise be
-/// posted again, within the timestamp window, to another step (`?seq=`).
-async fn accept_once(state: &AppState, req: &HttpRequest) -> Result<(), Refusal> {
+/// Records a Telnyx request's signature with the URL it came to, refusing one
+/// already recorded at another URL: Telnyx signs `timestamp|body` and not the
+/// URL, so a captured body could otherwise be posted again, within the
+/// timestamp window, to another step (`?seq=`). The same request at the same
+/// URL is the platform retrying after a lost answer: it passes, and the step
+/// answers it as any repeated step (the stored answer, nothing done twice).
+async fn accept_at_one_url(state: &AppState, req: &HttpRequest) -> Result<(), Refusal> {
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
@@ -164,16 +170,31 @@ async fn accept_once(state: &AppState, req: &HttpRequest) -> Result<(), Refusal>
         .collect();
     let key = webhook_signature::telnyx_replay_key(&headers)
         .ok_or(Refusal::BadSignature(SigError::Missing))?;
+    // A digest: the URL's query is not kept in the store.
+    let url: String = Sha256::digest(signed_url(state, req).as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let now = crate::store::now_ms();
     match state
         .store
-        .remember_signature(&key, now, webhook_signature::TELNYX_REPLAY_TTL_MS)
+        .remember_signature(&key, &url, now, webhook_signature::TELNYX_REPLAY_TTL_MS)
         .await
     {
         Ok(true) => Ok(()),
         Ok(false) => Err(Refusal::Replayed),
         Err(e) => Err(Refusal::ReplayCheckFailed(e.to_string())),
     }
+}
+
+/// The URL the platform requested, rebuilt from the configured public URL
+/// (never from `Host` or `X-Forwarded-*`): what signatures cover.
+fn signed_url(state: &AppState, req: &HttpRequest) -> String {
+    format!(
+        "{}{}",
+        state.platform_base_url,
+        req.uri().path_and_query().map_or("", |p| p.as_str())
+    )
 }
 
 /// Whether the request carries `Authorization: Basic` with exactly these
@@ -230,11 +251,7 @@ pub(crate) fn check_signature(
         }
         return Ok(Admission::Unchecked);
     }
-    let url = format!(
-        "{}{}",
-        state.platform_base_url,
-        req.uri().path_and_query().map_or("", |p| p.as_str())
-    );
+    let url = signed_url(state, req);
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()

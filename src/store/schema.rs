@@ -233,6 +233,20 @@ const MIGRATIONS: &[Migration] = &[
         );
     ",
     },
+    // A Telnyx signature is kept with the URL it was first used at (the SHA-256
+    // of the URL, in hex): a platform's retry at that URL is accepted again,
+    // the same signature at another URL is not. Version 9: versions 7 and 8 are
+    // held by other branches. Rows from before have no URL: only expiry frees
+    // them.
+    Migration {
+        version: 9,
+        sqlite: "
+        ALTER TABLE seen_signatures ADD COLUMN url TEXT NOT NULL DEFAULT ''
+    ",
+        postgres: "
+        ALTER TABLE seen_signatures ADD COLUMN url TEXT NOT NULL DEFAULT ''
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

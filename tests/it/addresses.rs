@@ -116,3 +116,97 @@ async fn through_nominatim_a_result_on_another_street_is_not_found() {
     assert!(!text.contains("Frei Caneca"), "{text}");
     assert_eq!(app.sandbox.property_posts(), 0);
 }
+
+/// A ViaCEP-shaped fake that knows one CEP: a small town's single CEP, which
+/// names the town and no street (as ViaCEP answers Biguaçu's 88160-000).
+async fn viacep_with_a_town_cep() -> MockServer {
+    let cep = MockServer::start().await;
+    Mock::given(path("/ws/88160000/json/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "cep": "88160-000", "logradouro": "", "complemento": "", "unidade": "",
+            "bairro": "", "localidade": "Biguaçu", "uf": "SC", "estado": "Santa Catarina",
+            "regiao": "Sul", "ibge": "4202305", "gia": "", "ddd": "48", "siafi": "8045"
+        })))
+        .mount(&cep)
+        .await;
+    cep
+}
+
+#[tokio::test]
+async fn through_viacep_a_town_wide_cep_asks_the_street_in_that_town() {
+    let cep = viacep_with_a_town_cep().await;
+    let geo = MockServer::start().await;
+    Mock::given(path("/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "lat": "-27.4942", "lon": "-48.6558",
+            "address": {"road": "Rua Vinte e Cinco de Julho", "suburb": "Centro",
+                        "city": "Biguaçu", "ISO3166-2-lvl4": "BR-SC"}
+        }])))
+        .mount(&geo)
+        .await;
+    let cep_url = format!("--cep-url={}", cep.uri());
+    let geo_url = format!("--geocoder-url={}", geo.uri());
+    let app = TestApp::spawn(&["--geocoder=nominatim", &geo_url, &cep_url]).await;
+    let report = app
+        .call(vec![
+            keys("321"),
+            keys("1"),
+            say("Ana Souza"),
+            keys("88160000"),
+            keys("10"),
+            say("Rua Vinte e Cinco de Julho"),
+            keys("2"), // not this address after all: nothing is reserved
+        ])
+        .await;
+    let text = heard(&report);
+    // The street question in that town (`street.ask`), not "CEP not found".
+    assert!(
+        text.contains("Este CEP é da cidade de Biguaçu. Agora, diga o nome da rua."),
+        "{text}"
+    );
+    assert!(!text.contains("Não consegui encontrar"), "{text}");
+    // The street said is looked for in that town, with the caller's number.
+    assert!(
+        text.contains("O endereço é Rua Vinte e Cinco de Julho, 10, Centro, Biguaçu"),
+        "{text}"
+    );
+    assert_eq!(cep.received_requests().await.unwrap().len(), 1);
+    assert_eq!(app.sandbox.property_posts(), 0);
+}
+
+#[tokio::test]
+async fn through_the_isps_gazetteer_a_town_wide_cep_asks_the_street_in_that_town() {
+    // A small town whose every street has the town's one CEP.
+    let csv = "cep,street,number,neighbourhood,city,state,lat,lng\n\
+        88180000,R. Rachadel,,Centro,Antônio Carlos,SC,-27.5172,-48.7661\n\
+        88180000,R. Rachadel,12,Centro,Antônio Carlos,SC,-27.5173,-48.7662\n\
+        88180000,Rua Santa Maria,,Santa Maria,Antônio Carlos,SC,-27.5200,-48.7700\n";
+    let file =
+        std::env::temp_dir().join(format!("ozmap-ivr-town-{:016x}.csv", rand::random::<u64>()));
+    std::fs::write(&file, csv).unwrap();
+    let arg = format!("--gazetteer-file={}", file.display());
+    let app = TestApp::spawn(&[&arg]).await;
+    let report = app
+        .call(vec![
+            keys("321"),
+            keys("1"),
+            say("Ana Souza"),
+            keys("88180000"),
+            keys("12"),
+            say("Rua Rachadel"),
+            keys("2"), // not this address after all: nothing is reserved
+        ])
+        .await;
+    let _ = std::fs::remove_file(&file);
+    let text = heard(&report);
+    assert!(
+        text.contains("Este CEP é da cidade de Antônio Carlos. Agora, diga o nome da rua."),
+        "{text}"
+    );
+    assert!(
+        text.contains("O endereço é Rua Rachadel, 12, Centro, Antônio Carlos"),
+        "{text}"
+    );
+    assert_eq!(read_backs(&text), 1, "{text}");
+    assert_eq!(app.sandbox.property_posts(), 0);
+}

@@ -9,7 +9,7 @@
 //! - [`console`]: the operators' console and the funnel JSON (the same console in
 //!   headless Chromium is its own binary, `tests/browser.rs`);
 //! - [`security`]: signatures and limits over real HTTP;
-//! - [`signatures`]: where the platforms' signing differs (Telnyx replays, basic auth);
+//! - [`signatures`]: where the platforms' signing differs (Telnyx retries and replays, basic auth);
 //! - [`hostile`]: broken and hostile input through the real request path;
 //! - [`crash`]: the binary killed and restarted between chosen webhooks;
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;

@@ -36,8 +36,9 @@
 //! - **Telnyx**: Ed25519 over `"{telnyx-timestamp}|{raw body}"`, signature Base64 in
 //!   `telnyx-signature-ed25519`; a timestamp of anything but digits, or more than
 //!   300 s from now, is refused. Telnyx does not sign the URL, so the caller must
-//!   accept each signature once ([`telnyx_replay_key`]; the service remembers it in
-//!   its store, shared by every instance).
+//!   accept each signature at one URL only ([`telnyx_replay_key`]; the service
+//!   remembers it with the URL in its store, shared by every instance, and takes
+//!   the platform's retry at that URL).
 //!
 //! Every MAC is compared with `Mac::verify_slice` (constant time); any other secret
 //! (a bearer token, a basic-auth password) with [`secret_eq`], the one compare of

@@ -8,15 +8,16 @@ use base64::Engine;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-/// How long a Telnyx signature must be remembered to be accepted once: its
+/// How long a Telnyx signature must be remembered to be accepted at one URL: its
 /// timestamp is accepted from [`TELNYX_TOLERANCE_SECS`] before now to as much
 /// after, so twice that, plus a minute for clocks.
 pub const TELNYX_REPLAY_TTL_MS: i64 = (2 * TELNYX_TOLERANCE_SECS as i64 + 60) * 1000;
 
-/// The key under which a Telnyx request's signature is remembered, so that each
-/// signature is accepted once: Telnyx signs `timestamp|body` but not the URL, so
-/// a captured request could otherwise be replayed to another step within the
-/// window. `telnyx:` + hex SHA-256 of the decoded signature (the same bytes
+/// The key under which a Telnyx request's signature is remembered with the URL
+/// it came to, so that each signature is accepted at one URL only (the
+/// platform's retry there included): Telnyx signs `timestamp|body` but not the
+/// URL, so a captured request could otherwise be replayed to another step within
+/// the window. `telnyx:` + hex SHA-256 of the decoded signature (the same bytes
 /// however the Base64 is padded). `None` when the request carries no decodable
 /// Telnyx signature. Call it only after [`crate::verify`] accepted the request.
 pub fn telnyx_replay_key(headers: &[(String, String)]) -> Option<String> {

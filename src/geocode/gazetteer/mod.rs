@@ -218,9 +218,29 @@ impl Gazetteer {
     }
 
     /// The street a CEP belongs to: its street-level row, else any row with it.
+    /// A CEP that rows of several streets of one town share covers the whole
+    /// town (a small town's single CEP): its address has no street, and the
+    /// locator asks for the street in that town. (One street written two ways,
+    /// "R." and "Rua", is one street.)
     pub(crate) fn lookup(&self, cep: &Cep) -> Option<CepAddress> {
         let mut with_cep = self.rows.iter().filter(|r| r.cep.as_ref() == Some(cep));
         let first = with_cep.next()?;
+        let all = || self.rows.iter().filter(|r| r.cep.as_ref() == Some(cep));
+        let same_street = |r: &Row| {
+            r.street_idx == first.street_idx
+                || matches!(
+                    (self.streets.get(r.street_idx), self.streets.get(first.street_idx)),
+                    (Some(a), Some(b)) if a.same_as(b)
+                )
+        };
+        if all().any(|r| !same_street(r)) && all().all(|r| r.city_key == first.city_key) {
+            return Some(CepAddress {
+                street: String::new(),
+                neighbourhood: None,
+                city: first.city.clone(),
+                state: first.state.clone(),
+            });
+        }
         let row = if first.number.is_none() {
             first
         } else {

@@ -241,6 +241,40 @@ fn cep_lookup_prefers_the_street_level_row() {
     assert!(g().lookup(&Cep::parse("01310100").unwrap()).is_none());
 }
 
+/// A small town with one CEP for every street, beside a street written two
+/// ways under its own CEP, and a CEP (wrongly) in two towns.
+pub(crate) const TOWN_FIXTURE: &str = "\
+cep,street,number,neighbourhood,city,state,lat,lng
+88180000,R. Rachadel,,Centro,Antônio Carlos,SC,-27.5172,-48.7661
+88180000,R. Rachadel,12,Centro,Antônio Carlos,SC,-27.5173,-48.7662
+88180000,Rua Santa Maria,,Santa Maria,Antônio Carlos,SC,-27.5200,-48.7700
+88180000,Serv. das Flores,,Rachadel,Antônio Carlos,SC,-27.5100,-48.7600
+88025500,R. Delminda Silveira,900,Agronômica,Florianópolis,SC,-27.5782,-48.5274
+88025500,Rua Delminda Silveira,,Agronômica,Florianópolis,SC,-27.5779,-48.5286
+88470000,Rua do Porto,,Centro,Rancho Queimado,SC,-27.6727,-49.0191
+88470000,Rua da Serra,,Centro,Alfredo Wagner,SC,-27.7000,-49.3300
+";
+
+#[test]
+fn a_cep_that_several_streets_of_one_town_share_is_the_town() {
+    let g = Gazetteer::parse(TOWN_FIXTURE).unwrap();
+    let a = g.lookup(&Cep::parse("88180-000").unwrap()).unwrap();
+    assert_eq!(a.street, "");
+    assert_eq!(a.neighbourhood, None);
+    assert_eq!(a.city, "Antônio Carlos");
+    assert_eq!(a.state.as_deref(), Some("SC"));
+    // One street written "R." and "Rua" is still that street.
+    let a = g.lookup(&Cep::parse("88025-500").unwrap()).unwrap();
+    assert_eq!(a.street, "Rua Delminda Silveira");
+    // Streets of two towns under one CEP name no town: the first street, as
+    // before.
+    let a = g.lookup(&Cep::parse("88470-000").unwrap()).unwrap();
+    assert_eq!(
+        (a.street.as_str(), a.city.as_str()),
+        ("Rua do Porto", "Rancho Queimado")
+    );
+}
+
 #[test]
 fn house_number_in_spoken_text() {
     let n = |t: &str| house_number_in(t, "Rua Delminda Silveira");
