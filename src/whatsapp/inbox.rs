@@ -42,7 +42,7 @@ use tracing::Instrument;
 /// Processing tasks per instance (different clients at the same time).
 const WORKERS: usize = 4;
 /// How long a claim keeps other processors off a message.
-const LEASE_MS: i64 = 60_000;
+const LEASE_MS: i64 = 20_000;
 /// How often the inbox is looked at without a wake.
 const POLL: Duration = Duration::from_secs(2);
 /// Failed attempts at one message before it is given up.

@@ -17,6 +17,8 @@
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
 //! - [`directory`]: the client directory (the ISP's ERP), against fakes;
 //! - [`whatsapp`]: the WhatsApp channel, against a fake Graph API;
+//! - [`whatsapp_inbox`]: a WhatsApp message kept before its `200` (killed after
+//!   it, a store that cannot keep it);
 //! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
@@ -45,3 +47,4 @@ mod sms;
 mod stall;
 mod webhooks;
 mod whatsapp;
+mod whatsapp_inbox;

@@ -16,23 +16,23 @@ use test_support::{TestApp, TestDb};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const SECRET: &str = "wa-test-app-secret";
-const VERIFY: &str = "wa-test-verify";
-const TOKEN: &str = "wa-test-token";
-const NUMBER_ID: &str = "1234567890";
-const WA_ID: &str = "5548999990000";
+pub(crate) const SECRET: &str = "wa-test-app-secret";
+pub(crate) const VERIFY: &str = "wa-test-verify";
+pub(crate) const TOKEN: &str = "wa-test-token";
+pub(crate) const NUMBER_ID: &str = "1234567890";
+pub(crate) const WA_ID: &str = "5548999990000";
 
 #[derive(Default)]
-struct Graph {
+pub(crate) struct Graph {
     /// Requests still to be answered 503.
-    failing: AtomicUsize,
+    pub(crate) failing: AtomicUsize,
     turned_away: AtomicUsize,
     /// Answer 400 to everything (a dead letter).
     refusing: std::sync::atomic::AtomicBool,
-    sent: Mutex<Vec<Value>>,
+    pub(crate) sent: Mutex<Vec<Value>>,
 }
 
-struct Answer(Arc<Graph>);
+pub(crate) struct Answer(pub(crate) Arc<Graph>);
 
 impl Respond for Answer {
     fn respond(&self, req: &Request) -> ResponseTemplate {
@@ -187,7 +187,7 @@ impl Chat {
     }
 }
 
-fn notification(message: Value) -> Value {
+pub(crate) fn notification(message: Value) -> Value {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{
     "field": "messages",
     "value": {
@@ -198,12 +198,12 @@ fn notification(message: Value) -> Value {
     }}]}]})
 }
 
-fn text(id: &str, body: &str) -> Value {
+pub(crate) fn text(id: &str, body: &str) -> Value {
     json!({"from": WA_ID, "id": id, "timestamp": "1", "type": "text", "text": {"body": body}})
 }
 
 /// The text of a reply, text or interactive.
-fn body(v: &Value) -> String {
+pub(crate) fn body(v: &Value) -> String {
     v["text"]["body"]
         .as_str()
         .or_else(|| v["interactive"]["body"]["text"].as_str())
@@ -211,7 +211,7 @@ fn body(v: &Value) -> String {
         .to_string()
 }
 
-fn is_buttons(v: &Value) -> bool {
+pub(crate) fn is_buttons(v: &Value) -> bool {
     v["type"] == "interactive"
         && v["interactive"]["action"]["buttons"][0]["reply"]["id"] == "yes"
         && v["interactive"]["action"]["buttons"][1]["reply"]["id"] == "no"
