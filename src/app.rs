@@ -5,6 +5,7 @@
 //! starts the built-in sandbox first and points the configuration at it.
 
 use crate::config::Config;
+use crate::engine::Engine;
 use crate::http::AppState;
 use crate::http::{SecurityCounters, WebhookCounters};
 use crate::ratelimit::RateLimits;
@@ -13,9 +14,8 @@ use crate::worker::{Worker, WorkerSettings};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use ivr_core::render::{MAX_HINTS, split_hints};
-use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 
 /// A running service.
@@ -32,6 +32,14 @@ pub struct Application {
     chat: Vec<tokio::task::JoinHandle<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
     pub state: web::Data<AppState>,
+}
+
+/// Every route of the service: the web side's and the chat channel's. The
+/// app data they need is [`Application::state`] (and the WhatsApp channel,
+/// registered by [`Application::build`] when it is on).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    crate::http::routes::configure(cfg);
+    crate::whatsapp::configure(cfg);
 }
 
 impl Application {
@@ -118,10 +126,21 @@ impl Application {
             cfg.call.retention_days,
             shutdown_rx,
         ));
+        let engine = Arc::new(Engine::new(
+            store.clone(),
+            locator,
+            directory,
+            cfg.call.schedule.clone(),
+            cfg.call.geocode_hold(),
+            wake,
+        ));
         let whatsapp = cfg
             .whatsapp
             .clone()
-            .map(|s| crate::whatsapp::Channel::new(s, &cfg.call.flow).map(Arc::new))
+            .map(|s| {
+                crate::whatsapp::Channel::new(engine.clone(), prompts.clone(), s, &cfg.call.flow)
+                    .map(Arc::new)
+            })
             .transpose()?;
         let chat_settings = sender_settings(&cfg.worker);
         warn_about_signatures(&cfg);
@@ -129,11 +148,9 @@ impl Application {
         let platform_base_url = cfg.http.platform_base_url();
         let state = web::Data::new(AppState {
             cfg,
+            engine,
             prompts,
             store,
-            locator,
-            wake_worker: wake,
-            geo_inflight: Mutex::new(HashMap::new()),
             platform_base_url,
             limits,
             security: SecurityCounters::default(),
@@ -142,15 +159,12 @@ impl Application {
             stalls: Default::default(),
             ozmap: ozmap_health,
             recogniser,
-            directory,
-            whatsapp: whatsapp.clone(),
         });
-        let chat = match whatsapp {
+        let chat = match &whatsapp {
             Some(ch) => {
                 tracing::info!("WhatsApp: on; point the app's webhook at {public_url}/whatsapp");
                 crate::whatsapp::spawn(
-                    state.clone().into_inner(),
-                    ch,
+                    ch.clone(),
                     state.store.clone(),
                     chat_settings,
                     chat_shutdown,
@@ -159,11 +173,15 @@ impl Application {
             None => Vec::new(),
         };
         let data = state.clone();
+        let chat_data = whatsapp.map(web::Data::from);
         let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .wrap(crate::http::security_headers())
-                .configure(crate::http::routes::configure)
+            let app = App::new().app_data(data.clone());
+            let app = match &chat_data {
+                Some(ch) => app.app_data(ch.clone()),
+                None => app,
+            };
+            app.wrap(crate::http::security_headers())
+                .configure(configure)
         })
         .listen(listener)?
         .disable_signals()

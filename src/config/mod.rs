@@ -2,11 +2,16 @@
 //! variable, checked once at start with errors that name the variable.
 //!
 //! The flags are grouped by concern ([`ServeArgs`] flattens one `Args` struct per
-//! concern), and each group checks itself into a settings value that builds what
-//! it configures: [`OzmapSettings::client`], [`GeocoderSettings::locator`],
-//! [`DatabaseSettings::connect`], [`CallSettings::prompts`]. No other code reads
-//! the environment; `ozmap-ivr reservations` flattens the same database and OZmap
-//! groups, so it follows the same rules and defaults.
+//! concern), and each group checks itself into a settings value: plain data,
+//! of a type its own module defines when that module uses it (the store's
+//! `DatabaseSettings`, `reserve`'s `OzmapSettings`, `geocode`'s
+//! `GeocoderSettings`, ...). Configuration builds nothing: `app` builds the
+//! clients from these values and wires them. So the arrows point one way:
+//! `config` names those modules' settings types, and no module but the
+//! composition (`app`, `in_process`, the operators' commands) and the web side's
+//! handlers reads `config`. No other code reads the environment;
+//! `ozmap-ivr reservations` flattens the same database and OZmap groups, so it
+//! follows the same rules and defaults.
 //!
 //! Secrets (`OZMAP_TOKEN`, `TWILIO_AUTH_TOKEN`, `TWILIO_WEBHOOK_KEYS`,
 //! `SIGNALWIRE_SIGNING_KEY`, `SIGNALWIRE_API_TOKEN`, `TELNYX_API_KEY`,
@@ -41,8 +46,9 @@ mod worker;
 pub(crate) use call::{CallArgs, CallSettings};
 pub(crate) use directory::DirectoryArgs;
 pub(crate) use geocoder::GeocoderArgs;
+pub(crate) use hours::AgentSchedule;
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
-pub(crate) use ozmap::{DatabaseArgs, DatabaseSettings, OzmapArgs, OzmapSettings, ReserveArgs};
+pub(crate) use ozmap::{DatabaseArgs, OzmapArgs, ReserveArgs};
 pub(crate) use signing::{SigningArgs, SigningSettings};
 pub(crate) use sms::SmsArgs;
 pub(crate) use whatsapp::{WhatsAppArgs, WhatsAppSettings};
@@ -50,8 +56,9 @@ pub(crate) use worker::WorkerArgs;
 
 use crate::directory::DirectorySettings;
 use crate::geocode::GeocoderSettings;
-use crate::reserve::ReserveSettings;
+use crate::reserve::{OzmapSettings, ReserveSettings};
 use crate::sms::SmsSettings;
+use crate::store::DatabaseSettings;
 use crate::worker::WorkerSettings;
 use clap::Args;
 use secrecy::SecretString;

@@ -1,13 +1,11 @@
 //! The two stores of record: the service's database, and OZmap.
 
 use super::{ConfigError, err, non_empty, outbound_url, within};
-use crate::reserve::{Feasibility, ReserveSettings};
-use crate::store::{Store, StoreError};
+use crate::reserve::{Feasibility, OzmapSettings, ReserveSettings};
+use crate::store::DatabaseSettings;
 use clap::Args;
-use ozmap_client::{OzmapClient, OzmapError};
 use secrecy::SecretString;
 use std::time::Duration;
-use url::Url;
 
 #[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Store")]
@@ -23,13 +21,8 @@ pub struct DatabaseArgs {
     pub database_url: String,
 }
 
-#[derive(Clone, Debug)]
-pub struct DatabaseSettings {
-    pub url: String,
-}
-
 impl DatabaseArgs {
-    pub fn check(self) -> Result<DatabaseSettings, ConfigError> {
+    pub(crate) fn check(self) -> Result<DatabaseSettings, ConfigError> {
         let url = self.database_url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -41,13 +34,6 @@ impl DatabaseArgs {
             ));
         }
         Ok(DatabaseSettings { url })
-    }
-}
-
-impl DatabaseSettings {
-    /// Opens the store (and migrates it).
-    pub async fn connect(&self) -> Result<Store, StoreError> {
-        Store::connect(&self.url).await
     }
 }
 
@@ -65,17 +51,8 @@ pub struct OzmapArgs {
     pub ozmap_timeout_ms: u64,
 }
 
-/// Where OZmap is, and how long one request may take.
-#[derive(Clone, Debug)]
-pub struct OzmapSettings {
-    /// `None`: no OZmap is configured; `serve` starts the built-in sandbox and
-    /// points here at it ([`OzmapSettings::use_sandbox`]).
-    pub api: Option<(Url, SecretString)>,
-    pub timeout: Duration,
-}
-
 impl OzmapArgs {
-    pub fn check(self) -> Result<OzmapSettings, ConfigError> {
+    pub(crate) fn check(self) -> Result<OzmapSettings, ConfigError> {
         let timeout_ms = within(
             "OZMAP_TIMEOUT_MS",
             self.ozmap_timeout_ms,
@@ -95,28 +72,6 @@ impl OzmapArgs {
             api,
             timeout: Duration::from_millis(timeout_ms),
         })
-    }
-}
-
-impl OzmapSettings {
-    /// No OZmap configured: the built-in sandbox stands in.
-    pub fn is_sandbox(&self) -> bool {
-        self.api.is_none()
-    }
-
-    /// Points at a sandbox started for this process.
-    pub fn use_sandbox(&mut self, url: Url, token: SecretString) {
-        self.api = Some((url, token));
-    }
-
-    /// The client of the configured OZmap.
-    pub fn client(&self) -> Result<OzmapClient, OzmapError> {
-        let Some((url, token)) = &self.api else {
-            return Err(OzmapError::InvalidConfig(
-                "no OZmap configured (OZMAP_URL and OZMAP_TOKEN)".into(),
-            ));
-        };
-        OzmapClient::new(url.clone(), token.clone(), self.timeout)
     }
 }
 

@@ -169,8 +169,37 @@ async fn spoken_path_keeps_the_callers_number_when_nominatim_knows_only_the_stre
     assert_eq!(p.state.as_deref(), Some("SC"));
 }
 
+/// Settings as `config` checks them from these flags (its own tests cover the
+/// parsing; here only what the locator is built from).
 fn config(args: &[&str]) -> GeocoderSettings {
-    crate::config::parse_for_tests(args).unwrap().geocoder
+    let mut s = GeocoderSettings {
+        kind: GeocoderKind::Gazetteer,
+        url: None,
+        google_maps_key: None,
+        gazetteer_file: None,
+        cep_url: None,
+        request_timeout: std::time::Duration::from_secs(4),
+        service_area: None,
+    };
+    let mut flags = args.iter().copied();
+    while let Some(flag) = flags.next() {
+        let (name, value) = match flag.split_once('=') {
+            Some((n, v)) => (n, v.to_string()),
+            None => (flag, flags.next().expect("a value").to_string()),
+        };
+        match name {
+            "--geocoder" => {
+                s.kind = <GeocoderKind as clap::ValueEnum>::from_str(&value, true).unwrap()
+            }
+            "--geocoder-url" => s.url = Some(value.parse().unwrap()),
+            "--cep-url" => s.cep_url = Some(value.parse().unwrap()),
+            "--google-maps-key" => s.google_maps_key = Some(value.into()),
+            "--gazetteer-file" => s.gazetteer_file = Some(value.into()),
+            "--service-area" => s.service_area = Some(ServiceArea::parse(&value).unwrap()),
+            other => panic!("no such flag in these tests: {other}"),
+        }
+    }
+    s
 }
 
 #[tokio::test]

@@ -16,7 +16,6 @@
 //! memory, as before.
 
 use super::AppState;
-use super::steps::moment;
 use crate::store::StoredCall;
 use ivr_core::flow::{self, Call, Event};
 use std::collections::HashMap;
@@ -180,7 +179,7 @@ fn greeted_call(state: &AppState, from: &str, protocol: &str, now: i64) -> (Call
         &state.cfg.call.flow,
         &call,
         Event::Start,
-        moment(state, now),
+        state.engine.moment(now),
     );
     let body = state.render_ctx().render_at(&t.reply, 1, Some(protocol));
     (t.call, body)

@@ -186,7 +186,7 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
     r.register("ozmap_ivr_refused", "Webhooks refused, by reason.", refused);
     if state.cfg.directory.enabled() {
         let lookups = Family::<Label, Counter>::default();
-        for (outcome, n) in state.directory.counts() {
+        for (outcome, n) in state.engine.directory.counts() {
             lookups.get_or_create(&[("outcome", outcome)]).inc_by(n);
         }
         r.register(
@@ -195,7 +195,7 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
             lookups,
         );
         let hits = Counter::<u64>::default();
-        hits.inc_by(state.directory.cache_hits.load(Ordering::Relaxed));
+        hits.inc_by(state.engine.directory.cache_hits.load(Ordering::Relaxed));
         r.register(
             "ozmap_ivr_directory_cache_hits",
             "Look-ups answered from the known clients kept in memory.",

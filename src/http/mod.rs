@@ -4,14 +4,15 @@
 //! - `webhook`: the entry point of every webhook, its span and its apology.
 //! - `gate`: who may post a webhook (limits, basic auth, body, signature).
 //! - `error`: every refusal, with its status, body, log line and counter.
-//! - `steps`: one step of the call through the flow and the store.
+//! - `steps`: the voice adapter on the session engine ([`crate::engine`]): a
+//!   webhook's request as a flow event, the platform's retries and stale URLs,
+//!   the reply rendered as TwiML.
 //! - `stall`: a slow database never holds a webhook past its budget (a short
 //!   hold, then `/voice/resume` for the answer).
 //! - `greeting`: the greeting, which writes nothing (protocol blocks, the call
 //!   stored at its first answer or status callback).
-//! - `geocoding`: the geocoder behind the call, once per query, cached.
-//! - `reserving`: the reservation behind the confirmation, waited on within the
-//!   step budget so a quick OZmap is heard without a hold.
+//! - `reserving`: the reservation behind the confirmation, waited on (through
+//!   the engine) within the step budget so a quick OZmap is heard without a hold.
 //! - `admin`, `extract`: the ledger as JSON, behind the operators' token.
 //! - `metrics`: Prometheus (OpenMetrics) text for operators.
 //! - `console`: the operators' console in the browser, and `GET /admin/funnel`.
@@ -22,7 +23,6 @@ mod console;
 mod error;
 mod extract;
 mod gate;
-pub(crate) mod geocoding;
 mod greeting;
 mod metrics;
 mod reserving;

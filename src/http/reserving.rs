@@ -14,17 +14,12 @@
 //! Nothing here can fail the webhook: the confirmation is already durable, so a
 //! store error while waiting only means the caller hears the hold.
 
-use super::steps::{moment, progress};
 use super::{AppState, Hook};
+use crate::engine::{Advanced, Answer, Base, Commit, Committed};
 use crate::store::{StoredCall, now_ms};
-use ivr_core::flow::{self, Call, Event, Progress, ReservationProgress, Step};
+use ivr_core::flow::{Call, Event, Progress, Step};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::time::Instant;
-
-/// How often the ledger row is read while no notification comes (the row may be
-/// another instance's worker's).
-const POLL_EVERY: Duration = Duration::from_millis(100);
 
 /// A poll at the stored `seq` of a call no longer on hold: a copy of the
 /// confirmation (a platform retry) got the hold while the first one waited and
@@ -48,7 +43,8 @@ pub(super) async fn outcome_within(
     deadline: Instant,
 ) -> Option<String> {
     let waited = Instant::now();
-    let found = match settled_progress(state, call_sid, call, deadline).await {
+    let engine = &state.engine;
+    let found = match engine.settled(call_sid, call, deadline).await {
         Ok(Some(p)) => p,
         Ok(None) => {
             tracing::info!(
@@ -63,16 +59,27 @@ pub(super) async fn outcome_within(
         }
     };
     let now = now_ms();
-    let event = Event::Poll(found);
-    let outcome = super::steps::told_outcome(&event);
-    let t = flow::advance_at(&state.cfg.call.flow, call, event, moment(state, now));
+    let never = |_| {};
+    let Advanced { t, told: outcome } = engine
+        .advance(
+            call_sid,
+            call,
+            Event::Poll(Progress::Reservation(found)),
+            now,
+            state.voice_policy(&never),
+        )
+        .await;
     let body = state.render_ctx().render(&t.reply, seq);
-    match state
-        .store
-        .rewrite_call(call_sid, seq, &t.call, &body, outcome, now)
-        .await
-    {
-        Ok(true) => {
+    let commit = Commit {
+        key: call_sid,
+        base: Base::InPlace(seq),
+        call: &t.call,
+        reserve: None,
+        outcome,
+        answer: Answer::Document(&body),
+    };
+    match engine.commit(commit, now).await {
+        Ok(Committed::Moved) => {
             // The console's counters: the step the call came to, and the outcome.
             let before = format!(",{},", call.step.name());
             state.webhooks.moved(&before, &t.call, outcome);
@@ -82,47 +89,13 @@ pub(super) async fn outcome_within(
             );
             Some(body)
         }
-        Ok(false) => {
+        Ok(_) => {
             tracing::info!("the call moved while waiting for the reservation: hold");
             None
         }
         Err(e) => {
             tracing::warn!(error = %e, "cannot store the outcome answer: hold");
             None
-        }
-    }
-}
-
-/// The row's final state (done or dead) once it has one, `None` at the deadline
-/// or as soon as an attempt has failed (a retry waits for its backoff).
-async fn settled_progress(
-    state: &Arc<AppState>,
-    call_sid: &str,
-    call: &Call,
-    deadline: Instant,
-) -> anyhow::Result<Option<Progress>> {
-    let settled = state.store.ledger_settled();
-    loop {
-        // Registered before the read, so a row settled right after it still wakes us.
-        let notified = settled.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        match progress(state, call_sid, call, now_ms()).await? {
-            p @ Progress::Reservation(ReservationProgress::Done(_) | ReservationProgress::Dead) => {
-                return Ok(Some(p));
-            }
-            Progress::Reservation(ReservationProgress::Waiting { failing: true }) => {
-                return Ok(None);
-            }
-            _ => {}
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(None);
-        }
-        tokio::select! {
-            _ = &mut notified => {}
-            _ = tokio::time::sleep(POLL_EVERY.min(left)) => {}
         }
     }
 }

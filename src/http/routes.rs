@@ -1,4 +1,5 @@
-//! Every route of the service, in one place.
+//! Every route of the web side, in one place (the chat channel's routes are
+//! its own, `whatsapp::configure`; `app::configure` mounts both).
 
 use super::AppState;
 use super::webhook::{method_not_allowed, webhook};
@@ -11,10 +12,6 @@ pub(crate) const HEALTH: &str = "/healthz";
 pub(crate) const ADMIN_RESERVATIONS: &str = "/admin/reservations";
 /// The SMS outbox as JSON, behind `IVR_ADMIN_TOKEN`.
 pub(crate) const ADMIN_MESSAGES: &str = "/admin/messages";
-/// The WhatsApp channel: the subscription check (GET) and notifications (POST).
-pub(crate) const WHATSAPP: &str = "/whatsapp";
-/// Largest WhatsApp notification read.
-const WHATSAPP_MAX_BODY: usize = 256 * 1024;
 /// The funnel as JSON, behind `IVR_ADMIN_TOKEN`.
 pub(crate) const ADMIN_FUNNEL: &str = "/admin/funnel";
 /// The operators' console (HTML), behind a login with `IVR_ADMIN_TOKEN`.
@@ -33,8 +30,8 @@ const WEBHOOKS: [(&str, Hook); 7] = [
     (RESUME, Hook::Resume),
 ];
 
-/// Used by the binary and by the tests alike.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// The web side's routes.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(ivr_core::webhook::MAX_BODY));
     for (path, hook) in WEBHOOKS {
         cfg.service(
@@ -47,13 +44,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(method_not_allowed)),
         );
     }
-    cfg.service(
-        web::resource(WHATSAPP)
-            .app_data(web::PayloadConfig::new(WHATSAPP_MAX_BODY))
-            .route(web::get().to(crate::whatsapp::verify_subscription))
-            .route(web::post().to(crate::whatsapp::receive))
-            .default_service(web::to(method_not_allowed)),
-    );
     cfg.service(web::resource(HEALTH).route(web::get().to(healthz)))
         .service(web::resource(METRICS).route(web::get().to(metrics::metrics)))
         .service(web::resource(ADMIN_RESERVATIONS).route(web::get().to(admin::list)))

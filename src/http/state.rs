@@ -1,33 +1,26 @@
-//! What every handler shares: the configuration, the store, the geocoder, the
-//! prompts, the limits and the counters. Built at start-up (`Application::build`);
-//! its only methods are here.
+//! What every handler of the web side shares: the session engine, the
+//! configuration, the prompts, the limits and the counters. Built at start-up
+//! (`Application::build`); its only methods are here.
 
 use super::{Greetings, SecurityCounters, WebhookCounters};
 use crate::config::Config;
-use crate::geocode::Locator;
+use crate::engine::{Engine, Policy, Wait};
 use crate::ratelimit::RateLimits;
 use crate::store::Store;
 use crate::worker::OzmapHealth;
-use futures_util::future::{BoxFuture, Shared};
-use ivr_core::flow::GeoResult;
 use ivr_core::prompts::Prompts;
 use ivr_core::render::{Recogniser, RenderCtx};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
-
-/// A geocoder lookup in flight, shared by every request that waits on it.
-pub(crate) type GeoLookup = Shared<BoxFuture<'static, GeoResult>>;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Shared by every handler.
 pub struct AppState {
     pub cfg: Config,
+    /// The session engine every channel's step goes through.
+    pub(crate) engine: Arc<Engine>,
     pub(crate) prompts: Prompts,
+    /// The engine's store, for the operators' views.
     pub(crate) store: Store,
-    pub(crate) locator: Locator,
-    pub(crate) wake_worker: Arc<Notify>,
-    /// Lookups running on this instance, by cache key.
-    pub(crate) geo_inflight: Mutex<HashMap<String, GeoLookup>>,
     /// The public URL as the platform calls it: action URLs and signed
     /// URLs start with it. Holds the basic-auth password when there is one: never
     /// log it.
@@ -47,10 +40,6 @@ pub struct AppState {
     /// Model, `enhanced`, timeouts and the address hints (the ISP's streets),
     /// built once at start.
     pub(crate) recogniser: Recogniser,
-    /// The client directory's look-ups and the known clients kept in memory.
-    pub(crate) directory: Arc<crate::directory::Lookups>,
-    /// The WhatsApp channel; `None` when it is off.
-    pub(crate) whatsapp: Option<Arc<crate::whatsapp::Channel>>,
 }
 
 impl AppState {
@@ -58,6 +47,21 @@ impl AppState {
     /// greeting writes nothing (see `http::greeting`).
     pub fn greeted_unstored(&self, call_sid: &str) -> bool {
         self.greetings.holds(call_sid)
+    }
+
+    /// A call's rules for the engine: each effect waited on within the step
+    /// budget (`allow` is told it), then the caller holds.
+    pub(crate) fn voice_policy<'a>(
+        &'a self,
+        allow: &'a (dyn Fn(Duration) + Send + Sync),
+    ) -> Policy<'a> {
+        Policy {
+            flow: &self.cfg.call.flow,
+            wait: Wait::Within {
+                budget: self.cfg.call.step_budget,
+                allow,
+            },
+        }
     }
 
     pub fn render_ctx(&self) -> RenderCtx<'_> {

@@ -6,16 +6,13 @@
 //! move the call twice: the last answer is stored with the state and replayed.
 
 use super::AppState;
-use super::geocoding;
 use super::greeting;
 use super::reserving;
 use super::stall::Deadline;
 use super::{Hook, SecurityCounters};
-use crate::store::{CallOutcome, LedgerStatus, StoredCall, now_ms};
-use ivr_core::domain::ReservationOutcome;
-use ivr_core::flow::{
-    self, Call, ClientLookup, Effect, Event, Moment, Progress, ReservationProgress, Step,
-};
+use crate::engine::{Advanced, Answer, Base, Commit, Committed};
+use crate::store::{StoredCall, now_ms};
+use ivr_core::flow::{self, Call, Effect, Event, Step};
 use ivr_core::webhook::Form;
 use std::sync::Arc;
 
@@ -122,6 +119,7 @@ pub(super) async fn handle(
             return Ok(replay_or_resume(state, &stored, now));
         }
     }
+    let engine = &state.engine;
     let event = match hook {
         Hook::Answer => Event::Answer {
             digits: form.get("Digits").map(str::to_string),
@@ -132,7 +130,7 @@ pub(super) async fn handle(
                 .filter(|c| c.is_finite() && (0.0..=1.0).contains(c)),
         },
         Hook::Silence => Event::Silence,
-        Hook::Poll => Event::Poll(progress(state, call_sid, &stored.call, now).await?),
+        Hook::Poll => Event::Poll(engine.progress(call_sid, &stored.call, now).await?),
         Hook::Dial => Event::DialEnded {
             answered: matches!(form.get("DialCallStatus"), Some("completed" | "answered")),
         },
@@ -140,38 +138,18 @@ pub(super) async fn handle(
         // (`stall`).
         Hook::Start | Hook::Status | Hook::Resume => Event::Silence,
     };
-    let outcome = told_outcome(&event);
-    let flow_cfg = &state.cfg.call.flow;
-    let mut t = flow::advance_at(flow_cfg, &stored.call, event, moment(state, now));
-    if let Some(Effect::LookUpClient(code)) = t.effect.clone() {
-        // The directory gets the step budget too; past it the caller holds and
-        // the poll takes the answer.
-        let task = state.directory.start(call_sid, code);
-        deadline.allow(state.cfg.call.step_budget);
-        if let Ok(Ok(lookup)) = tokio::time::timeout(state.cfg.call.step_budget, task).await {
-            state.directory.take(call_sid);
-            t = flow::advance_at(
-                flow_cfg,
-                &t.call,
-                Event::Poll(Progress::Client(lookup)),
-                moment(state, now),
-            );
-        }
-    }
-    if let Some(Effect::Geocode(query)) = t.effect.clone() {
-        // Give the geocoder the step budget; past it the caller hears the hold
-        // message and the lookup goes on in the background.
-        let task = geocoding::start(state, query);
-        deadline.allow(state.cfg.call.step_budget);
-        if let Ok(Ok(result)) = tokio::time::timeout(state.cfg.call.step_budget, task).await {
-            t = flow::advance_at(
-                flow_cfg,
-                &t.call,
-                Event::Poll(Progress::Geocoded(result)),
-                moment(state, now),
-            );
-        }
-    }
+    // The directory and the geocoder get the step budget; past it the caller
+    // hears the hold and the poll takes the answer.
+    let allow = |budget| deadline.allow(budget);
+    let Advanced { t, told: outcome } = engine
+        .advance(
+            call_sid,
+            &stored.call,
+            event,
+            now,
+            state.voice_policy(&allow),
+        )
+        .await;
     tracing::info!(
         from = stored.call.step.name(),
         to = t.call.step.name(),
@@ -191,26 +169,26 @@ pub(super) async fn handle(
         Some(Effect::Reserve(r)) => Some(r),
         _ => None,
     };
-    let moved = if fresh && reserve.is_none() && outcome.is_none() {
-        state
-            .store
-            .create_answered_call(call_sid, &stored.call, &t.call, &body, now)
-            .await?
+    let base = if fresh && reserve.is_none() && outcome.is_none() {
+        Base::Greeted(&stored.call)
     } else {
         if fresh {
             greeting::store_now(state, call_sid, &stored, now).await?;
         }
-        state
-            .store
-            .advance_call_ending(call_sid, stored.seq, &t.call, &body, reserve, outcome, now)
-            .await?
+        Base::Seq(stored.seq)
     };
-    if moved {
+    let commit = Commit {
+        key: call_sid,
+        base,
+        call: &t.call,
+        reserve,
+        outcome,
+        answer: Answer::Document(&body),
+    };
+    if engine.commit(commit, now).await? == Committed::Moved {
         count_address_attempts(state, &stored.call, &t);
         state.webhooks.moved(&stored.steps, &t.call, outcome);
         if reserve.is_some() {
-            tracing::info!("reservation written to the ledger");
-            state.wake_worker.notify_one();
             // OZmap is usually quick: speak the outcome now rather than the hold.
             let until = started + state.cfg.call.step_budget;
             deadline.allow(until.saturating_duration_since(tokio::time::Instant::now()));
@@ -243,103 +221,12 @@ fn count_address_attempts(state: &AppState, before: &Call, t: &flow::Transition)
     }
 }
 
-/// What a poll tells the caller about the reservation, for the console.
-pub(super) fn told_outcome(event: &Event) -> Option<CallOutcome> {
-    match event {
-        Event::Poll(Progress::Reservation(r)) => match r {
-            ReservationProgress::Done(ReservationOutcome::Reserved(_)) => {
-                Some(CallOutcome::Reserved)
-            }
-            ReservationProgress::Done(ReservationOutcome::Existing(_)) => {
-                Some(CallOutcome::Existing)
-            }
-            ReservationProgress::Done(ReservationOutcome::NotViable) => {
-                Some(CallOutcome::NotViable)
-            }
-            ReservationProgress::Dead => Some(CallOutcome::Failed),
-            ReservationProgress::Waiting { .. } => None,
-        },
-        _ => None,
-    }
-}
-
-/// The clock for the flow, and whether a person answers now (`IVR_AGENT_HOURS`).
-pub(super) fn moment(state: &AppState, now: i64) -> Moment {
-    let now_ms = u64::try_from(now).unwrap_or(0);
-    Moment {
-        now_ms,
-        agent_open: state.cfg.call.schedule.open_at(now_ms),
-    }
-}
-
 fn replay_or_resume(state: &AppState, stored: &StoredCall, now: i64) -> String {
     let t = flow::advance_at(
         &state.cfg.call.flow,
         &stored.call,
         Event::Start,
-        moment(state, now),
+        state.engine.moment(now),
     );
     state.render_ctx().render(&t.reply, stored.seq)
-}
-
-/// What the background work has for a call that is on hold.
-pub(super) async fn progress(
-    state: &Arc<AppState>,
-    call_sid: &str,
-    call: &Call,
-    now: i64,
-) -> anyhow::Result<Progress> {
-    match call.step {
-        Step::LookingUpClient { .. } => Ok(match &call.data.code {
-            Some(code) => match state.directory.poll(call_sid, code) {
-                Some(lookup) => Progress::Client(lookup),
-                None => Progress::Pending,
-            },
-            None => Progress::Client(ClientLookup::Failed),
-        }),
-        Step::Geocoding { .. } => {
-            let Some(query) = call.data.query.clone() else {
-                return Ok(Progress::Pending);
-            };
-            match state
-                .store
-                .geocode_get(&geocoding::key(&query, state.locator.area()), now)
-                .await?
-            {
-                Some(cached) => Ok(Progress::Geocoded(cached.into())),
-                None => {
-                    // Not in the cache: make sure a lookup is running here (the one
-                    // started may have been on another instance, or before a restart).
-                    drop(geocoding::start(state, query));
-                    Ok(Progress::Pending)
-                }
-            }
-        }
-        Step::Reserving { .. } => {
-            let Some(code) = &call.data.code else {
-                return Ok(Progress::Pending);
-            };
-            let Some(row) = state.store.reservation_by_code(code).await? else {
-                return Ok(Progress::Reservation(ReservationProgress::Waiting {
-                    failing: false,
-                }));
-            };
-            Ok(Progress::Reservation(match (row.status, row.outcome) {
-                (LedgerStatus::Done, Some(outcome)) => {
-                    // A reservation made for an earlier call is read back as existing.
-                    ReservationProgress::Done(match outcome {
-                        ReservationOutcome::Reserved(p) if row.call_sid != call_sid => {
-                            ReservationOutcome::Existing(p)
-                        }
-                        other => other,
-                    })
-                }
-                (LedgerStatus::Dead | LedgerStatus::Cancelled, _) => ReservationProgress::Dead,
-                _ => ReservationProgress::Waiting {
-                    failing: row.attempts > 0,
-                },
-            }))
-        }
-        _ => Ok(Progress::Pending),
-    }
 }

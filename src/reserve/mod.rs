@@ -28,7 +28,41 @@
 
 use ivr_core::domain::{ClientCode, ReservationOutcome, ReservationRequest, ReservedPort};
 use ozmap_client::{NewClient, NewProperty, NewProspect, OzmapClient, OzmapError, Property};
+use secrecy::SecretString;
+use std::time::Duration;
 use tracing::{debug, error, info, warn};
+use url::Url;
+
+/// Where OZmap is, and how long one request may take.
+#[derive(Clone, Debug)]
+pub(crate) struct OzmapSettings {
+    /// `None`: no OZmap is configured; `serve` starts the built-in sandbox and
+    /// points here at it ([`OzmapSettings::use_sandbox`]).
+    pub api: Option<(Url, SecretString)>,
+    pub timeout: Duration,
+}
+
+impl OzmapSettings {
+    /// No OZmap configured: the built-in sandbox stands in.
+    pub(crate) fn is_sandbox(&self) -> bool {
+        self.api.is_none()
+    }
+
+    /// Points at a sandbox started for this process.
+    pub(crate) fn use_sandbox(&mut self, url: Url, token: SecretString) {
+        self.api = Some((url, token));
+    }
+
+    /// The client of the configured OZmap.
+    pub(crate) fn client(&self) -> Result<OzmapClient, OzmapError> {
+        let Some((url, token)) = &self.api else {
+            return Err(OzmapError::InvalidConfig(
+                "no OZmap configured (OZMAP_URL and OZMAP_TOKEN)".into(),
+            ));
+        };
+        OzmapClient::new(url.clone(), token.clone(), self.timeout)
+    }
+}
 
 /// How candidate boxes are found (`OZMAP_FEASIBILITY`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -124,6 +124,20 @@ impl Reservation {
     }
 }
 
+/// Where the store is: `sqlite://FILE` or `postgres://...` (read and checked
+/// by `config`).
+#[derive(Clone, Debug)]
+pub(crate) struct DatabaseSettings {
+    pub url: String,
+}
+
+impl DatabaseSettings {
+    /// Opens the store (and migrates it).
+    pub(crate) async fn connect(&self) -> Result<Store, StoreError> {
+        Store::connect(&self.url).await
+    }
+}
+
 /// One row of the reservation ledger (the outbox).
 #[derive(Clone, Debug)]
 pub struct Reservation {

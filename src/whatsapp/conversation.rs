@@ -1,7 +1,8 @@
-//! One client message through the flow: the conversation loaded by `wa_id`,
-//! the message turned into a flow [`Event`], the flow advanced (the geocoder
-//! awaited here: a chat has no webhook deadline), and the new state written
-//! with the message id, the replies and the ledger row in one transaction.
+//! The chat's adapter on the session engine ([`crate::engine`]): the
+//! conversation loaded by `wa_id`, the message turned into a flow [`Event`],
+//! advanced by the engine (whose effects a chat waits for: it has no webhook
+//! deadline), and committed with the message id, the replies and the ledger
+//! row in one transaction.
 //!
 //! And the other direction: when the worker settles a conversation's ledger
 //! row, the outcome (box, port, protocol) is pushed to the client
@@ -15,15 +16,11 @@
 use super::Channel;
 use super::graph::payload;
 use super::notification::{Content, Inbound};
-use crate::http::{AppState, geocoding};
-use crate::store::{ChatWrite, ChatWritten, LedgerStatus, StoredCall, now_ms};
+use crate::engine::{Advanced, Answer, Base, Commit, Committed, Policy, Wait};
+use crate::store::{LedgerStatus, StoredCall, now_ms};
 use ivr_core::chat::{ChatCtx, ChatMessage, button_digits};
 use ivr_core::domain::{Place, ReservationOutcome};
-use ivr_core::flow::{
-    self, Arg, Call, ClientLookup, Effect, Event, GeoResult, Line, Moment, Progress,
-    ReservationProgress, Step,
-};
-use std::sync::Arc;
+use ivr_core::flow::{self, Arg, Call, Effect, Event, Line, Progress, ReservationProgress, Step};
 
 /// A conversation idle this long starts over (24 hours).
 pub(crate) const IDLE_MS: i64 = 24 * 60 * 60 * 1000;
@@ -46,31 +43,27 @@ enum Input {
 }
 
 /// Takes one message in; a message already taken in changes nothing.
-pub(crate) async fn take_in(
-    state: &Arc<AppState>,
-    ch: &Channel,
-    msg: Inbound,
-) -> anyhow::Result<()> {
-    if state.store.chat_message_seen(&msg.id).await? {
+pub(crate) async fn take_in(ch: &Channel, msg: Inbound) -> anyhow::Result<()> {
+    if ch.engine.store.chat_message_seen(&msg.id).await? {
         tracing::info!("repeated message: ignored");
         return Ok(());
     }
-    let input = input(state, &msg.content).await;
+    let input = input(ch, &msg.content).await;
     for _ in 0..MAX_TRIES {
-        match step(state, ch, &msg, &input).await? {
-            ChatWritten::Conflict => continue,
-            ChatWritten::Duplicate => {
+        match step(ch, &msg, &input).await? {
+            Committed::Conflict => continue,
+            Committed::Duplicate => {
                 tracing::info!("repeated message: ignored");
                 return Ok(());
             }
-            ChatWritten::Moved => return Ok(()),
+            Committed::Moved => return Ok(()),
         }
     }
     tracing::warn!("the conversation kept moving under this message; it was dropped");
     Ok(())
 }
 
-async fn input(state: &AppState, content: &Content) -> Input {
+async fn input(ch: &Channel, content: &Content) -> Input {
     match content {
         Content::Text(text) => Input::Event(typed(text)),
         Content::Button(id) => Input::Event(match button_digits(id) {
@@ -88,7 +81,7 @@ async fn input(state: &AppState, content: &Content) -> Input {
             address,
         } => {
             let (lat, lng) = (*lat, *lng);
-            let (place, label) = match state.locator.reverse(lat, lng).await {
+            let (place, label) = match ch.engine.locator.reverse(lat, lng).await {
                 Some(place) => (place, None),
                 None => {
                     let label = address
@@ -143,142 +136,116 @@ fn typed(text: &str) -> Event {
     }
 }
 
-fn moment(state: &AppState, now: i64) -> Moment {
-    let now_ms = u64::try_from(now).unwrap_or(0);
-    Moment {
-        now_ms,
-        agent_open: state.cfg.call.schedule.open_at(now_ms),
-    }
-}
-
-fn ctx<'a>(state: &'a AppState, ch: &'a Channel) -> ChatCtx<'a> {
+fn ctx(ch: &Channel) -> ChatCtx<'_> {
     ChatCtx {
-        prompts: &state.prompts,
+        prompts: &ch.prompts,
         agent_contact: ch.settings.agent_contact.as_deref(),
     }
 }
 
+/// A chat's rules for the engine: its flow, and every effect waited for.
+fn policy(ch: &Channel) -> Policy<'_> {
+    Policy {
+        flow: &ch.flow,
+        wait: Wait::Done,
+    }
+}
+
 /// One attempt at moving the conversation with `msg`.
-async fn step(
-    state: &Arc<AppState>,
-    ch: &Channel,
-    msg: &Inbound,
-    input: &Input,
-) -> anyhow::Result<ChatWritten> {
+async fn step(ch: &Channel, msg: &Inbound, input: &Input) -> anyhow::Result<Committed> {
+    let engine = &ch.engine;
     let now = now_ms();
     let key = key(&msg.wa_id);
-    let stored = state.store.load_call(&key).await?;
-    let at = moment(state, now);
+    let stored = engine.store.load_call(&key).await?;
     let mut replies: Vec<ChatMessage> = Vec::new();
-    let (from, t, expected_seq) = match stored {
+    let (from, advanced, base) = match stored {
         Some(s) if !s.call.is_over() && now - s.updated_at < IDLE_MS => {
-            let t = match input {
-                Input::Event(event) => flow::advance_at(&ch.flow, &s.call, event.clone(), at),
+            let advanced = match input {
+                Input::Event(event) => {
+                    engine
+                        .advance(&key, &s.call, event.clone(), now, policy(ch))
+                        .await
+                }
                 Input::Media => {
-                    replies.push(ChatMessage::Text(
-                        ctx(state, ch).line(&Line::new("chat.media")),
-                    ));
+                    replies.push(ChatMessage::Text(ctx(ch).line(&Line::new("chat.media"))));
                     // The state is written unchanged, with the message id.
-                    flow::Transition {
-                        call: s.call.clone(),
-                        reply: flow::Reply {
-                            lines: Vec::new(),
-                            next: flow::Next::Hangup,
+                    Advanced {
+                        t: flow::Transition {
+                            call: s.call.clone(),
+                            reply: flow::Reply {
+                                lines: Vec::new(),
+                                next: flow::Next::Hangup,
+                            },
+                            effect: None,
                         },
-                        effect: None,
+                        told: None,
                     }
                 }
             };
-            (Some(s.call.step.clone()), t, Some(s.seq))
+            (Some(s.call.step.clone()), advanced, Base::Seq(s.seq))
         }
         other => {
             // New, idle past the window, or over: a new conversation, greeted.
             if let Some(s) = &other
-                && let Some(line) = previous_reservation(state, s).await?
+                && let Some(line) = previous_reservation(ch, s).await?
             {
-                replies.push(ChatMessage::Text(ctx(state, ch).line(&line)));
+                replies.push(ChatMessage::Text(ctx(ch).line(&line)));
             }
             let mut call = Call::new(Some(format!("+{}", msg.wa_id)));
-            let protocol = state
-                .store
-                .next_protocol(&state.cfg.call.schedule.today(now as u64))
-                .await?;
+            let protocol = engine.new_protocol(now).await?;
             tracing::info!(protocol = %protocol, "new conversation");
             call.data.protocol = Some(protocol);
-            let t = flow::advance_at(&ch.flow, &call, Event::Start, at);
-            (None, t, other.map(|s| s.seq))
+            let advanced = engine
+                .advance(&key, &call, Event::Start, now, policy(ch))
+                .await;
+            let base = other.map_or(Base::New, |s| Base::Seq(s.seq));
+            (None, advanced, base)
         }
     };
-    let mut t = t;
-    if let Some(Effect::LookUpClient(code)) = t.effect.clone() {
-        // A chat waits for the directory (the notification was answered already).
-        let lookup = state
-            .directory
-            .start(&key, code)
-            .await
-            .unwrap_or(ClientLookup::Failed);
-        state.directory.take(&key);
-        t = flow::advance_at(&ch.flow, &t.call, Event::Poll(Progress::Client(lookup)), at);
-    }
-    if let Some(Effect::Geocode(query)) = t.effect.clone() {
-        let found = geocoding::start(state, query)
-            .await
-            .unwrap_or(GeoResult::Failed);
-        t = flow::advance_at(
-            &ch.flow,
-            &t.call,
-            Event::Poll(Progress::Geocoded(found)),
-            at,
-        );
-    }
+    let Advanced { t, told } = advanced;
     if !matches!(input, Input::Media) || from.is_none() {
-        replies.extend(ctx(state, ch).render(&t.reply));
+        replies.extend(ctx(ch).render(&t.reply));
     }
-    let reserve = match t.effect {
+    let reserve = match &t.effect {
         Some(Effect::Reserve(r)) => Some(r),
         _ => None,
     };
-    let reserving = reserve.is_some();
-    let to = t.call.step.clone();
-    let protocol = t.call.data.protocol.clone();
-    let written = state
-        .store
-        .write_chat(
-            ChatWrite {
-                key,
-                wa_id: msg.wa_id.clone(),
-                expected_seq,
-                call: t.call,
-                message_id: Some(msg.id.clone()),
+    let written = engine
+        .commit(
+            Commit {
+                key: &key,
+                base,
+                call: &t.call,
                 reserve,
-                replies: replies.iter().map(|m| payload(&msg.wa_id, m)).collect(),
+                outcome: told,
+                answer: Answer::Messages {
+                    to: msg.wa_id.clone(),
+                    payloads: replies.iter().map(|m| payload(&msg.wa_id, m)).collect(),
+                    message_id: Some(msg.id.clone()),
+                },
             },
             now,
         )
         .await?;
-    if written == ChatWritten::Moved {
+    if written == Committed::Moved {
         tracing::info!(
             from = from.as_ref().map_or("new", Step::name),
-            to = to.name(),
-            protocol = protocol.as_deref().unwrap_or("-"),
+            to = t.call.step.name(),
+            protocol = t.call.data.protocol.as_deref().unwrap_or("-"),
             replies = replies.len(),
             "chat step"
         );
         ch.wake_sender.notify_one();
-        if reserving {
-            tracing::info!("reservation written to the ledger");
-            state.wake_worker.notify_one();
-        }
     }
     Ok(written)
 }
 
 /// The reservation a finished conversation made, read back at its next message.
-async fn previous_reservation(state: &AppState, s: &StoredCall) -> anyhow::Result<Option<Line>> {
+async fn previous_reservation(ch: &Channel, s: &StoredCall) -> anyhow::Result<Option<Line>> {
     let Some(code) = &s.call.data.code else {
         return Ok(None);
     };
-    let Some(row) = state.store.reservation_by_code(code).await? else {
+    let Some(row) = ch.engine.store.reservation_by_code(code).await? else {
         return Ok(None);
     };
     let port = match (row.status, row.outcome) {
@@ -300,76 +267,57 @@ async fn previous_reservation(state: &AppState, s: &StoredCall) -> anyhow::Resul
     }))
 }
 
-/// Where the ledger row of a reserving conversation stands.
-async fn progress(state: &AppState, call: &Call) -> anyhow::Result<ReservationProgress> {
-    let waiting = ReservationProgress::Waiting { failing: false };
-    let Some(code) = &call.data.code else {
-        return Ok(waiting);
-    };
-    let Some(row) = state.store.reservation_by_code(code).await? else {
-        return Ok(waiting);
-    };
-    Ok(match (row.status, row.outcome) {
-        (LedgerStatus::Done, Some(outcome)) => ReservationProgress::Done(match outcome {
-            // Made for an earlier request: read back as existing.
-            ReservationOutcome::Reserved(p) if row.request.protocol != call.data.protocol => {
-                ReservationOutcome::Existing(p)
-            }
-            other => other,
-        }),
-        (LedgerStatus::Dead | LedgerStatus::Cancelled, _) => ReservationProgress::Dead,
-        _ => ReservationProgress::Waiting {
-            failing: row.attempts > 0,
-        },
-    })
-}
-
 /// Tells every conversation whose ledger row the worker settled its outcome.
-pub(crate) async fn push_outcomes(state: &Arc<AppState>, ch: &Channel) -> anyhow::Result<()> {
-    for key in state.store.chats_reserving().await? {
+pub(crate) async fn push_outcomes(ch: &Channel) -> anyhow::Result<()> {
+    let engine = &ch.engine;
+    for key in engine.store.chats_reserving().await? {
         let Some(wa_id) = key.strip_prefix("wa:").map(str::to_string) else {
             continue;
         };
-        let Some(s) = state.store.load_call(&key).await? else {
+        let Some(s) = engine.store.load_call(&key).await? else {
             continue;
         };
         if !matches!(s.call.step, Step::Reserving { .. }) {
             continue;
         }
-        let p = progress(state, &s.call).await?;
+        let p = engine.reservation_progress(&key, &s.call).await?;
         if matches!(p, ReservationProgress::Waiting { .. }) {
             continue;
         }
         let now = now_ms();
-        let t = flow::advance_at(
-            &ch.flow,
-            &s.call,
-            Event::Poll(Progress::Reservation(p)),
-            moment(state, now),
-        );
+        let Advanced { t, told } = engine
+            .advance(
+                &key,
+                &s.call,
+                Event::Poll(Progress::Reservation(p)),
+                now,
+                policy(ch),
+            )
+            .await;
         if t.call == s.call {
             continue;
         }
-        let replies = ctx(state, ch).render(&t.reply);
-        let to = t.call.step.clone();
-        let written = state
-            .store
-            .write_chat(
-                ChatWrite {
-                    key,
-                    wa_id: wa_id.clone(),
-                    expected_seq: Some(s.seq),
-                    call: t.call,
-                    message_id: None,
+        let replies = ctx(ch).render(&t.reply);
+        let written = engine
+            .commit(
+                Commit {
+                    key: &key,
+                    base: Base::Seq(s.seq),
+                    call: &t.call,
                     reserve: None,
-                    replies: replies.iter().map(|m| payload(&wa_id, m)).collect(),
+                    outcome: told,
+                    answer: Answer::Messages {
+                        payloads: replies.iter().map(|m| payload(&wa_id, m)).collect(),
+                        to: wa_id,
+                        message_id: None,
+                    },
                 },
                 now,
             )
             .await?;
-        if written == ChatWritten::Moved {
+        if written == Committed::Moved {
             tracing::info!(
-                to = to.name(),
+                to = t.call.step.name(),
                 protocol = s.call.data.protocol.as_deref().unwrap_or("-"),
                 "chat outcome pushed"
             );

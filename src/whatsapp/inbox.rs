@@ -32,7 +32,6 @@
 use super::Channel;
 use super::conversation::take_in;
 use super::notification::{Content, Inbound};
-use crate::http::AppState;
 use crate::store::{InboxClaim, KeptMessage, Store, StoreError, now_ms};
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,23 +67,17 @@ pub(crate) async fn keep(store: &Store, messages: &[Inbound]) -> Result<u64, Sto
 
 /// Starts the processing tasks; they end at shutdown.
 pub(crate) fn spawn(
-    state: Arc<AppState>,
     ch: Arc<Channel>,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let released = Arc::new(tokio::sync::OnceCell::new());
     (0..WORKERS)
         .map(|_| {
-            let (state, ch, stop, released) = (
-                state.clone(),
-                ch.clone(),
-                shutdown.clone(),
-                released.clone(),
-            );
+            let (ch, stop, released) = (ch.clone(), shutdown.clone(), released.clone());
             tokio::spawn(async move {
                 released
                     .get_or_init(|| async {
-                        match state.store.release_chat_claims(now_ms()).await {
+                        match ch.engine.store.release_chat_claims(now_ms()).await {
                             Ok(0) => {}
                             Ok(n) => tracing::info!(
                                 messages = n,
@@ -96,19 +89,19 @@ pub(crate) fn spawn(
                         }
                     })
                     .await;
-                work(state, ch, stop).await
+                work(ch, stop).await
             })
         })
         .collect()
 }
 
-async fn work(state: Arc<AppState>, ch: Arc<Channel>, mut stop: watch::Receiver<bool>) {
+async fn work(ch: Arc<Channel>, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         // Listening before looking: a wake while this looks is not missed.
         let woken = ch.wake_inbox.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        match process_one(&state, &ch).await {
+        match process_one(&ch).await {
             Ok(true) => continue,
             Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "WhatsApp: cannot read the inbox"),
@@ -127,8 +120,13 @@ async fn work(state: Arc<AppState>, ch: Arc<Channel>, mut stop: watch::Receiver<
 }
 
 /// Claims and takes in one message; `false` when none was due.
-async fn process_one(state: &Arc<AppState>, ch: &Channel) -> Result<bool, StoreError> {
-    let Some(claim) = state.store.claim_chat_message(now_ms(), LEASE_MS).await? else {
+async fn process_one(ch: &Channel) -> Result<bool, StoreError> {
+    let Some(claim) = ch
+        .engine
+        .store
+        .claim_chat_message(now_ms(), LEASE_MS)
+        .await?
+    else {
         return Ok(false);
     };
     let span = tracing::info_span!(
@@ -136,11 +134,11 @@ async fn process_one(state: &Arc<AppState>, ch: &Channel) -> Result<bool, StoreE
         client = %crate::redact::phone(&format!("+{}", claim.wa_id)),
         kind = tracing::field::Empty
     );
-    process(state, ch, claim).instrument(span).await?;
+    process(ch, claim).instrument(span).await?;
     Ok(true)
 }
 
-async fn process(state: &Arc<AppState>, ch: &Channel, claim: InboxClaim) -> Result<(), StoreError> {
+async fn process(ch: &Channel, claim: InboxClaim) -> Result<(), StoreError> {
     let content = claim
         .content
         .as_deref()
@@ -149,7 +147,7 @@ async fn process(state: &Arc<AppState>, ch: &Channel, claim: InboxClaim) -> Resu
         // Not readable: nothing to take in (kept by a version that wrote
         // something else); given up rather than blocking the client's next.
         tracing::error!("WhatsApp: a kept message cannot be read; given up");
-        state
+        ch.engine
             .store
             .retry_chat_message(&claim, now_ms(), true, now_ms())
             .await?;
@@ -161,9 +159,12 @@ async fn process(state: &Arc<AppState>, ch: &Channel, claim: InboxClaim) -> Resu
         content,
     };
     tracing::Span::current().record("kind", tracing::field::debug(&msg));
-    match take_in(state, ch, msg).await {
+    match take_in(ch, msg).await {
         Ok(()) => {
-            state.store.finish_chat_message(&claim, now_ms()).await?;
+            ch.engine
+                .store
+                .finish_chat_message(&claim, now_ms())
+                .await?;
         }
         Err(e) => {
             let attempts = claim.attempts + 1;
@@ -175,7 +176,7 @@ async fn process(state: &Arc<AppState>, ch: &Channel, claim: InboxClaim) -> Resu
                 tracing::warn!(error = %e, attempts, "WhatsApp: taking the message in failed; trying again");
             }
             let now = now_ms();
-            state
+            ch.engine
                 .store
                 .retry_chat_message(&claim, now + pause, dead, now)
                 .await?;

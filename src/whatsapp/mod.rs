@@ -37,13 +37,14 @@ mod routes;
 
 pub use cli::{ChatArgs, run as chat};
 pub use notification::sign;
-pub(crate) use routes::{receive, verify_subscription};
+pub(crate) use routes::configure;
 
 use crate::config::WhatsAppSettings;
-use crate::http::AppState;
+use crate::engine::Engine;
 use crate::sms::SenderSettings;
 use crate::store::Store;
 use ivr_core::flow::FlowConfig;
+use ivr_core::prompts::Prompts;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -53,6 +54,9 @@ const OUTCOME_POLL: Duration = Duration::from_millis(500);
 
 /// The channel, as the handlers and its background tasks share it.
 pub(crate) struct Channel {
+    /// The session engine the conversations move through.
+    pub engine: Arc<Engine>,
+    pub prompts: Prompts,
     pub settings: WhatsAppSettings,
     /// The call flow's settings for a chat: a person is offered when there is
     /// a contact to give, and the client waits for the worker however long it
@@ -71,12 +75,19 @@ impl std::fmt::Debug for Channel {
 }
 
 impl Channel {
-    pub(crate) fn new(settings: WhatsAppSettings, call_flow: &FlowConfig) -> anyhow::Result<Self> {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        prompts: Prompts,
+        settings: WhatsAppSettings,
+        call_flow: &FlowConfig,
+    ) -> anyhow::Result<Self> {
         let mut flow = call_flow.clone();
         flow.agent_available = settings.agent_contact.is_some();
         flow.reserve_hold_ms = u64::MAX;
         flow.geocode_hold_ms = u64::MAX;
         Ok(Channel {
+            engine,
+            prompts,
             graph: graph::Graph::new(&settings)?,
             settings,
             flow,
@@ -89,7 +100,6 @@ impl Channel {
 /// Starts the inbox's processor, the sender and the outcome pusher; all end at
 /// shutdown.
 pub(crate) fn spawn(
-    state: Arc<AppState>,
     ch: Arc<Channel>,
     store: Store,
     settings: SenderSettings,
@@ -101,11 +111,11 @@ pub(crate) fn spawn(
         settings,
         wake: ch.wake_sender.clone(),
     };
-    let mut tasks = inbox::spawn(state.clone(), ch.clone(), shutdown.clone());
+    let mut tasks = inbox::spawn(ch.clone(), shutdown.clone());
     let mut stop = shutdown.clone();
     let outcomes = async move {
         while !*stop.borrow() {
-            if let Err(e) = conversation::push_outcomes(&state, &ch).await {
+            if let Err(e) = conversation::push_outcomes(&ch).await {
                 tracing::error!(error = %e, "WhatsApp: cannot push outcomes");
             }
             tokio::select! {

@@ -11,13 +11,34 @@
 //! notification again; if the write lands after all, the delivery that follows
 //! is a repeat, and the message is still taken in once.
 
+use super::Channel;
 use super::inbox;
 use super::notification::{self, SignatureError};
-use crate::http::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use std::time::Duration;
+
+/// The channel's path: the subscription check (GET) and notifications (POST).
+pub(crate) const PATH: &str = "/whatsapp";
+/// Largest notification read.
+const MAX_BODY: usize = 256 * 1024;
+
+/// The channel's routes. The channel itself is the app data
+/// `web::Data<Channel>`; without it (the channel off) both answer `404`.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(PATH)
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .route(web::get().to(verify_subscription))
+            .route(web::post().to(receive))
+            .default_service(web::to(|| async {
+                HttpResponse::MethodNotAllowed()
+                    .insert_header(("Allow", "GET, POST"))
+                    .finish()
+            })),
+    );
+}
 
 /// Longest a notification waits for its messages to be kept before the `503`
 /// (well within the time Meta waits for an answer).
@@ -40,9 +61,9 @@ fn off() -> HttpResponse {
 /// `GET /whatsapp`: answers the challenge when the token matches.
 pub(crate) async fn verify_subscription(
     q: web::Query<Subscribe>,
-    state: web::Data<AppState>,
+    ch: Option<web::Data<Channel>>,
 ) -> HttpResponse {
-    let Some(ch) = &state.whatsapp else {
+    let Some(ch) = ch else {
         return off();
     };
     let token_ok = q.verify_token.as_deref().is_some_and(|t| {
@@ -69,9 +90,9 @@ pub(crate) async fn verify_subscription(
 pub(crate) async fn receive(
     req: HttpRequest,
     body: web::Bytes,
-    state: web::Data<AppState>,
+    ch: Option<web::Data<Channel>>,
 ) -> HttpResponse {
-    let Some(ch) = state.whatsapp.clone() else {
+    let Some(ch) = ch else {
         return off();
     };
     let header = req
@@ -111,7 +132,8 @@ pub(crate) async fn receive(
         return HttpResponse::Ok().finish();
     }
     let n = parsed.messages.len();
-    match tokio::time::timeout(KEEP_BUDGET, inbox::keep(&state.store, &parsed.messages)).await {
+    let kept = inbox::keep(&ch.engine.store, &parsed.messages);
+    match tokio::time::timeout(KEEP_BUDGET, kept).await {
         Ok(Ok(new)) => {
             if new > 0 {
                 ch.wake_inbox.notify_waiters();

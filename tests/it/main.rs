@@ -19,6 +19,8 @@
 //! - [`whatsapp`]: the WhatsApp channel, against a fake Graph API;
 //! - [`whatsapp_inbox`]: a WhatsApp message kept before its `200` (killed after
 //!   it, a store that cannot keep it);
+//! - [`engine`]: the session engine's suite, run through the voice and the chat
+//!   adapters on one service, in every order;
 //! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
@@ -36,6 +38,7 @@ mod console;
 mod console_walks;
 mod crash;
 mod directory;
+mod engine;
 mod greeting;
 mod hostile;
 mod instances;

@@ -16,23 +16,23 @@ use test_support::{TestApp, TestDb};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-pub(crate) const SECRET: &str = "wa-test-app-secret";
-pub(crate) const VERIFY: &str = "wa-test-verify";
-pub(crate) const TOKEN: &str = "wa-test-token";
-pub(crate) const NUMBER_ID: &str = "1234567890";
-pub(crate) const WA_ID: &str = "5548999990000";
+pub(super) const SECRET: &str = "wa-test-app-secret";
+pub(super) const VERIFY: &str = "wa-test-verify";
+pub(super) const TOKEN: &str = "wa-test-token";
+pub(super) const NUMBER_ID: &str = "1234567890";
+pub(super) const WA_ID: &str = "5548999990000";
 
 #[derive(Default)]
-pub(crate) struct Graph {
+pub(super) struct Graph {
     /// Requests still to be answered 503.
-    pub(crate) failing: AtomicUsize,
+    pub(super) failing: AtomicUsize,
     turned_away: AtomicUsize,
     /// Answer 400 to everything (a dead letter).
     refusing: std::sync::atomic::AtomicBool,
-    pub(crate) sent: Mutex<Vec<Value>>,
+    pub(super) sent: Mutex<Vec<Value>>,
 }
 
-pub(crate) struct Answer(pub(crate) Arc<Graph>);
+pub(super) struct Answer(pub(super) Arc<Graph>);
 
 impl Respond for Answer {
     fn respond(&self, req: &Request) -> ResponseTemplate {
@@ -58,8 +58,8 @@ impl Respond for Answer {
     }
 }
 
-struct Chat {
-    app: TestApp,
+pub(super) struct Chat {
+    pub(super) app: TestApp,
     graph: Arc<Graph>,
     _server: MockServer,
     http: reqwest::Client,
@@ -67,7 +67,7 @@ struct Chat {
 }
 
 impl Chat {
-    async fn start() -> Chat {
+    pub(super) async fn start() -> Chat {
         Self::start_on(TestDb::sqlite()).await
     }
 
@@ -120,7 +120,7 @@ impl Chat {
         }
     }
 
-    fn sent(&self) -> Vec<Value> {
+    pub(super) fn sent(&self) -> Vec<Value> {
         self.graph.sent.lock().unwrap().clone()
     }
 
@@ -158,11 +158,11 @@ impl Chat {
         self.replies_after(before, n).await
     }
 
-    async fn text(&self, body: &str, n: usize) -> Vec<Value> {
+    pub(super) async fn text(&self, body: &str, n: usize) -> Vec<Value> {
         self.say(text(&self.id(), body), n).await
     }
 
-    async fn button(&self, id: &str, n: usize) -> Vec<Value> {
+    pub(super) async fn button(&self, id: &str, n: usize) -> Vec<Value> {
         let m = json!({"from": WA_ID, "id": self.id(), "timestamp": "1", "type": "interactive",
             "interactive": {"type": "button_reply", "button_reply": {"id": id, "title": id}}});
         self.say(m, n).await
@@ -187,7 +187,7 @@ impl Chat {
     }
 }
 
-pub(crate) fn notification(message: Value) -> Value {
+pub(super) fn notification(message: Value) -> Value {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{
     "field": "messages",
     "value": {
@@ -198,12 +198,12 @@ pub(crate) fn notification(message: Value) -> Value {
     }}]}]})
 }
 
-pub(crate) fn text(id: &str, body: &str) -> Value {
+pub(super) fn text(id: &str, body: &str) -> Value {
     json!({"from": WA_ID, "id": id, "timestamp": "1", "type": "text", "text": {"body": body}})
 }
 
 /// The text of a reply, text or interactive.
-pub(crate) fn body(v: &Value) -> String {
+pub(super) fn body(v: &Value) -> String {
     v["text"]["body"]
         .as_str()
         .or_else(|| v["interactive"]["body"]["text"].as_str())
@@ -211,14 +211,14 @@ pub(crate) fn body(v: &Value) -> String {
         .to_string()
 }
 
-pub(crate) fn is_buttons(v: &Value) -> bool {
+pub(super) fn is_buttons(v: &Value) -> bool {
     v["type"] == "interactive"
         && v["interactive"]["action"]["buttons"][0]["reply"]["id"] == "yes"
         && v["interactive"]["action"]["buttons"][1]["reply"]["id"] == "no"
 }
 
 /// Greeting to the address question.
-async fn up_to_the_address(c: &Chat) {
+pub(super) async fn up_to_the_address(c: &Chat) {
     let r = c.text("oi", 1).await;
     assert_eq!(r[0]["to"], WA_ID);
     assert!(body(&r[0]).contains("Digite o código"), "{r:?}");

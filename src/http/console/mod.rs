@@ -326,7 +326,7 @@ pub(crate) async fn act(
             if !state.store.requeue(id, now).await? {
                 return Err(ConsoleError::Conflict("only a dead letter can be retried"));
             }
-            state.wake_worker.notify_one();
+            state.engine.wake_worker.notify_one();
             tracing::info!(id, "console: dead letter sent back to the worker");
             "retried"
         }
