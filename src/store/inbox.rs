@@ -12,8 +12,9 @@
 //!   conversation once (the second write is a `Duplicate`).
 //! - In order per client: a row is due only when no older row of the same
 //!   `wa_id` is still `pending` (waiting, claimed, or waiting to be tried again).
-//! - Claimed with a lease (a token, as the outboxes are), so that two processors
-//!   seldom do the same work; the lease is for economy, not for correctness.
+//! - Claimed with a lease (a token, as the outboxes are), extended while the
+//!   message is being taken in, so that two processors seldom do the same
+//!   work; the lease is for economy, not for correctness.
 //! - The content is personal data: cleared when the row is `done` or `dead`;
 //!   the rest of the row (ids, times) is purged with the calls' retention.
 
@@ -130,6 +131,32 @@ impl Store {
                 )
                 .bind(now)
                 .bind(id)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
+    }
+
+    /// Extends a claim's lease to `until` while the message is being taken in;
+    /// `false` when the claim was lost (the lease ran out and another took it).
+    pub(crate) async fn extend_chat_claim(
+        &self,
+        claim: &InboxClaim,
+        until: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (id, token) = (claim.id, claim.token.clone());
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE whatsapp_inbox SET claimed_until = $1, updated_at = $2 \
+                     WHERE id = $3 AND claim_token = $4 AND status = 'pending'",
+                )
+                .bind(until)
+                .bind(now)
+                .bind(id)
+                .bind(token)
                 .execute(&mut *c)
                 .await
             })

@@ -127,11 +127,13 @@ async fn a_failed_message_is_tried_again_then_given_up_and_leases_run_out() {
         );
         let c = s.claim_chat_message(500, 1000).await.unwrap().unwrap();
         assert_eq!((c.message_id.as_str(), c.attempts), ("f1", 1));
-        // The lease runs out: another processor takes it over, and the first
-        // one's claim is lost.
+        // Extended while at work; then the lease runs out: another processor
+        // takes it over, and the first one's claim is lost.
+        assert!(s.extend_chat_claim(&c, 1500, 600).await.unwrap());
         assert!(s.claim_chat_message(1499, 1000).await.unwrap().is_none());
         let taken = s.claim_chat_message(1500, 1000).await.unwrap().unwrap();
         assert_eq!(taken.message_id, "f1");
+        assert!(!s.extend_chat_claim(&c, 3000, 1501).await.unwrap());
         assert!(!s.retry_chat_message(&c, 2000, false, 1501).await.unwrap());
         // Given up: its content cleared, and f2 goes on.
         assert!(s.retry_chat_message(&taken, 0, true, 1502).await.unwrap());

@@ -17,8 +17,8 @@
 //! `whatsapp_inbound` (its primary key) and the inbox row's `done` are one
 //! transaction (`Store::write_chat`). Whoever commits first moves the
 //! conversation and writes the replies; a second processor of the same message
-//! (its lease ran out while the first was still at work, or it came from before
-//! a crash) finds the id taken and writes nothing (`ChatWritten::Duplicate`), or
+//! (the lease, extended while the first is at work, ran out because its
+//! process died or stalled) finds the id taken and writes nothing (`ChatWritten::Duplicate`), or
 //! sees the message as taken in before it starts (`chat_message_seen`). The
 //! lease only keeps two processors from doing the same look-ups; it is not what
 //! makes the effect happen once. Order holds across instances because a
@@ -40,8 +40,12 @@ use tracing::Instrument;
 
 /// Processing tasks per instance (different clients at the same time).
 const WORKERS: usize = 4;
-/// How long a claim keeps other processors off a message.
-const LEASE_MS: i64 = 20_000;
+/// How long a claim keeps other processors off a message: extended every
+/// [`RENEW`] while the message is being taken in, so it runs out soon after
+/// its processor dies (then another instance, or the same one restarted,
+/// takes the message over).
+const LEASE_MS: i64 = 6_000;
+const RENEW: Duration = Duration::from_secs(2);
 /// How often the inbox is looked at without a wake.
 const POLL: Duration = Duration::from_secs(2);
 /// Failed attempts at one message before it is given up.
@@ -159,7 +163,11 @@ async fn process(ch: &Channel, claim: InboxClaim) -> Result<(), StoreError> {
         content,
     };
     tracing::Span::current().record("kind", tracing::field::debug(&msg));
-    match take_in(ch, msg).await {
+    let taken = tokio::select! {
+        taken = take_in(ch, msg) => taken,
+        never = keep_claimed(ch, &claim) => match never {},
+    };
+    match taken {
         Ok(()) => {
             ch.engine
                 .store
@@ -183,4 +191,24 @@ async fn process(ch: &Channel, claim: InboxClaim) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// Extends the claim's lease every [`RENEW`]; never ends (dropped when the
+/// message is taken in). A lost claim is not an error: the transaction that
+/// moves the conversation is the fence.
+async fn keep_claimed(ch: &Channel, claim: &InboxClaim) -> std::convert::Infallible {
+    loop {
+        tokio::time::sleep(RENEW).await;
+        let now = now_ms();
+        match ch
+            .engine
+            .store
+            .extend_chat_claim(claim, now + LEASE_MS, now)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => tracing::debug!("WhatsApp: the claim is gone (taken in, or taken over)"),
+            Err(e) => tracing::warn!(error = %e, "WhatsApp: cannot extend the claim"),
+        }
+    }
 }

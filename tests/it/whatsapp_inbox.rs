@@ -3,7 +3,7 @@
 //! of [`super::whatsapp`]:
 //!
 //! - a conversation where the service is killed right after each message's
-//!   `200` and restarted answers every message exactly once (the replies
+//!   `200` and restarted answers every message exactly once (SQLite, PostgreSQL) (the replies
 //!   counted at the fake Graph API, which turns every reply away until the kill,
 //!   so none can leave before it and be counted by luck);
 //! - a store that cannot take the write (SQLite: another connection holds the
@@ -129,9 +129,10 @@ fn button(id: &str, reply: &str) -> Value {
         "interactive": {"type": "button_reply", "button_reply": {"id": reply, "title": reply}}})
 }
 
-#[tokio::test]
-async fn whatsapp_killed_after_each_200_answers_every_message_once() {
-    let Some(mut r) = Rig::new(Backend::Sqlite, "inbox_kill").await else {
+/// On PostgreSQL a message claimed when the process died waits for the lease
+/// to run out (6 s) after the restart.
+async fn killed_after_each_200_answers_every_message_once(b: Backend) {
+    let Some(mut r) = Rig::new(b, "inbox_kill").await else {
         return;
     };
     type Check = fn(&Value) -> bool;
@@ -228,6 +229,17 @@ async fn a_store_that_cannot_keep_the_message_is_503_and_the_redelivery_answered
     let log = r.svc.log_text();
     assert_eq!(log.matches("notification not kept").count(), 1, "{log}");
     assert!(!log.contains("123/123"), "{log}");
+}
+
+mod whatsapp_killed_after_each_200_answers_every_message_once {
+    #[tokio::test]
+    async fn sqlite() {
+        super::killed_after_each_200_answers_every_message_once(super::Backend::Sqlite).await
+    }
+    #[tokio::test]
+    async fn postgres() {
+        super::killed_after_each_200_answers_every_message_once(super::Backend::Postgres).await
+    }
 }
 
 mod a_store_that_cannot_keep_the_message {
