@@ -20,8 +20,9 @@
 //!   OZmap's health (breaker, latency, last error) for the console and metrics.
 //! - `sms`: the outcome in writing: the message written with each outcome, the
 //!   sender and its providers, and the operators' `ozmap-ivr messages`.
-//! - `whatsapp`: the same flow on WhatsApp (Cloud API): its routes, the
-//!   conversations, the Graph API client and the outbox sender.
+//! - `whatsapp`: the same flow on WhatsApp (Cloud API): its routes, the inbox
+//!   (messages kept before the `200`) and its processor, the conversations,
+//!   the Graph API client and the outbox sender.
 //! - `admin`: the operators' command, `ozmap-ivr reservations`.
 //! - `housekeeping`: expiry of call state (retention) and of rate-limit keys.
 //! - `ratelimit`, `redact`: rate limits and log redaction.

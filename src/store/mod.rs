@@ -1,5 +1,6 @@
 //! Durable state: calls, the geocoding cache, the reservation ledger, the SMS
-//! outbox and the webhook signatures already accepted.
+//! outbox, the webhook signatures already accepted, and the WhatsApp channel's
+//! inbox, conversations and outbox.
 //!
 //! One implementation over `sqlx::Any` serves both the embedded SQLite default and
 //! PostgreSQL for several instances: the SQL is shared (numbered `$n` parameters
@@ -20,6 +21,7 @@ mod calls;
 mod commit;
 mod funnel;
 mod geocache;
+mod inbox;
 mod ledger;
 mod messages;
 mod schema;
@@ -27,6 +29,7 @@ mod signatures;
 mod whatsapp;
 
 pub(crate) use funnel::{CallOutcome, CallTrace};
+pub(crate) use inbox::{InboxClaim, KeptMessage};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};

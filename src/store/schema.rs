@@ -233,10 +233,53 @@ const MIGRATIONS: &[Migration] = &[
         );
     ",
     },
+    // The WhatsApp inbox: each message of a signed notification, kept before
+    // the notification is answered `200` (idempotent by the message id; `id`
+    // is the order of arrival), taken in by the processor in order per client.
+    // `content` is the message as parsed (personal data): cleared when the
+    // message is processed, in the transaction that moves the conversation.
+    // Version 8 is reserved for another change.
+    Migration {
+        version: 7,
+        sqlite: "
+        CREATE TABLE whatsapp_inbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id TEXT NOT NULL UNIQUE,
+            wa_id TEXT NOT NULL,
+            content TEXT,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            claimed_until INTEGER NOT NULL DEFAULT 0,
+            claim_token TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX whatsapp_inbox_due ON whatsapp_inbox (status, wa_id, id);
+        CREATE INDEX whatsapp_inbox_created ON whatsapp_inbox (created_at)
+    ",
+        postgres: "
+        CREATE TABLE whatsapp_inbox (
+            id BIGSERIAL PRIMARY KEY,
+            message_id TEXT NOT NULL UNIQUE,
+            wa_id TEXT NOT NULL,
+            content TEXT,
+            status TEXT NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            claimed_until BIGINT NOT NULL DEFAULT 0,
+            claim_token TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX whatsapp_inbox_due ON whatsapp_inbox (status, wa_id, id);
+        CREATE INDEX whatsapp_inbox_created ON whatsapp_inbox (created_at)
+    ",
+    },
     // A Telnyx signature is kept with the URL it was first used at (the SHA-256
     // of the URL, in hex): a platform's retry at that URL is accepted again,
-    // the same signature at another URL is not. Version 9: versions 7 and 8 are
-    // held by other branches. Rows from before have no URL: only expiry frees
+    // the same signature at another URL is not. Version 9 (8 is the
+    // outboxes'). Rows from before have no URL: only expiry frees
     // them.
     Migration {
         version: 9,

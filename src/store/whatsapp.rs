@@ -101,6 +101,16 @@ impl Store {
                         tx.rollback().await?;
                         return Ok(ChatWritten::Duplicate);
                     }
+                    // Its inbox row is processed with this move, or not at all.
+                    sqlx::query(
+                        "UPDATE whatsapp_inbox SET status = 'done', content = NULL, \
+                         claimed_until = 0, claim_token = NULL, updated_at = $1 \
+                         WHERE message_id = $2 AND status = 'pending'",
+                    )
+                    .bind(now)
+                    .bind(id.clone())
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 let moved = match w.expected_seq {
                     None => sqlx::query(
@@ -242,8 +252,8 @@ impl Store {
             .collect()
     }
 
-    /// Forgets what retention allows: message ids and sent replies older than
-    /// `before` (a reply holds what the client was told).
+    /// Forgets what retention allows: message ids, kept messages and sent
+    /// replies older than `before` (a reply holds what the client was told).
     pub async fn purge_chat(&self, before: i64) -> Result<u64, StoreError> {
         self.write(Box::new(move |c| {
             Box::pin(async move {
@@ -257,7 +267,13 @@ impl Store {
                 .bind(before)
                 .execute(&mut *c)
                 .await?;
-                Ok(a.rows_affected() + b.rows_affected())
+                // Kept messages past retention, whatever became of them (the
+                // content of a processed one is gone already).
+                let i = sqlx::query("DELETE FROM whatsapp_inbox WHERE created_at < $1")
+                    .bind(before)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(a.rows_affected() + b.rows_affected() + i.rows_affected())
             })
         }))
         .await

@@ -3,14 +3,25 @@
 //! location of the house.
 //!
 //! - `routes`: `GET /whatsapp` (the subscription check) and `POST /whatsapp`
-//!   (notifications: the signature checked over the raw body first, then
-//!   answered `200` at once; the messages are taken in afterwards).
+//!   (notifications: the signature checked over the raw body first, then each
+//!   message kept in the inbox, and only then the `200`; a store that cannot
+//!   keep them is a `503`, and Meta delivers the notification again).
+//! - `inbox`: what is kept when, and the processor that takes the kept
+//!   messages in, in order per client, exactly once (also after a crash, and
+//!   with several instances on one PostgreSQL).
 //! - `notification`: the signature and the notification's JSON.
 //! - `conversation`: one message through the flow and the store, and the
 //!   outcome pushed when the worker settles the ledger row.
 //! - `cli`: `ozmap-ivr chat`, the client in a terminal.
 //! - `graph`: replies through the Graph API, and the sender that empties the
 //!   durable outbox they are written to.
+//!
+//! Why an inbox rather than taking the message in before answering: taking in
+//! may wait on the directory and the geocoder, longer than Meta waits for its
+//! `200`; and why not after the `200` in memory: Meta does not deliver a
+//! notification again once it had its `200`, so a crash in between lost the
+//! message. Kept first, a message survives the crash and is taken in after
+//! the restart.
 //!
 //! Why an outbox rather than a send from the handler: Meta wants its `200`
 //! within seconds and re-delivers otherwise, and a reply must survive a Graph
@@ -20,6 +31,7 @@
 mod cli;
 mod conversation;
 mod graph;
+mod inbox;
 mod notification;
 mod routes;
 
@@ -52,6 +64,8 @@ pub(crate) struct Channel {
     pub flow: FlowConfig,
     graph: graph::Graph,
     pub wake_sender: Arc<Notify>,
+    /// Told (every processing task) when a notification kept a new message.
+    pub wake_inbox: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Channel {
@@ -78,11 +92,13 @@ impl Channel {
             settings,
             flow,
             wake_sender: Arc::new(Notify::new()),
+            wake_inbox: Arc::new(Notify::new()),
         })
     }
 }
 
-/// Starts the sender and the outcome pusher; both end at shutdown.
+/// Starts the inbox's processor, the sender and the outcome pusher; all end at
+/// shutdown.
 pub(crate) fn spawn(
     ch: Arc<Channel>,
     store: Store,
@@ -95,6 +111,7 @@ pub(crate) fn spawn(
         settings,
         wake: ch.wake_sender.clone(),
     };
+    let mut tasks = inbox::spawn(ch.clone(), shutdown.clone());
     let mut stop = shutdown.clone();
     let outcomes = async move {
         while !*stop.borrow() {
@@ -112,5 +129,7 @@ pub(crate) fn spawn(
             }
         }
     };
-    vec![tokio::spawn(sender.run(shutdown)), tokio::spawn(outcomes)]
+    tasks.push(tokio::spawn(sender.run(shutdown)));
+    tasks.push(tokio::spawn(outcomes));
+    tasks
 }

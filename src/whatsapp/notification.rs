@@ -6,7 +6,7 @@
 //! dropped.
 
 use hmac::{Hmac, KeyInit, Mac};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 /// Why a notification's signature is refused.
@@ -81,7 +81,10 @@ impl std::fmt::Debug for Inbound {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// What a message says, as the flow takes it; kept in the inbox as JSON until
+/// the message is processed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub(crate) enum Content {
     Text(String),
     /// A reply button pressed: its id.

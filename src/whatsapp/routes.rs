@@ -2,15 +2,22 @@
 //! is read: an unsigned notification is `401`, a wrong signature `403`, a body
 //! that is not a notification `400`; a notification with no messages, or for
 //! another number, is `200` and changes nothing. No message content is logged.
+//!
+//! A signed notification's messages are kept in the inbox (one transaction)
+//! before the `200`, and the processor is woken to take them in (see
+//! `inbox`). A message kept already (Meta delivered the notification again) is
+//! `200` and changes nothing. When the store cannot keep them within
+//! [`KEEP_BUDGET`] the answer is `503` with a short body, so Meta delivers the
+//! notification again; if the write lands after all, the delivery that follows
+//! is a repeat, and the message is still taken in once.
 
 use super::Channel;
-use super::conversation::take_in;
+use super::inbox;
 use super::notification::{self, SignatureError};
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use std::time::Duration;
-use tracing::Instrument;
 
 /// The channel's path: the subscription check (GET) and notifications (POST).
 pub(crate) const PATH: &str = "/whatsapp";
@@ -33,8 +40,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Attempts at taking one message in when the store fails.
-const TAKE_IN_TRIES: u32 = 4;
+/// Longest a notification waits for its messages to be kept before the `503`
+/// (well within the time Meta waits for an answer).
+const KEEP_BUDGET: Duration = Duration::from_secs(4);
 
 #[derive(Deserialize)]
 pub(crate) struct Subscribe {
@@ -78,8 +86,7 @@ pub(crate) async fn verify_subscription(
     }
 }
 
-/// `POST /whatsapp`: a notification, answered at once; its messages are taken
-/// in by a task of their own, in order.
+/// `POST /whatsapp`: a notification; its messages are kept before the `200`.
 pub(crate) async fn receive(
     req: HttpRequest,
     body: web::Bytes,
@@ -121,36 +128,33 @@ pub(crate) async fn receive(
         other_numbers = parsed.foreign,
         "notification"
     );
-    if !parsed.messages.is_empty() {
-        let ch = ch.into_inner();
-        tokio::spawn(
-            async move {
-                for msg in parsed.messages {
-                    let span = tracing::info_span!(
-                        "chat",
-                        client = %crate::redact::phone(&format!("+{}", msg.wa_id)),
-                        kind = ?msg
-                    );
-                    take_in_retrying(&ch, msg).instrument(span).await;
-                }
-            }
-            .in_current_span(),
-        );
+    if parsed.messages.is_empty() {
+        return HttpResponse::Ok().finish();
     }
-    HttpResponse::Ok().finish()
-}
-
-/// Takes a message in; taking in is idempotent (the message id), so a store
-/// failure is tried again a few times before the message is given up.
-async fn take_in_retrying(ch: &Channel, msg: super::notification::Inbound) {
-    for attempt in 0..TAKE_IN_TRIES {
-        match take_in(ch, msg.clone()).await {
-            Ok(()) => return,
-            Err(e) if attempt + 1 < TAKE_IN_TRIES => {
-                tracing::warn!(error = %e, "WhatsApp: taking the message in failed; trying again");
-                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+    let n = parsed.messages.len();
+    let kept = inbox::keep(&ch.engine.store, &parsed.messages);
+    match tokio::time::timeout(KEEP_BUDGET, kept).await {
+        Ok(Ok(new)) => {
+            if new > 0 {
+                ch.wake_inbox.notify_waiters();
             }
-            Err(e) => tracing::error!(error = %e, "WhatsApp: the message could not be taken in"),
+            tracing::debug!(route = "whatsapp", messages = n, new, "messages kept");
+            HttpResponse::Ok().finish()
+        }
+        failed => {
+            let why = match failed {
+                Ok(Err(e)) => e.to_string(),
+                _ => format!("no answer within {} ms", KEEP_BUDGET.as_millis()),
+            };
+            tracing::error!(
+                route = "whatsapp",
+                messages = n,
+                error = %why,
+                "notification not kept: 503, for Meta to deliver it again"
+            );
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain; charset=utf-8")
+                .body("the messages could not be kept; deliver the notification again")
         }
     }
 }

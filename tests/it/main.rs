@@ -17,6 +17,8 @@
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
 //! - [`directory`]: the client directory (the ISP's ERP), against fakes;
 //! - [`whatsapp`]: the WhatsApp channel, against a fake Graph API;
+//! - [`whatsapp_inbox`]: a WhatsApp message kept before its `200` (killed after
+//!   it, a store that cannot keep it);
 //! - [`engine`]: the session engine's suite, run through the voice and the chat
 //!   adapters on one service, in every order;
 //! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
@@ -48,3 +50,4 @@ mod sms;
 mod stall;
 mod webhooks;
 mod whatsapp;
+mod whatsapp_inbox;

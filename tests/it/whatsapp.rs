@@ -16,23 +16,23 @@ use test_support::{TestApp, TestDb};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const SECRET: &str = "wa-test-app-secret";
-const VERIFY: &str = "wa-test-verify";
-const TOKEN: &str = "wa-test-token";
-const NUMBER_ID: &str = "1234567890";
-const WA_ID: &str = "5548999990000";
+pub(super) const SECRET: &str = "wa-test-app-secret";
+pub(super) const VERIFY: &str = "wa-test-verify";
+pub(super) const TOKEN: &str = "wa-test-token";
+pub(super) const NUMBER_ID: &str = "1234567890";
+pub(super) const WA_ID: &str = "5548999990000";
 
 #[derive(Default)]
-struct Graph {
+pub(super) struct Graph {
     /// Requests still to be answered 503.
-    failing: AtomicUsize,
+    pub(super) failing: AtomicUsize,
     turned_away: AtomicUsize,
     /// Answer 400 to everything (a dead letter).
     refusing: std::sync::atomic::AtomicBool,
-    sent: Mutex<Vec<Value>>,
+    pub(super) sent: Mutex<Vec<Value>>,
 }
 
-struct Answer(Arc<Graph>);
+pub(super) struct Answer(pub(super) Arc<Graph>);
 
 impl Respond for Answer {
     fn respond(&self, req: &Request) -> ResponseTemplate {
@@ -187,7 +187,7 @@ impl Chat {
     }
 }
 
-fn notification(message: Value) -> Value {
+pub(super) fn notification(message: Value) -> Value {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{
     "field": "messages",
     "value": {
@@ -198,7 +198,7 @@ fn notification(message: Value) -> Value {
     }}]}]})
 }
 
-fn text(id: &str, body: &str) -> Value {
+pub(super) fn text(id: &str, body: &str) -> Value {
     json!({"from": WA_ID, "id": id, "timestamp": "1", "type": "text", "text": {"body": body}})
 }
 
@@ -211,7 +211,7 @@ pub(super) fn body(v: &Value) -> String {
         .to_string()
 }
 
-fn is_buttons(v: &Value) -> bool {
+pub(super) fn is_buttons(v: &Value) -> bool {
     v["type"] == "interactive"
         && v["interactive"]["action"]["buttons"][0]["reply"]["id"] == "yes"
         && v["interactive"]["action"]["buttons"][1]["reply"]["id"] == "no"
