@@ -29,6 +29,7 @@ mod whatsapp;
 pub(crate) use funnel::{CallOutcome, CallTrace};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
+pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 
 use futures_util::future::BoxFuture;
