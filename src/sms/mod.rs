@@ -32,7 +32,9 @@ mod sender;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use admin::{MessageStatusArg, MessageView};
+pub(crate) use admin::{
+    ChannelArg, Found, MessageStatusArg, MessageView, find as find_message, list as list_messages,
+};
 pub use admin::{MessagesArgs, run};
 pub(crate) use phone::mobile_number;
 pub(crate) use provider::{Provider, ProviderSettings, SendError};
