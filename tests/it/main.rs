@@ -17,6 +17,7 @@
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
 //! - [`directory`]: the client directory (the ISP's ERP), against fakes;
 //! - [`whatsapp`]: the WhatsApp channel, against a fake Graph API;
+//! - [`whatsapp_outbox`]: its replies as operators see and retry them;
 //! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
@@ -45,3 +46,4 @@ mod sms;
 mod stall;
 mod webhooks;
 mod whatsapp;
+mod whatsapp_outbox;
