@@ -126,7 +126,6 @@ async fn settle<J: Jobs>(
                 0
             };
             let note = jobs.release_note().to_string();
-            tracing::warn!("shutdown: attempt interrupted; the row is released");
             (
                 Ended::Released,
                 Settle::Released {
@@ -158,6 +157,9 @@ async fn settle<J: Jobs>(
         }
     };
     match jobs.settle(job, how).await {
+        Ok(true) if end == Ended::Released => {
+            tracing::warn!("shutdown: attempt interrupted; the row is released for another worker")
+        }
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!(
