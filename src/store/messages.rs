@@ -1,6 +1,6 @@
 //! The SMS outbox: one row per outcome of a ledger row (`UNIQUE (reservation_id,
 //! kind)`), written by [`insert_message`] inside the transaction that records the
-//! outcome (see `finish_claim` and `bury_claim`), so a crash can never keep the
+//! outcome (see `settle_reservation`), so a crash can never keep the
 //! outcome without its message. The SMS sender claims due rows the way the worker
 //! claims ledger rows: a lease and a token, SQLite's claiming `UPDATE` running
 //! alone, PostgreSQL skipping rows another transaction has locked.
