@@ -98,6 +98,26 @@ async fn whatsapp_replies_are_listed_by_channel_and_a_dead_one_is_retried_by_an_
     assert!(json.contains("\"channel\": \"whatsapp\""), "{json}");
     assert_nothing_in_clear(&json, &sample);
 
+    // The console lists it with its channel.
+    let page = reqwest::Client::new()
+        .get(format!("{}/console", c.app.base_url))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let section = page
+        .split("id=\"messages-table\"")
+        .nth(1)
+        .expect("the messages section");
+    assert!(
+        section.contains("data-channel=\"whatsapp\"") && section.contains("***…00"),
+        "{section}"
+    );
+    assert_nothing_in_clear(section, &sample);
+
     // The Graph API refuses the next reply: a dead letter, not retried.
     c.graph.refusing.store(true, Ordering::SeqCst);
     assert_eq!(c.post(&notification(text(&c.id(), "123/123"))).await, 200);
