@@ -38,15 +38,12 @@ pub(crate) struct MessagesQuery {
 }
 
 /// `channel=sms|whatsapp`: `Ok(None)` when absent (both), `Err` when unknown.
-fn channel(raw: Option<&str>) -> Result<Option<ChannelArg>, HttpResponse> {
+fn channel(raw: Option<&str>) -> Result<Option<ChannelArg>, &'static str> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => ChannelArg::from_str(s, true).map(Some).map_err(|_| {
-            json_error(
-                StatusCode::BAD_REQUEST,
-                "channel must be one of sms, whatsapp",
-            )
-        }),
+        Some(s) => ChannelArg::from_str(s, true)
+            .map(Some)
+            .map_err(|_| "channel must be one of sms, whatsapp"),
     }
 }
 
@@ -120,7 +117,7 @@ pub(crate) async fn list_messages(
     };
     let channel = match channel(q.channel.as_deref()) {
         Ok(c) => c,
-        Err(bad) => return bad,
+        Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
     };
     let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -159,7 +156,7 @@ pub(crate) async fn show_message(
     };
     let channel = match channel(q.channel.as_deref()) {
         Ok(c) => c,
-        Err(bad) => return bad,
+        Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
     };
     match find_message(&state.store, channel, id).await {
         Ok(Found::One(m)) => json_ok(&m),

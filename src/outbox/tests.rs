@@ -17,10 +17,12 @@ struct Row {
     last_error: Option<String>,
 }
 
+/// Every settle, with when it was asked for.
+type Settles = Arc<Mutex<Vec<(i64, Settle<()>)>>>;
+
 struct Mem {
     row: Arc<Mutex<Row>>,
-    /// Every settle, with when it was asked for.
-    settles: Arc<Mutex<Vec<(i64, Settle<()>)>>>,
+    settles: Settles,
     ends: Arc<Mutex<Vec<Ended>>>,
     /// What each attempt answers; `None`: the attempt never ends.
     answer: Option<Failure>,
