@@ -240,23 +240,21 @@ pub(crate) async fn retry(
     id: i64,
     now: i64,
 ) -> Result<Found<ChannelArg>, StoreError> {
-    let channels = match find(store, channel, id).await? {
-        Found::One(v) if v.channel == ChannelArg::Whatsapp.as_str() => vec![ChannelArg::Whatsapp],
-        Found::One(_) => vec![ChannelArg::Sms],
+    let c = match find(store, channel, id).await? {
+        Found::One(v) if v.channel == ChannelArg::Whatsapp.as_str() => ChannelArg::Whatsapp,
+        Found::One(_) => ChannelArg::Sms,
         Found::Nothing => return Ok(Found::Nothing),
         Found::Ambiguous => return Ok(Found::Ambiguous),
     };
-    let mut requeued = Vec::new();
-    for c in channels {
-        let done = match c {
-            ChannelArg::Sms => store.requeue_message(id, now).await?,
-            ChannelArg::Whatsapp => store.requeue_chat_reply(id, now).await?,
-        };
-        if done {
-            requeued.push(c);
-        }
-    }
-    Ok(one_of(requeued))
+    let requeued = match c {
+        ChannelArg::Sms => store.requeue_message(id, now).await?,
+        ChannelArg::Whatsapp => store.requeue_chat_reply(id, now).await?,
+    };
+    Ok(if requeued {
+        Found::One(c)
+    } else {
+        Found::Nothing
+    })
 }
 
 fn table(rows: &[MessageView]) -> String {

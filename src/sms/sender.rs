@@ -90,8 +90,6 @@ impl Jobs for Sender {
         if let Settle::Done(id) = &how {
             let provider_id = id.as_deref().unwrap_or("-");
             tracing::info!(to = %to, provider_id, "SMS sent");
-        } else {
-            tracing::info!(to = %to, "SMS not sent");
         }
         self.store
             .settle_message(claim, how, crate::store::now_ms())

@@ -172,8 +172,6 @@ impl Jobs for ChatSender {
         let to = crate::redact::phone(&format!("+{}", claim.wa_id));
         if matches!(how, Settle::Done(_)) {
             tracing::info!(to = %to, "WhatsApp reply sent");
-        } else {
-            tracing::info!(to = %to, "WhatsApp reply not sent");
         }
         self.store.settle_chat_reply(claim, how, now_ms()).await
     }
