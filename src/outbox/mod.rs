@@ -6,9 +6,10 @@
 //! token (see the store): only the holder of the token may settle the row, so
 //! a runner whose lease ran out cannot overwrite the one that took the row
 //! over. A kind of job says how to claim, run and settle its rows
-//! ([`Jobs`]); [`run`] does the rest, the same way for all three:
-//! - it claims when woken (a [`Notify`]) or every idle poll, unless the kind
-//!   says "not now" ([`Jobs::ready`]: the worker's circuit breaker);
+//! ([`Jobs`]); [`run()`] does the rest, the same way for all three:
+//! - it claims when woken (a [`tokio::sync::Notify`]) or every idle poll,
+//!   unless the kind says "not now" ([`Jobs::ready`]: the worker's circuit
+//!   breaker);
 //! - one job at a time, in a span of its own, under a deadline well inside the
 //!   lease ([`Settings::attempt_deadline`]);
 //! - a result is settled in one vocabulary, [`Settle`]: done, retried later
@@ -95,7 +96,7 @@ impl Settings {
 }
 
 /// One kind of leased job: how its rows are claimed, run and settled. The
-/// runner ([`run`]) owns it; `ready` and `ended` may keep state (a breaker).
+/// runner ([`run()`]) owns it; `ready` and `ended` may keep state (a breaker).
 pub(crate) trait Jobs: Send + 'static {
     /// A claimed row, with its token.
     type Job: Send + Sync;

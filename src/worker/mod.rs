@@ -1,9 +1,9 @@
 //! The reservation worker: the only code that changes anything in OZmap.
 //!
-//! Its rows are leased jobs ([`crate::outbox`], the claim loop it shares with
-//! the senders). It claims due rows of the ledger (see [`crate::store`]), runs the reservation
-//! procedure ([`crate::reserve`]) under a deadline shorter than the claim's
-//! lease, and records the outcome. A transient failure puts the row back with
+//! The ledger's rows are leased jobs ([`crate::outbox`], the claim loop the
+//! worker shares with the senders). It claims due rows of the ledger (see
+//! [`crate::store`]), runs the reservation procedure ([`crate::reserve`]) under
+//! a deadline shorter than the claim's lease, and records the outcome. A transient failure puts the row back with
 //! exponential backoff and jitter; a permanent one (OZmap refused the token) or too
 //! many attempts make it a dead letter for an operator. Because every attempt
 //! starts by looking the client code up in OZmap, a `POST /properties` that landed
