@@ -16,13 +16,19 @@
 //! - `directory`: the ISP's system (its ERP) asked about each client code: the
 //!   JSON contract and IXC Soft, and the look-ups in memory.
 //! - `reserve`: the port-reservation procedure over [`ozmap_client`].
-//! - `worker`: carries ledger rows out against OZmap, exactly once, and keeps
-//!   OZmap's health (breaker, latency, last error) for the console and metrics.
+//! - `outbox`: leased jobs: the one claim loop (wake-up, idle poll, lease
+//!   fenced by a token, backoff with jitter, dead letters, shutdown grace then
+//!   release) and the one settle vocabulary (`Settle`) that the worker and both
+//!   senders share; it knows no table.
+//! - `worker`: carries ledger rows out against OZmap, exactly once, as leased
+//!   jobs (its circuit breaker says when not to claim), and keeps OZmap's health
+//!   (breaker, latency, last error) for the console and metrics.
 //! - `sms`: the outcome in writing: the message written with each outcome, the
-//!   sender and its providers, and the operators' `ozmap-ivr messages`.
+//!   sender and its providers, and the operators' view of both outboxes by
+//!   channel (`ozmap-ivr messages`, `GET /admin/messages`).
 //! - `whatsapp`: the same flow on WhatsApp (Cloud API): its routes, the inbox
 //!   (messages kept before the `200`) and its processor, the conversations,
-//!   the Graph API client and the outbox sender.
+//!   the Graph API client and the outbox sender (leased jobs).
 //! - `admin`: the operators' command, `ozmap-ivr reservations`.
 //! - `housekeeping`: expiry of call state (retention) and of rate-limit keys.
 //! - `ratelimit`, `redact`: rate limits and log redaction.
@@ -35,13 +41,16 @@
 //!
 //! Dependencies between the modules point one way (check with a grep of
 //! `crate::`): `app` → `http`, `worker`, `housekeeping`, `config`, `whatsapp`;
-//! `http` → `admin` (the row view), `sms` (the message view), `worker` (OZmap's
-//! health), `directory`, `config`, `geocode`, `store`, `ratelimit`, `redact`;
-//! `config` → `directory`, `geocode`, `reserve`, `sms`, `store`, `worker` (the
-//! settings it builds); `worker` → `reserve`, `sms`, `store`; `sms` → `config`
-//! (the store's flags), `redact`, `store`; `directory`, `geocode`, `reserve`,
-//! `store` → none. One cycle is known and left: `whatsapp` uses `http`'s
-//! `AppState` and geocoding, and `http` mounts `whatsapp`'s routes; moving the
+//! `http` → `admin` (the row view), `sms` (the message view, both channels),
+//! `worker` (OZmap's health), `directory`, `config`, `geocode`, `store`,
+//! `ratelimit`, `redact`; `config` → `directory`, `geocode`, `reserve`, `sms`,
+//! `store`, `worker` (the settings it builds); `worker` → `outbox`, `reserve`,
+//! `sms`, `store`; `sms` → `outbox`, `config` (the store's flags), `redact`,
+//! `store`; `whatsapp` → `outbox`, `sms` (the senders' settings and errors),
+//! `config`, `redact`, `store` (and `http`, below); `store` → `outbox` (the
+//! `Settle` it maps to SQL); `directory`, `geocode`, `reserve`, `outbox` →
+//! none. One cycle is known and left: `whatsapp` uses `http`'s `AppState` and
+//! geocoding, and `http` mounts `whatsapp`'s routes; moving the
 //! state that both share out of `http` would end it.
 
 mod admin;
@@ -54,6 +63,7 @@ mod housekeeping;
 mod http;
 mod in_process;
 mod logbuf;
+mod outbox;
 mod ratelimit;
 mod redact;
 mod reserve;
@@ -71,5 +81,5 @@ pub use in_process::InProcessService;
 pub use logbuf::{Flusher as LogFlusher, LogBuffer};
 pub use redact::install_panic_hook;
 pub use sms::{MessagesArgs, run as messages};
-pub use store::{LedgerStatus, Message, MessageStatus, Reservation, Store, StoreError};
+pub use store::{ChatReply, LedgerStatus, Message, MessageStatus, Reservation, Store, StoreError};
 pub use whatsapp::{ChatArgs, chat, sign as whatsapp_signature};

@@ -1,12 +1,12 @@
 //! `GET /admin/reservations` and `GET /admin/reservations/{id}`: the ledger as
 //! JSON for operators, behind their bearer token ([`Operator`]); likewise
-//! `GET /admin/messages` and `GET /admin/messages/{id}` for the SMS outbox
-//! (numbers masked).
+//! `GET /admin/messages` and `GET /admin/messages/{id}` for the outboxes, SMS
+//! and WhatsApp replies, by channel (numbers masked, a reply's text withheld).
 
 use super::AppState;
 use super::extract::{Operator, json_error};
 use crate::admin::{ReservationView, StatusArg};
-use crate::sms::{MessageStatusArg, MessageView};
+use crate::sms::{ChannelArg, Found, MessageStatusArg, find_message, list_messages as views};
 use crate::store::{LedgerStatus, MessageStatus};
 use actix_web::http::StatusCode;
 use actix_web::http::header::CACHE_CONTROL;
@@ -27,6 +27,24 @@ fn json_ok<T: Serialize>(body: &T) -> HttpResponse {
 pub(crate) struct ListQuery {
     status: Option<String>,
     limit: Option<String>,
+}
+
+/// The query of `GET /admin/messages` (and `channel` alone for one message).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct MessagesQuery {
+    status: Option<String>,
+    limit: Option<String>,
+    channel: Option<String>,
+}
+
+/// `channel=sms|whatsapp`: `Ok(None)` when absent (both), `Err` when unknown.
+fn channel(raw: Option<&str>) -> Result<Option<ChannelArg>, &'static str> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => ChannelArg::from_str(s, true)
+            .map(Some)
+            .map_err(|_| "channel must be one of sms, whatsapp"),
+    }
 }
 
 fn ledger_unavailable(e: crate::store::StoreError) -> HttpResponse {
@@ -59,7 +77,7 @@ pub(crate) async fn list(
             }
         },
     };
-    let Some(limit) = limit(&q) else {
+    let Some(limit) = parse_limit(q.limit.as_deref()) else {
         return bad_limit();
     };
     match state.store.list_reservations(status, limit).await {
@@ -69,8 +87,8 @@ pub(crate) async fn list(
 }
 
 /// `limit=N`: 1 to [`MAX_LIST`], 50 when absent; `None` when out of range.
-fn limit(q: &ListQuery) -> Option<i64> {
-    match q.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+fn parse_limit(raw: Option<&str>) -> Option<i64> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Some(50),
         Some(raw) => raw
             .parse::<i64>()
@@ -86,15 +104,20 @@ fn bad_limit() -> HttpResponse {
     )
 }
 
-/// `GET /admin/messages?status=pending|sending|sent|dead&limit=N`: the newest
-/// SMS as a JSON array of [`MessageView`].
+/// `GET /admin/messages?channel=sms|whatsapp&status=pending|sending|sent|dead&limit=N`:
+/// the newest messages of one channel (of both when absent) as a JSON array of
+/// [`crate::sms::MessageView`], each with its `channel`.
 pub(crate) async fn list_messages(
     _: Operator,
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let Ok(q) = web::Query::<ListQuery>::from_query(req.query_string()) else {
+    let Ok(q) = web::Query::<MessagesQuery>::from_query(req.query_string()) else {
         return json_error(StatusCode::BAD_REQUEST, "malformed query string");
+    };
+    let channel = match channel(q.channel.as_deref()) {
+        Ok(c) => c,
+        Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
     };
     let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -108,27 +131,40 @@ pub(crate) async fn list_messages(
             }
         },
     };
-    let Some(limit) = limit(&q) else {
+    let Some(limit) = parse_limit(q.limit.as_deref()) else {
         return bad_limit();
     };
-    match state.store.list_messages(status, limit).await {
-        Ok(rows) => json_ok(&rows.iter().map(MessageView::from).collect::<Vec<_>>()),
+    match views(&state.store, channel, status, limit).await {
+        Ok(rows) => json_ok(&rows),
         Err(e) => ledger_unavailable(e),
     }
 }
 
-/// `GET /admin/messages/{id}`: one message as a [`MessageView`], or 404.
+/// `GET /admin/messages/{id}?channel=sms|whatsapp`: one message, or 404; 409
+/// when no channel is given and both have a message with this id.
 pub(crate) async fn show_message(
     _: Operator,
+    req: actix_web::HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let Ok(id) = path.into_inner().parse::<i64>() else {
         return json_error(StatusCode::BAD_REQUEST, "the id must be a number");
     };
-    match state.store.message(id).await {
-        Ok(Some(m)) => json_ok(&MessageView::from(&m)),
-        Ok(None) => json_error(StatusCode::NOT_FOUND, "no such message"),
+    let Ok(q) = web::Query::<MessagesQuery>::from_query(req.query_string()) else {
+        return json_error(StatusCode::BAD_REQUEST, "malformed query string");
+    };
+    let channel = match channel(q.channel.as_deref()) {
+        Ok(c) => c,
+        Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
+    };
+    match find_message(&state.store, channel, id).await {
+        Ok(Found::One(m)) => json_ok(&m),
+        Ok(Found::Nothing) => json_error(StatusCode::NOT_FOUND, "no such message"),
+        Ok(Found::Ambiguous) => json_error(
+            StatusCode::CONFLICT,
+            "both channels have a message with this id: add channel=sms or channel=whatsapp",
+        ),
         Err(e) => ledger_unavailable(e),
     }
 }

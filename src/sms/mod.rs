@@ -6,16 +6,17 @@
 //! - The worker, when it records a ledger row's final outcome (reserved, an
 //!   existing reservation, no coverage, or given up), writes the message in the
 //!   same transaction ([`Outbox`] composes it from the `[sms]` prompts; the store
-//!   writes it with `finish_claim` / `bury_claim`). One row per outcome
+//!   writes it with `settle_reservation`). One row per outcome
 //!   (`UNIQUE (reservation_id, kind)`), so a crash after the reservation and
 //!   before the SMS still sends it once, after the restart. This covers the
 //!   deferred outcome too: a caller told "the request is kept" gets the SMS when
 //!   the worker finally reserves or gives up.
-//! - The [`Sender`] claims due rows (a lease fenced by a token, as the worker
-//!   claims ledger rows), sends through the configured [`Provider`], and records
+//! - The [`Sender`] claims due rows as leased jobs (the claim loop of
+//!   [`crate::outbox`], the worker's), sends through the configured [`Provider`], and records
 //!   the provider's message id; 5xx, 429, timeouts and connection errors are
 //!   retried with backoff and jitter, any other 4xx is a dead letter for
-//!   operators (`ozmap-ivr messages`, `GET /admin/messages`). It never runs in a
+//!   operators (`ozmap-ivr messages`, `GET /admin/messages`, which show the
+//!   WhatsApp replies too, by channel). It never runs in a
 //!   webhook: nothing about an SMS can delay or break a call.
 //! - The one window left: a sender killed inside the provider's HTTP request,
 //!   after the provider accepted the message and before `sent` is stored, sends
@@ -32,7 +33,9 @@ mod sender;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use admin::{MessageStatusArg, MessageView};
+pub(crate) use admin::{
+    ChannelArg, Found, MessageStatusArg, MessageView, find as find_message, list as list_messages,
+};
 pub use admin::{MessagesArgs, run};
 pub(crate) use phone::mobile_number;
 pub(crate) use provider::{Provider, ProviderSettings, SendError};

@@ -324,7 +324,12 @@ mod with_a_store {
         let msg = outbox("pt-BR").outcome(&req, &outcome);
         assert!(
             store
-                .finish_claim(&claim, &outcome, msg, now_ms())
+                .settle_reservation(
+                    &claim,
+                    crate::outbox::Settle::Done(outcome.clone()),
+                    msg,
+                    now_ms()
+                )
                 .await
                 .unwrap()
         );
@@ -479,13 +484,17 @@ mod with_a_store {
         assert_eq!(second.message.id, first.message.id);
         assert!(
             !r.store
-                .message_sent(&first, Some("SM1"), now)
+                .settle_message(&first, crate::outbox::Settle::Done(Some("SM1".into())), now)
                 .await
                 .unwrap()
         );
         assert!(
             r.store
-                .message_sent(&second, Some("SM2"), now)
+                .settle_message(
+                    &second,
+                    crate::outbox::Settle::Done(Some("SM2".into())),
+                    now
+                )
                 .await
                 .unwrap()
         );

@@ -5,6 +5,7 @@
 
 use super::messages::{NewMessage, insert_message};
 use super::{Backend, Claim, LedgerStatus, RESERVATION_COLUMNS, Reservation, Store, StoreError};
+use crate::outbox::Settle;
 use ivr_core::domain::{ClientCode, ReservationOutcome};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Connection, Row};
@@ -198,98 +199,61 @@ impl Store {
         Ok(row.map(|r| (r, token)))
     }
 
-    /// Records the outcome and, in the same transaction, the message that tells
-    /// the caller (see [`super::messages`]): a crash keeps both or neither.
-    /// `false` when the claim was lost (lease expired and another worker took the
-    /// row): the result is then not written twice, nor the message.
-    pub(crate) async fn finish_claim(
+    /// Settles a claimed row, fenced by its claim (the one place the ledger's
+    /// [`Settle`] becomes SQL). A final state (done with its outcome, or a dead
+    /// letter) is written with `message`, the SMS that tells the caller (see
+    /// [`super::messages`]), in one transaction: a crash keeps both or neither.
+    /// A retry counts the attempt; a release (shutdown) does not, and is safe
+    /// even if the interrupted attempt's `POST` landed: the next attempt looks
+    /// the client code up first. `false` when the claim was lost (lease expired
+    /// and another worker took the row): nothing is written, nor the message.
+    pub(crate) async fn settle_reservation(
         &self,
         claim: &Claim,
-        outcome: &ReservationOutcome,
+        how: Settle<ReservationOutcome>,
         message: Option<NewMessage>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let text =
-            serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.settle_claim(
-            claim,
-            "status = 'done', outcome = $1, last_error = NULL",
-            text,
-            message,
-            now,
-        )
-        .await
-    }
-
-    /// Puts the row back for another attempt at `next_at`.
-    pub async fn retry_claim(
-        &self,
-        claim: &Claim,
-        error: &str,
-        next_at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let (id, token, error) = (claim.reservation.id, claim.token.clone(), error.to_string());
-        self.update_one(Box::new(move |c| {
-            Box::pin(async move {
-                sqlx::query(
-                    "UPDATE reservations SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, \
-                     claimed_until = 0, claim_token = NULL, updated_at = $3 WHERE id = $4 AND claim_token = $5",
-                )
-                .bind(next_at)
-                .bind(error)
-                .bind(now)
-                .bind(id)
-                .bind(token)
-                .execute(&mut *c)
-                .await
-            })
-        }))
-        .await
-    }
-
-    /// Gives up on the row (dead letter) with the reason, and writes the message
-    /// that tells the caller, in the same transaction.
-    pub(crate) async fn bury_claim(
-        &self,
-        claim: &Claim,
-        error: &str,
-        message: Option<NewMessage>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        self.settle_claim(
-            claim,
-            "status = 'dead', last_error = $1",
-            error.to_string(),
-            message,
-            now,
-        )
-        .await
-    }
-
-    /// The final state of a claimed row (`set` uses `$1`, the text), fenced by
-    /// the claim, with its message in the same transaction. `false`: the claim
-    /// was lost, nothing is written.
-    async fn settle_claim(
-        &self,
-        claim: &Claim,
-        set: &'static str,
-        text: String,
-        message: Option<NewMessage>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
+        let (set, text, at, message) = match how {
+            Settle::Done(outcome) => (
+                "status = 'done', outcome = $1, last_error = NULL, attempts = attempts + 1",
+                serde_json::to_string(&outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                None,
+                message,
+            ),
+            Settle::DeadLetter { error } => (
+                "status = 'dead', last_error = $1, attempts = attempts + 1",
+                error,
+                None,
+                message,
+            ),
+            Settle::RetryLater { at, error } => (
+                "last_error = $1, attempts = attempts + 1",
+                error,
+                Some(at),
+                None,
+            ),
+            Settle::Released { at, note } => ("last_error = $1", note, Some(at), None),
+        };
+        let last = if at.is_some() {
+            " AND status = 'pending'"
+        } else {
+            ""
+        };
         let (id, token) = (claim.reservation.id, claim.token.clone());
         let settled = self
             .write(Box::new(move |c| {
                 Box::pin(async move {
                     let update = sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE reservations SET {set}, attempts = attempts + 1, claimed_until = 0, \
-                     claim_token = NULL, updated_at = $2 WHERE id = $3 AND claim_token = $4"
-                )))
-                .bind(text)
-                .bind(now)
-                .bind(id)
-                .bind(token);
+                        "UPDATE reservations SET {set}, next_attempt_at = COALESCE($5, next_attempt_at), \
+                         claimed_until = 0, claim_token = NULL, updated_at = $2 \
+                         WHERE id = $3 AND claim_token = $4{last}"
+                    )))
+                    .bind(text)
+                    .bind(now)
+                    .bind(id)
+                    .bind(token)
+                    .bind(at);
                     let Some(message) = message else {
                         // One statement is atomic by itself.
                         return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
@@ -305,36 +269,10 @@ impl Store {
                 })
             }))
             .await;
-        if matches!(settled, Ok(true)) {
+        if matches!(settled, Ok(true)) && at.is_none() {
             self.ledger_settled.notify_waiters();
         }
         settled
-    }
-
-    /// Lets a claimed row go without an outcome (its worker is shutting down): the
-    /// row is due again at `next_at` for any worker, and the attempt is not counted.
-    /// Safe even if the interrupted attempt's `POST` landed: the next attempt looks
-    /// the client code up first. `false` when the claim was already lost.
-    pub async fn release_claim(
-        &self,
-        claim: &Claim,
-        note: &str,
-        next_at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let r = sqlx::query(
-            "UPDATE reservations SET next_attempt_at = $1, last_error = $2, claimed_until = 0, \
-             claim_token = NULL, updated_at = $3 WHERE id = $4 AND claim_token = $5 \
-             AND status = 'pending'",
-        )
-        .bind(next_at)
-        .bind(note)
-        .bind(now)
-        .bind(claim.reservation.id)
-        .bind(&claim.token)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
     }
 
     /// An operator sends a dead letter back to the worker.

@@ -1,6 +1,6 @@
 //! The SMS outbox: one row per outcome of a ledger row (`UNIQUE (reservation_id,
 //! kind)`), written by [`insert_message`] inside the transaction that records the
-//! outcome (see `finish_claim` and `bury_claim`), so a crash can never keep the
+//! outcome (see `settle_reservation`), so a crash can never keep the
 //! outcome without its message. The SMS sender claims due rows the way the worker
 //! claims ledger rows: a lease and a token, SQLite's claiming `UPDATE` running
 //! alone, PostgreSQL skipping rows another transaction has locked.
@@ -10,6 +10,7 @@
 //! row whose lease ran out (its sender crashed) is claimed again.
 
 use super::{Store, StoreError};
+use crate::outbox::Settle;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
@@ -43,7 +44,7 @@ impl MessageStatus {
         MessageStatus::Dead,
     ];
 
-    fn parse(s: &str) -> Result<Self, StoreError> {
+    pub(super) fn parse(s: &str) -> Result<Self, StoreError> {
         Self::ALL
             .into_iter()
             .find(|m| m.as_str() == s)
@@ -226,25 +227,29 @@ impl Store {
             .transpose()
     }
 
-    /// One fenced update of a claimed message: `sql` sets the new state with
-    /// `$1` (a text) and `$2` (when it is due again; for a sent or dead message,
-    /// when it was settled); `$3` is `now`. `false` when the claim was lost.
-    async fn settle_message(
+    /// Settles a claimed message, fenced by its claim (the one place the SMS
+    /// outbox's [`Settle`] becomes SQL): sent (with the provider's id for it),
+    /// back to `pending` for a retry (counted) or a release (not counted), or
+    /// dead. `false` when the claim was lost: nothing changes.
+    pub(crate) async fn settle_message(
         &self,
         claim: &MessageClaim,
-        sql: &'static str,
-        text: Option<String>,
-        at: i64,
+        how: Settle<Option<String>>,
         now: i64,
     ) -> Result<bool, StoreError> {
         let (id, token) = (claim.message.id, claim.token.clone());
+        let (status, provider_id, error, at, counted) = settle_columns(how, now);
         self.update_one(Box::new(move |c| {
             Box::pin(async move {
                 sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE messages SET {sql}, claimed_until = 0, claim_token = NULL, \
-                     updated_at = $3 WHERE id = $4 AND claim_token = $5 AND status = 'sending'"
+                    "UPDATE messages SET status = $1, provider_id = COALESCE($2, provider_id), \
+                     last_error = $3, next_attempt_at = $4, attempts = attempts + {counted}, \
+                     claimed_until = 0, claim_token = NULL, updated_at = $5 \
+                     WHERE id = $6 AND claim_token = $7 AND status = 'sending'"
                 )))
-                .bind(text)
+                .bind(status)
+                .bind(provider_id)
+                .bind(error)
                 .bind(at)
                 .bind(now)
                 .bind(id)
@@ -253,78 +258,6 @@ impl Store {
                 .await
             })
         }))
-        .await
-    }
-
-    /// The provider accepted the message (`provider_id`: its id for it).
-    pub(crate) async fn message_sent(
-        &self,
-        claim: &MessageClaim,
-        provider_id: Option<&str>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        self.settle_message(
-            claim,
-            "status = 'sent', provider_id = $1, next_attempt_at = $2, attempts = attempts + 1, \
-             last_error = NULL",
-            provider_id.map(str::to_string),
-            now,
-            now,
-        )
-        .await
-    }
-
-    /// Puts the message back for another attempt at `next_at`.
-    pub(crate) async fn retry_message(
-        &self,
-        claim: &MessageClaim,
-        error: &str,
-        next_at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        self.settle_message(
-            claim,
-            "status = 'pending', last_error = $1, next_attempt_at = $2, attempts = attempts + 1",
-            Some(error.to_string()),
-            next_at,
-            now,
-        )
-        .await
-    }
-
-    /// Gives up on the message (dead letter) with the reason.
-    pub(crate) async fn bury_message(
-        &self,
-        claim: &MessageClaim,
-        error: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        self.settle_message(
-            claim,
-            "status = 'dead', last_error = $1, next_attempt_at = $2, attempts = attempts + 1",
-            Some(error.to_string()),
-            now,
-            now,
-        )
-        .await
-    }
-
-    /// Lets a claimed message go unsent (its sender is shutting down); due again
-    /// at `next_at`, the attempt not counted.
-    pub(crate) async fn release_message(
-        &self,
-        claim: &MessageClaim,
-        note: &str,
-        next_at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        self.settle_message(
-            claim,
-            "status = 'pending', last_error = $1, next_attempt_at = $2",
-            Some(note.to_string()),
-            next_at,
-            now,
-        )
         .await
     }
 
@@ -376,5 +309,20 @@ impl Store {
             })
         }))
         .await
+    }
+}
+
+/// The columns an outbox row (SMS or WhatsApp) gets for a [`Settle`]: its
+/// status, the provider's id, the last error, when it is due again (for a sent
+/// or dead row: when it was settled) and whether the attempt counts (`1`/`0`).
+pub(super) fn settle_columns(
+    how: Settle<Option<String>>,
+    now: i64,
+) -> (&'static str, Option<String>, Option<String>, i64, u8) {
+    match how {
+        Settle::Done(id) => ("sent", id, None, now, 1),
+        Settle::RetryLater { at, error } => ("pending", None, Some(error), at, 1),
+        Settle::DeadLetter { error } => ("dead", None, Some(error), now, 1),
+        Settle::Released { at, note } => ("pending", None, Some(note), at, 0),
     }
 }

@@ -32,6 +32,7 @@ pub(crate) use funnel::{CallOutcome, CallTrace};
 pub(crate) use inbox::{InboxClaim, KeptMessage};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
+pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 
 use futures_util::future::BoxFuture;

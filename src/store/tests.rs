@@ -143,16 +143,28 @@ async fn claims_are_exclusive_fenced_and_leased() {
             port: Some(2),
         };
         assert!(
-            !s.finish_claim(
+            !s.settle_reservation(
                 &c1,
-                &ReservationOutcome::Reserved(port.clone()),
+                crate::outbox::Settle::Done(ReservationOutcome::Reserved(port.clone())),
                 None,
                 1_300
             )
             .await
             .unwrap()
         );
-        assert!(s.retry_claim(&c2, "OZmap 503", 5_000, 1_300).await.unwrap());
+        assert!(
+            s.settle_reservation(
+                &c2,
+                crate::outbox::Settle::RetryLater {
+                    at: 5_000,
+                    error: "OZmap 503".into()
+                },
+                None,
+                1_300
+            )
+            .await
+            .unwrap()
+        );
         assert!(
             s.claim_due(4_999, 1_000).await.unwrap().is_none(),
             "not due yet"
@@ -162,9 +174,9 @@ async fn claims_are_exclusive_fenced_and_leased() {
         assert_eq!(c3.reservation.last_error.as_deref(), Some("OZmap 503"));
         assert_eq!(s.ledger_backlog(5_100).await.unwrap(), (1, 5_000));
         assert!(
-            s.finish_claim(
+            s.settle_reservation(
                 &c3,
-                &ReservationOutcome::Reserved(port.clone()),
+                crate::outbox::Settle::Done(ReservationOutcome::Reserved(port.clone())),
                 None,
                 5_100
             )
@@ -197,12 +209,30 @@ async fn a_released_claim_is_due_again_without_counting_an_attempt() {
             .unwrap();
         let c1 = s.claim_due(100, 60_000).await.unwrap().expect("due");
         assert!(
-            s.release_claim(&c1, "interrupted by shutdown", 500, 200)
-                .await
-                .unwrap()
+            s.settle_reservation(
+                &c1,
+                crate::outbox::Settle::Released {
+                    at: 500,
+                    note: "interrupted by shutdown".into()
+                },
+                None,
+                200
+            )
+            .await
+            .unwrap()
         );
         assert!(
-            !s.release_claim(&c1, "again", 500, 200).await.unwrap(),
+            !s.settle_reservation(
+                &c1,
+                crate::outbox::Settle::Released {
+                    at: 500,
+                    note: "again".into()
+                },
+                None,
+                200
+            )
+            .await
+            .unwrap(),
             "the token is spent"
         );
         // well before the lease would have run out, but not before next_at
@@ -216,9 +246,14 @@ async fn a_released_claim_is_due_again_without_counting_an_attempt() {
         );
         // the old holder cannot write any more
         assert!(
-            !s.finish_claim(&c1, &ReservationOutcome::NotViable, None, 600)
-                .await
-                .unwrap()
+            !s.settle_reservation(
+                &c1,
+                crate::outbox::Settle::Done(ReservationOutcome::NotViable),
+                None,
+                600
+            )
+            .await
+            .unwrap()
         );
     }
 }
@@ -234,9 +269,16 @@ async fn dead_letters_can_be_requeued_and_cancelled() {
             .unwrap();
         let c = s.claim_due(1, 100).await.unwrap().unwrap();
         assert!(
-            s.bury_claim(&c, "OZmap refused the token", None, 2)
-                .await
-                .unwrap()
+            s.settle_reservation(
+                &c,
+                crate::outbox::Settle::DeadLetter {
+                    error: "OZmap refused the token".into()
+                },
+                None,
+                2
+            )
+            .await
+            .unwrap()
         );
         assert_eq!(
             s.list_reservations(Some(LedgerStatus::Dead), 10)
@@ -412,9 +454,9 @@ async fn the_message_is_written_with_the_outcome_or_not_at_all() {
         let c2 = s.claim_due(1_200, 1_000).await.unwrap().unwrap();
         // the lost claim writes neither the outcome nor its message
         let lost = s
-            .finish_claim(
+            .settle_reservation(
                 &c1,
-                &ReservationOutcome::NotViable,
+                crate::outbox::Settle::Done(ReservationOutcome::NotViable),
                 Some(sms("not_viable", "P1: none")),
                 1_300,
             )
@@ -423,9 +465,16 @@ async fn the_message_is_written_with_the_outcome_or_not_at_all() {
         assert!(!lost);
         assert!(s.list_messages(None, 10).await.unwrap().is_empty());
         assert!(
-            s.bury_claim(&c2, "gave up", Some(sms("failed", "P1: kept")), 1_300)
-                .await
-                .unwrap()
+            s.settle_reservation(
+                &c2,
+                crate::outbox::Settle::DeadLetter {
+                    error: "gave up".into()
+                },
+                Some(sms("failed", "P1: kept")),
+                1_300
+            )
+            .await
+            .unwrap()
         );
         let all = s.list_messages(None, 10).await.unwrap();
         assert_eq!(all.len(), 1, "{:?}", s.backend());
@@ -453,19 +502,37 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
             .unwrap();
         let c = s.claim_due(100, 1_000).await.unwrap().unwrap();
         assert!(
-            s.bury_claim(&c, "gave up", Some(sms("failed", "P1: kept")), 200)
+            s.settle_reservation(
+                &c,
+                crate::outbox::Settle::DeadLetter {
+                    error: "gave up".into()
+                },
+                Some(sms("failed", "P1: kept")),
+                200
+            )
+            .await
+            .unwrap()
+        );
+        let m = s.claim_message(300, 1_000).await.unwrap().unwrap();
+        assert!(
+            s.settle_message(&m, crate::outbox::Settle::Done(Some("SM1".into())), 400)
                 .await
                 .unwrap()
         );
-        let m = s.claim_message(300, 1_000).await.unwrap().unwrap();
-        assert!(s.message_sent(&m, Some("SM1"), 400).await.unwrap());
         // an operator retries the dead letter; it dies again: the caller was told already
         assert!(s.requeue(c.reservation.id, 500).await.unwrap());
         let c = s.claim_due(500, 1_000).await.unwrap().unwrap();
         assert!(
-            s.bury_claim(&c, "gave up", Some(sms("failed", "P1: kept")), 600)
-                .await
-                .unwrap()
+            s.settle_reservation(
+                &c,
+                crate::outbox::Settle::DeadLetter {
+                    error: "gave up".into()
+                },
+                Some(sms("failed", "P1: kept")),
+                600
+            )
+            .await
+            .unwrap()
         );
         let all = s.list_messages(None, 10).await.unwrap();
         assert_eq!(all.len(), 1);
@@ -478,9 +545,16 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
             .unwrap();
         let c = s.claim_due(700, 1_000).await.unwrap().unwrap();
         assert!(
-            s.bury_claim(&c, "gave up", Some(sms("failed", "P2: kept")), 800)
-                .await
-                .unwrap()
+            s.settle_reservation(
+                &c,
+                crate::outbox::Settle::DeadLetter {
+                    error: "gave up".into()
+                },
+                Some(sms("failed", "P2: kept")),
+                800
+            )
+            .await
+            .unwrap()
         );
         let all = s.list_messages(None, 10).await.unwrap();
         assert_eq!(all.len(), 1);
@@ -495,7 +569,11 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
         let m = s.claim_message(900, 1_000).await.unwrap().unwrap();
         assert_eq!(m.message.attempts, 0);
         // sent messages past the retention are purged; others stay
-        assert!(s.message_sent(&m, Some("SM2"), 950).await.unwrap());
+        assert!(
+            s.settle_message(&m, crate::outbox::Settle::Done(Some("SM2".into())), 950)
+                .await
+                .unwrap()
+        );
         assert_eq!(s.purge_sent_messages(900).await.unwrap(), 0);
         assert_eq!(s.purge_sent_messages(1_000).await.unwrap(), 1);
     }
@@ -516,25 +594,73 @@ async fn message_claims_are_exclusive_retried_and_released() {
             let body = format!("P{i}");
             let msg = sms("reserved", &body);
             assert!(
-                s.finish_claim(&c, &ReservationOutcome::NotViable, Some(msg), 10 + i as i64)
-                    .await
-                    .unwrap()
+                s.settle_reservation(
+                    &c,
+                    crate::outbox::Settle::Done(ReservationOutcome::NotViable),
+                    Some(msg),
+                    10 + i as i64
+                )
+                .await
+                .unwrap()
             );
         }
         let a = s.claim_message(100, 1_000).await.unwrap().unwrap();
         let b = s.claim_message(100, 1_000).await.unwrap().unwrap();
         assert_ne!(a.message.id, b.message.id);
         assert!(s.claim_message(100, 1_000).await.unwrap().is_none());
-        assert!(s.retry_message(&a, "HTTP 503", 500, 110).await.unwrap());
-        assert!(!s.retry_message(&a, "again", 500, 110).await.unwrap());
-        assert!(s.release_message(&b, "shutdown", 120, 110).await.unwrap());
+        assert!(
+            s.settle_message(
+                &a,
+                crate::outbox::Settle::RetryLater {
+                    at: 500,
+                    error: "HTTP 503".into()
+                },
+                110
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !s.settle_message(
+                &a,
+                crate::outbox::Settle::RetryLater {
+                    at: 500,
+                    error: "again".into()
+                },
+                110
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            s.settle_message(
+                &b,
+                crate::outbox::Settle::Released {
+                    at: 120,
+                    note: "shutdown".into()
+                },
+                110
+            )
+            .await
+            .unwrap()
+        );
         let b2 = s.claim_message(120, 1_000).await.unwrap().unwrap();
         assert_eq!((b2.message.id, b2.message.attempts), (b.message.id, 0));
         assert!(s.claim_message(499, 1_000).await.unwrap().is_none());
         let a2 = s.claim_message(500, 1_000).await.unwrap().unwrap();
         assert_eq!(a2.message.attempts, 1);
         assert_eq!(a2.message.last_error.as_deref(), Some("HTTP 503"));
-        assert!(s.bury_message(&a2, "HTTP 400", 600).await.unwrap());
+        assert!(
+            s.settle_message(
+                &a2,
+                crate::outbox::Settle::DeadLetter {
+                    error: "HTTP 400".into()
+                },
+                600
+            )
+            .await
+            .unwrap()
+        );
         let dead = s
             .list_messages(Some(MessageStatus::Dead), 10)
             .await

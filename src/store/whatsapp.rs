@@ -12,9 +12,12 @@
 //! no older row of the same client is still waiting.
 
 use super::calls::upsert_reservation;
+use super::messages::{MessageStatus, settle_columns};
 use super::{Store, StoreError};
+use crate::outbox::Settle;
 use ivr_core::domain::ReservationRequest;
 use ivr_core::flow::Call;
+use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 /// One move of a conversation, with what it writes.
@@ -52,6 +55,32 @@ pub(crate) struct ChatClaim {
     pub attempts: i64,
     pub token: String,
 }
+
+/// One row of the WhatsApp outbox, for operators.
+#[derive(Clone)]
+pub struct ChatReply {
+    pub id: i64,
+    /// The client's WhatsApp id (a phone number: masked wherever it is shown).
+    pub wa_id: String,
+    /// The Graph API request body (the text may hold an address or a name).
+    pub payload: String,
+    pub status: MessageStatus,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub provider_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for ChatReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChatReply({}, {:?})", self.id, self.status)
+    }
+}
+
+const REPLY_COLUMNS: &str = "id, wa_id, payload, status, attempts, next_attempt_at, last_error, \
+     provider_id, created_at, updated_at";
 
 const DUE: &str = "((o.status = 'pending' AND o.next_attempt_at <= $3) \
      OR (o.status = 'sending' AND o.claimed_until <= $3)) \
@@ -202,39 +231,107 @@ impl Store {
             .transpose()
     }
 
-    /// Records how a claimed reply went: `status` `sent`, `pending` (again at
-    /// `next_at`) or `dead`; `count` whether the attempt counts. `false` when the
-    /// claim was lost.
+    /// Settles a claimed reply, fenced by its claim (the one place the
+    /// WhatsApp outbox's [`Settle`] becomes SQL; the columns as for an SMS).
+    /// `false` when the claim was lost: nothing changes.
     pub(crate) async fn settle_chat_reply(
         &self,
         claim: &ChatClaim,
-        status: &'static str,
-        note: Option<String>,
-        next_at: i64,
-        count: bool,
+        how: Settle<Option<String>>,
         now: i64,
     ) -> Result<bool, StoreError> {
         let (id, token) = (claim.id, claim.token.clone());
-        let (provider_id, error) = match status {
-            "sent" => (note, None),
-            _ => (None, note),
-        };
-        let inc = if count { 1 } else { 0 };
+        let (status, provider_id, error, at, counted) = settle_columns(how, now);
         self.update_one(Box::new(move |c| {
             Box::pin(async move {
                 sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE whatsapp_outbox SET status = $1, provider_id = $2, last_error = $3, \
-                     next_attempt_at = $4, attempts = attempts + {inc}, claimed_until = 0, \
-                     claim_token = NULL, updated_at = $5 \
+                    "UPDATE whatsapp_outbox SET status = $1, provider_id = COALESCE($2, provider_id), \
+                     last_error = $3, next_attempt_at = $4, attempts = attempts + {counted}, \
+                     claimed_until = 0, claim_token = NULL, updated_at = $5 \
                      WHERE id = $6 AND claim_token = $7 AND status = 'sending'"
                 )))
                 .bind(status)
                 .bind(provider_id)
                 .bind(error)
-                .bind(next_at)
+                .bind(at)
                 .bind(now)
                 .bind(id)
                 .bind(token)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
+    }
+
+    fn chat_reply_from(r: &AnyRow) -> Result<ChatReply, StoreError> {
+        let status: String = r.try_get("status")?;
+        Ok(ChatReply {
+            id: r.try_get("id")?,
+            wa_id: r.try_get("wa_id")?,
+            payload: r.try_get("payload")?,
+            status: MessageStatus::parse(&status)?,
+            attempts: r.try_get("attempts")?,
+            next_attempt_at: r.try_get("next_attempt_at")?,
+            last_error: r.try_get("last_error")?,
+            provider_id: r.try_get("provider_id")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+        })
+    }
+
+    /// One reply of the outbox.
+    pub async fn chat_reply(&self, id: i64) -> Result<Option<ChatReply>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {REPLY_COLUMNS} FROM whatsapp_outbox WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(Self::chat_reply_from).transpose()
+    }
+
+    /// The newest replies, optionally of one status.
+    pub async fn list_chat_replies(
+        &self,
+        status: Option<MessageStatus>,
+        limit: i64,
+    ) -> Result<Vec<ChatReply>, StoreError> {
+        let rows = match status {
+            Some(s) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {REPLY_COLUMNS} FROM whatsapp_outbox WHERE status = $1 \
+                     ORDER BY id DESC LIMIT $2"
+                )))
+                .bind(s.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {REPLY_COLUMNS} FROM whatsapp_outbox ORDER BY id DESC LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(Self::chat_reply_from).collect()
+    }
+
+    /// An operator sends a dead reply back to the sender. It goes out in its
+    /// place among the client's replies: later ones still waiting wait for it.
+    pub async fn requeue_chat_reply(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE whatsapp_outbox SET status = 'pending', next_attempt_at = $1, \
+                     claimed_until = 0, claim_token = NULL, updated_at = $1 \
+                     WHERE id = $2 AND status = 'dead'",
+                )
+                .bind(now)
+                .bind(id)
                 .execute(&mut *c)
                 .await
             })

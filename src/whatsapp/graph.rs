@@ -1,7 +1,8 @@
 //! Replies through the Graph API (`POST {url}/{version}/{phone_number_id}/messages`,
 //! bearer token), and the sender that empties the outbox.
 //!
-//! The sender keeps the SMS sender's rules ([`SenderSettings`]): a claimed
+//! The sender keeps the SMS sender's rules ([`SenderSettings`], the claim
+//! loop of [`crate::outbox`]): a claimed
 //! reply is sent, and 5xx, 429, 408, timeouts and lost connections are retried
 //! with backoff and jitter; any other 4xx is a dead letter for an operator.
 //! The Graph API takes no idempotency key, so a reply is sent twice only when
@@ -9,8 +10,9 @@
 //! `sent` is stored. A client's replies go out in order (see the store).
 
 use crate::config::WhatsAppSettings;
+use crate::outbox::{self, Failure, Jobs, Settle};
 use crate::sms::{SendError, SenderSettings};
-use crate::store::{ChatClaim, Store, now_ms};
+use crate::store::{ChatClaim, Store, StoreError, now_ms};
 use ivr_core::chat::ChatMessage;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -119,7 +121,8 @@ pub(crate) fn payload(wa_id: &str, message: &ChatMessage) -> String {
     v.to_string()
 }
 
-/// Empties the outbox until shutdown.
+/// Empties the outbox until shutdown: its rows are leased jobs
+/// ([`crate::outbox`]).
 pub(crate) struct ChatSender {
     pub store: Store,
     pub graph: Graph,
@@ -127,92 +130,54 @@ pub(crate) struct ChatSender {
     pub wake: Arc<Notify>,
 }
 
-async fn stopped(rx: &mut watch::Receiver<bool>) {
-    if rx.wait_for(|stop| *stop).await.is_err() {
-        std::future::pending::<()>().await;
+impl ChatSender {
+    pub(crate) async fn run(self, shutdown: watch::Receiver<bool>) {
+        tracing::info!("WhatsApp sender started");
+        let (settings, wake) = (self.settings.clone(), self.wake.clone());
+        outbox::run(self, settings, wake, shutdown).await;
+        tracing::info!("WhatsApp sender stopped");
     }
 }
 
-impl ChatSender {
-    pub(crate) async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!("WhatsApp sender started");
-        let s = &self.settings;
-        while !*shutdown.borrow() {
-            match self.store.claim_chat_reply(now_ms(), s.lease_ms).await {
-                Ok(Some(claim)) => self.deliver(claim, &mut shutdown).await,
-                Ok(None) => {
-                    tokio::select! {
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_millis(s.idle_poll_ms)) => {}
-                        _ = stopped(&mut shutdown) => {}
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "WhatsApp sender: cannot read the outbox");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = stopped(&mut shutdown) => {}
-                    }
-                }
-            }
-        }
-        tracing::info!("WhatsApp sender stopped");
+impl Jobs for ChatSender {
+    type Job = ChatClaim;
+    type Done = Option<String>;
+    type Error = StoreError;
+
+    async fn claim(&self, now: i64, lease_ms: i64) -> Result<Option<ChatClaim>, StoreError> {
+        self.store.claim_chat_reply(now, lease_ms).await
     }
 
-    async fn deliver(&self, claim: ChatClaim, shutdown: &mut watch::Receiver<bool>) {
-        let grace = Duration::from_millis(self.settings.shutdown_grace_ms);
-        let deadline = Duration::from_millis((self.settings.lease_ms * 3 / 4).max(500) as u64);
-        let result = tokio::select! {
-            r = tokio::time::timeout(deadline, self.graph.send(&claim.payload)) => Some(
-                r.unwrap_or_else(|_| Err(SendError::Retry("the request ran past its deadline".into())))
-            ),
-            _ = async { stopped(shutdown).await; tokio::time::sleep(grace).await; } => None,
-        };
-        let now = now_ms();
-        let attempt = claim.attempts + 1;
+    fn attempts(job: &ChatClaim) -> i64 {
+        job.attempts
+    }
+
+    fn span(&self, claim: &ChatClaim) -> tracing::Span {
+        tracing::info_span!(
+            "whatsapp_reply",
+            id = claim.id,
+            attempt = claim.attempts + 1
+        )
+    }
+
+    async fn attempt(&self, claim: &ChatClaim) -> Result<Option<String>, Failure> {
+        Ok(self.graph.send(&claim.payload).await?)
+    }
+
+    async fn settle(
+        &self,
+        claim: &ChatClaim,
+        how: Settle<Option<String>>,
+    ) -> Result<bool, StoreError> {
         let to = crate::redact::phone(&format!("+{}", claim.wa_id));
-        let recorded = match result {
-            None => {
-                tracing::warn!("shutdown: WhatsApp request interrupted; released");
-                let note = "interrupted by shutdown (Meta may have it)".to_string();
-                self.store
-                    .settle_chat_reply(&claim, "pending", Some(note), now, false, now)
-                    .await
-            }
-            Some(Ok(id)) => {
-                tracing::info!(to = %to, id = claim.id, "WhatsApp reply sent");
-                self.store
-                    .settle_chat_reply(&claim, "sent", id, now, true, now)
-                    .await
-            }
-            Some(Err(SendError::Refused(e))) => {
-                tracing::error!(to = %to, id = claim.id, error = %e, "WhatsApp reply refused (dead letter)");
-                self.store
-                    .settle_chat_reply(&claim, "dead", Some(e), now, true, now)
-                    .await
-            }
-            Some(Err(SendError::Retry(e))) if attempt >= self.settings.max_attempts => {
-                tracing::error!(to = %to, id = claim.id, error = %e, "WhatsApp reply out of attempts (dead letter)");
-                let note = format!("{e} (after {attempt} attempts)");
-                self.store
-                    .settle_chat_reply(&claim, "dead", Some(note), now, true, now)
-                    .await
-            }
-            Some(Err(SendError::Retry(e))) => {
-                let delay = self.settings.backoff_ms(attempt - 1);
-                tracing::warn!(to = %to, id = claim.id, retry_in_ms = delay, error = %e, "WhatsApp reply will be retried");
-                self.store
-                    .settle_chat_reply(&claim, "pending", Some(e), now + delay, true, now)
-                    .await
-            }
-        };
-        match recorded {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!("WhatsApp claim lost before the result was recorded"),
-            Err(e) => {
-                tracing::error!(error = %e, "could not record the WhatsApp result; claimed again after its lease")
-            }
+        if matches!(how, Settle::Done(_)) {
+            tracing::info!(to = %to, "WhatsApp reply sent");
         }
+        self.store.settle_chat_reply(claim, how, now_ms()).await
+    }
+
+    fn release_note(&self) -> &'static str {
+        "interrupted by shutdown (Meta may have it)"
     }
 }
 

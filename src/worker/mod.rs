@@ -1,8 +1,9 @@
 //! The reservation worker: the only code that changes anything in OZmap.
 //!
-//! It claims due rows of the ledger (see [`crate::store`]), runs the reservation
-//! procedure ([`crate::reserve`]) under a deadline shorter than the claim's
-//! lease, and records the outcome. A transient failure puts the row back with
+//! The ledger's rows are leased jobs ([`crate::outbox`], the claim loop the
+//! worker shares with the senders). It claims due rows of the ledger (see
+//! [`crate::store`]), runs the reservation procedure ([`crate::reserve`]) under
+//! a deadline shorter than the claim's lease, and records the outcome. A transient failure puts the row back with
 //! exponential backoff and jitter; a permanent one (OZmap refused the token) or too
 //! many attempts make it a dead letter for an operator. Because every attempt
 //! starts by looking the client code up in OZmap, a `POST /properties` that landed
@@ -28,15 +29,15 @@ mod health;
 pub(crate) use breaker::{Breaker, BreakerState};
 pub(crate) use health::{HealthView, OzmapHealth};
 
+use crate::outbox::{self, Ended, Failure, Jobs, Settle};
 use crate::reserve::{ReserveError, ReserveSettings, reserve};
 use crate::sms::Outbox;
-use crate::store::{Claim, NewMessage, Store, now_ms};
+use crate::store::{Claim, Store, StoreError, now_ms};
 use ivr_core::domain::ReservationOutcome;
 use ozmap_client::OzmapClient;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
-use tracing::Instrument;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct WorkerSettings {
@@ -77,9 +78,23 @@ impl Default for WorkerSettings {
 impl WorkerSettings {
     /// How long one attempt may run: well inside the lease, so that a slow
     /// attempt is given up before another worker may take the row over.
+    #[cfg(test)]
     pub(crate) fn attempt_deadline(&self) -> Duration {
-        let margin = (self.lease_ms / 4).min(5_000);
-        Duration::from_millis((self.lease_ms - margin).max(500) as u64)
+        outbox::Settings::from(self).attempt_deadline()
+    }
+}
+
+/// The claim loop's share of the worker's settings.
+impl From<&WorkerSettings> for outbox::Settings {
+    fn from(w: &WorkerSettings) -> Self {
+        outbox::Settings {
+            lease_ms: w.lease_ms,
+            max_attempts: w.max_attempts,
+            backoff_base_ms: w.backoff_base_ms,
+            backoff_max_ms: w.backoff_max_ms,
+            idle_poll_ms: w.idle_poll_ms,
+            shutdown_grace_ms: w.shutdown_grace_ms,
+        }
     }
 }
 
@@ -96,13 +111,9 @@ pub(crate) struct Worker {
 }
 
 /// The delay before attempt `attempts + 1`, with ±20 % jitter.
+#[cfg(test)]
 pub(crate) fn backoff_ms(s: &WorkerSettings, attempts: i64) -> i64 {
-    let exp = s
-        .backoff_base_ms
-        .saturating_mul(1i64 << attempts.clamp(0, 20));
-    let capped = exp.min(s.backoff_max_ms);
-    let jitter = (capped / 5).max(1);
-    capped - jitter + (rand::random::<u64>() % (2 * jitter as u64 + 1)) as i64
+    outbox::Settings::from(s).backoff_ms(attempts)
 }
 
 /// What one attempt came to, for the breaker.
@@ -116,242 +127,166 @@ pub(crate) enum AttemptEnd {
     Released,
 }
 
-/// Resolves once shutdown is asked for (never, if nobody can ask any more).
-async fn shutdown_requested(rx: &mut watch::Receiver<bool>) {
-    if rx.wait_for(|stop| *stop).await.is_err() {
-        std::future::pending::<()>().await;
+impl From<Ended> for AttemptEnd {
+    fn from(e: Ended) -> Self {
+        match e {
+            Ended::Done | Ended::Refused => AttemptEnd::Answered,
+            Ended::Failed => AttemptEnd::Failed,
+            Ended::Released => AttemptEnd::Released,
+        }
     }
 }
 
 impl Worker {
     /// Runs until `shutdown` turns true. A row in hand is finished if it can be
     /// within the shutdown grace, otherwise released for another worker.
-    pub(crate) async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub(crate) async fn run(self, shutdown: watch::Receiver<bool>) {
         tracing::info!("reservation worker started");
         let s = &self.settings;
-        let mut breaker = Breaker::new(
+        let breaker = Breaker::new(
             s.breaker_failures,
             Duration::from_millis(s.breaker_cooldown_ms),
         );
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let was_open = matches!(breaker.state(), BreakerState::Open { .. });
-            if let Err(wait) = breaker.allow(Instant::now()) {
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = shutdown_requested(&mut shutdown) => {}
-                }
-                continue;
-            }
-            if was_open {
-                tracing::info!("OZmap circuit breaker half-open: one trial attempt");
-                self.health.breaker(breaker.state());
-            }
-            match self.store.claim_due(now_ms(), s.lease_ms).await {
-                Ok(Some(claim)) => {
-                    let started = Instant::now();
-                    let end = self.process_in_span(claim, &mut shutdown).await;
-                    if end != AttemptEnd::Released {
-                        self.health.attempt(started.elapsed());
-                    }
-                    match end {
-                        AttemptEnd::Answered => {
-                            if breaker.state() != BreakerState::Closed {
-                                tracing::info!("OZmap circuit breaker closed");
-                            }
-                            breaker.on_success();
-                        }
-                        AttemptEnd::Failed => {
-                            if breaker.on_failure(Instant::now()) {
-                                tracing::warn!(
-                                    cooldown_ms = s.breaker_cooldown_ms,
-                                    "OZmap circuit breaker open: no reservation is tried during the cool-down"
-                                );
-                            }
-                        }
-                        AttemptEnd::Released => {}
-                    }
-                    self.health.breaker(breaker.state());
-                }
-                Ok(None) => {
-                    tokio::select! {
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_millis(s.idle_poll_ms)) => {}
-                        _ = shutdown_requested(&mut shutdown) => {}
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "worker: cannot read the ledger");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = shutdown_requested(&mut shutdown) => {}
-                    }
-                }
-            }
-        }
+        let (settings, wake) = (outbox::Settings::from(s), self.wake.clone());
+        let jobs = Reservations {
+            worker: self,
+            breaker,
+        };
+        outbox::run(jobs, settings, wake, shutdown).await;
         tracing::info!("reservation worker stopped");
     }
 
     /// One attempt at one row, run to its end.
     #[cfg(test)]
-    pub(crate) async fn process(&self, claim: Claim) -> AttemptEnd {
-        let result = self.attempt(&claim).await;
-        self.record(&claim, result).await
+    pub(crate) async fn process(self, claim: Claim) -> AttemptEnd {
+        let settings = outbox::Settings::from(&self.settings);
+        let breaker = Breaker::new(0, Duration::ZERO);
+        let jobs = Reservations {
+            worker: self,
+            breaker,
+        };
+        outbox::process(&jobs, &settings, &claim).await.into()
+    }
+}
+
+/// The ledger's rows as leased jobs: the worker, and the breaker that keeps it
+/// from claiming while OZmap is down.
+struct Reservations {
+    worker: Worker,
+    breaker: Breaker,
+}
+
+impl Jobs for Reservations {
+    type Job = Claim;
+    type Done = ReservationOutcome;
+    type Error = StoreError;
+
+    async fn claim(&self, now: i64, lease_ms: i64) -> Result<Option<Claim>, StoreError> {
+        self.worker.store.claim_due(now, lease_ms).await
     }
 
-    /// One attempt at one row; when shutdown is asked for, the attempt gets the
-    /// grace, then is dropped and the row released (due again after a backoff,
-    /// since the dropped `POST` may still be landing in OZmap).
-    /// [`Worker::process_until`] in a span carrying the row's id and attempt, so
-    /// every line about it (the procedure's too) says which row it is.
-    async fn process_in_span(
-        &self,
-        claim: Claim,
-        shutdown: &mut watch::Receiver<bool>,
-    ) -> AttemptEnd {
-        let span = tracing::info_span!(
+    fn attempts(claim: &Claim) -> i64 {
+        claim.reservation.attempts
+    }
+
+    /// A span carrying the row's id and attempt, so every line about it (the
+    /// procedure's too) says which row it is.
+    fn span(&self, claim: &Claim) -> tracing::Span {
+        tracing::info_span!(
             "reservation",
             id = claim.reservation.id,
             attempt = claim.reservation.attempts + 1
-        );
-        self.process_until(claim, shutdown).instrument(span).await
-    }
-
-    async fn process_until(
-        &self,
-        claim: Claim,
-        shutdown: &mut watch::Receiver<bool>,
-    ) -> AttemptEnd {
-        let grace = Duration::from_millis(self.settings.shutdown_grace_ms);
-        let result = tokio::select! {
-            r = self.attempt(&claim) => Some(r),
-            _ = async {
-                shutdown_requested(shutdown).await;
-                tokio::time::sleep(grace).await;
-            } => None,
-        };
-        match result {
-            Some(r) => self.record(&claim, r).await,
-            None => {
-                let now = now_ms();
-                let next = now + backoff_ms(&self.settings, 0);
-                match self
-                    .store
-                    .release_claim(&claim, "interrupted by shutdown", next, now)
-                    .await
-                {
-                    Ok(true) => tracing::warn!(
-                        "shutdown: attempt interrupted; the row is released for another worker"
-                    ),
-                    Ok(false) => {
-                        tracing::warn!("shutdown: attempt interrupted; the claim was already lost")
-                    }
-                    Err(e) => tracing::error!(
-                        error = %e,
-                        "shutdown: could not release the row; it is taken over after its lease"
-                    ),
-                }
-                AttemptEnd::Released
-            }
-        }
-    }
-
-    /// The reservation procedure under the attempt deadline.
-    async fn attempt(&self, claim: &Claim) -> Result<ReservationOutcome, ReserveError> {
-        match tokio::time::timeout(
-            self.settings.attempt_deadline(),
-            reserve(&self.ozmap, &self.reserve, &claim.reservation.request),
         )
-        .await
-        {
-            Ok(r) => r,
-            Err(_) => Err(ReserveError::Transient(
-                "the attempt ran past its deadline".into(),
-            )),
+    }
+
+    /// The reservation procedure (the loop puts it under the attempt deadline).
+    async fn attempt(&self, claim: &Claim) -> Result<ReservationOutcome, Failure> {
+        let w = &self.worker;
+        match reserve(&w.ozmap, &w.reserve, &claim.reservation.request).await {
+            Ok(outcome) => {
+                tracing::info!(outcome = outcome_name(&outcome), "reservation finished");
+                Ok(outcome)
+            }
+            Err(ReserveError::Permanent(msg)) => Err(Failure::Refused(msg)),
+            Err(ReserveError::Transient(msg)) => Err(Failure::Retry(msg)),
         }
     }
 
-    /// Writes the attempt's result to the ledger, fenced by the claim.
-    async fn record(
+    /// Writes the result to the ledger, fenced by the claim; a final outcome
+    /// with the SMS that tells the caller, in one transaction.
+    async fn settle(
         &self,
         claim: &Claim,
-        result: Result<ReservationOutcome, ReserveError>,
-    ) -> AttemptEnd {
-        let attempt = claim.reservation.attempts + 1;
-        let now = now_ms();
+        how: Settle<ReservationOutcome>,
+    ) -> Result<bool, StoreError> {
+        let w = &self.worker;
         let request = &claim.reservation.request;
         // A chat gets its outcome in the chat (the WhatsApp pusher), not by SMS.
-        let outbox = self
+        let outbox = w
             .outbox
             .as_ref()
             .filter(|_| !claim.reservation.made_in_chat());
-        let mut message: Option<NewMessage> = None;
-        let (end, recorded) = match result {
-            Ok(outcome) => {
-                tracing::info!(outcome = outcome_name(&outcome), "reservation finished");
-                self.health.succeeded(now);
-                message = outbox.and_then(|o| o.outcome(request, &outcome));
-                (
-                    AttemptEnd::Answered,
-                    self.store
-                        .finish_claim(claim, &outcome, message.clone(), now)
-                        .await,
-                )
-            }
-            Err(ReserveError::Permanent(msg)) => {
-                tracing::error!(error = %msg, "reservation failed for good (dead letter)");
-                self.health.failed(&msg, now);
-                message = outbox.and_then(|o| o.failure(request));
-                (
-                    AttemptEnd::Answered,
-                    self.store
-                        .bury_claim(claim, &msg, message.clone(), now)
-                        .await,
-                )
-            }
-            Err(ReserveError::Transient(msg)) if attempt >= self.settings.max_attempts => {
-                tracing::error!(error = %msg, "reservation out of attempts (dead letter)");
-                self.health.failed(&msg, now);
-                message = outbox.and_then(|o| o.failure(request));
-                (
-                    AttemptEnd::Failed,
-                    self.store
-                        .bury_claim(
-                            claim,
-                            &format!("{msg} (after {attempt} attempts)"),
-                            message.clone(),
-                            now,
-                        )
-                        .await,
-                )
-            }
-            Err(ReserveError::Transient(msg)) => {
-                let delay = backoff_ms(&self.settings, attempt - 1);
-                self.health.failed(&msg, now);
-                tracing::warn!(retry_in_ms = delay, error = %msg, "reservation will be retried");
-                (
-                    AttemptEnd::Failed,
-                    self.store.retry_claim(claim, &msg, now + delay, now).await,
-                )
-            }
+        let message = match &how {
+            Settle::Done(outcome) => outbox.and_then(|o| o.outcome(request, outcome)),
+            Settle::DeadLetter { .. } => outbox.and_then(|o| o.failure(request)),
+            Settle::RetryLater { .. } | Settle::Released { .. } => None,
         };
-        match recorded {
-            Ok(true) => {
-                if let (Some(outbox), Some(m)) = (&self.outbox, &message) {
-                    tracing::info!(kind = m.kind, "SMS with the outcome queued");
-                    outbox.wake();
+        let queued = message.as_ref().map(|m| m.kind);
+        let now = now_ms();
+        match &how {
+            Settle::Done(_) => w.health.succeeded(now),
+            Settle::RetryLater { error, .. } | Settle::DeadLetter { error } => {
+                w.health.failed(error, now)
+            }
+            Settle::Released { .. } => {}
+        }
+        let recorded = w.store.settle_reservation(claim, how, message, now).await;
+        if let (Ok(true), Some(outbox), Some(kind)) = (&recorded, outbox, queued) {
+            tracing::info!(kind, "SMS with the outcome queued");
+            outbox.wake();
+        }
+        recorded
+    }
+
+    /// An open breaker claims nothing until its cool-down is over.
+    fn ready(&mut self) -> Result<(), Duration> {
+        let was_open = matches!(self.breaker.state(), BreakerState::Open { .. });
+        self.breaker.allow(Instant::now())?;
+        if was_open {
+            tracing::info!("OZmap circuit breaker half-open: one trial attempt");
+            self.worker.health.breaker(self.breaker.state());
+        }
+        Ok(())
+    }
+
+    fn ended(&mut self, end: Ended, took: Duration) {
+        let h = &self.worker.health;
+        match AttemptEnd::from(end) {
+            AttemptEnd::Answered => {
+                h.attempt(took);
+                if self.breaker.state() != BreakerState::Closed {
+                    tracing::info!("OZmap circuit breaker closed");
+                }
+                self.breaker.on_success();
+            }
+            AttemptEnd::Failed => {
+                h.attempt(took);
+                if self.breaker.on_failure(Instant::now()) {
+                    tracing::warn!(
+                        cooldown_ms = self.worker.settings.breaker_cooldown_ms,
+                        "OZmap circuit breaker open: no reservation is tried during the cool-down"
+                    );
                 }
             }
-            Ok(false) => tracing::warn!(
-                "claim lost before the result was recorded; the row's new holder decides"
-            ),
-            Err(e) => {
-                tracing::error!(error = %e, "could not record the result; the row will be claimed again after its lease")
-            }
+            AttemptEnd::Released => {}
         }
-        end
+        h.breaker(self.breaker.state());
+    }
+
+    /// Released rows wait a first backoff: the dropped `POST` may still be
+    /// landing in OZmap (the next attempt adopts it).
+    fn release_after_backoff(&self) -> bool {
+        true
     }
 }
 

@@ -21,6 +21,7 @@
 //!   it, a store that cannot keep it);
 //! - [`engine`]: the session engine's suite, run through the voice and the chat
 //!   adapters on one service, in every order;
+//! - [`whatsapp_outbox`]: its replies as operators see and retry them;
 //! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
@@ -51,3 +52,4 @@ mod stall;
 mod webhooks;
 mod whatsapp;
 mod whatsapp_inbox;
+mod whatsapp_outbox;

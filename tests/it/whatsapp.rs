@@ -16,20 +16,20 @@ use test_support::{TestApp, TestDb};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-pub(super) const SECRET: &str = "wa-test-app-secret";
-pub(super) const VERIFY: &str = "wa-test-verify";
-pub(super) const TOKEN: &str = "wa-test-token";
-pub(super) const NUMBER_ID: &str = "1234567890";
-pub(super) const WA_ID: &str = "5548999990000";
+pub(crate) const SECRET: &str = "wa-test-app-secret";
+pub(crate) pub(crate) const VERIFY: &str = "wa-test-verify";
+pub(crate) pub(crate) const TOKEN: &str = "wa-test-token";
+pub(crate) pub(crate) const NUMBER_ID: &str = "1234567890";
+pub(crate) const WA_ID: &str = "5548999990000";
 
 #[derive(Default)]
-pub(super) struct Graph {
+pub(crate) struct Graph {
     /// Requests still to be answered 503.
-    pub(super) failing: AtomicUsize,
-    turned_away: AtomicUsize,
+    pub(crate) failing: AtomicUsize,
+    pub(crate) turned_away: AtomicUsize,
     /// Answer 400 to everything (a dead letter).
-    refusing: std::sync::atomic::AtomicBool,
-    pub(super) sent: Mutex<Vec<Value>>,
+    pub(crate) refusing: std::sync::atomic::AtomicBool,
+    pub(crate) sent: Mutex<Vec<Value>>,
 }
 
 pub(super) struct Answer(pub(super) Arc<Graph>);
@@ -58,9 +58,9 @@ impl Respond for Answer {
     }
 }
 
-pub(super) struct Chat {
-    pub(super) app: TestApp,
-    graph: Arc<Graph>,
+pub(crate) struct Chat {
+    pub(crate) app: TestApp,
+    pub(crate) graph: Arc<Graph>,
     _server: MockServer,
     http: reqwest::Client,
     next_id: AtomicUsize,
@@ -76,7 +76,7 @@ impl Chat {
     }
 
     /// `directory`: the sandbox's client directory is asked about each code.
-    async fn start_with(db: TestDb, directory: bool) -> Chat {
+    pub(crate) async fn start_with(db: TestDb, directory: bool) -> Chat {
         let server = MockServer::start().await;
         let graph = Arc::new(Graph::default());
         Mock::given(method("POST"))
@@ -120,12 +120,12 @@ impl Chat {
         }
     }
 
-    pub(super) fn sent(&self) -> Vec<Value> {
+    pub(crate) fn sent(&self) -> Vec<Value> {
         self.graph.sent.lock().unwrap().clone()
     }
 
     /// Posts a signed notification; its status.
-    async fn post(&self, body: &Value) -> u16 {
+    pub(crate) async fn post(&self, body: &Value) -> u16 {
         let raw = body.to_string();
         let sig = ozmap_ivr::whatsapp_signature(SECRET.as_bytes(), raw.as_bytes());
         self.post_raw(raw, Some(sig)).await
@@ -147,7 +147,7 @@ impl Chat {
             .as_u16()
     }
 
-    fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         format!("wamid.in.{}", self.next_id.fetch_add(1, Ordering::SeqCst))
     }
 
@@ -158,7 +158,7 @@ impl Chat {
         self.replies_after(before, n).await
     }
 
-    pub(super) async fn text(&self, body: &str, n: usize) -> Vec<Value> {
+    pub(crate) async fn text(&self, body: &str, n: usize) -> Vec<Value> {
         self.say(text(&self.id(), body), n).await
     }
 
@@ -170,7 +170,7 @@ impl Chat {
 
     /// Waits until `n` replies arrived after the first `before`, then a little
     /// longer to catch an extra one.
-    async fn replies_after(&self, before: usize, n: usize) -> Vec<Value> {
+    pub(crate) async fn replies_after(&self, before: usize, n: usize) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.sent().len() < before + n && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -187,7 +187,7 @@ impl Chat {
     }
 }
 
-pub(super) fn notification(message: Value) -> Value {
+pub(crate) fn notification(message: Value) -> Value {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{
     "field": "messages",
     "value": {
@@ -198,12 +198,12 @@ pub(super) fn notification(message: Value) -> Value {
     }}]}]})
 }
 
-pub(super) fn text(id: &str, body: &str) -> Value {
+pub(crate) fn text(id: &str, body: &str) -> Value {
     json!({"from": WA_ID, "id": id, "timestamp": "1", "type": "text", "text": {"body": body}})
 }
 
 /// The text of a reply, text or interactive.
-pub(super) fn body(v: &Value) -> String {
+pub(crate) fn body(v: &Value) -> String {
     v["text"]["body"]
         .as_str()
         .or_else(|| v["interactive"]["body"]["text"].as_str())
@@ -211,7 +211,7 @@ pub(super) fn body(v: &Value) -> String {
         .to_string()
 }
 
-pub(super) fn is_buttons(v: &Value) -> bool {
+pub(crate) fn is_buttons(v: &Value) -> bool {
     v["type"] == "interactive"
         && v["interactive"]["action"]["buttons"][0]["reply"]["id"] == "yes"
         && v["interactive"]["action"]["buttons"][1]["reply"]["id"] == "no"
@@ -293,7 +293,7 @@ async fn whatsapp_a_client_the_directory_knows_confirms_the_installation_and_is_
     );
     // the outcome went back in the chat, not also by SMS
     let sms: Vec<Value> = reqwest::Client::new()
-        .get(format!("{}/admin/messages", c.app.base_url))
+        .get(format!("{}/admin/messages?channel=sms", c.app.base_url))
         .bearer_auth("wa-admin")
         .send()
         .await

@@ -53,6 +53,11 @@ pub(crate) struct Labels {
     pub started: &'static str,
     pub in_progress: &'static str,
     pub failed: &'static str,
+    pub messages: &'static str,
+    pub messages_note: &'static str,
+    pub channel: &'static str,
+    pub kind: &'static str,
+    pub no_messages: &'static str,
 }
 
 pub(crate) static PT: Labels = Labels {
@@ -105,6 +110,11 @@ pub(crate) static PT: Labels = Labels {
     started: "Início",
     in_progress: "em andamento",
     failed: "falhou",
+    messages: "Mensagens ao cliente (SMS e WhatsApp)",
+    messages_note: "Números mascarados; o texto de uma resposta no WhatsApp não é mostrado. Reenvio de uma mensagem morta: ozmap-ivr messages retry.",
+    channel: "Canal",
+    kind: "Tipo",
+    no_messages: "Nenhuma mensagem.",
 };
 
 pub(crate) static EN: Labels = Labels {
@@ -157,6 +167,11 @@ pub(crate) static EN: Labels = Labels {
     started: "Started",
     in_progress: "in progress",
     failed: "failed",
+    messages: "Messages to clients (SMS and WhatsApp)",
+    messages_note: "Numbers masked; a WhatsApp reply's text is not shown. To send a dead message again: ozmap-ivr messages retry.",
+    channel: "Channel",
+    kind: "Kind",
+    no_messages: "No messages.",
 };
 
 /// The labels for `lang` (`en…`: English), else the service's language.

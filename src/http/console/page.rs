@@ -7,6 +7,7 @@ use super::charts;
 use super::funnel::Funnel;
 use super::labels::Labels;
 use crate::admin::ReservationView;
+use crate::sms::MessageView;
 use crate::worker::HealthView;
 use maud::{DOCTYPE, Markup, html};
 
@@ -113,6 +114,8 @@ pub(crate) struct Dashboard<'a> {
     pub detail: Option<ReservationView>,
     pub flash: Option<String>,
     pub recent: Vec<RecentRow>,
+    /// The newest messages of both channels (numbers masked, no reply text).
+    pub messages: Vec<MessageView>,
 }
 
 fn cards(id: &str, f: &Funnel, l: &Labels) -> Markup {
@@ -263,6 +266,34 @@ fn recent(rows: &[RecentRow], l: &Labels) -> Markup {
     }
 }
 
+fn messages(rows: &[MessageView], l: &Labels) -> Markup {
+    html! {
+        section #messages {
+            h2 { (l.messages) }
+            div.scroll {
+                table #messages-table {
+                    tr { th { "#" } th { (l.channel) } th { (l.protocol) } th { (l.kind) }
+                         th { (l.status) } th { (l.attempts) } th { (l.phone) } th { (l.last_error) } }
+                    @for m in rows {
+                        tr data-channel=(m.channel) data-status=(m.status) {
+                            td { (m.id) }
+                            td.channel { (m.channel) }
+                            td { (m.protocol.as_deref().unwrap_or("—")) }
+                            td { (m.kind) }
+                            td.dead[m.status == "dead"] { (m.status) }
+                            td { (m.attempts) }
+                            td.phone { (m.phone) }
+                            td { (m.last_error.as_deref().unwrap_or("—")) }
+                        }
+                    }
+                }
+                @if rows.is_empty() { p { (l.no_messages) } }
+            }
+            p.note { (l.messages_note) }
+        }
+    }
+}
+
 /// The dashboard, for a request with a session (or the bearer token).
 pub(crate) fn dashboard(d: &Dashboard<'_>) -> Markup {
     let l = d.l;
@@ -298,6 +329,7 @@ pub(crate) fn dashboard(d: &Dashboard<'_>) -> Markup {
                     (ledger(d))
                     (health(&d.health, l))
                     (recent(&d.recent, l))
+                    (messages(&d.messages, l))
                 }
             }
         }

@@ -57,7 +57,7 @@ pub(super) async fn print_messages(
     }
     let Some(url) = Url::parse(voice_url)
         .ok()
-        .and_then(|u| u.join("/admin/messages?limit=200").ok())
+        .and_then(|u| u.join("/admin/messages?channel=sms&limit=200").ok())
     else {
         return;
     };
