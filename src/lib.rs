@@ -72,6 +72,7 @@ mod store;
 mod whatsapp;
 mod worker;
 
+pub use admin::{MessagesArgs, messages};
 pub use admin::{ReservationsArgs, run as reservations};
 pub use app::{Application, Stopper, configure};
 pub use config::{Config, ConfigError, ServeArgs};
@@ -80,6 +81,5 @@ pub use http::{AppState, Hook, SecurityCounters, WebhookCounters, security_heade
 pub use in_process::InProcessService;
 pub use logbuf::{Flusher as LogFlusher, LogBuffer};
 pub use redact::install_panic_hook;
-pub use sms::{MessagesArgs, run as messages};
 pub use store::{ChatReply, LedgerStatus, Message, MessageStatus, Reservation, Store, StoreError};
 pub use whatsapp::{ChatArgs, chat, sign as whatsapp_signature};

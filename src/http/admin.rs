@@ -5,8 +5,8 @@
 
 use super::AppState;
 use super::extract::{Operator, json_error};
+use crate::admin::{ChannelArg, Found, MessageStatusArg, find_message, list_messages as views};
 use crate::admin::{ReservationView, StatusArg};
-use crate::sms::{ChannelArg, Found, MessageStatusArg, find_message, list_messages as views};
 use crate::store::{LedgerStatus, MessageStatus};
 use actix_web::http::StatusCode;
 use actix_web::http::header::CACHE_CONTROL;
@@ -106,7 +106,7 @@ fn bad_limit() -> HttpResponse {
 
 /// `GET /admin/messages?channel=sms|whatsapp&status=pending|sending|sent|dead&limit=N`:
 /// the newest messages of one channel (of both when absent) as a JSON array of
-/// [`crate::sms::MessageView`], each with its `channel`.
+/// [`crate::admin::MessageView`], each with its `channel`.
 pub(crate) async fn list_messages(
     _: Operator,
     req: actix_web::HttpRequest,

@@ -35,18 +35,9 @@ use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
-/// How a claimed row is settled, fenced by its claim's token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Settle<T> {
-    /// The job is done (`T`: what it came to, e.g. the provider's message id).
-    Done(T),
-    /// Failed in a way worth retrying: due again `at`; the attempt counts.
-    RetryLater { at: i64, error: String },
-    /// Given up (refused, or out of attempts): an operator must look.
-    DeadLetter { error: String },
-    /// Let go unfinished (shutdown): due again `at`; the attempt does not count.
-    Released { at: i64, note: String },
-}
+/// How a claimed row is settled: the store's vocabulary, each table's SQL
+/// in one place there (so the store depends on no job runner).
+pub(crate) use crate::store::Settle;
 
 /// Why a job's attempt failed.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -26,17 +26,12 @@
 //!   `anonymous`, SIP URIs, landlines and Twilio's placeholders get none, and no
 //!   error.
 
-mod admin;
 mod phone;
 mod provider;
 mod sender;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use admin::{
-    ChannelArg, Found, MessageStatusArg, MessageView, find as find_message, list as list_messages,
-};
-pub use admin::{MessagesArgs, run};
 pub(crate) use phone::mobile_number;
 pub(crate) use provider::{Provider, ProviderSettings, SendError};
 pub(crate) use sender::{Sender, SenderSettings};

@@ -3,9 +3,9 @@
 //! row's final outcome is written with the SMS that tells the caller, in one
 //! transaction (the outbox of [`super::messages`]).
 
+use super::Settle;
 use super::messages::{NewMessage, insert_message};
 use super::{Backend, Claim, LedgerStatus, RESERVATION_COLUMNS, Reservation, Store, StoreError};
-use crate::outbox::Settle;
 use ivr_core::domain::{ClientCode, ReservationOutcome};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Connection, Row};

@@ -9,8 +9,8 @@
 //! backoff, or `dead` (the provider refused it; an operator looks). A `sending`
 //! row whose lease ran out (its sender crashed) is claimed again.
 
+use super::Settle;
 use super::{Store, StoreError};
-use crate::outbox::Settle;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 

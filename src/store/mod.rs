@@ -139,6 +139,20 @@ impl DatabaseSettings {
     }
 }
 
+/// How a claimed row is settled, fenced by its claim's token: the one
+/// vocabulary of every outbox (`outbox` runs the jobs and picks the settle).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Settle<T> {
+    /// The job is done (`T`: what it came to, e.g. the provider's message id).
+    Done(T),
+    /// Failed in a way worth retrying: due again `at`; the attempt counts.
+    RetryLater { at: i64, error: String },
+    /// Given up (refused, or out of attempts): an operator must look.
+    DeadLetter { error: String },
+    /// Let go unfinished (shutdown): due again `at`; the attempt does not count.
+    Released { at: i64, note: String },
+}
+
 /// One row of the reservation ledger (the outbox).
 #[derive(Clone, Debug)]
 pub struct Reservation {

@@ -145,7 +145,7 @@ async fn claims_are_exclusive_fenced_and_leased() {
         assert!(
             !s.settle_reservation(
                 &c1,
-                crate::outbox::Settle::Done(ReservationOutcome::Reserved(port.clone())),
+                super::Settle::Done(ReservationOutcome::Reserved(port.clone())),
                 None,
                 1_300
             )
@@ -155,7 +155,7 @@ async fn claims_are_exclusive_fenced_and_leased() {
         assert!(
             s.settle_reservation(
                 &c2,
-                crate::outbox::Settle::RetryLater {
+                super::Settle::RetryLater {
                     at: 5_000,
                     error: "OZmap 503".into()
                 },
@@ -176,7 +176,7 @@ async fn claims_are_exclusive_fenced_and_leased() {
         assert!(
             s.settle_reservation(
                 &c3,
-                crate::outbox::Settle::Done(ReservationOutcome::Reserved(port.clone())),
+                super::Settle::Done(ReservationOutcome::Reserved(port.clone())),
                 None,
                 5_100
             )
@@ -211,7 +211,7 @@ async fn a_released_claim_is_due_again_without_counting_an_attempt() {
         assert!(
             s.settle_reservation(
                 &c1,
-                crate::outbox::Settle::Released {
+                super::Settle::Released {
                     at: 500,
                     note: "interrupted by shutdown".into()
                 },
@@ -224,7 +224,7 @@ async fn a_released_claim_is_due_again_without_counting_an_attempt() {
         assert!(
             !s.settle_reservation(
                 &c1,
-                crate::outbox::Settle::Released {
+                super::Settle::Released {
                     at: 500,
                     note: "again".into()
                 },
@@ -248,7 +248,7 @@ async fn a_released_claim_is_due_again_without_counting_an_attempt() {
         assert!(
             !s.settle_reservation(
                 &c1,
-                crate::outbox::Settle::Done(ReservationOutcome::NotViable),
+                super::Settle::Done(ReservationOutcome::NotViable),
                 None,
                 600
             )
@@ -271,7 +271,7 @@ async fn dead_letters_can_be_requeued_and_cancelled() {
         assert!(
             s.settle_reservation(
                 &c,
-                crate::outbox::Settle::DeadLetter {
+                super::Settle::DeadLetter {
                     error: "OZmap refused the token".into()
                 },
                 None,
@@ -456,7 +456,7 @@ async fn the_message_is_written_with_the_outcome_or_not_at_all() {
         let lost = s
             .settle_reservation(
                 &c1,
-                crate::outbox::Settle::Done(ReservationOutcome::NotViable),
+                super::Settle::Done(ReservationOutcome::NotViable),
                 Some(sms("not_viable", "P1: none")),
                 1_300,
             )
@@ -467,7 +467,7 @@ async fn the_message_is_written_with_the_outcome_or_not_at_all() {
         assert!(
             s.settle_reservation(
                 &c2,
-                crate::outbox::Settle::DeadLetter {
+                super::Settle::DeadLetter {
                     error: "gave up".into()
                 },
                 Some(sms("failed", "P1: kept")),
@@ -504,7 +504,7 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
         assert!(
             s.settle_reservation(
                 &c,
-                crate::outbox::Settle::DeadLetter {
+                super::Settle::DeadLetter {
                     error: "gave up".into()
                 },
                 Some(sms("failed", "P1: kept")),
@@ -515,7 +515,7 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
         );
         let m = s.claim_message(300, 1_000).await.unwrap().unwrap();
         assert!(
-            s.settle_message(&m, crate::outbox::Settle::Done(Some("SM1".into())), 400)
+            s.settle_message(&m, super::Settle::Done(Some("SM1".into())), 400)
                 .await
                 .unwrap()
         );
@@ -525,7 +525,7 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
         assert!(
             s.settle_reservation(
                 &c,
-                crate::outbox::Settle::DeadLetter {
+                super::Settle::DeadLetter {
                     error: "gave up".into()
                 },
                 Some(sms("failed", "P1: kept")),
@@ -547,7 +547,7 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
         assert!(
             s.settle_reservation(
                 &c,
-                crate::outbox::Settle::DeadLetter {
+                super::Settle::DeadLetter {
                     error: "gave up".into()
                 },
                 Some(sms("failed", "P2: kept")),
@@ -570,7 +570,7 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
         assert_eq!(m.message.attempts, 0);
         // sent messages past the retention are purged; others stay
         assert!(
-            s.settle_message(&m, crate::outbox::Settle::Done(Some("SM2".into())), 950)
+            s.settle_message(&m, super::Settle::Done(Some("SM2".into())), 950)
                 .await
                 .unwrap()
         );
@@ -596,7 +596,7 @@ async fn message_claims_are_exclusive_retried_and_released() {
             assert!(
                 s.settle_reservation(
                     &c,
-                    crate::outbox::Settle::Done(ReservationOutcome::NotViable),
+                    super::Settle::Done(ReservationOutcome::NotViable),
                     Some(msg),
                     10 + i as i64
                 )
@@ -611,7 +611,7 @@ async fn message_claims_are_exclusive_retried_and_released() {
         assert!(
             s.settle_message(
                 &a,
-                crate::outbox::Settle::RetryLater {
+                super::Settle::RetryLater {
                     at: 500,
                     error: "HTTP 503".into()
                 },
@@ -623,7 +623,7 @@ async fn message_claims_are_exclusive_retried_and_released() {
         assert!(
             !s.settle_message(
                 &a,
-                crate::outbox::Settle::RetryLater {
+                super::Settle::RetryLater {
                     at: 500,
                     error: "again".into()
                 },
@@ -635,7 +635,7 @@ async fn message_claims_are_exclusive_retried_and_released() {
         assert!(
             s.settle_message(
                 &b,
-                crate::outbox::Settle::Released {
+                super::Settle::Released {
                     at: 120,
                     note: "shutdown".into()
                 },
@@ -653,7 +653,7 @@ async fn message_claims_are_exclusive_retried_and_released() {
         assert!(
             s.settle_message(
                 &a2,
-                crate::outbox::Settle::DeadLetter {
+                super::Settle::DeadLetter {
                     error: "HTTP 400".into()
                 },
                 600

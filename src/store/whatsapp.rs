@@ -11,10 +11,10 @@
 //! one rule more: a client's messages go out in order, so a row is due only when
 //! no older row of the same client is still waiting.
 
+use super::Settle;
 use super::calls::upsert_reservation;
 use super::messages::{MessageStatus, settle_columns};
 use super::{Store, StoreError};
-use crate::outbox::Settle;
 use ivr_core::domain::ReservationRequest;
 use ivr_core::flow::Call;
 use sqlx::any::AnyRow;

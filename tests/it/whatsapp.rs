@@ -17,9 +17,9 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub(crate) const SECRET: &str = "wa-test-app-secret";
-pub(crate) pub(crate) const VERIFY: &str = "wa-test-verify";
-pub(crate) pub(crate) const TOKEN: &str = "wa-test-token";
-pub(crate) pub(crate) const NUMBER_ID: &str = "1234567890";
+pub(crate) const VERIFY: &str = "wa-test-verify";
+pub(crate) const TOKEN: &str = "wa-test-token";
+pub(crate) const NUMBER_ID: &str = "1234567890";
 pub(crate) const WA_ID: &str = "5548999990000";
 
 #[derive(Default)]

@@ -210,7 +210,7 @@ pub(crate) async fn show(
         .iter()
         .map(|t| recent_row(t, l, &state, now))
         .collect();
-    let messages = crate::sms::list_messages(&state.store, None, None, 30).await?;
+    let messages = crate::admin::list_messages(&state.store, None, None, 30).await?;
     let d = page::Dashboard {
         l,
         csrf: access.csrf(),

@@ -6,8 +6,8 @@
 use super::charts;
 use super::funnel::Funnel;
 use super::labels::Labels;
+use crate::admin::MessageView;
 use crate::admin::ReservationView;
-use crate::sms::MessageView;
 use crate::worker::HealthView;
 use maud::{DOCTYPE, Markup, html};
 

@@ -1,5 +1,9 @@
-//! The operators' view of the reservation ledger: `ozmap-ivr reservations …` on the
-//! command line and `GET /admin/reservations` (JSON, behind `IVR_ADMIN_TOKEN`).
+//! The operators' commands and views: the reservation ledger
+//! (`ozmap-ivr reservations …`, `GET /admin/reservations`, here) and both
+//! message outboxes by channel (`ozmap-ivr messages …`, `GET /admin/messages`,
+//! `messages`). They read the configuration (the database and OZmap groups);
+//! `sms` and the senders do not, so no module that carries messages out
+//! depends on `config`.
 //!
 //! Operators see the client's code and name here on purpose: the ledger is the
 //! business record of who asked for which port. Logs never carry them.
@@ -8,6 +12,13 @@
 //! row as a [`ReservationView`]. The command reads its store and its OZmap through
 //! the same configuration groups as `serve` ([`DatabaseArgs`], [`OzmapArgs`]), so
 //! it keeps the same defaults, the https rule and `OZMAP_TIMEOUT_MS`.
+
+mod messages;
+
+pub(crate) use messages::{
+    ChannelArg, Found, MessageStatusArg, MessageView, find as find_message, list as list_messages,
+};
+pub use messages::{MessagesArgs, run as messages};
 
 use crate::config::{DatabaseArgs, OzmapArgs};
 use crate::store::{LedgerStatus, Reservation, now_ms};
