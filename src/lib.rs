@@ -4,32 +4,38 @@
 //!
 //! The modules are private; what the binary and the tests use is re-exported
 //! here. A tour, from the outside in:
-//! - `config`: the one place configuration is read, one group per concern, each
-//!   building its own client ([`ServeArgs`] → [`Config`]).
-//! - `app`: start-up ([`Application`]).
-//! - `http`: the webhooks, the gate in front of them, the operators' JSON,
-//!   metrics and console in the browser ([`configure`] lists every route), and
-//!   what handlers share ([`AppState`]).
-//! - `store`: call state, geocoding cache and the reservation ledger (SQLite or
-//!   PostgreSQL) ([`Store`]).
+//! - `app`: the composition: builds every client from the [`Config`], the
+//!   session engine, the channels and the background jobs, wires them and
+//!   mounts every route ([`configure`]) ([`Application`]).
+//! - `config`: the one place configuration is read and validated, one group per
+//!   concern ([`ServeArgs`] → [`Config`]); plain data, it builds nothing.
+//! - `engine`: the session engine every channel moves a session through: load,
+//!   advance the core, run its effects (directory, geocoder) under the
+//!   channel's wait policy, write once, hand back the reply; one reader of what
+//!   a held session waits for.
+//! - `http`: the web side: the voice adapter (TwiML webhooks: the gate, the
+//!   platform's retries and holds, rendering), the operators' JSON, metrics and
+//!   console, and what its handlers share ([`AppState`]).
+//! - `whatsapp`: the chat adapter (Cloud API): its routes, the inbox (messages
+//!   kept before the `200`) and its processor, the conversations, the Graph API
+//!   client and the outbox sender (leased jobs).
+//! - `store`: sessions, geocoding cache, the reservation ledger and the
+//!   outboxes (SQLite or PostgreSQL) ([`Store`]), and the one settle vocabulary
+//!   of leased jobs.
 //! - `geocode`: addresses and CEPs into coordinates (Nominatim, Google, gazetteer).
 //! - `directory`: the ISP's system (its ERP) asked about each client code: the
 //!   JSON contract and IXC Soft, and the look-ups in memory.
 //! - `reserve`: the port-reservation procedure over [`ozmap_client`].
 //! - `outbox`: leased jobs: the one claim loop (wake-up, idle poll, lease
 //!   fenced by a token, backoff with jitter, dead letters, shutdown grace then
-//!   release) and the one settle vocabulary (`Settle`) that the worker and both
-//!   senders share; it knows no table.
+//!   release) that the worker and both senders share; it knows no table.
 //! - `worker`: carries ledger rows out against OZmap, exactly once, as leased
 //!   jobs (its circuit breaker says when not to claim), and keeps OZmap's health
 //!   (breaker, latency, last error) for the console and metrics.
 //! - `sms`: the outcome in writing: the message written with each outcome, the
-//!   sender and its providers, and the operators' view of both outboxes by
-//!   channel (`ozmap-ivr messages`, `GET /admin/messages`).
-//! - `whatsapp`: the same flow on WhatsApp (Cloud API): its routes, the inbox
-//!   (messages kept before the `200`) and its processor, the conversations,
-//!   the Graph API client and the outbox sender (leased jobs).
-//! - `admin`: the operators' command, `ozmap-ivr reservations`.
+//!   sender and its providers.
+//! - `admin`: the operators' commands and views: `ozmap-ivr reservations` and
+//!   `ozmap-ivr messages` (both outboxes by channel).
 //! - `housekeeping`: expiry of call state (retention) and of rate-limit keys.
 //! - `ratelimit`, `redact`: rate limits and log redaction.
 //! - `logbuf`: the log writer ([`LogBuffer`]): a webhook copies its line into
@@ -39,19 +45,30 @@
 //!   service: they define the port ([`ivr_tools::bench::Service`]), the service
 //!   adapts to it with its public API only.
 //!
-//! Dependencies between the modules point one way (check with a grep of
-//! `crate::`): `app` → `http`, `worker`, `housekeeping`, `config`, `whatsapp`;
-//! `http` → `admin` (the row view), `sms` (the message view, both channels),
-//! `worker` (OZmap's health), `directory`, `config`, `geocode`, `store`,
-//! `ratelimit`, `redact`; `config` → `directory`, `geocode`, `reserve`, `sms`,
-//! `store`, `worker` (the settings it builds); `worker` → `outbox`, `reserve`,
-//! `sms`, `store`; `sms` → `outbox`, `config` (the store's flags), `redact`,
-//! `store`; `whatsapp` → `outbox`, `sms` (the senders' settings and errors),
-//! `config`, `redact`, `store` (and `http`, below); `store` → `outbox` (the
-//! `Settle` it maps to SQL); `directory`, `geocode`, `reserve`, `outbox` →
-//! none. One cycle is known and left: `whatsapp` uses `http`'s `AppState` and
-//! geocoding, and `http` mounts `whatsapp`'s routes; moving the
-//! state that both share out of `http` would end it.
+//! Dependencies between the modules point one way, and `tests/architecture.rs`
+//! keeps them so (no cycle; the engine knows no channel; configuration is read
+//! by the composition, never the other way):
+//! - `app` → `config`, `directory`, `engine`, `housekeeping`, `http`,
+//!   `ratelimit`, `sms`, `whatsapp`, `worker`; `in_process` → `app`, `config`,
+//!   `store`;
+//! - the channels: `http` → `admin` (the views), `config`, `engine`,
+//!   `ratelimit`, `redact`, `store`, `worker` (OZmap's health); `whatsapp` →
+//!   `config`, `engine`, `outbox`, `redact`, `sms` (the senders' errors),
+//!   `store`;
+//! - `engine` → `config` (the agents' hours), `directory`, `geocode`, `store`;
+//! - `admin` → `config`, `redact`, `store`;
+//! - `config` → `directory`, `geocode`, `reserve`, `sms`, `store`, `worker`
+//!   (the settings types those modules define);
+//! - `worker` → `outbox`, `reserve`, `sms`, `store`; `sms` → `outbox`,
+//!   `redact`, `store`; `outbox` → `store`; `housekeeping` → `ratelimit`,
+//!   `store`;
+//! - `directory`, `geocode`, `reserve`, `store`, `ratelimit`, `redact`,
+//!   `logbuf` → none.
+//!
+//! Why the service is the workspace's root package: what an operator builds and
+//! runs (`cargo run -- serve`) is the first thing in the repository, with its
+//! `src/`, `tests/` and `prompts/`, as ripgrep and cargo lay themselves out;
+//! the crates it is made of sit under `crates/`.
 
 mod admin;
 mod app;
