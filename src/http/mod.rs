@@ -7,6 +7,7 @@
 //! - `steps`: the voice adapter on the session engine ([`crate::engine`]): a
 //!   webhook's request as a flow event, the platform's retries and stale URLs,
 //!   the reply rendered as TwiML.
+//! - `deadline`: how long a webhook waits for its work (a leaf).
 //! - `stall`: a slow database never holds a webhook past its budget (a short
 //!   hold, then `/voice/resume` for the answer).
 //! - `greeting`: the greeting, which writes nothing (protocol blocks, the call
@@ -20,6 +21,7 @@
 
 mod admin;
 mod console;
+mod deadline;
 mod error;
 mod extract;
 mod gate;

@@ -23,6 +23,7 @@
 //! write was). After [`MAX_HOLDS`] holds in a row the caller hears the apology:
 //! a database that slow is down.
 
+use super::deadline::Deadline;
 use super::steps;
 use super::{AppState, Hook};
 use crate::http::gate::Admitted;
@@ -71,38 +72,6 @@ impl Stalls {
 
     fn take(&self, call_sid: &str) -> Option<Work> {
         self.kept.lock().ok()?.remove(call_sid).map(|(w, _)| w)
-    }
-}
-
-/// When the webhook stops waiting for its work; moved later while the work
-/// waits on an outside service within the step budget.
-#[derive(Clone)]
-pub(crate) struct Deadline {
-    at: Arc<Mutex<Instant>>,
-    store_budget: Duration,
-}
-
-impl Deadline {
-    fn new(store_budget: Duration) -> Self {
-        Self {
-            at: Arc::new(Mutex::new(Instant::now() + store_budget)),
-            store_budget,
-        }
-    }
-
-    /// The work is about to wait up to `budget` on an outside service: the
-    /// webhook waits that long, and the store's budget again after it.
-    pub(crate) fn allow(&self, budget: Duration) {
-        if let Ok(mut at) = self.at.lock() {
-            *at = (*at).max(Instant::now() + budget + self.store_budget);
-        }
-    }
-
-    fn get(&self) -> Instant {
-        self.at
-            .lock()
-            .map(|at| *at)
-            .unwrap_or_else(|_| Instant::now())
     }
 }
 
@@ -192,17 +161,16 @@ fn start(
         hook
     };
     async move {
-        steps::handle(
-            &state,
-            as_hook,
-            &admitted.call_sid,
-            admitted.seq,
-            admitted.protocol.as_deref(),
-            &admitted.form,
-            &deadline,
-        )
-        .await
-        .map_err(|e| format!("{e:#}"))
+        let req = steps::Request {
+            hook: as_hook,
+            call_sid: &admitted.call_sid,
+            seq: admitted.seq,
+            protocol: admitted.protocol.as_deref(),
+            form: &admitted.form,
+        };
+        steps::handle(&state, req, &deadline)
+            .await
+            .map_err(|e| format!("{e:#}"))
     }
     .instrument(tracing::Span::current())
     .boxed()
