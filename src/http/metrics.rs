@@ -232,22 +232,35 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
         ),
         Err(e) => tracing::error!(error = %e, "metrics: dead letters unavailable"),
     }
+    let messages = Family::<[(&'static str, String); 2], Gauge>::default();
     match state.store.message_counts().await {
         Ok(counts) => {
-            let messages = Family::<Label, Gauge>::default();
             for (status, n) in counts {
                 messages
-                    .get_or_create(&[("status", status.as_str())])
+                    .get_or_create(&[
+                        ("channel", "sms".into()),
+                        ("status", status.as_str().into()),
+                    ])
                     .set(n);
             }
-            r.register(
-                "ozmap_ivr_messages",
-                "SMS with the outcome, by status (pending, sending, sent, dead).",
-                messages,
-            );
         }
         Err(e) => tracing::error!(error = %e, "metrics: SMS outbox unavailable"),
     }
+    match state.store.chat_reply_counts().await {
+        Ok(counts) => {
+            for (status, n) in counts {
+                messages
+                    .get_or_create(&[("channel", "whatsapp".into()), ("status", status)])
+                    .set(n);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "metrics: WhatsApp outbox unavailable"),
+    }
+    r.register(
+        "ozmap_ivr_messages",
+        "Messages to clients by channel (sms, whatsapp) and status (pending, sending, sent, dead).",
+        messages,
+    );
     let today = state.cfg.call.schedule.start_of_day_ms(now);
     match state.store.call_traces(today).await {
         Ok(traces) => {

@@ -338,7 +338,7 @@ async fn a_4xx_is_a_dead_letter_operators_see_with_the_number_masked() {
         .await
         .unwrap();
     assert!(
-        metrics.contains("ozmap_ivr_messages{status=\"dead\"} 1"),
+        metrics.contains("ozmap_ivr_messages{channel=\"sms\",status=\"dead\"} 1"),
         "{metrics}"
     );
     // the command line shows it too, and sends it back

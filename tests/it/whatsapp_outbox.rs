@@ -137,6 +137,20 @@ async fn whatsapp_replies_are_listed_by_channel_and_a_dead_one_is_retried_by_an_
         "{error}"
     );
     let id = dead["id"].to_string();
+    // Operators' metrics count the replies by channel, beside the SMS.
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", c.app.base_url))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("ozmap_ivr_messages{channel=\"whatsapp\",status=\"dead\"} 1"),
+        "{metrics}"
+    );
     let shown = cli(&c, &["show", &id, "--channel", "whatsapp"]);
     assert!(shown.contains("\"status\": \"dead\""), "{shown}");
     tokio::time::sleep(Duration::from_millis(300)).await;
