@@ -2,11 +2,17 @@
 //! walked as a phone call (TwiML, as a platform walks it) and as a WhatsApp
 //! conversation, on one service, in every order. Each client reserves one port,
 //! hears it, and a later session of the same client (on either channel) hears
-//! the same port read back as existing; OZmap gets one property.
+//! the same port read back as existing; OZmap gets one property. And the
+//! channels' wait policies: a directory slower than the step budget holds a
+//! call (a poll takes the answer), while a chat waits for it.
 
-use super::whatsapp::{Chat, body, up_to_the_address};
+use super::whatsapp::{Chat, body, is_buttons, up_to_the_address};
 use ivr_tools::caller::CallEnd;
+use serde_json::json;
+use std::time::Duration;
 use test_support::*;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[derive(Clone, Copy, Debug)]
 enum Channel {
@@ -106,4 +112,56 @@ async fn engine_whatsapp_then_voice() {
 #[tokio::test]
 async fn engine_whatsapp_then_whatsapp() {
     walk(Channel::WhatsApp, Channel::WhatsApp).await;
+}
+
+#[tokio::test]
+async fn engine_a_slow_directory_holds_a_call_and_a_chat_waits_for_it() {
+    // Two clients the ERP knows, each answered in 700 ms (past the 200 ms
+    // step budget); each asked once (the directory keeps a known client).
+    let erp = MockServer::start().await;
+    for code in ["555", "556"] {
+        Mock::given(path(format!("/erp/clients/{code}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"code": code, "name": "MARIA DA SILVA (ERP)",
+                        "installation": {"street": "R. Frei Caneca", "number": "400",
+                        "neighbourhood": "Agronômica", "city": "Florianópolis", "state": "SC",
+                        "cep": "88025-200", "lat": -27.5742767, "lng": -48.5319578}}))
+                    .set_delay(Duration::from_millis(700)),
+            )
+            .mount(&erp)
+            .await;
+    }
+    let url = format!("--client-directory-url={}/erp", erp.uri());
+    let c = Chat::start_with_flags(
+        TestDb::sqlite(),
+        false,
+        &[
+            "--client-directory=http",
+            &url,
+            "--client-directory-token=engine-erp",
+            "--step-budget-ms=200",
+        ],
+    )
+    .await;
+    // A chat: the conversation waits for the directory, so the answer to the
+    // confirmed code is the address itself, with no hold message.
+    let r = c.text("oi", 1).await;
+    assert!(body(&r[0]).contains("consultar o seu cadastro"), "{r:?}");
+    let r = c.text("555", 1).await;
+    assert!(is_buttons(&r[0]), "{r:?}");
+    let r = c.button("yes", 1).await;
+    let said = body(&r[0]);
+    assert!(said.contains("A instalação é na Rua Frei Caneca"), "{said}");
+    assert!(!said.contains("consultando"), "{said}");
+    let r = c.button("yes", 2).await;
+    assert!(body(&r[1]).contains("porta"), "{r:?}");
+    // A call: past the step budget the caller holds; the poll hears the answer.
+    let report = c.app.call(vec![keys("556"), keys("1"), keys("1")]).await;
+    let text = heard(&report);
+    assert!(text.contains("estou consultando o seu cadastro"), "{text}");
+    assert!(text.contains("A instalação é na Rua Frei Caneca"), "{text}");
+    assert!(text.contains("Reservamos"), "{text}");
+    assert_eq!(c.app.sandbox.property_posts(), 2);
+    assert_eq!(erp.received_requests().await.unwrap().len(), 2);
 }

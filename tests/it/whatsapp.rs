@@ -77,6 +77,11 @@ impl Chat {
 
     /// `directory`: the sandbox's client directory is asked about each code.
     pub(crate) async fn start_with(db: TestDb, directory: bool) -> Chat {
+        Self::start_with_flags(db, directory, &[]).await
+    }
+
+    /// `extra`: more flags for the service (they come last, so they win).
+    pub(crate) async fn start_with_flags(db: TestDb, directory: bool, extra: &[&str]) -> Chat {
         let server = MockServer::start().await;
         let graph = Arc::new(Graph::default());
         Mock::given(method("POST"))
@@ -110,6 +115,7 @@ impl Chat {
                 directory_token.as_str(),
             ]);
         }
+        flags.extend_from_slice(extra);
         let app = TestApp::spawn_with(sandbox, db, &flags).await;
         Chat {
             app,
