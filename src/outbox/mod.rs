@@ -21,7 +21,7 @@
 //!
 //! Each table maps [`Settle`] to SQL in one place (`Store::settle_reservation`,
 //! `Store::settle_message`, `Store::settle_chat_reply`). This module knows no
-//! table and no other module of the crate.
+//! table; its settle vocabulary is the store's (re-exported here).
 
 mod run;
 #[cfg(test)]

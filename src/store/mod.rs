@@ -356,4 +356,6 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 #[cfg(test)]
+mod messages_tests;
+#[cfg(test)]
 mod tests;
