@@ -18,7 +18,7 @@
 //!   console, and what its handlers share ([`AppState`]).
 //! - `whatsapp`: the chat adapter (Cloud API): its routes, the inbox (messages
 //!   kept before the `200`) and its processor, the conversations, the Graph API
-//!   client and the outbox sender (leased jobs).
+//!   client and the outbox sender (both leased jobs).
 //! - `store`: sessions, geocoding cache, the reservation ledger and the
 //!   outboxes (SQLite or PostgreSQL) ([`Store`]), and the one settle vocabulary
 //!   of leased jobs.
@@ -28,7 +28,9 @@
 //! - `reserve`: the port-reservation procedure over [`ozmap_client`].
 //! - `outbox`: leased jobs: the one claim loop (wake-up, idle poll, lease
 //!   fenced by a token, backoff with jitter, dead letters, shutdown grace then
-//!   release) that the worker and both senders share; it knows no table.
+//!   release) that every leased job runs on: the worker's ledger rows, both
+//!   senders' messages and the WhatsApp inbox's kept messages; it knows no
+//!   table.
 //! - `worker`: carries ledger rows out against OZmap, exactly once, as leased
 //!   jobs (its circuit breaker says when not to claim), and keeps OZmap's health
 //!   (breaker, latency, last error) for the console and metrics.

@@ -1,6 +1,7 @@
 //! Leased jobs: one claim loop for every durable queue the service empties in
 //! the background: the reservation ledger (the worker, against OZmap), the SMS
-//! outbox and the WhatsApp outbox (the senders).
+//! outbox and the WhatsApp outbox (the senders), and the WhatsApp inbox (the
+//! kept messages the chat takes in).
 //!
 //! A queue is a table whose due rows are claimed with a lease fenced by a
 //! token (see the store): only the holder of the token may settle the row, so
@@ -20,7 +21,8 @@
 //!   asks: a dropped OZmap `POST` may still land), the attempt not counted.
 //!
 //! Each table maps [`Settle`] to SQL in one place (`Store::settle_reservation`,
-//! `Store::settle_message`, `Store::settle_chat_reply`). This module knows no
+//! `Store::settle_message`, `Store::settle_chat_reply`,
+//! `Store::settle_chat_message`). This module knows no
 //! table; its settle vocabulary is the store's (re-exported here).
 
 mod run;

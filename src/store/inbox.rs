@@ -18,7 +18,7 @@
 //! - The content is personal data: cleared when the row is `done` or `dead`;
 //!   the rest of the row (ids, times) is purged with the calls' retention.
 
-use super::{Backend, Store, StoreError};
+use super::{Backend, Settle, Store, StoreError};
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 /// One message to keep.
@@ -113,15 +113,35 @@ impl Store {
             .transpose()
     }
 
+    /// Settles a claimed message: the one place the inbox's [`Settle`] becomes
+    /// SQL. Done: processed (its content cleared; the conversation's move
+    /// already marked it, in its own transaction); retried later or released,
+    /// due again `at` (a release does not count an attempt); a dead letter:
+    /// given up, its content cleared. All but done are fenced by the claim's
+    /// token; `false` when it was lost.
+    pub(crate) async fn settle_chat_message(
+        &self,
+        claim: &InboxClaim,
+        how: Settle<()>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        match how {
+            Settle::Done(()) => self.finish_chat_message(claim, now).await,
+            Settle::RetryLater { at, .. } => {
+                self.retry_chat_message(claim, at, false, true, now).await
+            }
+            Settle::DeadLetter { .. } => self.retry_chat_message(claim, now, true, true, now).await,
+            Settle::Released { at, .. } => {
+                self.retry_chat_message(claim, at, false, false, now).await
+            }
+        }
+    }
+
     /// The message was taken in (or found taken in already, or given up after
     /// the conversation kept moving under it): `done`, its content cleared.
     /// Whoever holds the claim now, that is true; `false` when the row was
     /// `done` already (the usual case: [`Store::write_chat`] marked it).
-    pub(crate) async fn finish_chat_message(
-        &self,
-        claim: &InboxClaim,
-        now: i64,
-    ) -> Result<bool, StoreError> {
+    async fn finish_chat_message(&self, claim: &InboxClaim, now: i64) -> Result<bool, StoreError> {
         let id = claim.id;
         self.update_one(Box::new(move |c| {
             Box::pin(async move {
@@ -166,11 +186,12 @@ impl Store {
 
     /// Taking the message in failed: tried again at `next_at`, or, `dead`, given
     /// up (content cleared). `false` when the claim was lost.
-    pub(crate) async fn retry_chat_message(
+    async fn retry_chat_message(
         &self,
         claim: &InboxClaim,
         next_at: i64,
         dead: bool,
+        counted: bool,
         now: i64,
     ) -> Result<bool, StoreError> {
         let (id, token) = (claim.id, claim.token.clone());
@@ -179,10 +200,11 @@ impl Store {
         } else {
             ("pending", "")
         };
+        let attempts = if counted { "attempts + 1" } else { "attempts" };
         self.update_one(Box::new(move |c| {
             Box::pin(async move {
                 sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE whatsapp_inbox SET status = $1, attempts = attempts + 1, \
+                    "UPDATE whatsapp_inbox SET status = $1, attempts = {attempts}, \
                      next_attempt_at = $2, claimed_until = 0, claim_token = NULL, \
                      updated_at = $3{clear} \
                      WHERE id = $4 AND claim_token = $5 AND status = 'pending'"

@@ -73,7 +73,11 @@ async fn kept_once_taken_in_order_and_done_with_the_move() {
             s.write_chat(write("m1", "55", None), 30).await.unwrap(),
             ChatWritten::Moved
         );
-        assert!(!s.finish_chat_message(&c1, 31).await.unwrap());
+        assert!(
+            !s.settle_chat_message(&c1, Settle::Done(()), 31)
+                .await
+                .unwrap()
+        );
         let c2 = s.claim_chat_message(32, 1000).await.unwrap().unwrap();
         assert_eq!(c2.message_id, "m2");
         // m1 taken in again (a second processor): nothing moves.
@@ -92,8 +96,16 @@ async fn kept_once_taken_in_order_and_done_with_the_move() {
             "{b:?}"
         );
         // Found taken in some other way: done by the processor, once.
-        assert!(s.finish_chat_message(&o1, 35).await.unwrap());
-        assert!(!s.finish_chat_message(&o1, 36).await.unwrap());
+        assert!(
+            s.settle_chat_message(&o1, Settle::Done(()), 35)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.settle_chat_message(&o1, Settle::Done(()), 36)
+                .await
+                .unwrap()
+        );
         assert_eq!(s.load_call("wa:55").await.unwrap().unwrap().seq, 1);
         assert_eq!(
             s.chat_reply_counts().await.unwrap(),
@@ -119,8 +131,30 @@ async fn a_failed_message_is_tried_again_then_given_up_and_leases_run_out() {
         let c = s.claim_chat_message(100, 1000).await.unwrap().unwrap();
         assert_eq!((c.message_id.as_str(), c.attempts), ("f1", 0));
         // Tried again at 500: not before, and f2 still waits behind it.
-        assert!(s.retry_chat_message(&c, 500, false, 101).await.unwrap());
-        assert!(!s.retry_chat_message(&c, 500, false, 102).await.unwrap());
+        assert!(
+            s.settle_chat_message(
+                &c,
+                Settle::RetryLater {
+                    at: 500,
+                    error: "again".into()
+                },
+                101
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !s.settle_chat_message(
+                &c,
+                Settle::RetryLater {
+                    at: 500,
+                    error: "again".into()
+                },
+                102
+            )
+            .await
+            .unwrap()
+        );
         assert!(
             s.claim_chat_message(499, 1000).await.unwrap().is_none(),
             "{b:?}"
@@ -134,15 +168,51 @@ async fn a_failed_message_is_tried_again_then_given_up_and_leases_run_out() {
         let taken = s.claim_chat_message(1500, 1000).await.unwrap().unwrap();
         assert_eq!(taken.message_id, "f1");
         assert!(!s.extend_chat_claim(&c, 3000, 1501).await.unwrap());
-        assert!(!s.retry_chat_message(&c, 2000, false, 1501).await.unwrap());
+        assert!(
+            !s.settle_chat_message(
+                &c,
+                Settle::RetryLater {
+                    at: 2000,
+                    error: "again".into()
+                },
+                1501
+            )
+            .await
+            .unwrap()
+        );
         // Given up: its content cleared, and f2 goes on.
-        assert!(s.retry_chat_message(&taken, 0, true, 1502).await.unwrap());
+        assert!(
+            s.settle_chat_message(
+                &taken,
+                Settle::DeadLetter {
+                    error: "given up".into()
+                },
+                1502
+            )
+            .await
+            .unwrap()
+        );
         assert_eq!(
             counts(&s.chat_inbox_counts().await.unwrap()),
             vec![("dead", 1, 0), ("pending", 1, 1)]
         );
         let f2 = s.claim_chat_message(1503, 60_000).await.unwrap().unwrap();
         assert_eq!(f2.message_id, "f2");
+        // Released at shutdown: due again at once, the attempt not counted.
+        assert!(
+            s.settle_chat_message(
+                &f2,
+                Settle::Released {
+                    at: 1503,
+                    note: "interrupted by shutdown".into()
+                },
+                1503
+            )
+            .await
+            .unwrap()
+        );
+        let f2 = s.claim_chat_message(1503, 60_000).await.unwrap().unwrap();
+        assert_eq!((f2.message_id.as_str(), f2.attempts), ("f2", 0));
         // A restart on SQLite releases the dead process's claim at once; on
         // PostgreSQL another instance may hold it, so it runs out instead.
         let released = s.release_chat_claims(1504).await.unwrap();

@@ -2,9 +2,11 @@
 //! before its notification is answered `200` ([`keep`]), and taken in later by
 //! the processor ([`spawn`]), which calls `conversation::take_in` for it.
 //!
-//! The processor is [`WORKERS`] tasks that each claim the oldest due message
-//! (see `store::inbox`: a client's messages one at a time, in the order they
-//! arrived), take it in, and mark it processed. They look for work:
+//! The processor is [`WORKERS`] runners of the one claim loop of leased jobs
+//! (`outbox::run`, as the worker and the senders run theirs) that each claim
+//! the oldest due message (see `store::inbox`: a client's messages one at a
+//! time, in the order they arrived), take it in, and settle it. They look for
+//! work:
 //!
 //! - when woken, after each notification that kept a message;
 //! - at start-up, so a message kept before a crash is taken in after the
@@ -26,19 +28,26 @@
 //! and a claimed one is pending until it is done.
 //!
 //! A message that cannot be taken in (the store fails under it) is tried again
-//! with a growing pause, and after [`MAX_ATTEMPTS`] given up (`dead`, logged),
-//! so one message cannot hold its client's later ones back for ever.
+//! with the loop's backoff, and after [`MAX_ATTEMPTS`] given up (`dead`,
+//! logged), so one message cannot hold its client's later ones back for ever.
+//! At shutdown the message in hand gets the senders' grace, then is released
+//! (due again at once; the attempt not counted).
+//!
+//! The claim is short ([`LEASE_MS`]) and renewed while the message is being
+//! taken in, so that a processor that died lets go of it soon; how long one
+//! attempt may run is the loop's deadline, from [`ATTEMPT_LEASE_MS`] (a chat
+//! waits for the directory and the geocoder, each bounded by its own timeout).
 
 use super::Channel;
 use super::conversation::take_in;
 use super::notification::{Content, Inbound};
+use crate::outbox::{self, Failure, Jobs, Settle};
 use crate::store::{InboxClaim, KeptMessage, Store, StoreError, now_ms};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tracing::Instrument;
 
-/// Processing tasks per instance (different clients at the same time).
+/// Processing runners per instance (different clients at the same time).
 const WORKERS: usize = 4;
 /// How long a claim keeps other processors off a message: extended every
 /// [`RENEW`] while the message is being taken in, so it runs out soon after
@@ -46,11 +55,14 @@ const WORKERS: usize = 4;
 /// takes the message over).
 const LEASE_MS: i64 = 6_000;
 const RENEW: Duration = Duration::from_secs(2);
+/// The loop's lease for one attempt: the attempt's deadline is well inside it.
+const ATTEMPT_LEASE_MS: i64 = 60_000;
 /// How often the inbox is looked at without a wake.
-const POLL: Duration = Duration::from_secs(2);
-/// Failed attempts at one message before it is given up.
+const POLL_MS: u64 = 2_000;
+/// Attempts at one message before it is given up.
 const MAX_ATTEMPTS: i64 = 10;
-/// Longest pause between two attempts at one message.
+/// First and longest pause between two attempts at one message.
+const FIRST_PAUSE_MS: i64 = 2_000;
 const MAX_PAUSE_MS: i64 = 60_000;
 
 /// Keeps the messages of one notification (one transaction); the number new.
@@ -69,15 +81,27 @@ pub(crate) async fn keep(store: &Store, messages: &[Inbound]) -> Result<u64, Sto
     store.keep_chat_messages(kept, now_ms()).await
 }
 
-/// Starts the processing tasks; they end at shutdown.
+/// Starts the processing runners (after releasing, on SQLite, the claims of a
+/// process that died); they end at shutdown, each giving the message in hand
+/// `shutdown_grace_ms`.
 pub(crate) fn spawn(
     ch: Arc<Channel>,
+    shutdown_grace_ms: u64,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    let settings = outbox::Settings {
+        lease_ms: ATTEMPT_LEASE_MS,
+        max_attempts: MAX_ATTEMPTS,
+        backoff_base_ms: FIRST_PAUSE_MS,
+        backoff_max_ms: MAX_PAUSE_MS,
+        idle_poll_ms: POLL_MS,
+        shutdown_grace_ms,
+    };
     let released = Arc::new(tokio::sync::OnceCell::new());
     (0..WORKERS)
         .map(|_| {
             let (ch, stop, released) = (ch.clone(), shutdown.clone(), released.clone());
+            let settings = settings.clone();
             tokio::spawn(async move {
                 released
                     .get_or_init(|| async {
@@ -93,104 +117,77 @@ pub(crate) fn spawn(
                         }
                     })
                     .await;
-                work(ch, stop).await
+                let wake = ch.wake_inbox.clone();
+                outbox::run(Inbox { ch }, settings, wake, stop).await
             })
         })
         .collect()
 }
 
-async fn work(ch: Arc<Channel>, mut stop: watch::Receiver<bool>) {
-    while !*stop.borrow() {
-        // Listening before looking: a wake while this looks is not missed.
-        let woken = ch.wake_inbox.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        match process_one(&ch).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(e) => tracing::error!(error = %e, "WhatsApp: cannot read the inbox"),
-        }
-        tokio::select! {
-            _ = &mut woken => {}
-            _ = tokio::time::sleep(POLL) => {}
-            changed = stop.changed() => {
-                if changed.is_err() {
-                    // Nobody can ask for a shutdown any more.
-                    std::future::pending::<()>().await;
-                }
-            }
-        }
+/// The inbox as leased jobs.
+struct Inbox {
+    ch: Arc<Channel>,
+}
+
+impl Jobs for Inbox {
+    type Job = InboxClaim;
+    type Done = ();
+    type Error = StoreError;
+
+    /// The inbox's own short lease, renewed while at work (see the module docs).
+    async fn claim(
+        &self,
+        now: i64,
+        _attempt_lease_ms: i64,
+    ) -> Result<Option<InboxClaim>, StoreError> {
+        self.ch.engine.store.claim_chat_message(now, LEASE_MS).await
     }
-}
 
-/// Claims and takes in one message; `false` when none was due.
-async fn process_one(ch: &Channel) -> Result<bool, StoreError> {
-    let Some(claim) = ch
-        .engine
-        .store
-        .claim_chat_message(now_ms(), LEASE_MS)
-        .await?
-    else {
-        return Ok(false);
-    };
-    let span = tracing::info_span!(
-        "chat",
-        client = %crate::redact::phone(&format!("+{}", claim.wa_id)),
-        kind = tracing::field::Empty
-    );
-    process(ch, claim).instrument(span).await?;
-    Ok(true)
-}
+    fn attempts(job: &InboxClaim) -> i64 {
+        job.attempts
+    }
 
-async fn process(ch: &Channel, claim: InboxClaim) -> Result<(), StoreError> {
-    let content = claim
-        .content
-        .as_deref()
-        .map(serde_json::from_str::<Content>);
-    let Some(Ok(content)) = content else {
-        // Not readable: nothing to take in (kept by a version that wrote
-        // something else); given up rather than blocking the client's next.
-        tracing::error!("WhatsApp: a kept message cannot be read; given up");
-        ch.engine
+    fn span(&self, claim: &InboxClaim) -> tracing::Span {
+        tracing::info_span!(
+            "chat",
+            client = %crate::redact::phone(&format!("+{}", claim.wa_id)),
+            attempt = claim.attempts + 1,
+            kind = tracing::field::Empty
+        )
+    }
+
+    async fn attempt(&self, claim: &InboxClaim) -> Result<(), Failure> {
+        let content = claim
+            .content
+            .as_deref()
+            .map(serde_json::from_str::<Content>);
+        let Some(Ok(content)) = content else {
+            // Not readable (kept by a version that wrote something else): given
+            // up rather than blocking the client's next message.
+            return Err(Failure::Refused(
+                "a kept message cannot be read".to_string(),
+            ));
+        };
+        let msg = Inbound {
+            id: claim.message_id.clone(),
+            wa_id: claim.wa_id.clone(),
+            content,
+        };
+        tracing::Span::current().record("kind", tracing::field::debug(&msg));
+        let taken = tokio::select! {
+            taken = take_in(&self.ch, msg) => taken,
+            never = keep_claimed(&self.ch, claim) => match never {},
+        };
+        taken.map_err(|e| Failure::Retry(format!("{e:#}")))
+    }
+
+    async fn settle(&self, claim: &InboxClaim, how: Settle<()>) -> Result<bool, StoreError> {
+        self.ch
+            .engine
             .store
-            .retry_chat_message(&claim, now_ms(), true, now_ms())
-            .await?;
-        return Ok(());
-    };
-    let msg = Inbound {
-        id: claim.message_id.clone(),
-        wa_id: claim.wa_id.clone(),
-        content,
-    };
-    tracing::Span::current().record("kind", tracing::field::debug(&msg));
-    let taken = tokio::select! {
-        taken = take_in(ch, msg) => taken,
-        never = keep_claimed(ch, &claim) => match never {},
-    };
-    match taken {
-        Ok(()) => {
-            ch.engine
-                .store
-                .finish_chat_message(&claim, now_ms())
-                .await?;
-        }
-        Err(e) => {
-            let attempts = claim.attempts + 1;
-            let dead = attempts >= MAX_ATTEMPTS;
-            let pause = (1000_i64 << attempts.min(16)).min(MAX_PAUSE_MS);
-            if dead {
-                tracing::error!(error = %e, attempts, "WhatsApp: the message could not be taken in; given up");
-            } else {
-                tracing::warn!(error = %e, attempts, "WhatsApp: taking the message in failed; trying again");
-            }
-            let now = now_ms();
-            ch.engine
-                .store
-                .retry_chat_message(&claim, now + pause, dead, now)
-                .await?;
-        }
+            .settle_chat_message(claim, how, now_ms())
+            .await
     }
-    Ok(())
 }
 
 /// Extends the claim's lease every [`RENEW`]; never ends (dropped when the

@@ -105,13 +105,13 @@ pub(crate) fn spawn(
     settings: SenderSettings,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = inbox::spawn(ch.clone(), settings.shutdown_grace_ms, shutdown.clone());
     let sender = graph::ChatSender {
         store,
         graph: ch.graph.clone(),
         settings,
         wake: ch.wake_sender.clone(),
     };
-    let mut tasks = inbox::spawn(ch.clone(), shutdown.clone());
     let mut stop = shutdown.clone();
     let outcomes = async move {
         while !*stop.borrow() {

@@ -136,7 +136,9 @@ pub(crate) async fn receive(
     match tokio::time::timeout(KEEP_BUDGET, kept).await {
         Ok(Ok(new)) => {
             if new > 0 {
+                // Every idle runner, and a permit for one between two looks.
                 ch.wake_inbox.notify_waiters();
+                ch.wake_inbox.notify_one();
             }
             tracing::debug!(route = "whatsapp", messages = n, new, "messages kept");
             HttpResponse::Ok().finish()
