@@ -237,12 +237,27 @@ impl Store {
         how: Settle<Option<String>>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let (id, token) = (claim.message.id, claim.token.clone());
+        self.settle_outbox_row("messages", claim.message.id, &claim.token, how, now)
+            .await
+    }
+
+    /// The one UPDATE that settles a claimed row of an outbox table
+    /// (`messages` or `whatsapp_outbox`: the same columns), fenced by its
+    /// claim's token.
+    pub(super) async fn settle_outbox_row(
+        &self,
+        table: &'static str,
+        id: i64,
+        token: &str,
+        how: Settle<Option<String>>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let token = token.to_string();
         let (status, provider_id, error, at, counted) = settle_columns(how, now);
         self.update_one(Box::new(move |c| {
             Box::pin(async move {
                 sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE messages SET status = $1, provider_id = COALESCE($2, provider_id), \
+                    "UPDATE {table} SET status = $1, provider_id = COALESCE($2, provider_id), \
                      last_error = $3, next_attempt_at = $4, attempts = attempts + {counted}, \
                      claimed_until = 0, claim_token = NULL, updated_at = $5 \
                      WHERE id = $6 AND claim_token = $7 AND status = 'sending'"
@@ -315,7 +330,7 @@ impl Store {
 /// The columns an outbox row (SMS or WhatsApp) gets for a [`Settle`]: its
 /// status, the provider's id, the last error, when it is due again (for a sent
 /// or dead row: when it was settled) and whether the attempt counts (`1`/`0`).
-pub(super) fn settle_columns(
+fn settle_columns(
     how: Settle<Option<String>>,
     now: i64,
 ) -> (&'static str, Option<String>, Option<String>, i64, u8) {

@@ -13,7 +13,7 @@
 
 use super::Settle;
 use super::calls::upsert_reservation;
-use super::messages::{MessageStatus, settle_columns};
+use super::messages::MessageStatus;
 use super::{Store, StoreError};
 use ivr_core::domain::ReservationRequest;
 use ivr_core::flow::Call;
@@ -240,28 +240,8 @@ impl Store {
         how: Settle<Option<String>>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let (id, token) = (claim.id, claim.token.clone());
-        let (status, provider_id, error, at, counted) = settle_columns(how, now);
-        self.update_one(Box::new(move |c| {
-            Box::pin(async move {
-                sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE whatsapp_outbox SET status = $1, provider_id = COALESCE($2, provider_id), \
-                     last_error = $3, next_attempt_at = $4, attempts = attempts + {counted}, \
-                     claimed_until = 0, claim_token = NULL, updated_at = $5 \
-                     WHERE id = $6 AND claim_token = $7 AND status = 'sending'"
-                )))
-                .bind(status)
-                .bind(provider_id)
-                .bind(error)
-                .bind(at)
-                .bind(now)
-                .bind(id)
-                .bind(token)
-                .execute(&mut *c)
-                .await
-            })
-        }))
-        .await
+        self.settle_outbox_row("whatsapp_outbox", claim.id, &claim.token, how, now)
+            .await
     }
 
     fn chat_reply_from(r: &AnyRow) -> Result<ChatReply, StoreError> {
