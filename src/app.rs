@@ -150,7 +150,6 @@ impl Application {
             cfg,
             engine,
             prompts,
-            store,
             platform_base_url,
             limits,
             security: SecurityCounters::default(),
@@ -165,7 +164,7 @@ impl Application {
                 tracing::info!("WhatsApp: on; point the app's webhook at {public_url}/whatsapp");
                 crate::whatsapp::spawn(
                     ch.clone(),
-                    state.store.clone(),
+                    state.store().clone(),
                     chat_settings,
                     chat_shutdown,
                 )

@@ -54,14 +54,13 @@ impl Engine {
     /// Looks `query` up (once per instance at a time), caches the answer, and
     /// returns it. The lookup goes on when the returned handle is dropped.
     pub(crate) fn geocode(self: &Arc<Self>, query: AddressQuery) -> JoinHandle<GeoResult> {
-        let state = self;
-        let key = key(&query, state.locator.area());
-        let mut inflight = state.geo_inflight.lock().unwrap_or_else(|p| p.into_inner());
+        let key = key(&query, self.locator.area());
+        let mut inflight = self.geo_inflight.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(shared) = inflight.get(&key) {
             let shared = shared.clone();
             return tokio::spawn(shared);
         }
-        let state = Arc::clone(state);
+        let state = Arc::clone(self);
         let k = key.clone();
         let fut = async move {
             let now = now_ms();

@@ -80,7 +80,7 @@ pub(crate) async fn list(
     let Some(limit) = parse_limit(q.limit.as_deref()) else {
         return bad_limit();
     };
-    match state.store.list_reservations(status, limit).await {
+    match state.store().list_reservations(status, limit).await {
         Ok(rows) => json_ok(&rows.iter().map(ReservationView::from).collect::<Vec<_>>()),
         Err(e) => ledger_unavailable(e),
     }
@@ -134,7 +134,7 @@ pub(crate) async fn list_messages(
     let Some(limit) = parse_limit(q.limit.as_deref()) else {
         return bad_limit();
     };
-    match views(&state.store, channel, status, limit).await {
+    match views(state.store(), channel, status, limit).await {
         Ok(rows) => json_ok(&rows),
         Err(e) => ledger_unavailable(e),
     }
@@ -158,7 +158,7 @@ pub(crate) async fn show_message(
         Ok(c) => c,
         Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
     };
-    match find_message(&state.store, channel, id).await {
+    match find_message(state.store(), channel, id).await {
         Ok(Found::One(m)) => json_ok(&m),
         Ok(Found::Nothing) => json_error(StatusCode::NOT_FOUND, "no such message"),
         Ok(Found::Ambiguous) => json_error(
@@ -178,7 +178,7 @@ pub(crate) async fn show(
     let Ok(id) = path.into_inner().parse::<i64>() else {
         return json_error(StatusCode::BAD_REQUEST, "the id must be a number");
     };
-    match state.store.reservation(id).await {
+    match state.store().reservation(id).await {
         Ok(Some(r)) => json_ok(&ReservationView::from(&r)),
         Ok(None) => json_error(StatusCode::NOT_FOUND, "no such reservation"),
         Err(e) => ledger_unavailable(e),

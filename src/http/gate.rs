@@ -177,7 +177,7 @@ async fn accept_at_one_url(state: &AppState, req: &HttpRequest) -> Result<(), Re
         .collect();
     let now = crate::store::now_ms();
     match state
-        .store
+        .store()
         .remember_signature(&key, &url, now, webhook_signature::TELNYX_REPLAY_TTL_MS)
         .await
     {

@@ -119,7 +119,7 @@ impl Greetings {
             let last = match b.spare.take() {
                 Some((d, last)) if d == day => last,
                 // None ahead (or of another day: skipped, never reused).
-                _ => state.store.reserve_protocols(day, BLOCK).await?,
+                _ => state.store().reserve_protocols(day, BLOCK).await?,
             };
             b.day = day.to_string();
             b.next = last - BLOCK + 1;
@@ -129,7 +129,7 @@ impl Greetings {
         b.next += 1;
         if b.last - n < BLOCK / 2 && b.spare.is_none() && !b.refilling {
             b.refilling = true;
-            let (store, block, day) = (state.store.clone(), self.block.clone(), day.to_string());
+            let (store, block, day) = (state.store().clone(), self.block.clone(), day.to_string());
             tokio::spawn(async move {
                 let got = store.reserve_protocols(&day, BLOCK).await;
                 let mut b = block.lock().await;
@@ -225,7 +225,7 @@ pub(super) async fn store_greeted(
         return Ok(Some((greeted, false)));
     }
     // Stored meanwhile by a copy of this request: go on from what is stored.
-    Ok(state.store.load_call(call_sid).await?.map(|s| (s, false)))
+    Ok(state.store().load_call(call_sid).await?.map(|s| (s, false)))
 }
 
 /// Stores a greeted call at `seq` 1; `false` when it was stored already.
@@ -237,7 +237,7 @@ pub(super) async fn store_now(
 ) -> anyhow::Result<bool> {
     let body = greeted.last_reply.as_deref().unwrap_or_default();
     Ok(state
-        .store
+        .store()
         .create_call(call_sid, &greeted.call, body, now)
         .await?)
 }
@@ -251,7 +251,10 @@ pub(super) async fn store_on_status(
 ) -> anyhow::Result<()> {
     if let Some(g) = state.greetings.take(call_sid) {
         let (call, body) = g.rebuild(state);
-        state.store.create_call(call_sid, &call, &body, now).await?;
+        state
+            .store()
+            .create_call(call_sid, &call, &body, now)
+            .await?;
         tracing::info!("greeted call stored at its status callback");
     }
     Ok(())

@@ -203,7 +203,7 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
         );
     }
     let now = now_ms();
-    match state.store.ledger_backlog(now).await {
+    match state.store().ledger_backlog(now).await {
         Ok((pending, oldest_ms)) => {
             r.register(
                 "ozmap_ivr_ledger_pending",
@@ -221,7 +221,7 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
         Err(e) => tracing::error!(error = %e, "metrics: ledger backlog unavailable"),
     }
     match state
-        .store
+        .store()
         .list_reservations(Some(LedgerStatus::Dead), 1000)
         .await
     {
@@ -233,7 +233,7 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
         Err(e) => tracing::error!(error = %e, "metrics: dead letters unavailable"),
     }
     let messages = Family::<[(&'static str, String); 2], Gauge>::default();
-    match state.store.message_counts().await {
+    match state.store().message_counts().await {
         Ok(counts) => {
             for (status, n) in counts {
                 messages
@@ -246,7 +246,7 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
         }
         Err(e) => tracing::error!(error = %e, "metrics: SMS outbox unavailable"),
     }
-    match state.store.chat_reply_counts().await {
+    match state.store().chat_reply_counts().await {
         Ok(counts) => {
             for (status, n) in counts {
                 messages
@@ -262,7 +262,7 @@ pub(crate) async fn metrics(_: Operator, state: web::Data<AppState>) -> HttpResp
         messages,
     );
     let today = state.cfg.call.schedule.start_of_day_ms(now);
-    match state.store.call_traces(today).await {
+    match state.store().call_traces(today).await {
         Ok(traces) => {
             let f = super::console::Funnel::of(&traces, now);
             let ratio = Gauge::<f64, AtomicU64>::default();

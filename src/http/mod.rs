@@ -94,7 +94,7 @@ pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
 
 /// `GET /healthz`: the store answers.
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state.store.ping().await {
+    match state.store().ping().await {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok\n"),
         Err(e) => {
             tracing::error!(error = %e, "health check: store unavailable");

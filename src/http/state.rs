@@ -19,8 +19,6 @@ pub struct AppState {
     /// The session engine every channel's step goes through.
     pub(crate) engine: Arc<Engine>,
     pub(crate) prompts: Prompts,
-    /// The engine's store, for the operators' views.
-    pub(crate) store: Store,
     /// The public URL as the platform calls it: action URLs and signed
     /// URLs start with it. Holds the basic-auth password when there is one: never
     /// log it.
@@ -47,6 +45,11 @@ impl AppState {
     /// greeting writes nothing (see `http::greeting`).
     pub fn greeted_unstored(&self, call_sid: &str) -> bool {
         self.greetings.holds(call_sid)
+    }
+
+    /// The store (the engine's), for the web side's views and the greeting.
+    pub(crate) fn store(&self) -> &Store {
+        &self.engine.store
     }
 
     /// A call's rules for the engine: each effect waited on within the step

@@ -75,7 +75,7 @@ async fn status(state: &Arc<AppState>, req: &Request<'_>, now: i64) -> anyhow::R
         "completed" | "busy" | "failed" | "no-answer" | "canceled"
     ) {
         // The console counts a call that ends at a question as abandoned there.
-        state.store.end_call(req.call_sid, now).await?;
+        state.store().end_call(req.call_sid, now).await?;
     }
     Ok(ivr_core::twiml::Response::new().render())
 }
@@ -102,7 +102,7 @@ async fn find(state: &Arc<AppState>, req: &Request<'_>, now: i64) -> anyhow::Res
     let loaded = if first_request {
         None
     } else {
-        state.store.load_call(call_sid).await?
+        state.store().load_call(call_sid).await?
     };
     // The first answer to a greeting (a Gather's answer or silence at `seq` 1)
     // stores the call as that answer leaves it, in one write (see `greeting`).
@@ -257,7 +257,7 @@ async fn step(
     };
     if engine.commit(commit, now).await? != Committed::Moved {
         // Another copy of this request moved the call first: answer what it did.
-        let again = state.store.load_call(call_sid).await?;
+        let again = state.store().load_call(call_sid).await?;
         return Ok(again.and_then(|s| s.last_reply).unwrap_or(body));
     }
     count_address_attempts(state, &stored.call, &t);

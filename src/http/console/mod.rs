@@ -150,7 +150,7 @@ pub(crate) async fn show(
     let now = now_ms();
     let schedule = &state.cfg.call.schedule;
     let today_ms = schedule.start_of_day_ms(now);
-    let week = state.store.call_traces(now - 7 * 24 * 3_600_000).await?;
+    let week = state.store().call_traces(now - 7 * 24 * 3_600_000).await?;
     let today: Vec<CallTrace> = week
         .iter()
         .filter(|t| t.created_at >= today_ms)
@@ -163,7 +163,7 @@ pub(crate) async fn show(
     };
     let search = q.q.as_deref().map(str::trim).unwrap_or("");
     let rows = state
-        .store
+        .store()
         .list_reservations(status.and_then(ledger_status), 1000)
         .await?;
     let mut ledger: Vec<ReservationView> = rows
@@ -179,12 +179,12 @@ pub(crate) async fn show(
     if ledger.is_empty() && !search.is_empty() {
         // Older than the newest rows: an exact protocol or client code.
         let by_code = match ClientCode::parse(search) {
-            Some(code) => state.store.reservation_by_code(&code).await?,
+            Some(code) => state.store().reservation_by_code(&code).await?,
             None => None,
         };
         let found = match by_code {
             Some(r) => Some(r),
-            None => state.store.reservation_by_protocol(search).await?,
+            None => state.store().reservation_by_protocol(search).await?,
         };
         ledger.extend(found.as_ref().map(ReservationView::from));
     }
@@ -194,7 +194,7 @@ pub(crate) async fn show(
             let id = id
                 .parse::<i64>()
                 .map_err(|_| ConsoleError::BadRequest("the id must be a number"))?;
-            let r = state.store.reservation(id).await?;
+            let r = state.store().reservation(id).await?;
             Some(ReservationView::from(&r.ok_or(ConsoleError::NotFound)?))
         }
     };
@@ -204,13 +204,13 @@ pub(crate) async fn show(
         _ => None,
     };
     let recent = state
-        .store
+        .store()
         .recent_calls(30)
         .await?
         .iter()
         .map(|t| recent_row(t, l, &state, now))
         .collect();
-    let messages = crate::admin::list_messages(&state.store, None, None, 30).await?;
+    let messages = crate::admin::list_messages(state.store(), None, None, 30).await?;
     let d = page::Dashboard {
         l,
         csrf: access.csrf(),
@@ -325,7 +325,7 @@ pub(crate) async fn act(
     let now = now_ms();
     let done = match what.as_str() {
         "retry" => {
-            if !state.store.requeue(id, now).await? {
+            if !state.store().requeue(id, now).await? {
                 return Err(ConsoleError::Conflict("only a dead letter can be retried"));
             }
             state.engine.wake_worker.notify_one();
@@ -334,7 +334,7 @@ pub(crate) async fn act(
         }
         "cancel" => {
             let r = state
-                .store
+                .store()
                 .reservation(id)
                 .await?
                 .ok_or(ConsoleError::NotFound)?;
@@ -351,7 +351,7 @@ pub(crate) async fn act(
                     .await
                     .map_err(|e| ConsoleError::Ozmap(e.to_string()))?;
             }
-            state.store.mark_cancelled(id, now).await?;
+            state.store().mark_cancelled(id, now).await?;
             tracing::info!(id, "console: reservation cancelled");
             "cancelled"
         }
@@ -392,7 +392,7 @@ pub(crate) async fn funnel_json(
             }
         },
     };
-    match state.store.call_traces(since).await {
+    match state.store().call_traces(since).await {
         Ok(traces) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(Funnel::of(&traces, now).json(since)),

@@ -103,7 +103,7 @@ pub(crate) async fn access(req: &HttpRequest, state: &AppState) -> Result<Access
         return Err(ConsoleError::LoginRequired);
     };
     let id = hash(&value);
-    match state.store.session(&id, now_ms()).await? {
+    match state.store().session(&id, now_ms()).await? {
         Some(csrf) => Ok(Access::Session { id, csrf }),
         None => Err(ConsoleError::LoginRequired),
     }
@@ -179,7 +179,7 @@ pub(crate) async fn login(
     let value = random_token();
     let now = now_ms();
     state
-        .store
+        .store()
         .create_session(&hash(&value), &random_token(), now + SESSION_MS, now)
         .await?;
     tracing::info!("console: operator logged in");
@@ -189,7 +189,7 @@ pub(crate) async fn login(
 /// Ends the session; the `Set-Cookie` value that clears the cookie.
 pub(crate) async fn logout(state: &AppState, access: &Access) -> Result<String, ConsoleError> {
     if let Access::Session { id, .. } = access {
-        state.store.delete_session(id).await?;
+        state.store().delete_session(id).await?;
         tracing::info!("console: operator logged out");
     }
     Ok(cookie_header(state, "", 0))
