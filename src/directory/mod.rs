@@ -251,10 +251,12 @@ struct Fields {
 /// A name and an address into what the flow takes. A client without a usable
 /// address (no street or no city) is known, with the address to be asked.
 fn known(name: String, f: Fields) -> KnownClient {
-    let number = f.number.filter(|n| {
-        let n = n.to_lowercase().replace(['/', '.', ' '], "");
-        !matches!(n.as_str(), "sn" | "0" | "semnumero" | "semnúmero")
-    });
+    // "S/N" in the ISP's record is its own word that there is none; an
+    // empty number is not known (and is not read back).
+    let number = f
+        .number
+        .as_deref()
+        .and_then(ivr_core::domain::HouseNumber::parse);
     let installation = match (f.street, f.city) {
         (Some(street), Some(city)) => Some(ivr_core::domain::Place {
             street,

@@ -31,7 +31,7 @@ fn the_contract_reads_a_full_record_and_a_tolerant_one() {
     assert_eq!(k.name, "Gabriel Marioto");
     assert!(k.located);
     let p = k.installation.unwrap();
-    assert_eq!(p.number.as_deref(), Some("900"));
+    assert_eq!(p.number.as_ref().and_then(|n| n.given()), Some("900"));
     assert_eq!(p.state.as_deref(), Some("SC"));
     assert_eq!(p.cep.unwrap().as_str(), "88025500");
     assert!((p.lat + 27.578_233_6).abs() < 1e-6);
@@ -41,7 +41,19 @@ fn the_contract_reads_a_full_record_and_a_tolerant_one() {
     )
     .unwrap();
     assert!(!k.located);
-    assert_eq!(k.installation.unwrap().number, None);
+    // "S/N" is the ISP's own record that there is none: read back as such
+    assert_eq!(
+        k.installation.unwrap().number,
+        Some(ivr_core::domain::HouseNumber::Without)
+    );
+    // an empty number is not known, and not read back at all
+    let k = contract::parse(
+        br#"{"name":"Ana","installation":{"street":"Rua A","number":"","city":"X"}}"#,
+    )
+    .unwrap();
+    let p = k.installation.unwrap();
+    assert_eq!(p.number, None);
+    assert_eq!(p.spoken(), "Rua A, X");
     // no street: known, the address to be asked
     let k = contract::parse(br#"{"name":"Ana","installation":{"city":"X"}}"#).unwrap();
     assert!(k.installation.is_none() && !k.located);

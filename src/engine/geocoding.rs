@@ -32,8 +32,10 @@ pub(super) type GeoLookup = Shared<BoxFuture<'static, GeoResult>>;
 /// What the matcher's verdicts mean changed with this version: older cached
 /// answers are not read. v3: a town-wide CEP (ViaCEP's empty `logradouro`, a
 /// CEP of several streets in the gazetteer) is a town, no longer "not found"
-/// nor the first street at that CEP.
-const KEY_VERSION: &str = "v3";
+/// nor the first street at that CEP. v4: a number not heard is not known (no
+/// longer "s/n"), numbers split by a pause are put together, and several
+/// streets named are a choice or not found.
+const KEY_VERSION: &str = "v4";
 
 /// The cache key of a query: a hash, so the key itself holds no address. A
 /// service area other than Brazil is part of it, so a place found before the
@@ -127,17 +129,17 @@ mod tests {
         assert_eq!(brazil, key(&q, &ServiceArea::Brazil));
         // Verdicts of the matcher before this version are not read.
         let json = serde_json::to_string(&q).unwrap();
-        for old in [json.clone(), format!("v2:{json}")] {
+        for old in [json.clone(), format!("v2:{json}"), format!("v3:{json}")] {
             let old = Sha256::digest(old.to_lowercase().as_bytes());
             assert_ne!(
                 brazil,
                 old.iter().map(|b| format!("{b:02x}")).collect::<String>()
             );
         }
-        let v3 = Sha256::digest(format!("v3:{json}").to_lowercase().as_bytes());
+        let v4 = Sha256::digest(format!("v4:{json}").to_lowercase().as_bytes());
         assert_eq!(
             brazil,
-            v3.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            v4.iter().map(|b| format!("{b:02x}")).collect::<String>()
         );
         assert!(!floripa.to_lowercase().contains("rui"));
     }

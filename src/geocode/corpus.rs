@@ -6,11 +6,15 @@
 //!
 //! A transcript is walked as a caller would: said at the address question, the
 //! geocoder's verdict taken through the flow, a separating question answered
-//! truthfully, and the read-back compared with what the caller meant.
+//! truthfully, the house number typed when the flow asks it (the transcript
+//! lost it, or split it so that two readings remain; `*` when the caller meant
+//! none), and the read-back compared with what the caller meant. The number
+//! column is what the caller meant: empty for "sem número". A read-back with
+//! a number the caller did not say, "sem número" included, is wrong.
 
 use super::gazetteer::{Gazetteer, fold, tokens};
 use super::{CepSource, Geocoder, Locator};
-use ivr_core::domain::Place;
+use ivr_core::domain::{HouseNumber, Place};
 use ivr_core::flow::{self, Call, Effect, Event, FlowConfig, Progress, Step};
 use std::sync::Arc;
 
@@ -71,15 +75,25 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 fn meant(place: &Place, line: &Line, homes: &[(String, String)]) -> bool {
+    let number = match &line.number {
+        Some(n) => HouseNumber::Given(n.clone()),
+        None => HouseNumber::Without,
+    };
     same(&place.street, &line.street)
-        && place.number == line.number
+        && place.number == Some(number)
         && homes.iter().any(|(hood, city)| {
             same(place.neighbourhood.as_deref().unwrap_or(""), hood) && same(&place.city, city)
         })
 }
 
 enum Heard {
-    Understood { asked: bool, unsure: bool },
+    /// `asked`: after a separating question; `number`: after the number was
+    /// asked.
+    Understood {
+        asked: bool,
+        number: bool,
+        unsure: bool,
+    },
     NotUnderstood(String),
     Wrong(String),
 }
@@ -115,17 +129,40 @@ async fn walk(locator: &Locator, line: &Line) -> Heard {
     let mut asked = false;
     if call.step == Step::ChooseAddress {
         asked = true;
-        let first = call
-            .data
-            .candidates
-            .first()
-            .is_some_and(|p| meant(p, line, &homes));
+        let first = call.data.candidates.first().is_some_and(|p| {
+            same(&p.street, &line.street)
+                && homes.iter().any(|(hood, city)| {
+                    same(p.neighbourhood.as_deref().unwrap_or(""), hood) && same(&p.city, city)
+                })
+        });
         let answer = Event::Answer {
             digits: Some(if first { "1" } else { "2" }.into()),
             speech: None,
             confidence: None,
         };
         call = flow::advance(&cfg, &call, answer, 2).call;
+    }
+    let mut number = false;
+    if call.step == Step::AskStreetNumber {
+        number = true;
+        let keys = line.number.clone().unwrap_or_else(|| "*".into());
+        let typed = Event::Answer {
+            digits: Some(keys),
+            speech: None,
+            confidence: None,
+        };
+        let t = flow::advance(&cfg, &call, typed, 3);
+        let Some(Effect::Geocode(query)) = t.effect else {
+            return Heard::NotUnderstood(format!("number not taken ({:?})", t.call.step));
+        };
+        let judged = locator.locate(&query).await.expect("the gazetteer answers");
+        call = flow::advance(
+            &cfg,
+            &t.call,
+            Event::Poll(Progress::Geocoded(judged.located.into())),
+            4,
+        )
+        .call;
     }
     if call.step != Step::ConfirmAddress {
         return Heard::NotUnderstood(format!("{:?} ({rule})", call.step));
@@ -134,6 +171,7 @@ async fn walk(locator: &Locator, line: &Line) -> Heard {
     if meant(place, line, &homes) {
         Heard::Understood {
             asked,
+            number,
             unsure: call.data.unsure,
         }
     } else {
@@ -154,16 +192,19 @@ async fn the_corpus_is_understood_and_never_read_back_wrong() {
     let lines = corpus();
     assert!(lines.len() >= 100, "the corpus has {} lines", lines.len());
     let (mut understood, mut asked, mut unsure, mut complements) = (0, 0, 0, 0);
+    let mut numbers_asked = 0;
     let mut misses = Vec::new();
     let mut wrong = Vec::new();
     for line in &lines {
         match walk(&locator, line).await {
             Heard::Understood {
                 asked: a,
+                number: n,
                 unsure: u,
             } => {
                 understood += 1;
                 asked += usize::from(a);
+                numbers_asked += usize::from(n);
                 unsure += usize::from(u);
             }
             Heard::NotUnderstood(why) => {
@@ -198,7 +239,7 @@ async fn the_corpus_is_understood_and_never_read_back_wrong() {
     let total = lines.len();
     let with_complement = lines.iter().filter(|l| l.complement.is_some()).count();
     println!(
-        "CORPUS {total} transcripts: {understood} understood ({:.1}%), {asked} after a separating question, {unsure} read back as a guess, {} not understood, {} wrong; complements kept {complements}/{with_complement}",
+        "CORPUS {total} transcripts: {understood} understood ({:.1}%), {asked} after a separating question, {numbers_asked} after the number was asked, {unsure} read back as a guess, {} not understood, {} wrong; complements kept {complements}/{with_complement}",
         100.0 * understood as f64 / total as f64,
         total - understood - wrong.len(),
         wrong.len()

@@ -5,7 +5,7 @@ use super::{
     CepSource, GeoError, GeoQuery, Geocoder, GeocoderKind, GeocoderSettings, Judged, Located,
     ServiceArea, cep, gazetteer, google, nominatim,
 };
-use ivr_core::domain::{AddressQuery, Cep, Place, Town};
+use ivr_core::domain::{AddressQuery, Cep, HouseNumber, Place, Town};
 use std::sync::Arc;
 use std::time::Instant;
 use url::Url;
@@ -146,22 +146,21 @@ impl Locator {
         let started = Instant::now();
         let judged = match q {
             AddressQuery::Spoken { text } => self.locate_spoken(text).await?,
-            AddressQuery::Cep { cep, number } => self.locate_cep(cep, number.as_deref()).await?,
+            AddressQuery::Cep { cep, number } => self.locate_cep(cep, number).await?,
             AddressQuery::Street {
                 street,
                 number,
                 cep,
                 town,
-            } => {
-                self.locate_street(street, number.as_deref(), cep, town)
-                    .await?
-            }
+            } => self.locate_street(street, number, cep, town).await?,
+            AddressQuery::Numbered { place, number } => self.locate_numbered(place, number).await,
         };
         tracing::info!(
             query = match q {
                 AddressQuery::Spoken { .. } => "spoken",
                 AddressQuery::Cep { .. } => "cep",
                 AddressQuery::Street { .. } => "street_in_town",
+                AddressQuery::Numbered { .. } => "number_on_street",
             },
             verdict = match &judged.located {
                 Located::Sure(_) => "sure",
@@ -220,13 +219,13 @@ impl Locator {
     async fn locate_street(
         &self,
         street: &str,
-        number: Option<&str>,
+        number: &HouseNumber,
         cep: &Cep,
         town: &Town,
     ) -> Result<Judged, GeoError> {
         let text = format!(
             "{street} {}, {} {}",
-            number.unwrap_or(ivr_core::speech::NO_NUMBER),
+            number.given().unwrap_or(ivr_core::speech::NO_NUMBER),
             town.city,
             town.state.as_deref().unwrap_or("")
         );
@@ -234,7 +233,7 @@ impl Locator {
         let in_town =
             |p: &Place| gazetteer::fold(p.city.trim()) == gazetteer::fold(town.city.trim());
         let fix = |p: &mut Place| {
-            p.number = number.map(str::to_string);
+            p.number = Some(number.clone());
             p.cep = Some(cep.clone());
             if p.state.is_none() {
                 p.state = town.state.clone();
@@ -271,7 +270,7 @@ impl Locator {
         Ok(judged)
     }
 
-    async fn locate_cep(&self, cep: &Cep, number: Option<&str>) -> Result<Judged, GeoError> {
+    async fn locate_cep(&self, cep: &Cep, number: &HouseNumber) -> Result<Judged, GeoError> {
         let Some(addr) = self.cep.lookup(cep).await? else {
             return Ok(Judged::not_found("unknown_cep"));
         };
@@ -288,13 +287,9 @@ impl Locator {
                 None,
             ));
         }
-        let number = number
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(String::from);
         let query = GeoQuery::Structured {
             street: addr.street.clone(),
-            number: number.clone(),
+            number: number.given().map(String::from),
             neighbourhood: addr.neighbourhood.clone(),
             city: addr.city.clone(),
             state: addr.state.clone(),
@@ -303,7 +298,7 @@ impl Locator {
         let Some(mut place) = self.geocoder.geocode(&query).await? else {
             return Ok(Judged::not_found("cep_street_not_found"));
         };
-        place.number = number;
+        place.number = Some(number.clone());
         place.cep = Some(cep.clone());
         if place.neighbourhood.is_none() {
             place.neighbourhood = addr.neighbourhood;
@@ -312,6 +307,44 @@ impl Locator {
             place.state = addr.state;
         }
         Ok(Judged::new(Located::Sure(place), "cep", None))
+    }
+}
+
+impl Locator {
+    /// The number asked for a street found without one: the house's own
+    /// position on that street when the geocoder knows it, else the street's,
+    /// with the caller's number either way (the street is already known: a
+    /// failing geocoder loses nothing). Sure: the flow keeps a guessed street
+    /// a guess.
+    async fn locate_numbered(&self, street: &Place, number: &HouseNumber) -> Judged {
+        let query = GeoQuery::Structured {
+            street: street.street.clone(),
+            number: number.given().map(String::from),
+            neighbourhood: street.neighbourhood.clone(),
+            city: street.city.clone(),
+            state: street.state.clone(),
+            cep: street.cep.clone(),
+        };
+        let same_street = |p: &Place| {
+            gazetteer::judge(&p.street, &street.street)
+                .is_some_and(|(similarity, _)| similarity >= gazetteer::SURE)
+                && gazetteer::fold(p.city.trim()) == gazetteer::fold(street.city.trim())
+        };
+        let (mut place, rule) = match self.geocoder.geocode(&query).await {
+            Ok(Some(p)) if same_street(&p) => (p, "number_found"),
+            Ok(_) => (street.clone(), "number_on_the_street"),
+            Err(e) => {
+                tracing::warn!(error = %e, "geocoder failed on a number; the street's position is kept");
+                (street.clone(), "number_on_the_street")
+            }
+        };
+        place.street = street.street.clone();
+        place.number = Some(number.clone());
+        place.complement = street.complement.clone();
+        if place.cep.is_none() {
+            place.cep = street.cep.clone();
+        }
+        Judged::new(Located::Sure(place), rule, None)
     }
 }
 
@@ -327,8 +360,9 @@ fn score_bucket(score: f32) -> &'static str {
 /// A remote geocoder's first result for a spoken text, judged as the
 /// gazetteer judges its own: a result on another street than the one named is
 /// not found; a weak resemblance is a guess; the caller's number and
-/// complement win over the result's (a street-level result is accepted at the
-/// street's position with the caller's number).
+/// complement replace the result's (a street-level result is accepted at the
+/// street's position with the caller's number; without one the number is
+/// not known).
 fn judge_remote(text: &str, mut place: Place) -> Judged {
     let Some((similarity, said)) = gazetteer::judge(text, &place.street) else {
         return Judged::not_found("other_street");
@@ -336,9 +370,13 @@ fn judge_remote(text: &str, mut place: Place) -> Judged {
     if similarity < gazetteer::MIN_SIMILARITY {
         return Judged::not_found("other_street");
     }
-    if said.number.is_some() || said.no_number {
-        place.number = said.number;
-    }
+    // The caller's number, or that they said there is none; a number not
+    // heard is not known, whatever the result holds (it is asked).
+    place.number = if said.no_number {
+        Some(HouseNumber::Without)
+    } else {
+        said.number.map(HouseNumber::Given)
+    };
     place.complement = said.complement;
     if similarity >= gazetteer::SURE {
         Judged::new(Located::Sure(place), "sure", Some(similarity))

@@ -30,7 +30,7 @@ pub use gazetteer::AddressBook;
 pub(crate) use locator::Locator;
 pub(crate) use settings::{GeocoderKind, GeocoderSettings};
 
-use ivr_core::domain::{Cep, Place, Town};
+use ivr_core::domain::{Cep, HouseNumber, Place, Town};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -315,7 +315,7 @@ impl Found {
         match q {
             GeoQuery::Free(_) => Some(Place {
                 street: street?,
-                number: non_empty(self.number),
+                number: self.number.as_deref().and_then(HouseNumber::parse),
                 complement: None,
                 neighbourhood,
                 city: city?,
@@ -333,7 +333,7 @@ impl Found {
                 cep,
             } => Some(Place {
                 street: street.unwrap_or_else(|| q_street.clone()),
-                number: number.clone(),
+                number: number.as_deref().and_then(HouseNumber::parse),
                 complement: None,
                 neighbourhood: neighbourhood.or_else(|| q_hood.clone()),
                 city: city.unwrap_or_else(|| q_city.clone()),

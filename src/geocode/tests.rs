@@ -4,7 +4,7 @@
 use super::gazetteer::Gazetteer;
 use super::gazetteer::tests::FIXTURE;
 use super::*;
-use ivr_core::domain::AddressQuery;
+use ivr_core::domain::{AddressQuery, HouseNumber};
 use serde_json::json;
 use std::sync::Arc;
 use wiremock::matchers::{path, query_param};
@@ -50,7 +50,7 @@ async fn cep_path_end_to_end_with_viacep_and_the_gazetteer() {
 
     let q = AddressQuery::Cep {
         cep: cep(),
-        number: Some("900".into()),
+        number: HouseNumber::Given("900".into()),
     };
     let p = locator.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(
@@ -63,29 +63,29 @@ async fn cep_path_end_to_end_with_viacep_and_the_gazetteer() {
     // caller's number, the CEP.
     let q = AddressQuery::Cep {
         cep: cep(),
-        number: Some("77".into()),
+        number: HouseNumber::Given("77".into()),
     };
     let p = locator.locate(&q).await.unwrap().sure().unwrap();
-    assert_eq!(p.number.as_deref(), Some("77"));
+    assert_eq!(p.number.as_ref().and_then(|n| n.given()), Some("77"));
     assert_eq!(p.cep, Some(cep()));
     assert_eq!((p.lat, p.lng), (-27.5779, -48.5286));
 
-    // No number ("s/n").
+    // No number (`*` typed): "sem número".
     let q = AddressQuery::Cep {
         cep: cep(),
-        number: None,
+        number: HouseNumber::Without,
     };
     let p = locator.locate(&q).await.unwrap().sure().unwrap();
-    assert_eq!(p.number, None);
+    assert_eq!(p.number, Some(HouseNumber::Without));
     assert_eq!(
         p.spoken(),
-        "Rua Delminda Silveira, s/n, Agronômica, Florianópolis"
+        "Rua Delminda Silveira, sem número, Agronômica, Florianópolis"
     );
 
     // Unknown CEP.
     let q = AddressQuery::Cep {
         cep: Cep::parse("01310-100").unwrap(),
-        number: Some("1".into()),
+        number: HouseNumber::Given("1".into()),
     };
     assert_eq!(locator.locate(&q).await.map(Judged::sure), Ok(None));
 }
@@ -103,7 +103,7 @@ async fn a_town_wide_cep_from_viacep_names_the_town() {
     let locator = Locator::new(Geocoder::Gazetteer(gazetteer()), via(&server));
     let q = AddressQuery::Cep {
         cep: Cep::parse("88160-000").unwrap(),
-        number: Some("10".into()),
+        number: HouseNumber::Given("10".into()),
     };
     let judged = locator.locate(&q).await.unwrap();
     assert_eq!(
@@ -127,7 +127,7 @@ async fn a_town_wide_cep_from_the_gazetteer_names_the_town_then_its_street_is_fo
     };
     let q = AddressQuery::Cep {
         cep: cep.clone(),
-        number: Some("12".into()),
+        number: HouseNumber::Given("12".into()),
     };
     let judged = locator.locate(&q).await.unwrap();
     assert_eq!(judged.located, Located::TownOnly(town.clone()));
@@ -135,13 +135,13 @@ async fn a_town_wide_cep_from_the_gazetteer_names_the_town_then_its_street_is_fo
     // The street the caller then says, looked for in that town.
     let q = AddressQuery::Street {
         street: "Rua Rachadel".into(),
-        number: Some("12".into()),
+        number: HouseNumber::Given("12".into()),
         cep: cep.clone(),
         town,
     };
     let p = locator.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(p.street, "R. Rachadel");
-    assert_eq!(p.number.as_deref(), Some("12"));
+    assert_eq!(p.number.as_ref().and_then(|n| n.given()), Some("12"));
     assert_eq!(p.city, "Antônio Carlos");
     assert_eq!(p.cep, Some(cep));
 }
@@ -152,14 +152,14 @@ async fn cep_path_through_the_gazetteer_alone() {
     let locator = Locator::new(Geocoder::Gazetteer(g.clone()), CepSource::Gazetteer(g));
     let q = AddressQuery::Cep {
         cep: cep(),
-        number: Some("900".into()),
+        number: HouseNumber::Given("900".into()),
     };
     let p = locator.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(p.lat, -27.5782336721312);
     assert_eq!(p.cep, Some(cep()));
     let q = AddressQuery::Cep {
         cep: Cep::parse("01310100").unwrap(),
-        number: None,
+        number: HouseNumber::Without,
     };
     assert_eq!(locator.locate(&q).await.map(Judged::sure), Ok(None));
 }
@@ -174,7 +174,7 @@ async fn cep_service_errors_reach_the_caller() {
     let locator = Locator::new(Geocoder::Gazetteer(gazetteer()), via(&server));
     let q = AddressQuery::Cep {
         cep: cep(),
-        number: Some("900".into()),
+        number: HouseNumber::Given("900".into()),
     };
     assert!(matches!(
         locator.locate(&q).await,
@@ -221,7 +221,7 @@ async fn spoken_path_keeps_the_callers_number_when_nominatim_knows_only_the_stre
     };
     let p = locator.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(p.street, "Rua Delminda Silveira");
-    assert_eq!(p.number.as_deref(), Some("900"));
+    assert_eq!(p.number.as_ref().and_then(|n| n.given()), Some("900"));
     assert_eq!(p.state.as_deref(), Some("SC"));
 }
 
@@ -297,7 +297,7 @@ async fn from_config_reads_the_gazetteer_file_and_rejects_a_broken_one() {
     let l = Locator::from_settings(&config(&["--gazetteer-file", good.to_str().unwrap()])).unwrap();
     let q = AddressQuery::Cep {
         cep: Cep::parse("88025000").unwrap(),
-        number: Some("10".into()),
+        number: HouseNumber::Given("10".into()),
     };
     let p = l.locate(&q).await.unwrap().sure().unwrap();
     assert_eq!(p.street, "R. Frei Caneca");

@@ -6,6 +6,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod spoken;
+pub use spoken::{spoken_name, spoken_street};
+
 /// An ERP client code: digits, optionally split by `|` (the tutorial's `123|123`).
 /// On the keypad `*` stands for `|`.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -111,22 +114,109 @@ impl fmt::Debug for Cep {
     }
 }
 
+/// A house number the caller gave: the number, or that the address has none.
+///
+/// Not knowing the number is not a `HouseNumber`: where it may be unknown the
+/// field is an `Option` ([`Place::number`]), and an unknown number is read back
+/// as no number at all. So "sem número" is only ever read back when the caller
+/// said it (or the ISP's own record writes it), never because a number was
+/// not heard.
+///
+/// Stored as a text: the number, or `"s/n"` for [`HouseNumber::Without`]; a
+/// stored `null` (what versions before this one wrote for a typed `*`) reads
+/// as `Without`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HouseNumber {
+    /// The number: "900", "12A".
+    Given(String),
+    /// The address has no number: the caller said "sem número" or "s/n", or
+    /// pressed `*` (or the ISP's record writes "S/N").
+    Without,
+}
+
+impl HouseNumber {
+    /// A number as a file, a geocoder or an ERP writes it: `None` when empty;
+    /// "S/N", "s/nº", "SN", "0" or "sem número" are [`HouseNumber::Without`].
+    pub fn parse(raw: &str) -> Option<Self> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return None;
+        }
+        let bare: String = t
+            .to_lowercase()
+            .chars()
+            .filter(|c| !matches!(c, '/' | '.' | ' ' | 'º' | '°'))
+            .collect();
+        if matches!(
+            bare.as_str(),
+            "sn" | "0" | "semnumero" | "semnúmero" | "snumero" | "snúmero"
+        ) {
+            return Some(HouseNumber::Without);
+        }
+        Some(HouseNumber::Given(t.to_string()))
+    }
+
+    /// The number, when there is one.
+    pub fn given(&self) -> Option<&str> {
+        match self {
+            HouseNumber::Given(n) => Some(n),
+            HouseNumber::Without => None,
+        }
+    }
+
+    /// As read back: the number, or "sem número".
+    pub fn spoken(&self) -> &str {
+        match self {
+            HouseNumber::Given(n) => n,
+            HouseNumber::Without => "sem número",
+        }
+    }
+
+    /// As written in an address: the number, or "s/n".
+    pub fn written(&self) -> &str {
+        match self {
+            HouseNumber::Given(n) => n,
+            HouseNumber::Without => "s/n",
+        }
+    }
+}
+
+impl Serialize for HouseNumber {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.written())
+    }
+}
+
+impl<'de> Deserialize<'de> for HouseNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw: Option<String> = Option::deserialize(d)?;
+        Ok(raw
+            .as_deref()
+            .and_then(HouseNumber::parse)
+            .unwrap_or(HouseNumber::Without))
+    }
+}
+
 /// What the caller gave as an address, before geocoding.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AddressQuery {
     /// A whole address as spoken, number words already turned into digits.
     Spoken { text: String },
-    /// A CEP typed on the keypad, and the house number (`None`: no number, "s/n").
-    Cep { cep: Cep, number: Option<String> },
+    /// A CEP typed on the keypad, and the house number.
+    Cep { cep: Cep, number: HouseNumber },
     /// A CEP that names only a town, the house number, and the street the
     /// caller then said (numbers as digits).
     Street {
         street: String,
-        number: Option<String>,
+        number: HouseNumber,
         cep: Cep,
         town: Town,
     },
+    /// The street found for a spoken address that had no house number (or a
+    /// doubtful one), and the number the caller then gave: the house's own
+    /// position is looked up on that street.
+    Numbered { place: Place, number: HouseNumber },
 }
 
 /// A town a CEP names when it names no street (thousands of small towns have
@@ -144,6 +234,7 @@ impl fmt::Debug for AddressQuery {
             AddressQuery::Spoken { text } => write!(f, "Spoken(len={})", text.len()),
             AddressQuery::Cep { .. } => write!(f, "Cep(..)"),
             AddressQuery::Street { street, .. } => write!(f, "Street(len={})", street.len()),
+            AddressQuery::Numbered { .. } => write!(f, "Numbered(..)"),
         }
     }
 }
@@ -152,8 +243,10 @@ impl fmt::Debug for AddressQuery {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Place {
     pub street: String,
-    /// House number; `None` when the address has none ("s/n").
-    pub number: Option<String>,
+    /// The house number, or that there is none; `None` when it is not known
+    /// (not heard, or the position of a whole street): then no number is
+    /// read back or written, not even "s/n".
+    pub number: Option<HouseNumber>,
     /// What the caller said after the number: "apartamento 12", "bloco B".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complement: Option<String>,
@@ -167,35 +260,40 @@ pub struct Place {
 }
 
 impl Place {
-    /// The form a person recognises when it is read back:
-    /// street, number, neighbourhood, city.
-    /// Street-type abbreviations are spelled out, so a voice reads "Rua", not "erre".
+    /// The form a person recognises when it is read back: street, number,
+    /// neighbourhood, city. Abbreviations are spelled out ([`spoken_street`]),
+    /// so a voice reads "Rua Desembargador", not "erre dés"; no number is
+    /// "sem número"; an unknown number is left out.
     pub fn spoken(&self) -> String {
-        let mut parts = vec![spell_out_street_type(&self.street)];
-        parts.push(self.number.clone().unwrap_or_else(|| "s/n".into()));
+        let mut parts = vec![spoken_street(&self.street)];
+        if let Some(n) = &self.number {
+            parts.push(n.spoken().to_string());
+        }
         if let Some(c) = &self.complement {
             parts.push(c.clone());
         }
         if let Some(n) = &self.neighbourhood {
-            parts.push(n.clone());
+            parts.push(spoken_name(n));
         }
-        parts.push(self.city.clone());
+        parts.push(spoken_name(&self.city));
+        parts.retain(|p| !p.trim().is_empty());
         parts.join(", ")
     }
 
     /// The street as a voice reads it: "Rua Delminda Silveira".
     pub fn spoken_street(&self) -> String {
-        spell_out_street_type(&self.street)
+        spoken_street(&self.street)
     }
 
     /// The tutorial's postal form:
-    /// `R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500`.
+    /// `R. Delminda Silveira, 900 - Agronômica, Florianópolis - SC, 88025-500`
+    /// ("s/n" when there is no number; nothing when it is not known).
     pub fn postal(&self) -> String {
-        let mut s = format!(
-            "{}, {}",
-            self.street,
-            self.number.as_deref().unwrap_or("s/n")
-        );
+        let mut s = self.street.clone();
+        if let Some(n) = &self.number {
+            s.push_str(", ");
+            s.push_str(n.written());
+        }
         if let Some(c) = &self.complement {
             s.push_str(", ");
             s.push_str(c);
@@ -216,31 +314,6 @@ impl Place {
         }
         s
     }
-}
-
-/// `R. Delminda Silveira` → `Rua Delminda Silveira`.
-fn spell_out_street_type(street: &str) -> String {
-    const TYPES: &[(&str, &str)] = &[
-        ("R.", "Rua"),
-        ("Av.", "Avenida"),
-        ("Trav.", "Travessa"),
-        ("Tv.", "Travessa"),
-        ("Rod.", "Rodovia"),
-        ("Al.", "Alameda"),
-        ("Pça.", "Praça"),
-        ("Pç.", "Praça"),
-        ("Serv.", "Servidão"),
-        ("Est.", "Estrada"),
-        ("Estr.", "Estrada"),
-        ("Lgo.", "Largo"),
-    ];
-    let trimmed = street.trim();
-    for (abbr, full) in TYPES {
-        if let Some(rest) = trimmed.strip_prefix(abbr) {
-            return format!("{full} {}", rest.trim_start());
-        }
-    }
-    trimmed.to_string()
 }
 
 impl fmt::Debug for Place {
@@ -348,16 +421,77 @@ mod tests {
         );
         let av = Place {
             street: "Av.Beira-Mar Norte".into(),
-            number: None,
+            number: Some(HouseNumber::Without),
             neighbourhood: None,
             ..p.clone()
         };
-        assert_eq!(av.spoken(), "Avenida Beira-Mar Norte, s/n, Florianópolis");
+        assert_eq!(
+            av.spoken(),
+            "Avenida Beira-Mar Norte, sem número, Florianópolis"
+        );
+        assert!(
+            av.postal()
+                .starts_with("Av.Beira-Mar Norte, s/n, Florianópolis")
+        );
+        // A number not known is not read back, not even as "s/n".
+        let unknown = Place {
+            street: "R. Des. Vitor Lima".into(),
+            number: None,
+            ..p.clone()
+        };
+        assert_eq!(
+            unknown.spoken(),
+            "Rua Desembargador Vitor Lima, Agronômica, Florianópolis"
+        );
+        assert_eq!(
+            unknown.postal(),
+            "R. Des. Vitor Lima - Agronômica, Florianópolis - SC, 88025-500"
+        );
         let plain = Place {
             street: "Rua Rui Barbosa".into(),
             ..p.clone()
         };
         assert!(plain.spoken().starts_with("Rua Rui Barbosa, 900"));
         assert_eq!(format!("{p:?}"), "Place(..)");
+    }
+
+    #[test]
+    fn a_house_number_is_given_or_none_said_and_stored_as_text() {
+        assert_eq!(
+            HouseNumber::parse(" 900 "),
+            Some(HouseNumber::Given("900".into()))
+        );
+        for none in ["S/N", "s/n", "SN", "s/nº", "0", "sem número", "Sem Numero"] {
+            assert_eq!(
+                HouseNumber::parse(none),
+                Some(HouseNumber::Without),
+                "{none}"
+            );
+        }
+        assert_eq!(HouseNumber::parse("  "), None);
+        assert_eq!(HouseNumber::Without.spoken(), "sem número");
+        let json = |n: &HouseNumber| serde_json::to_string(n).unwrap();
+        assert_eq!(json(&HouseNumber::Given("12A".into())), "\"12A\"");
+        assert_eq!(json(&HouseNumber::Without), "\"s/n\"");
+        let back = |s: &str| serde_json::from_str::<HouseNumber>(s).unwrap();
+        assert_eq!(back("\"12A\""), HouseNumber::Given("12A".into()));
+        assert_eq!(back("\"s/n\""), HouseNumber::Without);
+        // What older versions stored for a typed `*`.
+        assert_eq!(back("null"), HouseNumber::Without);
+        // A place's unknown number stays unknown.
+        let p = crate::tutorial::place();
+        let mut v = serde_json::to_value(&p).unwrap();
+        v["number"] = serde_json::Value::Null;
+        let back: Place = serde_json::from_value(v).unwrap();
+        assert_eq!(back.number, None);
+        let q: AddressQuery =
+            serde_json::from_str(r#"{"kind":"cep","cep":"88025500","number":null}"#).unwrap();
+        assert_eq!(
+            q,
+            AddressQuery::Cep {
+                cep: Cep::parse("88025500").unwrap(),
+                number: HouseNumber::Without
+            }
+        );
     }
 }

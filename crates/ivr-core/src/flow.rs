@@ -74,6 +74,10 @@ pub enum Step {
     AskAddress,
     /// The CEP was typed; the house number is asked next.
     AskNumber,
+    /// A spoken address was found without a house number (or with one in
+    /// doubt, `data.number_in_doubt`): the street is `data.place`, and the
+    /// number is asked, keypad first, before anything is read back.
+    AskStreetNumber,
     /// The geocoder is working on `data.query` since `since_ms`.
     Geocoding {
         since_ms: u64,
@@ -99,7 +103,7 @@ pub enum Step {
 
 impl Step {
     /// Every step's name, in the order a call meets them (for logs and the funnel).
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "ask_code",
         "confirm_code",
         "looking_up_client",
@@ -107,6 +111,7 @@ impl Step {
         "ask_name",
         "ask_address",
         "ask_number",
+        "ask_street_number",
         "geocoding",
         "choose_address",
         "ask_street",
@@ -127,6 +132,7 @@ impl Step {
             Step::AskName => "ask_name",
             Step::AskAddress => "ask_address",
             Step::AskNumber => "ask_number",
+            Step::AskStreetNumber => "ask_street_number",
             Step::Geocoding { .. } => "geocoding",
             Step::ChooseAddress => "choose_address",
             Step::AskStreet => "ask_street",
@@ -183,6 +189,10 @@ pub struct CallData {
     /// caller; it is being geocoded because the directory gave no coordinates.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub installation: bool,
+    /// The spoken address's house number was put together from pieces a
+    /// pause split ("mil, quinhentos"): it is asked rather than read back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub number_in_doubt: bool,
     /// Codes the directory did not know, in this call.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unknown_codes: u32,

@@ -60,6 +60,8 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("number.ask", &[]),
     ("number.retry", &[]),
     ("number.last", &[]),
+    ("number.missing", &[]),
+    ("number.unsure", &[]),
     ("reserve.hold", &[]),
     ("wait.moment", &[]),
     ("outcome.reserved", &["box", "port"]),

@@ -6,10 +6,10 @@
 //! quatro" gives "2 3 4"), so fields that want digits keep only the digits.
 //! Every function here takes any string and never panics (property-tested).
 
-use crate::domain::{Cep, ClientCode};
+use crate::domain::{Cep, ClientCode, HouseNumber};
 
 mod numbers;
-pub use numbers::{NO_NUMBER, address_numbers, spoken_number};
+pub use numbers::{NO_NUMBER, ReadNumbers, address_numbers, read_address_numbers, spoken_number};
 use text2num::{Language, replace_numbers_in_text};
 
 /// Longest speech result looked at; recognisers can send far more on a noisy line.
@@ -104,15 +104,16 @@ fn is_number_word(w: &str) -> bool {
         || matches!(w, "e" | "seis")
 }
 
-/// A house number: 1 to 6 digits; `Some(None)` when the caller says there is none
-/// ("sem número", "s/n", or 0 on the keypad); `None` when the answer is unusable.
-/// Spoken numbers may come in any shape [`address_numbers`] knows ("nove zero
-/// zero", "2.000", "nº 900"); words after the number ("apartamento 12") are not
-/// the number.
-pub fn house_number(digits_in: Option<&str>, speech: Option<&str>) -> Option<Option<String>> {
+/// A house number: 1 to 6 digits, or [`HouseNumber::Without`] when the
+/// caller says there is none ("sem número", "s/n", `*` or 0 on the keypad);
+/// `None` when the answer is unusable. Spoken numbers may come in any shape
+/// [`address_numbers`] knows ("nove zero zero", "2.000", "nº 900", "mil,
+/// quinhentos"); words after the number ("apartamento 12") are not the number.
+/// On the keypad (`finishOnKey="#"`, so `#` is never in the digits) `*` alone
+/// means no number; digits with a `*` among them are unusable.
+pub fn house_number(digits_in: Option<&str>, speech: Option<&str>) -> Option<HouseNumber> {
     let raw = match (digits_in.filter(|d| !d.is_empty()), speech) {
-        // `*` on the keypad: no number (0 is kept for a person).
-        (Some("*"), _) => return Some(None),
+        (Some("*"), _) => return Some(HouseNumber::Without),
         (Some(d), _) => d.to_string(),
         (None, Some(s)) => {
             let numbered = address_numbers(bounded(s));
@@ -122,7 +123,7 @@ pub fn house_number(digits_in: Option<&str>, speech: Option<&str>) -> Option<Opt
                 .filter(|w| !w.is_empty())
             {
                 if w == NO_NUMBER {
-                    return Some(None);
+                    return Some(HouseNumber::Without);
                 }
                 if w.bytes().all(|b| b.is_ascii_digit()) {
                     first = Some(w.to_string());
@@ -138,10 +139,18 @@ pub fn house_number(digits_in: Option<&str>, speech: Option<&str>) -> Option<Opt
     }
     let trimmed = raw.trim_start_matches('0');
     if trimmed.is_empty() {
-        Some(None)
+        Some(HouseNumber::Without)
     } else {
-        Some(Some(trimmed.to_string()))
+        Some(HouseNumber::Given(trimmed.to_string()))
     }
+}
+
+/// Whether a number in `speech` is in doubt ([`read_address_numbers`]): put
+/// together from pieces a pause split ("mil, quinhentos"), or two numbers side
+/// by side. Such a house number is asked on the keypad, or read back as a
+/// guess, never as a sure one.
+pub fn number_in_doubt(speech: Option<&str>) -> bool {
+    speech.is_some_and(|s| read_address_numbers(bounded(s)).in_doubt)
 }
 
 /// Yes (1) or no (2), by keypad or by voice.
@@ -399,7 +408,7 @@ mod tests {
         );
         assert_eq!(
             house_number(None, Some("nine hundred")),
-            Some(Some("900".into()))
+            Some(HouseNumber::Given("900".into()))
         );
         assert_eq!(yes_no(None, Some("yes")), Some(true));
         // Portuguese is unchanged by the English pass
@@ -426,22 +435,40 @@ mod tests {
 
     #[test]
     fn house_numbers() {
-        assert_eq!(house_number(Some("900"), None), Some(Some("900".into())));
+        let given = |n: &str| Some(HouseNumber::Given(n.into()));
+        assert_eq!(house_number(Some("900"), None), given("900"));
+        assert_eq!(house_number(None, Some("novecentos")), given("900"));
+        assert_eq!(house_number(Some("0"), None), Some(HouseNumber::Without));
+        assert_eq!(house_number(Some("*"), None), Some(HouseNumber::Without));
         assert_eq!(
-            house_number(None, Some("novecentos")),
-            Some(Some("900".into()))
+            house_number(None, Some("sem número")),
+            Some(HouseNumber::Without)
         );
-        assert_eq!(house_number(Some("0"), None), Some(None));
-        assert_eq!(house_number(Some("*"), None), Some(None));
-        assert_eq!(house_number(None, Some("sem número")), Some(None));
         assert_eq!(house_number(Some("1234567"), None), None);
+        assert_eq!(house_number(Some("12*"), None), None);
+        assert_eq!(house_number(Some("**"), None), None);
         assert_eq!(house_number(None, Some("não sei")), None);
-        assert_eq!(house_number(None, Some("s/n")), Some(None));
+        assert_eq!(house_number(None, Some("s/n")), Some(HouseNumber::Without));
         assert_eq!(
             house_number(None, Some("nove zero zero, apartamento doze")),
-            Some(Some("900".into()))
+            given("900")
         );
-        assert_eq!(house_number(None, Some("1.720")), Some(Some("1720".into())));
+        assert_eq!(house_number(None, Some("1.720")), given("1720"));
+        // split as recognisers split them
+        assert_eq!(house_number(None, Some("mil, quinhentos")), given("1500"));
+        assert!(number_in_doubt(Some("mil, quinhentos")));
+        assert_eq!(
+            house_number(None, Some("quatro cento e quarenta e cinco")),
+            given("445")
+        );
+        assert!(!number_in_doubt(Some("quatro cento e quarenta e cinco")));
+        assert_eq!(
+            house_number(None, Some("duzentos, e cinquenta")),
+            given("250")
+        );
+        assert!(!number_in_doubt(Some("duzentos, e cinquenta")));
+        assert!(!number_in_doubt(Some("novecentos")));
+        assert!(!number_in_doubt(None));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! client, the address and the place the README, the built-in sandbox demo, the
 //! load generator and the tests all speak of. One copy, so they cannot drift.
 
-use crate::domain::{Cep, ClientCode, Place, ReservationRequest};
+use crate::domain::{Cep, ClientCode, HouseNumber, Place, ReservationRequest};
 
 /// The client code, as stored (`*` on the keypad stands for `|`).
 pub const CLIENT_CODE: &str = "123|123";
@@ -26,7 +26,7 @@ pub const POSTAL_ADDRESS: &str =
 pub fn place() -> Place {
     Place {
         street: "R. Delminda Silveira".into(),
-        number: Some(HOUSE_NUMBER.into()),
+        number: Some(HouseNumber::Given(HOUSE_NUMBER.into())),
         complement: None,
         neighbourhood: Some("Agronômica".into()),
         city: "Florianópolis".into(),

@@ -130,7 +130,7 @@ pub fn check(data: &[u8]) {
 fn poll_event(v: &str) -> Event {
     let place = || Place {
         street: v.to_string(),
-        number: Some(v.chars().take(8).collect()),
+        number: ivr_core::domain::HouseNumber::parse(&v.chars().take(8).collect::<String>()),
         complement: None,
         neighbourhood: Some(v.to_string()),
         city: v.to_string(),

@@ -13,7 +13,7 @@ fn city(name: &str, uf: Option<&str>) -> AreaCity {
 fn place(city: &str, state: Option<&str>, lat: f64, lng: f64) -> Place {
     Place {
         street: "Rua Rui Barbosa".into(),
-        number: Some("120".into()),
+        number: Some(ivr_core::domain::HouseNumber::Given("120".into())),
         complement: None,
         neighbourhood: None,
         city: city.into(),

@@ -15,7 +15,7 @@ use super::matching::{Query, Said, mentions, said_with};
 use super::words::{is_digits, number_key};
 use super::{Gazetteer, choose};
 use crate::geocode::{Judged, Located};
-use ivr_core::domain::{Cep, Place};
+use ivr_core::domain::{Cep, HouseNumber, Place};
 
 /// Below this similarity a street name was not said.
 pub(crate) const MIN_SIMILARITY: f32 = 0.74;
@@ -154,7 +154,7 @@ fn place_of(g: &Gazetteer, s: &Scored) -> Option<Place> {
     let rows: Vec<&super::Row> = group.rows.iter().filter_map(|&r| g.rows.get(r)).collect();
     let mut place = choose(&rows, s.said.number.clone(), |_| false)?;
     if s.said.no_number {
-        place.number = None;
+        place.number = Some(HouseNumber::Without);
     }
     place.complement = s.said.complement.clone();
     Some(place)

@@ -55,7 +55,7 @@ pub(crate) use words::fold;
 pub(crate) use words::tokens;
 
 use super::{CepAddress, GeoError, GeoQuery, Judged};
-use ivr_core::domain::{Cep, Place};
+use ivr_core::domain::{Cep, HouseNumber, Place};
 use matching::StreetName;
 use parse::optional;
 use std::fmt;
@@ -97,7 +97,7 @@ impl Row {
     fn place(&self, number: Option<String>) -> Place {
         Place {
             street: self.street.clone(),
-            number,
+            number: number.as_deref().and_then(HouseNumber::parse),
             complement: None,
             neighbourhood: self.neighbourhood.clone(),
             city: self.city.clone(),

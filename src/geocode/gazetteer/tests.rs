@@ -147,7 +147,7 @@ fn unknown_streets_do_not_match() {
     assert!(free("Rua das Flores 1").is_none());
     let p = free("Rua 1, número 30, Biguaçu").unwrap();
     assert_eq!(
-        (p.street.as_str(), p.number.as_deref()),
+        (p.street.as_str(), p.number.as_ref().and_then(|n| n.given())),
         ("Rua 1", Some("30"))
     );
 }
@@ -155,7 +155,7 @@ fn unknown_streets_do_not_match() {
 #[test]
 fn a_number_not_listed_gets_the_street_level_position() {
     let p = free("Rua Delminda Silveira 1234 Agronômica").unwrap();
-    assert_eq!(p.number.as_deref(), Some("1234"));
+    assert_eq!(p.number.as_ref().and_then(|n| n.given()), Some("1234"));
     assert_eq!((p.lat, p.lng), (-27.5779, -48.5286));
     assert_eq!(p.cep, Cep::parse("88025500"));
     let p = free("Rua Delminda Silveira, Florianópolis").unwrap();
@@ -167,7 +167,7 @@ fn a_number_not_listed_gets_the_street_level_position() {
 fn place_words_break_ties_between_same_named_streets() {
     let p = free("Delminda Silveira 900, São José").unwrap();
     assert_eq!(p.city, "São José");
-    assert_eq!(p.number.as_deref(), Some("900"));
+    assert_eq!(p.number.as_ref().and_then(|n| n.given()), Some("900"));
     assert_eq!((p.lat, p.lng), (-27.6, -48.63));
     let p = free("Delminda Silveira 900, Florianópolis").unwrap();
     assert_eq!(p.city, "Florianópolis");
@@ -179,21 +179,30 @@ fn streets_named_after_places_need_their_type_word() {
     assert_eq!(p.street, "R. Frei Caneca");
     let p = free("Rua Florianópolis 20, Palhoça").unwrap();
     assert_eq!(p.street, "Rua Florianópolis");
-    assert_eq!(p.number.as_deref(), Some("20"));
+    assert_eq!(p.number.as_ref().and_then(|n| n.given()), Some("20"));
 }
 
 #[test]
 fn titles_are_optional_and_number_words_match_digits() {
     let p = free("rua ayrton roberto de oliveira 45").unwrap();
     assert_eq!(p.street, "Rua Professor Ayrton Roberto de Oliveira");
-    assert_eq!(p.number.as_deref(), Some("45"));
+    assert_eq!(p.number.as_ref().and_then(|n| n.given()), Some("45"));
     assert!(free("Prof. Ayrton Roberto Oliveira, 45").is_some());
     let p = free("Rua 7 de Setembro 100").unwrap();
-    assert_eq!((p.lat, p.number.as_deref()), (-27.591, Some("100")));
+    assert_eq!(
+        (p.lat, p.number.as_ref().and_then(|n| n.given())),
+        (-27.591, Some("100"))
+    );
     let p = free("rua sete de setembro cem").unwrap();
-    assert_eq!((p.lat, p.number.as_deref()), (-27.591, Some("100")));
+    assert_eq!(
+        (p.lat, p.number.as_ref().and_then(|n| n.given())),
+        (-27.591, Some("100"))
+    );
     let p = free("rua sete de setembro 12").unwrap();
-    assert_eq!((p.lat, p.number.as_deref()), (-27.59, Some("12")));
+    assert_eq!(
+        (p.lat, p.number.as_ref().and_then(|n| n.given())),
+        (-27.59, Some("12"))
+    );
 }
 
 #[test]
@@ -215,7 +224,10 @@ fn structured_queries_match_street_and_city() {
         None,
     ));
     let p = q("Rua Delminda Silveira", Some("5"), "Florianopolis", None).unwrap();
-    assert_eq!((p.lat, p.number.as_deref()), (-27.5779, Some("5")));
+    assert_eq!(
+        (p.lat, p.number.as_ref().and_then(|n| n.given())),
+        (-27.5779, Some("5"))
+    );
     let p = q("Rua Delminda Silveira", Some("5"), "São José", None).unwrap();
     assert_eq!(p.lat, -27.6);
     assert!(q("Rua Delminda Silveira", Some("5"), "Curitiba", None).is_none());

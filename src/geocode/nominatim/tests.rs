@@ -87,7 +87,7 @@ async fn free_query_sends_the_expected_request_and_parses_the_hit() {
         .unwrap()
         .unwrap();
     assert_eq!(place.street, "Rua Delminda Silveira");
-    assert_eq!(place.number.as_deref(), Some("900"));
+    assert_eq!(place.number.as_ref().and_then(|n| n.given()), Some("900"));
     assert_eq!(place.neighbourhood.as_deref(), Some("Agronômica"));
     assert_eq!(place.city, "Florianópolis");
     assert_eq!(place.state.as_deref(), Some("SC"));
@@ -131,7 +131,7 @@ async fn structured_query_puts_the_number_first_and_falls_back_without_the_cep()
     let place = client(&server, 2000).geocode(&q).await.unwrap().unwrap();
     // Street-level hit: the caller's number, the CEP and the query's
     // neighbourhood and state fill what the result lacks.
-    assert_eq!(place.number.as_deref(), Some("900"));
+    assert_eq!(place.number.as_ref().and_then(|n| n.given()), Some("900"));
     assert_eq!(place.cep, Cep::parse("88025500"));
     assert_eq!(place.neighbourhood.as_deref(), Some("Agronômica"));
     assert_eq!(place.state.as_deref(), Some("SC"));

@@ -234,6 +234,7 @@ mod tests {
             Step::AskName,
             Step::AskAddress,
             Step::AskNumber,
+            Step::AskStreetNumber,
             Step::Geocoding { since_ms: 0 },
             Step::ChooseAddress,
             Step::AskStreet,

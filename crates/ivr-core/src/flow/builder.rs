@@ -2,7 +2,7 @@
 
 use super::Arg;
 use super::{AskKind, Call, CallData, Effect, FlowConfig, Line, Next, Reply, Step, Transition};
-use crate::domain::Place;
+use crate::domain::{Place, spoken_name};
 
 /// The prompt keys of each question: first ask, second, and from the third on.
 fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Vec<Line>)> {
@@ -60,6 +60,18 @@ fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Ve
             AskKind::Number,
             vec![Line::new(pick("number.ask", "number.retry", "number.last"))],
         ),
+        Step::AskStreetNumber => {
+            data.place.as_ref()?;
+            let first = if data.number_in_doubt {
+                "number.unsure"
+            } else {
+                "number.missing"
+            };
+            (
+                AskKind::Number,
+                vec![Line::new(pick(first, "number.retry", "number.last"))],
+            )
+        }
         Step::ConfirmAddress => {
             let place = data.place.as_ref()?;
             (
@@ -107,13 +119,13 @@ fn separating_question(first: &Place, second: &Place) -> Line {
             Line::new("address.which_street").arg("street", Arg::Text(first.spoken_street()))
         }
         (Some(a), Some(b)) if differ(a, b) => {
-            Line::new("address.which_neighbourhood").arg("neighbourhood", Arg::Text(a.clone()))
+            Line::new("address.which_neighbourhood").arg("neighbourhood", Arg::Text(spoken_name(a)))
         }
         (Some(a), None) => {
-            Line::new("address.which_neighbourhood").arg("neighbourhood", Arg::Text(a.clone()))
+            Line::new("address.which_neighbourhood").arg("neighbourhood", Arg::Text(spoken_name(a)))
         }
         _ if differ(&first.city, &second.city) => {
-            Line::new("address.which_city").arg("city", Arg::Text(first.city.clone()))
+            Line::new("address.which_city").arg("city", Arg::Text(spoken_name(&first.city)))
         }
         // Same street, neighbourhood and city (two rows of one street): read
         // the first back as a guess would be; the street question is the fallback.

@@ -6,7 +6,9 @@ use super::{
     Arg, Call, Effect, Event, FlowConfig, GeoResult, Line, Moment, Progress, ReservationProgress,
     Step, Transition,
 };
-use crate::domain::{AddressQuery, Place, ReservationOutcome, ReservationRequest, ReservedPort};
+use crate::domain::{
+    AddressQuery, HouseNumber, Place, ReservationOutcome, ReservationRequest, ReservedPort,
+};
 use crate::speech;
 
 /// One step of the call within business hours. `now_ms` is the wall clock in
@@ -88,6 +90,7 @@ fn asks_a_question(step: &Step) -> bool {
             | Step::AskName
             | Step::AskAddress
             | Step::AskNumber
+            | Step::AskStreetNumber
             | Step::ChooseAddress
             | Step::AskStreet
             | Step::ConfirmAddress
@@ -182,6 +185,7 @@ fn on_answer(
             match speech::address(speech) {
                 Some(text) => {
                     b.call.data.address_confidence = confidence.filter(|c| *c > 0.0);
+                    b.call.data.number_in_doubt = speech::number_in_doubt(speech);
                     start_geocoding(b, AddressQuery::Spoken { text }, now_ms)
                 }
                 None => b.failed("not_understood.address"),
@@ -219,13 +223,27 @@ fn on_answer(
             match speech::yes_no(digits, speech) {
                 Some(yes) => {
                     b.call.data.candidates.clear();
-                    b.call.data.place = Some(if yes { first } else { second });
-                    b.call.data.unsure = false;
-                    b.goto(Step::ConfirmAddress)
+                    read_back(b, if yes { first } else { second }, false)
                 }
                 None => b.failed("not_understood.yes_no"),
             }
         }
+        Step::AskStreetNumber => match (
+            speech::house_number(digits, speech),
+            b.call.data.place.clone(),
+        ) {
+            (Some(number), Some(place)) => {
+                // A number said in pieces again: the read-back is a guess.
+                if digits.is_none() && speech::number_in_doubt(speech) {
+                    b.call.data.unsure = true;
+                }
+                b.call.data.number_in_doubt = false;
+                start_geocoding(b, AddressQuery::Numbered { place, number }, now_ms)
+            }
+            (None, Some(_)) => b.failed("not_understood.number"),
+            // No street stored: damaged state; ask for the address again.
+            (_, None) => b.goto(Step::AskAddress),
+        },
         Step::AskNumber => match (
             speech::house_number(digits, speech),
             b.call.data.cep.clone(),
@@ -269,6 +287,7 @@ fn on_location(mut b: Builder<'_>, place: Place, label: Option<String>) -> Trans
     match b.call.step {
         Step::AskAddress
         | Step::AskNumber
+        | Step::AskStreetNumber
         | Step::AskStreet
         | Step::ChooseAddress
         | Step::ConfirmAddress => {
@@ -294,15 +313,21 @@ pub(super) fn forget_address(b: &mut Builder<'_>) {
     data.address_confidence = None;
     data.installation = false;
     data.place_label = None;
+    data.number_in_doubt = false;
 }
 
 pub(super) fn start_geocoding(mut b: Builder<'_>, query: AddressQuery, now_ms: u64) -> Transition {
-    b.call.data.address_attempts = b.call.data.address_attempts.saturating_add(1);
+    // The number asked for a street already found is the same address: not a
+    // new attempt, and a guessed street stays a guess.
+    let numbered = matches!(query, AddressQuery::Numbered { .. });
+    if !numbered {
+        b.call.data.address_attempts = b.call.data.address_attempts.saturating_add(1);
+        b.call.data.unsure = false;
+    }
     b.call.data.query = Some(query.clone());
     b.call.data.place = None;
     b.call.data.place_label = None;
     b.call.data.candidates.clear();
-    b.call.data.unsure = false;
     b.call.step = Step::Geocoding { since_ms: now_ms };
     // `attempts` is kept: a failed geocode counts against the address question.
     b.with_effect(Effect::Geocode(query))
@@ -420,17 +445,12 @@ fn on_geocoded(mut b: Builder<'_>, found: GeoResult, now_ms: u64) -> Transition 
         .data
         .address_confidence
         .is_some_and(|c| c < b.cfg.min_speech_confidence);
+    // A street whose number was then asked stays the guess it was.
+    let kept =
+        b.call.data.unsure && matches!(b.call.data.query, Some(AddressQuery::Numbered { .. }));
     match found {
-        GeoResult::Found(place) => {
-            b.call.data.place = Some(place);
-            b.call.data.unsure = low_confidence;
-            b.goto(Step::ConfirmAddress)
-        }
-        GeoResult::Guess(place) => {
-            b.call.data.place = Some(place);
-            b.call.data.unsure = true;
-            b.goto(Step::ConfirmAddress)
-        }
+        GeoResult::Found(place) => read_back(b, place, low_confidence || kept),
+        GeoResult::Guess(place) => read_back(b, place, true),
         GeoResult::Choice { first, second } => {
             b.call.data.candidates = vec![first, second];
             b.goto(Step::ChooseAddress)
@@ -443,7 +463,32 @@ fn on_geocoded(mut b: Builder<'_>, found: GeoResult, now_ms: u64) -> Transition 
     }
 }
 
+/// A place found for a spoken address, on its way to the read-back: without
+/// a house number (not heard, or lost by the recogniser) or with one in doubt,
+/// the number is asked first; "sem número" is read back only when said. A
+/// place from a CEP, a town's street or an asked number has its number.
+pub(super) fn read_back(mut b: Builder<'_>, place: Place, unsure: bool) -> Transition {
+    let spoken = matches!(b.call.data.query, Some(AddressQuery::Spoken { .. }));
+    let doubtful =
+        b.call.data.number_in_doubt && matches!(place.number, Some(HouseNumber::Given(_)));
+    let ask = spoken && (place.number.is_none() || doubtful);
+    b.call.data.place = Some(place);
+    b.call.data.unsure = unsure;
+    if ask {
+        b.goto(Step::AskStreetNumber)
+    } else {
+        b.goto(Step::ConfirmAddress)
+    }
+}
+
 fn address_not_found(mut b: Builder<'_>) -> Transition {
+    if let Some(AddressQuery::Numbered { mut place, number }) = b.call.data.query.clone() {
+        // The street is known: the number asked is read back at the
+        // street's position rather than the address asked again.
+        place.number = Some(number);
+        let unsure = b.call.data.unsure;
+        return read_back(b, place, unsure);
+    }
     let town = b.call.data.town.is_some();
     if b.call.data.installation {
         b.call.data.installation = false;

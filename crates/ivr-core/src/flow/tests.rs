@@ -1,7 +1,7 @@
 //! Every transition of the call, driven through [`advance`].
 
 use super::*;
-use crate::domain::ReservedPort;
+use crate::domain::{HouseNumber, ReservedPort};
 
 fn cfg() -> FlowConfig {
     FlowConfig {
@@ -264,7 +264,7 @@ fn cep_on_the_keypad_then_the_house_number() {
     let Some(Effect::Geocode(AddressQuery::Cep { cep, number })) = &t[5].effect else {
         panic!()
     };
-    assert_eq!((cep.as_str(), number.as_deref()), ("88025500", Some("900")));
+    assert_eq!((cep.as_str(), number.given()), ("88025500", Some("900")));
     assert!(matches!(t[5].call.step, Step::Geocoding { .. }));
 }
 
@@ -279,7 +279,7 @@ fn no_house_number_and_a_bad_cep() {
     let Some(Effect::Geocode(AddressQuery::Cep { number, .. })) = &t[6].effect else {
         panic!()
     };
-    assert_eq!(*number, None);
+    assert_eq!(*number, HouseNumber::Without);
 }
 
 #[test]
@@ -490,6 +490,8 @@ mod properties {
                 Just("não"),
                 Just("um dois"),
                 Just("Rua Delminda Silveira 900"),
+                Just("Rua Delminda Silveira"),
+                Just("Rua Lauro Linhares mil, quinhentos"),
                 Just("Ana")
             ]
             .prop_map(|s| Event::Answer {
@@ -499,6 +501,10 @@ mod properties {
             }),
             Just(Event::Poll(Progress::Pending)),
             Just(Event::Poll(Progress::Geocoded(GeoResult::Found(place())))),
+            Just(Event::Poll(Progress::Geocoded(GeoResult::Found(Place {
+                number: None,
+                ..place()
+            })))),
             Just(Event::Poll(Progress::Geocoded(GeoResult::NotFound))),
             Just(Event::Poll(Progress::Reservation(
                 ReservationProgress::Dead
@@ -565,6 +571,14 @@ mod properties {
                 }
                 if t.call.step == Step::ConfirmAddress {
                     prop_assert!(t.call.data.place.is_some());
+                    // A spoken address is never read back without its number.
+                    if matches!(t.call.data.query, Some(AddressQuery::Spoken { .. })) {
+                        prop_assert!(t.call.data.place.as_ref().is_some_and(|p| p.number.is_some()));
+                        prop_assert!(!t.call.data.number_in_doubt);
+                    }
+                }
+                if t.call.step == Step::AskStreetNumber {
+                    prop_assert!(t.call.data.place.is_some());
                 }
                 if t.call.step == Step::ConfirmCode {
                     prop_assert!(t.call.data.code.is_some());
@@ -578,4 +592,5 @@ mod properties {
 mod address;
 mod client;
 mod location;
+mod number;
 mod rights;

@@ -6,6 +6,14 @@
 //! "nº 900". [`address_numbers`] rewrites all of them as plain digits, so the
 //! matcher downstream sees one form. "sem número" and "s/n" become the marker
 //! [`NO_NUMBER`].
+//!
+//! Recognisers also split a number: they put commas where the caller paused
+//! ("mil, quinhentos", "duzentos, e cinquenta"), drop the "s" of "centos"
+//! ("quatro cento e quarenta e cinco"), glue the number to the street
+//! ("Silveira900"). The pieces are put back together; where two readings
+//! remain possible ("mil, quinhentos" is 1500, or 1000 and then something else)
+//! the likelier one is written and [`read_address_numbers`] says the number is
+//! in doubt, so the caller is asked for it rather than told a wrong one.
 
 use super::with_numbers;
 
@@ -51,7 +59,8 @@ fn drop_thousands_separators(s: &str) -> String {
     out
 }
 
-/// "s/n", "s/nº", "s.n." → the marker; "sem número" → the marker.
+/// "s/n", "s/nº", "s.n." → the marker; "sem número" (and en-US "no number")
+/// → the marker.
 fn mark_no_number(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let original: Vec<&str> = s.split_whitespace().collect();
@@ -73,6 +82,9 @@ fn mark_no_number(s: &str) -> String {
                 || next == "nº"
                 || next == "n")
         {
+            (true, 2)
+        } else if bare == "no" && next == "number" {
+            // en-US: "no number" ("no número" is Portuguese for "at number")
             (true, 2)
         } else {
             (false, 1)
@@ -218,24 +230,236 @@ fn split_prefixes(s: &str) -> String {
     out.join(" ")
 }
 
-/// An address as spoken with every number as digits: thousands separators
-/// dropped, number words turned into digits, dictated digits joined, "nº"
-/// prefixes split off, "sem número" and "s/n" as [`NO_NUMBER`]. Idempotent.
-pub fn address_numbers(text: &str) -> String {
+/// "Silveira900" → "Silveira 900", "apto12" → "apto 12": a number glued
+/// after a word. A letter after digits stays ("12A" is a house number).
+fn split_fused(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    let mut prev: Option<char> = None;
+    for c in s.chars() {
+        if c.is_ascii_digit() && prev.is_some_and(char::is_alphabetic) {
+            out.push(' ');
+        }
+        out.push(c);
+        prev = Some(c);
+    }
+    out
+}
+
+/// The hundreds as a recogniser may split them: "quatro cento(s)" →
+/// "quatrocentos", "4 centos" → "400"; and "um mil" → "mil" (`text2num` reads
+/// "um mil e quinhentos" as "1 1500").
+fn hundreds_words(s: &str) -> String {
+    const HUNDREDS: [(&str, &str); 11] = [
+        ("dois", "duzentos"),
+        ("duas", "duzentas"),
+        ("três", "trezentos"),
+        ("tres", "trezentos"),
+        ("quatro", "quatrocentos"),
+        ("cinco", "quinhentos"),
+        ("seis", "seiscentos"),
+        ("meia", "seiscentos"),
+        ("sete", "setecentos"),
+        ("oito", "oitocentos"),
+        ("nove", "novecentos"),
+    ];
+    let words: Vec<&str> = s.split(' ').collect();
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i].to_lowercase();
+        let next = words.get(i + 1).copied().unwrap_or("");
+        let next_core = next
+            .trim_end_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        let tail = &next[next.trim_end_matches(|c: char| !c.is_alphanumeric()).len()..];
+        if matches!(next_core.as_str(), "cento" | "centos") {
+            let digit = (w.len() == 1)
+                .then(|| w.parse::<u64>().ok())
+                .flatten()
+                .filter(|d| (2..=9).contains(d));
+            let word = HUNDREDS.iter().find(|(unit, _)| *unit == w);
+            if let Some(d) = digit {
+                out.push(format!("{}{tail}", d * 100));
+                i += 2;
+                continue;
+            }
+            if let Some((_, hundreds)) = word {
+                out.push(format!("{hundreds}{tail}"));
+                i += 2;
+                continue;
+            }
+        }
+        let after_e = i > 0 && words[i - 1].eq_ignore_ascii_case("e");
+        if matches!(w.as_str(), "um" | "hum") && next.eq_ignore_ascii_case("mil") && !after_e {
+            i += 1;
+            continue;
+        }
+        out.push(words[i].to_string());
+        i += 1;
+    }
+    out.join(" ")
+}
+
+/// Marks a pause between two words: a comma, a full stop, an ellipsis…
+fn is_pause(c: char) -> bool {
+    matches!(c, ',' | ';' | '.' | ':' | '…' | '-' | '–' | '—')
+}
+
+/// A number token: its value, whether it is written with a leading zero
+/// ("00", dictated), how many digits, and the pause marks after it. An
+/// ordinal ("2º") is no number here.
+fn number_token(t: &str) -> Option<(u64, bool, usize, &str)> {
+    let core = t.trim_end_matches(is_pause);
+    if core.is_empty() || core.len() > 6 || !core.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((
+        core.parse().ok()?,
+        core.starts_with('0'),
+        core.len(),
+        &t[core.len()..],
+    ))
+}
+
+/// The largest part that can follow `n` in the same number: 1000 after a
+/// round thousand (1000 + 500), 100 after a round hundred, 10 after round tens.
+fn room_after(n: u64) -> u64 {
+    match n {
+        0 => 0,
+        n if n % 1000 == 0 => 1000,
+        n if n % 100 == 0 => 100,
+        n if n % 10 == 0 && n >= 20 => 10,
+        _ => 0,
+    }
+}
+
+/// Numbers a pause split, put back together: "1000, 500" → "1500" (in doubt:
+/// it may be 1000 and then 500), "200, e 50" → "250" (the "e" says it is one
+/// number), "2, 1000" → "2000" (in doubt), "9, 0, 0" → "900" (in doubt).
+/// Two numbers side by side that cannot be one ("7, 9") stay apart, and that
+/// is a doubt too: which of them is the house number cannot be told.
+fn join_pauses(s: &str) -> (String, bool) {
+    let toks: Vec<&str> = s.split(' ').filter(|w| !w.is_empty()).collect();
+    let pause_only = |t: &str| !t.is_empty() && t.chars().all(is_pause);
+    let mut out: Vec<String> = Vec::with_capacity(toks.len());
+    let mut doubt = false;
+    let mut i = 0;
+    while i < toks.len() {
+        let Some((mut n, mut zero_led, mut len, mut tail)) = number_token(toks[i]) else {
+            out.push(toks[i].to_string());
+            i += 1;
+            continue;
+        };
+        let mut text = toks[i][..toks[i].len() - tail.len()].to_string();
+        let mut j = i + 1;
+        loop {
+            // What lies between this number and the next: pauses, maybe "e".
+            let mut k = j;
+            let mut pause = !tail.is_empty();
+            let mut and = false;
+            while toks.get(k).is_some_and(|t| pause_only(t)) {
+                pause = true;
+                k += 1;
+            }
+            if let Some(t) = toks.get(k)
+                && t.trim_end_matches(is_pause).eq_ignore_ascii_case("e")
+            {
+                and = true;
+                pause |= t.len() > 1;
+                k += 1;
+                while toks.get(k).is_some_and(|t| pause_only(t)) {
+                    pause = true;
+                    k += 1;
+                }
+            }
+            let Some((m, m_zero, m_len, m_tail)) = toks.get(k).and_then(|t| number_token(t)) else {
+                break;
+            };
+            let joined = if zero_led {
+                None
+            } else if m_zero && !and && pause {
+                // "9, 00": zeros are never a number of their own.
+                Some((format!("{text}{}", &toks[k][..m_len]), false))
+            } else if m == 1000 && (1..1000).contains(&n) && !and {
+                Some(((n * 1000).to_string(), false))
+            } else if m > 0 && !m_zero && m < room_after(n) {
+                Some(((n + m).to_string(), and))
+            } else if !and
+                && pause
+                && len == 1
+                && m_len == 1
+                && toks
+                    .get(k + 1)
+                    .and_then(|t| number_token(t))
+                    .is_some_and(|(_, _, l, _)| l == 1)
+                && !tail.is_empty()
+            {
+                // Digits dictated with a pause after each: "1, 5, 0, 0".
+                Some((format!("{text}{}", &toks[k][..1]), false))
+            } else {
+                None
+            };
+            let Some((value, sure)) = joined else {
+                // Two numbers that cannot be one: apart, and which one is the
+                // house number cannot be told; unless they are the halves of a
+                // CEP ("88025 500").
+                doubt |= !(len == 5 && m_len == 3);
+                break;
+            };
+            doubt |= !sure;
+            text = value;
+            n = text.parse().unwrap_or(0);
+            len = text.len();
+            zero_led = false;
+            tail = m_tail;
+            j = k + 1;
+        }
+        out.push(format!("{text}{tail}"));
+        i = j;
+    }
+    (out.join(" "), doubt)
+}
+
+/// An address with its numbers as digits ([`address_numbers`]), and whether a
+/// number in it is in doubt: put together from pieces a pause split without
+/// an "e" ("mil, quinhentos"), or two numbers side by side ("7, 9").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadNumbers {
+    pub text: String,
+    pub in_doubt: bool,
+}
+
+/// [`address_numbers`], with whether a number in the text is in doubt.
+pub fn read_address_numbers(text: &str) -> ReadNumbers {
     let spaced: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let marked = mark_no_number(&spaced);
-    let prefixed = split_prefixes(&marked);
+    let unglued = split_fused(&marked);
+    let prefixed = split_prefixes(&unglued);
     let separated = drop_thousands_separators(&prefixed);
     let six = meia_as_six(&separated);
+    let hundreds = hundreds_words(&six);
     // "2 mil" before `text2num`, which would make it "2 1000"
-    let thousands = join_mixed(&six);
+    let thousands = join_mixed(&hundreds);
     let numbered = with_numbers(&thousands);
     let joined = join_dictated_digits(&numbered);
     let mixed = join_mixed(&joined);
-    mixed.split_whitespace().collect::<Vec<_>>().join(" ")
+    let (paused, in_doubt) = join_pauses(&mixed);
+    ReadNumbers {
+        text: paused.split_whitespace().collect::<Vec<_>>().join(" "),
+        in_doubt,
+    }
+}
+
+/// An address as spoken with every number as digits: thousands separators
+/// dropped, number words turned into digits, dictated digits joined, "nº"
+/// prefixes split off, numbers glued to words split off, numbers a pause
+/// split put back together ([`read_address_numbers`] says when that is in
+/// doubt), "sem número" and "s/n" as [`NO_NUMBER`]. Idempotent.
+pub fn address_numbers(text: &str) -> String {
+    read_address_numbers(text).text
 }
 
 /// The value of a number written any of the ways [`address_numbers`] knows,
@@ -253,109 +477,4 @@ pub fn spoken_number(text: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn every_shape_of_a_number() {
-        for (said, want) in [
-            ("900", 900),
-            ("novecentos", 900),
-            ("nove zero zero", 900),
-            ("um cinco zero zero", 1500),
-            ("mil e quinhentos", 1500),
-            ("novecentos e quarenta", 940),
-            ("mil setecentos e vinte", 1720),
-            ("2.000", 2000),
-            ("1.720", 1720),
-            ("dois mil", 2000),
-            ("nº 900", 900),
-            ("nº900", 900),
-            ("n. 900", 900),
-            ("número 900", 900),
-            ("número novecentos", 900),
-            ("meia zero", 60),
-            ("mil e 500", 1500),
-            ("2 mil e 200", 2200),
-            ("2 mil", 2000),
-            ("900 e 40", 940),
-        ] {
-            assert_eq!(spoken_number(said), Some(want), "{said:?}");
-        }
-    }
-
-    #[test]
-    fn numbers_inside_an_address() {
-        assert_eq!(
-            address_numbers("Rua Delminda Silveira nove zero zero Agronômica"),
-            "Rua Delminda Silveira 900 Agronômica"
-        );
-        assert_eq!(
-            address_numbers("Avenida Beira-Mar Norte, 2.000, Agronômica"),
-            "Avenida Beira-Mar Norte, 2000, Agronômica"
-        );
-        assert_eq!(
-            address_numbers("Rua Lauro Linhares 1.720 cep 88.036-003"),
-            "Rua Lauro Linhares 1720 cep 88036-003"
-        );
-        assert_eq!(
-            address_numbers("rua x nove zero zero, apartamento um dois"),
-            "rua x 900, apartamento 12"
-        );
-        assert_eq!(
-            address_numbers("Rua Frei Caneca, sem número, Agronômica"),
-            format!("Rua Frei Caneca, {NO_NUMBER}, Agronômica")
-        );
-        assert_eq!(
-            address_numbers("Rua Frei Caneca s/n"),
-            format!("Rua Frei Caneca {NO_NUMBER}")
-        );
-        // a comma keeps two numbers apart
-        assert_eq!(address_numbers("Rua 7, 9"), "Rua 7, 9");
-        assert_eq!(address_numbers("Rua Meia Lua 10"), "Rua Meia Lua 10");
-    }
-
-    #[test]
-    fn idempotent_on_examples() {
-        for s in [
-            "Rua Delminda Silveira nove zero zero",
-            "R. Sete de Setembro, 1.200",
-            "s/n",
-            "nº 12",
-        ] {
-            let once = address_numbers(s);
-            assert_eq!(address_numbers(&once), once, "{s:?}");
-        }
-    }
-
-    fn digit_word(d: u8) -> &'static str {
-        [
-            "zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove",
-        ][d as usize]
-    }
-
-    proptest! {
-        #[test]
-        fn never_panics(s in any::<String>()) {
-            let _ = address_numbers(&s);
-            let _ = spoken_number(&s);
-        }
-
-        /// A number written as digits, with a thousands separator, digit by digit
-        /// in words, or behind a prefix, parses to the same value.
-        #[test]
-        fn one_value_whatever_the_shape(n in 1u64..=99_999) {
-            let digits = n.to_string();
-            prop_assert_eq!(spoken_number(&digits), Some(n));
-            let dictated: Vec<&str> = digits.bytes().map(|b| digit_word(b - b'0')).collect();
-            prop_assert_eq!(spoken_number(&dictated.join(" ")), Some(n), "{:?}", dictated);
-            prop_assert_eq!(spoken_number(&format!("nº {digits}")), Some(n));
-            prop_assert_eq!(spoken_number(&format!("número {digits}")), Some(n));
-            if n >= 1000 {
-                let grouped = format!("{}.{:03}", n / 1000, n % 1000);
-                prop_assert_eq!(spoken_number(&grouped), Some(n), "{}", grouped);
-            }
-        }
-    }
-}
+mod tests;

@@ -113,7 +113,7 @@ fn without_an_agent_zero_is_no_house_number_and_star_always_is() {
         let Some(Effect::Geocode(AddressQuery::Cep { number, .. })) = &t.effect else {
             panic!("{key}: {:?}", t.effect)
         };
-        assert_eq!(*number, None);
+        assert_eq!(*number, crate::domain::HouseNumber::Without);
     }
 }
 
