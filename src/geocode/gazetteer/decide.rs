@@ -10,8 +10,14 @@
 //! examples: a name one letter off scores about 0.93, two letters about 0.87,
 //! and different names sharing a title ("Frei Caneca", "Frei Evaristo") below
 //! 0.5.
+//!
+//! A text that names two different streets, each clearly and in its own words
+//! ("Rua Lauro Linhares, Rua Delminda Silveira 900", a corner, or a
+//! recogniser's jumble) is a choice between them whatever their scores, each
+//! with the number said with it; three or more are not found (the address is
+//! asked again): the first or best-scoring one is never read back as sure.
 
-use super::matching::{Query, Said, mentions, said_with};
+use super::matching::{Query, Said, StreetMatch, mentions, said_within};
 use super::words::{is_digits, number_key};
 use super::{Gazetteer, choose};
 use crate::geocode::{Judged, Located};
@@ -36,6 +42,7 @@ const NUMBER_LISTED: f32 = 0.01;
 struct Scored {
     score: f32,
     group: usize,
+    street: usize,
     said: Said,
 }
 
@@ -58,7 +65,6 @@ pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
         return Judged::not_found("no_words");
     }
     let cep = cep_said(&q.toks);
-    let mut scored: Vec<Scored> = Vec::new();
     let mut candidates = g.index.candidates(&q.joined);
     candidates.extend(
         g.numbered
@@ -67,6 +73,7 @@ pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
             .copied()
             .collect::<Vec<_>>(),
     );
+    let mut found: Vec<(usize, StreetMatch)> = Vec::new();
     for si in candidates {
         let Some(street) = g.streets.get(si) else {
             continue;
@@ -74,11 +81,33 @@ pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
         let Some(m) = street.find_in(&q) else {
             continue;
         };
-        if m.similarity < MIN_SIMILARITY {
-            continue;
+        if m.similarity >= MIN_SIMILARITY {
+            found.push((si, m));
         }
+    }
+    let named = named_streets(g, &found);
+    if named.len() > 2 {
+        return Judged::not_found("several_streets");
+    }
+    let mut scored: Vec<Scored> = Vec::new();
+    for &(si, m) in &found {
         let span = (m.start, m.end);
-        let said = said_with(&q.toks, m.start, m.end);
+        // Another street named apart bounds where this one's number is.
+        let lo = named
+            .iter()
+            .map(|&(_, s, e)| (s, e))
+            .filter(|&(_, e)| e < m.start)
+            .map(|(_, e)| e + 1)
+            .max()
+            .unwrap_or(0);
+        let hi = named
+            .iter()
+            .map(|&(_, s, e)| (s, e))
+            .filter(|&(s, _)| s > m.end)
+            .map(|(s, _)| s)
+            .min()
+            .unwrap_or(q.toks.len());
+        let said = said_within(&q.toks, m.start, m.end, (lo, hi));
         let base = m.similarity
             + match m.type_said {
                 Some(true) => TYPE_SAID,
@@ -117,6 +146,7 @@ pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
             scored.push(Scored {
                 score,
                 group: gi,
+                street: si,
                 said: said.clone(),
             });
         }
@@ -130,6 +160,19 @@ pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
     let Some(place) = place_of(g, &first) else {
         return Judged::not_found("no_street");
     };
+    if let [a, b] = named.as_slice() {
+        // Two streets named: the best of the other one is the alternative.
+        let other = if first.street == a.0 { b.0 } else { a.0 };
+        let alternative = second.into_iter().chain(best).find(|s| s.street == other);
+        return match alternative.and_then(|s| place_of(g, &s)) {
+            Some(other) => Judged::new(
+                Located::Choice(place, other),
+                "several_streets",
+                Some(first.score),
+            ),
+            None => Judged::not_found("several_streets"),
+        };
+    }
     if let Some(second) = second.filter(|s| s.score >= first.score - CLOSE)
         && let Some(other) = place_of(g, &second)
     {
@@ -145,6 +188,40 @@ pub(super) fn locate(g: &Gazetteer, text: &str) -> Judged {
     } else {
         Judged::new(Located::Guess(place), "weak_match", Some(first.score))
     }
+}
+
+/// The streets the text names clearly, each in its own words: a sure
+/// similarity, and the name's type word said before it or a name of two words
+/// or more (a one-word name alone is too easily a word of something else).
+/// Streets whose spans overlap, or that are one street written two ways, are
+/// one; the better-named is kept. As `(street, start, end)`, best first.
+fn named_streets(g: &Gazetteer, found: &[(usize, StreetMatch)]) -> Vec<(usize, usize, usize)> {
+    let mut clear: Vec<&(usize, StreetMatch)> = found
+        .iter()
+        .filter(|(si, m)| {
+            m.similarity >= SURE
+                && (m.type_said.is_some() || g.streets.get(*si).is_some_and(|s| s.words() >= 2))
+        })
+        .collect();
+    clear.sort_by(|a, b| {
+        b.1.similarity
+            .total_cmp(&a.1.similarity)
+            .then(a.0.cmp(&b.0))
+    });
+    let mut named: Vec<(usize, usize, usize)> = Vec::new();
+    for (si, m) in clear {
+        let apart = named.iter().all(|&(other, s, e)| {
+            (m.end < s || m.start > e)
+                && !matches!(
+                    (g.streets.get(*si), g.streets.get(other)),
+                    (Some(a), Some(b)) if a.same_as(b)
+                )
+        });
+        if apart {
+            named.push((*si, m.start, m.end));
+        }
+    }
+    named
 }
 
 /// The place for a scored group: the row of the caller's number, else the

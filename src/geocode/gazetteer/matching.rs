@@ -176,6 +176,11 @@ impl StreetName {
             && self.word_keys.windows(words.len()).any(|w| w == words)
     }
 
+    /// How many significant words the name has, titles included.
+    pub(super) fn words(&self) -> usize {
+        self.word_keys.len()
+    }
+
     /// A name made only of digits ("Rua 1").
     pub(super) fn is_numbered(&self) -> bool {
         !self.plain.is_empty() && self.plain.bytes().all(|b| b.is_ascii_digit())
@@ -310,14 +315,27 @@ pub(crate) struct Said {
 /// after the name, else the nearest before it ("o 900 da Delminda Silveira");
 /// then the complement that follows it.
 pub(super) fn said_with(text: &[String], start: usize, end: usize) -> Said {
-    let after = (end + 1..text.len()).find_map(|i| {
+    said_within(text, start, end, (0, text.len()))
+}
+
+/// [`said_with`], looking only at the tokens in `lo..hi`: where another
+/// street named in the same text begins (after) or ends (before), its number
+/// is its own.
+pub(super) fn said_within(
+    text: &[String],
+    start: usize,
+    end: usize,
+    (lo, hi): (usize, usize),
+) -> Said {
+    let hi = hi.min(text.len());
+    let after = (end + 1..hi).find_map(|i| {
         if is_no_number(&text[i]) {
             return Some((i, None));
         }
         house_number_at(text, i).map(|n| (i, Some(n)))
     });
     let found = after.or_else(|| {
-        (0..start)
+        (lo..start)
             .rev()
             .find_map(|i| house_number_at(text, i).map(|n| (i, Some(n))))
     });

@@ -2,6 +2,7 @@
 
 use super::words::tokens;
 use super::*;
+use crate::geocode::Located;
 use proptest::prelude::*;
 
 fn house_number_in(text: &str, street: &str) -> Option<String> {
@@ -359,4 +360,83 @@ proptest! {
     ) {
         let _ = g().geocode(&GeoQuery::Free(s));
     }
+}
+
+/// The bundled gazetteer's verdict on a text as the flow sends it.
+fn bundled(text: &str) -> crate::geocode::Judged {
+    let spoken = ivr_core::speech::address(Some(text)).unwrap();
+    Gazetteer::try_bundled().unwrap().locate_free(&spoken)
+}
+
+#[test]
+fn a_street_said_without_its_number_has_none_and_sem_numero_only_when_said() {
+    for text in [
+        "Rua Delminda Silveira",
+        // the number lost by the recogniser
+        "Rua Delminda Silveira, nome feintos, Arronômica",
+    ] {
+        let p = bundled(text).sure().unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(p.street, "R. Delminda Silveira", "{text}");
+        assert_eq!(p.number, None, "{text}: not heard, so not known");
+        assert!(!p.spoken().contains("s/n") && !p.spoken().contains("sem número"));
+    }
+    let p = bundled("Rua Delminda Silveira sem número, Agronômica")
+        .sure()
+        .unwrap();
+    assert_eq!(p.number, Some(HouseNumber::Without));
+}
+
+#[test]
+fn numbers_split_by_a_recogniser_are_read_whole() {
+    let number = |text: &str| {
+        bundled(text)
+            .sure()
+            .and_then(|p| p.number)
+            .unwrap_or_else(|| panic!("{text}"))
+    };
+    let given = |n: &str| HouseNumber::Given(n.into());
+    assert_eq!(
+        number("Rua Lauro Linhares número mil, quinhentos"),
+        given("1500")
+    );
+    assert_eq!(
+        number("Rua Frei Caneca, duzentos, e cinquenta"),
+        given("250")
+    );
+    assert_eq!(number("Rua Frei Caneca250, Agronômica"), given("250"));
+    assert_eq!(
+        number("Rua Lauro Linhares, quatro cento e quarenta e cinco"),
+        given("445")
+    );
+}
+
+#[test]
+fn several_streets_named_are_a_choice_or_not_found() {
+    // Two streets: a choice, each with the number said with it.
+    let judged = bundled("Rua Lauro Linhares, Rua Delminda Silveira 900");
+    assert_eq!(judged.rule, "several_streets");
+    let Located::Choice(a, b) = judged.located else {
+        panic!("{:?}", judged.located)
+    };
+    let mut streets = [a.street.as_str(), b.street.as_str()];
+    streets.sort();
+    assert_eq!(streets, ["R. Delminda Silveira", "R. Lauro Linhares"]);
+    for p in [&a, &b] {
+        let want = (p.street == "R. Delminda Silveira").then(|| HouseNumber::Given("900".into()));
+        assert_eq!(p.number, want, "{}", p.street);
+    }
+    // Even when one scores better (its neighbourhood said).
+    let judged = bundled("Rua Frei Caneca, Avenida Madre Benvenuta, Santa Mônica");
+    assert!(matches!(judged.located, Located::Choice(..)), "{judged:?}");
+    // Three: not found, asked again.
+    let judged = bundled("Rua Frei Caneca, Avenida Madre Benvenuta, Rua Rui Barbosa 120");
+    assert_eq!(judged.located, Located::NotFound);
+    assert_eq!(judged.rule, "several_streets");
+    // One street said twice, or a name inside another, is one street.
+    assert!(bundled("Rua Frei Caneca 250, Frei Caneca").sure().is_some());
+    assert!(
+        bundled("Rua Rui Barbosa 120, Agronômica, Florianópolis")
+            .sure()
+            .is_some()
+    );
 }
