@@ -16,6 +16,8 @@
 //! - [`cli`]: the binary as a newcomer uses it;
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
 //! - [`directory`]: the client directory (the ISP's ERP), against fakes;
+//! - [`house_numbers`]: addresses as a real recogniser hears them: numbers not
+//!   heard or split asked, read-backs in full words, several streets;
 //! - [`whatsapp`]: the WhatsApp channel, against a fake Graph API;
 //! - [`whatsapp_inbox`]: a WhatsApp message kept before its `200` (killed after
 //!   it, a store that cannot keep it);
@@ -42,6 +44,7 @@ mod directory;
 mod engine;
 mod greeting;
 mod hostile;
+mod house_numbers;
 mod instances;
 mod outcome;
 mod rights;
