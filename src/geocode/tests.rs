@@ -225,6 +225,115 @@ async fn spoken_path_keeps_the_callers_number_when_nominatim_knows_only_the_stre
     assert_eq!(p.state.as_deref(), Some("SC"));
 }
 
+#[tokio::test]
+async fn the_number_asked_for_a_street_is_looked_up_on_it_or_kept_at_the_street() {
+    let g = gazetteer();
+    let locator = Locator::new(Geocoder::Gazetteer(g.clone()), CepSource::Gazetteer(g));
+    // The street found for "Rua Delminda Silveira" alone: no number known.
+    let spoken = AddressQuery::Spoken {
+        text: "Rua Delminda Silveira, Agronômica".into(),
+    };
+    let street = locator.locate(&spoken).await.unwrap().sure().unwrap();
+    assert_eq!(street.number, None);
+    assert_eq!((street.lat, street.lng), (-27.5779, -48.5286));
+    let numbered = |number| AddressQuery::Numbered {
+        place: street.clone(),
+        number,
+    };
+    // A listed number: that house's own position.
+    let judged = locator
+        .locate(&numbered(HouseNumber::Given("900".into())))
+        .await
+        .unwrap();
+    assert_eq!(judged.rule, "number_found");
+    let p = judged.sure().unwrap();
+    assert_eq!(p.number, Some(HouseNumber::Given("900".into())));
+    assert_eq!(p.lat, -27.5782336721312);
+    // Not listed, or none: the street's position, with what the caller gave.
+    let p = locator
+        .locate(&numbered(HouseNumber::Given("870".into())))
+        .await
+        .unwrap()
+        .sure()
+        .unwrap();
+    assert_eq!(
+        (p.number.clone(), p.lat),
+        (Some(HouseNumber::Given("870".into())), -27.5779)
+    );
+    let p = locator
+        .locate(&numbered(HouseNumber::Without))
+        .await
+        .unwrap()
+        .sure()
+        .unwrap();
+    assert_eq!(p.number, Some(HouseNumber::Without));
+    assert_eq!(
+        p.spoken(),
+        "Rua Delminda Silveira, sem número, Agronômica, Florianópolis"
+    );
+
+    // A failing geocoder loses nothing: the street, with the number.
+    let server = MockServer::start().await;
+    Mock::given(path("/search"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let nominatim =
+        nominatim::Nominatim::new(&Url::parse(&server.uri()).unwrap(), Duration::from_secs(2))
+            .unwrap();
+    let remote = Locator::new(
+        Geocoder::Nominatim(nominatim),
+        CepSource::Gazetteer(gazetteer()),
+    );
+    let judged = remote
+        .locate(&numbered(HouseNumber::Given("900".into())))
+        .await
+        .unwrap();
+    assert_eq!(judged.rule, "number_on_the_street");
+    let p = judged.sure().unwrap();
+    assert_eq!(
+        (p.street.as_str(), p.lat),
+        ("R. Delminda Silveira", -27.5779)
+    );
+    assert_eq!(p.number, Some(HouseNumber::Given("900".into())));
+}
+
+#[tokio::test]
+async fn through_nominatim_a_number_not_said_is_not_known() {
+    let server = MockServer::start().await;
+    // OSM may hold a house number the caller never said.
+    Mock::given(path("/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "lat": "-27.5779", "lon": "-48.5286",
+            "address": {"road": "Rua Delminda Silveira", "house_number": "1000",
+                        "city": "Florianópolis", "ISO3166-2-lvl4": "BR-SC"}
+        }])))
+        .mount(&server)
+        .await;
+    let nominatim =
+        nominatim::Nominatim::new(&Url::parse(&server.uri()).unwrap(), Duration::from_secs(2))
+            .unwrap();
+    let locator = Locator::new(
+        Geocoder::Nominatim(nominatim),
+        CepSource::Gazetteer(gazetteer()),
+    );
+    for (text, want) in [
+        ("Rua Delminda Silveira, Florianópolis", None),
+        (
+            "Rua Delminda Silveira sem número, Florianópolis",
+            Some(HouseNumber::Without),
+        ),
+        (
+            "Rua Delminda Silveira 900, Florianópolis",
+            Some(HouseNumber::Given("900".into())),
+        ),
+    ] {
+        let q = AddressQuery::Spoken { text: text.into() };
+        let p = locator.locate(&q).await.unwrap().sure().unwrap();
+        assert_eq!(p.number, want, "{text}");
+    }
+}
+
 /// Settings as `config` checks them from these flags (its own tests cover the
 /// parsing; here only what the locator is built from).
 fn config(args: &[&str]) -> GeocoderSettings {

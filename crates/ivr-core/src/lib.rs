@@ -11,7 +11,8 @@
 //! it turns webhooks into [`flow::Event`]s, stores the [`flow::Call`], carries out
 //! the [`flow::Effect`]s and writes the [`render`]ed reply back.
 //!
-//! - [`domain`]: validated values (client code, CEP, place, reservation).
+//! - [`domain`]: validated values (client code, CEP, house number, place,
+//!   reservation), and names as read aloud (abbreviations spelled out).
 //! - [`speech`]: caller keys and pt-BR (or en-US) speech into those values.
 //! - [`flow`]: the call as a state machine, `(call, event, now) → transition`.
 //! - [`hours`]: the agents' weekly hours, Brazil's national holidays, the hours
