@@ -110,11 +110,14 @@ fn is_number_word(w: &str) -> bool {
 /// [`address_numbers`] knows ("nove zero zero", "2.000", "nº 900", "mil,
 /// quinhentos"); words after the number ("apartamento 12") are not the number.
 /// On the keypad (`finishOnKey="#"`, so `#` is never in the digits) `*` alone
-/// means no number; digits with a `*` among them are unusable.
+/// means no number (typed in a chat too); digits with a `*` among them are
+/// unusable.
 pub fn house_number(digits_in: Option<&str>, speech: Option<&str>) -> Option<HouseNumber> {
     let raw = match (digits_in.filter(|d| !d.is_empty()), speech) {
         (Some("*"), _) => return Some(HouseNumber::Without),
         (Some(d), _) => d.to_string(),
+        // A chat's typed `*` comes as text.
+        (None, Some(s)) if s.trim() == "*" => return Some(HouseNumber::Without),
         (None, Some(s)) => {
             let numbered = address_numbers(bounded(s));
             let mut first = None;
@@ -440,6 +443,7 @@ mod tests {
         assert_eq!(house_number(None, Some("novecentos")), given("900"));
         assert_eq!(house_number(Some("0"), None), Some(HouseNumber::Without));
         assert_eq!(house_number(Some("*"), None), Some(HouseNumber::Without));
+        assert_eq!(house_number(None, Some(" * ")), Some(HouseNumber::Without));
         assert_eq!(
             house_number(None, Some("sem número")),
             Some(HouseNumber::Without)
