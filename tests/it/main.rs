@@ -24,6 +24,7 @@
 //! - [`whatsapp_outbox`]: its replies as operators see and retry them;
 //! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
+//! - [`outside_text`]: text from outside bounded and clean, from the chat to OZmap and the console;
 //! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
 //! - [`bench`]: the load generator in process.
 
@@ -44,6 +45,7 @@ mod greeting;
 mod hostile;
 mod instances;
 mod outcome;
+mod outside_text;
 mod rights;
 mod security;
 mod signatures;

@@ -158,7 +158,7 @@ impl Chat {
     }
 
     /// Sends one message and waits for the replies it causes (`n` of them).
-    async fn say(&self, message: Value, n: usize) -> Vec<Value> {
+    pub(crate) async fn say(&self, message: Value, n: usize) -> Vec<Value> {
         let before = self.sent().len();
         assert_eq!(self.post(&notification(message)).await, 200);
         self.replies_after(before, n).await
