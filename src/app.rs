@@ -138,8 +138,14 @@ impl Application {
             .whatsapp
             .clone()
             .map(|s| {
-                crate::whatsapp::Channel::new(engine.clone(), prompts.clone(), s, &cfg.call.flow)
-                    .map(Arc::new)
+                crate::whatsapp::Channel::new(
+                    engine.clone(),
+                    prompts.clone(),
+                    s,
+                    &cfg.call.flow,
+                    limits.clone(),
+                )
+                .map(Arc::new)
             })
             .transpose()?;
         let chat_settings = sender_settings(&cfg.worker);
@@ -179,7 +185,8 @@ impl Application {
                 Some(ch) => app.app_data(ch.clone()),
                 None => app,
             };
-            app.wrap(crate::http::security_headers())
+            app.wrap(actix_web::middleware::from_fn(crate::http::guard))
+                .wrap(crate::http::security_headers())
                 .configure(configure)
         })
         .listen(listener)?

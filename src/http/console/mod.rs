@@ -34,8 +34,9 @@ pub(crate) enum ConsoleError {
     LoginRequired,
     #[error("wrong token")]
     BadLogin,
-    #[error("too many login tries; wait a minute")]
-    TooManyLogins,
+    /// Too many wrong tokens from this address: try again after the wait.
+    #[error("too many wrong tokens from this address; wait a minute")]
+    TooManyLogins(std::time::Duration),
     #[error("refused: the request comes from another site")]
     CrossSite,
     #[error("refused: the form is stale or forged (CSRF token); reload the page")]
@@ -59,7 +60,7 @@ impl ResponseError for ConsoleError {
             ConsoleError::LoginRequired | ConsoleError::BadLogin => StatusCode::UNAUTHORIZED,
             ConsoleError::CrossSite | ConsoleError::BadCsrf => StatusCode::FORBIDDEN,
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ConsoleError::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
+            ConsoleError::TooManyLogins(_) => StatusCode::TOO_MANY_REQUESTS,
             ConsoleError::Conflict(_) => StatusCode::CONFLICT,
             ConsoleError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             ConsoleError::Ozmap(_) => StatusCode::BAD_GATEWAY,
@@ -77,6 +78,9 @@ impl ResponseError for ConsoleError {
         }
         let mut res = HttpResponse::build(self.status_code());
         console_headers(&mut res);
+        if let ConsoleError::TooManyLogins(wait) = self {
+            res.insert_header((header::RETRY_AFTER, super::extract::retry_after(*wait)));
+        }
         match self {
             ConsoleError::LoginRequired | ConsoleError::BadLogin => res
                 .content_type("text/html; charset=utf-8")
