@@ -14,6 +14,7 @@ use crate::worker::{Worker, WorkerSettings};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use ivr_core::render::{MAX_HINTS, split_hints};
+use secrecy::ExposeSecret;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
@@ -51,6 +52,19 @@ impl Application {
             .connect()
             .await
             .map_err(|e| anyhow::anyhow!("IVR_DATABASE_URL: cannot open the store: {e}"))?;
+        if let Some(token) = &cfg.admin_token {
+            let ended = crate::http::end_other_tokens_sessions(&store, token.expose_secret())
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("IVR_DATABASE_URL: cannot read the console's sessions: {e}")
+                })?;
+            if ended > 0 {
+                tracing::info!(
+                    sessions = ended,
+                    "console: sessions opened with another IVR_ADMIN_TOKEN ended"
+                );
+            }
+        }
         let listener = TcpListener::bind(cfg.http.bind)
             .map_err(|e| anyhow::anyhow!("IVR_BIND {}: {e}", cfg.http.bind))?;
         let addr = listener.local_addr()?;

@@ -37,6 +37,7 @@ mod state;
 mod steps;
 mod webhook;
 
+pub(crate) use console::end_other_tokens_sessions;
 pub use gate::SecurityCounters;
 pub(crate) use greeting::Greetings;
 pub(crate) use guard::guard;

@@ -223,6 +223,17 @@ impl Store {
         Ok(row.map(|r| r.try_get("csrf")).transpose()?)
     }
 
+    /// Every console session's id and token fingerprint, expired ones included
+    /// (a few rows: one per login in the last 8 hours).
+    pub async fn session_tokens(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, token_fp FROM console_sessions")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("token_fp")?)))
+            .collect()
+    }
+
     /// Ends every console session (`ozmap-ivr console logout-all`); how many
     /// there were, expired ones included.
     pub async fn delete_all_sessions(&self) -> Result<u64, StoreError> {
@@ -325,6 +336,15 @@ mod tests {
             // every session ends at once
             s.create_session("h3", "c3", "fp1", 900, 500).await.unwrap();
             s.create_session("h4", "c4", "fp2", 900, 500).await.unwrap();
+            let mut tokens = s.session_tokens().await.unwrap();
+            tokens.sort();
+            assert_eq!(
+                tokens,
+                [
+                    ("h3".to_string(), "fp1".to_string()),
+                    ("h4".into(), "fp2".into())
+                ]
+            );
             assert_eq!(s.delete_all_sessions().await.unwrap(), 2);
             assert_eq!(s.session("h3", "fp1", 600).await.unwrap(), None);
             assert_eq!(s.delete_all_sessions().await.unwrap(), 0);

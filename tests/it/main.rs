@@ -8,7 +8,9 @@
 //! - [`admin`]: the ledger as JSON for operators;
 //! - [`console`]: the operators' console and the funnel JSON (the same console in
 //!   headless Chromium is its own binary, `tests/browser.rs`);
+//! - [`console_sessions`]: a console session belongs to the token that opened it;
 //! - [`security`]: signatures and limits over real HTTP;
+//! - [`limits`]: guessing the operators' token is slow, every route has the per-address limit;
 //! - [`signatures`]: where the platforms' signing differs (Telnyx retries and replays, basic auth);
 //! - [`hostile`]: broken and hostile input through the real request path;
 //! - [`crash`]: the binary killed and restarted between chosen webhooks;
@@ -37,6 +39,7 @@ mod bench;
 mod calls;
 mod cli;
 mod console;
+mod console_sessions;
 mod console_walks;
 mod crash;
 mod directory;
@@ -44,6 +47,7 @@ mod engine;
 mod greeting;
 mod hostile;
 mod instances;
+mod limits;
 mod outcome;
 mod outside_text;
 mod rights;

@@ -15,6 +15,7 @@ mod page;
 mod session;
 
 pub(crate) use funnel::Funnel;
+pub(crate) use session::end_other_tokens_sessions;
 
 use super::AppState;
 use super::extract::{Operator, json_error};

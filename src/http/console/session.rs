@@ -201,6 +201,23 @@ pub(crate) async fn login(
     Ok(cookie_header(state, &value, SESSION_MS / 1000))
 }
 
+/// Ends every session opened with another token than `token` (at start:
+/// `IVR_ADMIN_TOKEN` changed); how many. A session from another token opens
+/// nothing anyway; deleted, it stays ended if the old token comes back.
+pub(crate) async fn end_other_tokens_sessions(
+    store: &crate::store::Store,
+    token: &str,
+) -> Result<usize, crate::store::StoreError> {
+    let mut ended = 0;
+    for (id, fp) in store.session_tokens().await? {
+        if !webhook_signature::secret_eq(fp.as_bytes(), token_fp(token, &id).as_bytes()) {
+            store.delete_session(&id).await?;
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
 /// Ends the session; the `Set-Cookie` value that clears the cookie.
 pub(crate) async fn logout(state: &AppState, access: &Access) -> Result<String, ConsoleError> {
     if let Access::Session { id, .. } = access {
