@@ -9,23 +9,26 @@
 //! - a deadline on reading the body (`IVR_BODY_TIMEOUT_MS`, counted from the
 //!   request's head): a body trickled a byte at a time is cut off there with
 //!   `408`, and the connection is closed. actix-web bounds the time to send
-//!   the head (`client_request_timeout`), not the body.
+//!   the head (`client_request_timeout`), not the body; and after an answer to
+//!   a chunked body left unread (a refusal before the body, a route that reads
+//!   none) it would read the rest at the sender's pace: such an answer holds
+//!   the body until it is written, so the connection is closed instead.
 //!
 //! Both refusals are logged once per source and interval, with a count.
 
 use super::AppState;
 use super::SecurityCounters;
-use actix_web::body::{EitherBody, MessageBody};
+use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
 use futures_util::Stream;
 use ivr_core::webhook::paths;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -36,8 +39,8 @@ use tokio::time::{Instant, Sleep};
 /// The middleware (`App::wrap(from_fn(guard))`).
 pub(crate) async fn guard(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
@@ -60,41 +63,93 @@ pub(crate) async fn guard(
             .body("too many requests from this address\n");
         return Ok(req.into_response(res).map_into_right_body());
     }
-    let expired = Rc::new(Cell::new(false));
     let payload = req.take_payload();
+    let had_body = !matches!(payload, Payload::None);
+    let body = Rc::new(Watched {
+        payload: RefCell::new(payload),
+        expired: Cell::new(false),
+        finished: Cell::new(false),
+    });
     req.set_payload(Payload::Stream {
-        payload: Box::pin(Deadline::new(
-            payload,
-            state.cfg.http.body_timeout,
-            expired.clone(),
-        )),
+        payload: Box::pin(Deadline::new(body.clone(), state.cfg.http.body_timeout)),
     });
     let res = next.call(req).await?;
-    if !expired.get() {
-        return Ok(res.map_into_left_body());
+    if !body.expired.get() {
+        if !had_body || body.finished.get() {
+            return Ok(res.map_into_left_body());
+        }
+        // A body left unread: held until the answer is written.
+        return Ok(res
+            .map_into_boxed_body()
+            .map_body(|_, answer| Held::new(answer, body))
+            .map_into_boxed_body()
+            .map_into_right_body());
     }
     let (req, res) = res.into_parts();
-    let mut res = if res.status() == StatusCode::REQUEST_TIMEOUT {
-        // The handler said so itself (and logged it).
-        res.map_into_left_body()
-    } else {
+    if res.status() != StatusCode::REQUEST_TIMEOUT {
+        // Unless the handler said so itself (and logged it).
         state.limits.refusals.refused(
             source,
             route,
             "body not received within IVR_BODY_TIMEOUT_MS (408)",
         );
-        HttpResponse::RequestTimeout()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .content_type("text/plain; charset=utf-8")
-            .body("the request's body took too long\n")
-            .map_into_right_body()
-    };
+    }
+    let mut res = HttpResponse::RequestTimeout()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONNECTION, "close"))
+        .content_type("text/plain; charset=utf-8")
+        .message_body(Held::new(
+            BoxBody::new("the request's body took too long\n"),
+            body,
+        ))?
+        .map_into_boxed_body()
+        .map_into_right_body();
     // What is left of the body is not read: the connection goes.
     res.head_mut()
         .set_connection_type(actix_web::http::ConnectionType::Close);
-    res.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     Ok(ServiceResponse::new(req, res))
+}
+
+/// A request's body, and what became of it.
+struct Watched {
+    payload: RefCell<Payload>,
+    /// Its deadline passed before it arrived in full.
+    expired: Cell<bool>,
+    /// Read to its end.
+    finished: Cell<bool>,
+}
+
+/// An answer to a request whose body was not read to its end. It holds the
+/// body's stream until it is written: actix closes the connection after an
+/// answer to a body still unread, but would read a chunked body to its end,
+/// at the sender's pace, once nothing holds it.
+struct Held {
+    answer: BoxBody,
+    _body: Rc<Watched>,
+}
+
+impl Held {
+    fn new(answer: BoxBody, body: Rc<Watched>) -> Self {
+        Held {
+            answer,
+            _body: body,
+        }
+    }
+}
+
+impl MessageBody for Held {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.answer.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Pin::new(&mut self.get_mut().answer).poll_next(cx)
+    }
 }
 
 /// The route's name in the log (never the path as sent).
@@ -132,25 +187,23 @@ fn is_deadline_payload(e: &PayloadError) -> bool {
 
 /// A request's body that fails once its deadline has passed.
 struct Deadline {
-    inner: Payload,
+    body: Rc<Watched>,
     at: Instant,
     sleep: Pin<Box<Sleep>>,
-    expired: Rc<Cell<bool>>,
 }
 
 impl Deadline {
-    fn new(inner: Payload, within: std::time::Duration, expired: Rc<Cell<bool>>) -> Self {
+    fn new(body: Rc<Watched>, within: std::time::Duration) -> Self {
         let at = Instant::now() + within;
         Deadline {
-            inner,
+            body,
             at,
             sleep: Box::pin(tokio::time::sleep_until(at)),
-            expired,
         }
     }
 
     fn expire(&mut self) -> Poll<Option<Result<Bytes, PayloadError>>> {
-        self.expired.set(true);
+        self.body.expired.set(true);
         Poll::Ready(Some(Err(PayloadError::Io(io::Error::new(
             io::ErrorKind::TimedOut,
             "the request's body took too long",
@@ -163,11 +216,16 @@ impl Stream for Deadline {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.expired.get() {
+        if this.body.expired.get() {
             return Poll::Ready(None);
         }
-        match Pin::new(&mut this.inner).poll_next(cx) {
+        let polled = Pin::new(&mut *this.body.payload.borrow_mut()).poll_next(cx);
+        match polled {
             Poll::Ready(Some(Ok(_))) if Instant::now() >= this.at => this.expire(),
+            Poll::Ready(None) => {
+                this.body.finished.set(true);
+                Poll::Ready(None)
+            }
             Poll::Ready(item) => Poll::Ready(item),
             Poll::Pending => match this.sleep.as_mut().poll(cx) {
                 Poll::Ready(()) => this.expire(),
@@ -211,12 +269,20 @@ mod tests {
         )
     }
 
+    fn watched(payload: Payload) -> Rc<Watched> {
+        Rc::new(Watched {
+            payload: RefCell::new(payload),
+            expired: Cell::new(false),
+            finished: Cell::new(false),
+        })
+    }
+
     #[tokio::test]
     async fn a_body_that_is_late_fails_at_the_deadline_whether_bytes_come_or_not() {
         // Nothing comes.
         let (_tx, payload) = trickle();
-        let expired = Rc::new(Cell::new(false));
-        let mut body = Deadline::new(payload, Duration::from_millis(300), expired.clone());
+        let w = watched(payload);
+        let mut body = Deadline::new(w.clone(), Duration::from_millis(300));
         let started = Instant::now();
         let err = body.next().await.unwrap().unwrap_err();
         assert!(is_deadline_payload(&err), "{err:?}");
@@ -226,12 +292,12 @@ mod tests {
             took >= Duration::from_millis(300) && took < Duration::from_secs(2),
             "{took:?}"
         );
-        assert!(expired.get());
+        assert!(w.expired.get() && !w.finished.get());
         assert!(body.next().await.is_none());
         // A byte every 100 ms: taken until the deadline, then refused.
         let (tx, payload) = trickle();
-        let expired = Rc::new(Cell::new(false));
-        let mut body = Deadline::new(payload, Duration::from_millis(550), expired.clone());
+        let w = watched(payload);
+        let mut body = Deadline::new(w.clone(), Duration::from_millis(550));
         tokio::spawn(async move {
             for _ in 0..50 {
                 if tx.send(Ok(Bytes::from_static(b"x"))).await.is_err() {
@@ -254,21 +320,23 @@ mod tests {
             "{bytes} bytes before the deadline"
         );
         assert!(started.elapsed() < Duration::from_secs(2));
-        assert!(expired.get());
+        assert!(w.expired.get());
     }
 
     #[tokio::test]
     async fn a_body_in_time_passes_untouched() {
         let (tx, payload) = trickle();
-        let expired = Rc::new(Cell::new(false));
-        let mut body = Deadline::new(payload, Duration::from_millis(300), expired.clone());
+        let w = watched(payload);
+        let mut body = Deadline::new(w.clone(), Duration::from_millis(300));
         tx.send(Ok(Bytes::from_static(b"CallSid=CA1")))
             .await
             .unwrap();
         drop(tx);
         assert_eq!(body.next().await.unwrap().unwrap(), "CallSid=CA1");
+        assert!(!w.finished.get());
         assert!(body.next().await.is_none());
+        assert!(w.finished.get());
         tokio::time::sleep(Duration::from_millis(400)).await;
-        assert!(!expired.get());
+        assert!(!w.expired.get());
     }
 }

@@ -12,6 +12,7 @@
 //! - [`security`]: signatures and limits over real HTTP;
 //! - [`limits`]: guessing the operators' token is slow, every route has the per-address limit;
 //! - [`signatures`]: where the platforms' signing differs (Telnyx retries and replays, basic auth);
+//! - [`floods`]: bodies trickled a byte a second cut off, forged floods a few log lines;
 //! - [`hostile`]: broken and hostile input through the real request path;
 //! - [`crash`]: the binary killed and restarted between chosen webhooks;
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;
@@ -44,6 +45,7 @@ mod console_walks;
 mod crash;
 mod directory;
 mod engine;
+mod floods;
 mod greeting;
 mod hostile;
 mod instances;
