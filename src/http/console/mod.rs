@@ -6,7 +6,9 @@
 //! - `page`, `charts`, `labels`: the HTML (maud), inline SVG, pt-BR and en-US.
 //!
 //! Every refusal is a [`ConsoleError`], answered in one place; a request
-//! without a session gets the login form (401) and nothing else.
+//! without a session gets the login form (401) and nothing else. Refusals a
+//! stranger can repeat at will (a wrong token, another site's request, a
+//! forged form) are logged once per source and interval, with a count.
 
 mod charts;
 mod funnel;
@@ -72,9 +74,6 @@ impl ResponseError for ConsoleError {
         match self {
             ConsoleError::Store(e) => tracing::error!(error = %e, "console: store unavailable"),
             ConsoleError::Ozmap(e) => tracing::error!(error = %e, "console: OZmap failed"),
-            ConsoleError::CrossSite | ConsoleError::BadCsrf => {
-                tracing::warn!(reason = %self, "console: action refused")
-            }
             _ => {}
         }
         let mut res = HttpResponse::build(self.status_code());

@@ -128,19 +128,30 @@ fn own_origin(state: &AppState) -> Option<String> {
     Some(url.origin().ascii_serialization())
 }
 
+/// Logs a refused action once per source and interval, with a count.
+fn refused(req: &HttpRequest, state: &AppState, reason: &str) {
+    let source = req.peer_addr().map(|a| a.ip());
+    state.limits.refusals.refused(source, "console", reason);
+}
+
 /// A POST from another site's page is refused before anything else.
 pub(crate) fn same_origin(req: &HttpRequest, state: &AppState) -> Result<(), ConsoleError> {
     let h = req.headers();
-    if h.get("sec-fetch-site")
+    let cross_site = h
+        .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
-    {
-        return Err(ConsoleError::CrossSite);
-    }
-    match h.get(header::ORIGIN).map(|v| v.to_str()) {
-        None => Ok(()),
-        Some(Ok(origin)) if Some(origin.to_string()) == own_origin(state) => Ok(()),
-        Some(_) => Err(ConsoleError::CrossSite),
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"));
+    let same = !cross_site
+        && match h.get(header::ORIGIN).map(|v| v.to_str()) {
+            None => true,
+            Some(Ok(origin)) => Some(origin.to_string()) == own_origin(state),
+            Some(Err(_)) => false,
+        };
+    if same {
+        Ok(())
+    } else {
+        refused(req, state, "a request from another site (403)");
+        Err(ConsoleError::CrossSite)
     }
 }
 
@@ -157,7 +168,10 @@ pub(crate) fn may_act(
         Access::Bearer => Ok(()),
         Access::Session { csrf, .. } => match given {
             Some(g) if webhook_signature::secret_eq(csrf.as_bytes(), g.as_bytes()) => Ok(()),
-            _ => Err(ConsoleError::BadCsrf),
+            _ => {
+                refused(req, state, "a stale or forged form (CSRF token) (403)");
+                Err(ConsoleError::BadCsrf)
+            }
         },
     }
 }
