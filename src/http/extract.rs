@@ -8,10 +8,10 @@
 //!
 //! Guessing is slow: a wrong token counts against its source address's limit
 //! of wrong tries, shared with the console's login form (ten a minute, see
-//! `ratelimit`); past it every
-//! request from that address gets 429 with `Retry-After`, before its token is
-//! compared ([`bearer_token`], the console's bearer check too). Refusals are
-//! logged once per source and interval, with a count.
+//! `ratelimit`); past it every request from that address that carries a token
+//! gets 429 with `Retry-After`, before its token is compared ([`try_token`],
+//! the console's checks too). Refusals are logged once per source and
+//! interval, with a count.
 
 use super::AppState;
 use actix_web::dev::Payload;
