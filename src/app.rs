@@ -14,6 +14,7 @@ use crate::worker::{Worker, WorkerSettings};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use ivr_core::render::{MAX_HINTS, split_hints};
+use secrecy::ExposeSecret;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
@@ -51,6 +52,19 @@ impl Application {
             .connect()
             .await
             .map_err(|e| anyhow::anyhow!("IVR_DATABASE_URL: cannot open the store: {e}"))?;
+        if let Some(token) = &cfg.admin_token {
+            let ended = crate::http::end_other_tokens_sessions(&store, token.expose_secret())
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("IVR_DATABASE_URL: cannot read the console's sessions: {e}")
+                })?;
+            if ended > 0 {
+                tracing::info!(
+                    sessions = ended,
+                    "console: sessions opened with another IVR_ADMIN_TOKEN ended"
+                );
+            }
+        }
         let listener = TcpListener::bind(cfg.http.bind)
             .map_err(|e| anyhow::anyhow!("IVR_BIND {}: {e}", cfg.http.bind))?;
         let addr = listener.local_addr()?;
@@ -138,8 +152,14 @@ impl Application {
             .whatsapp
             .clone()
             .map(|s| {
-                crate::whatsapp::Channel::new(engine.clone(), prompts.clone(), s, &cfg.call.flow)
-                    .map(Arc::new)
+                crate::whatsapp::Channel::new(
+                    engine.clone(),
+                    prompts.clone(),
+                    s,
+                    &cfg.call.flow,
+                    limits.clone(),
+                )
+                .map(Arc::new)
             })
             .transpose()?;
         let chat_settings = sender_settings(&cfg.worker);
@@ -179,7 +199,8 @@ impl Application {
                 Some(ch) => app.app_data(ch.clone()),
                 None => app,
             };
-            app.wrap(crate::http::security_headers())
+            app.wrap(actix_web::middleware::from_fn(crate::http::guard))
+                .wrap(crate::http::security_headers())
                 .configure(configure)
         })
         .listen(listener)?

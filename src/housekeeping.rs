@@ -9,7 +9,9 @@
 //!   caller's number); dead ones stay for an operator. Webhook signatures whose
 //!   replay window has passed go too ([`Store::purge_signatures`]).
 //! - Every minute [`RateLimits::retain_recent`] drops keys whose bucket has refilled,
-//!   so a stream of distinct numbers or addresses cannot grow memory without bound.
+//!   so a stream of distinct numbers or addresses cannot grow memory without bound,
+//!   and writes the refused requests counted since (one line per source); at
+//!   shutdown, those counted since the last minute.
 //!
 //! The reservation ledger is the business record of a sale and is not purged here.
 
@@ -21,8 +23,9 @@ use tokio::sync::watch;
 
 /// How often expired call states are purged.
 pub(crate) const PURGE_EVERY: Duration = Duration::from_secs(3600);
-/// How often the rate limiters drop refilled keys.
-pub(crate) const RETAIN_EVERY: Duration = Duration::from_secs(60);
+/// How often the rate limiters drop refilled keys (and the refusals counted
+/// are written).
+pub(crate) const RETAIN_EVERY: Duration = crate::ratelimit::REFUSALS_INTERVAL;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -73,6 +76,8 @@ pub(crate) async fn run(
             }
         }
     }
+    // What was refused since the last minute, before the log closes.
+    limits.refusals.flush();
 }
 
 #[cfg(test)]

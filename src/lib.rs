@@ -36,10 +36,13 @@
 //!   (breaker, latency, last error) for the console and metrics.
 //! - `sms`: the outcome in writing: the message written with each outcome, the
 //!   sender and its providers.
-//! - `admin`: the operators' commands and views: `ozmap-ivr reservations` and
-//!   `ozmap-ivr messages` (both outboxes by channel).
+//! - `admin`: the operators' commands and views: `ozmap-ivr reservations`,
+//!   `ozmap-ivr messages` (both outboxes by channel) and `ozmap-ivr console
+//!   logout-all`.
 //! - `housekeeping`: expiry of call state (retention) and of rate-limit keys.
-//! - `ratelimit`, `redact`: rate limits and log redaction.
+//! - `ratelimit`, `redact`: rate limits (requests, new calls, wrong tries of
+//!   the operators' token, and the log lines about refused requests: one per
+//!   source and interval, with a count) and log redaction.
 //! - `logbuf`: the log writer ([`LogBuffer`]): a webhook copies its line into
 //!   memory, a thread of its own writes the lines to stderr in batches.
 //! - `in_process`: the service as the load generator drives it in process. It
@@ -55,8 +58,8 @@
 //!   `store`;
 //! - the channels: `http` → `admin` (the views), `config`, `engine`,
 //!   `ratelimit`, `redact`, `store`, `worker` (OZmap's health); `whatsapp` →
-//!   `config`, `engine`, `outbox`, `redact`, `sms` (the senders' errors),
-//!   `store`;
+//!   `config`, `engine`, `outbox`, `ratelimit` (its log of refusals), `redact`,
+//!   `sms` (the senders' errors), `store`;
 //! - `engine` → `config` (the agents' hours), `directory`, `geocode`, `store`;
 //! - `admin` → `config`, `redact`, `store`;
 //! - `config` → `directory`, `geocode`, `reserve`, `sms`, `store`, `worker`
@@ -91,6 +94,7 @@ mod store;
 mod whatsapp;
 mod worker;
 
+pub use admin::{ConsoleArgs, console};
 pub use admin::{MessagesArgs, messages};
 pub use admin::{ReservationsArgs, run as reservations};
 pub use app::{Application, Stopper, configure};

@@ -23,7 +23,7 @@ use webhook_signature::twilio_signature;
 
 const AUTH_TOKEN: &str = "auth-t0ken-Zq81x";
 const BASIC_PASSWORD: &str = "basic-pw-Hv3k";
-const ADMIN_TOKEN: &str = "admin-t0ken-Lw20";
+const ADMIN_TOKEN: &str = "admin-t0ken-Lw20-Qz8x5Rk1";
 const DIRECTORY_TOKEN: &str = "erp-t0ken-Pq55";
 
 const SMS_SID: &str = "ACsms0000000000000000000000000000";

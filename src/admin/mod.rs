@@ -1,7 +1,8 @@
 //! The operators' commands and views: the reservation ledger
-//! (`ozmap-ivr reservations …`, `GET /admin/reservations`, here) and both
+//! (`ozmap-ivr reservations …`, `GET /admin/reservations`, here), both
 //! message outboxes by channel (`ozmap-ivr messages …`, `GET /admin/messages`,
-//! `messages`). They read the configuration (the database and OZmap groups);
+//! `messages`) and the console's sessions (`ozmap-ivr console logout-all`,
+//! `console`). They read the configuration (the database and OZmap groups);
 //! `sms` and the senders do not, so no module that carries messages out
 //! depends on `config`.
 //!
@@ -13,8 +14,10 @@
 //! the same configuration groups as `serve` ([`DatabaseArgs`], [`OzmapArgs`]), so
 //! it keeps the same defaults, the https rule and `OZMAP_TIMEOUT_MS`.
 
+mod console;
 mod messages;
 
+pub use console::{ConsoleArgs, run as console};
 pub(crate) use messages::{
     ChannelArg, Found, MessageStatusArg, MessageView, find as find_message, list as list_messages,
 };

@@ -1,10 +1,11 @@
 //! Where the service listens, the URL the platform calls it by, and how many
 //! requests it takes.
 
-use super::{ConfigError, err, non_empty, parse_url};
+use super::{ConfigError, err, non_empty, parse_url, within};
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 #[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Listening and webhooks")]
@@ -25,6 +26,10 @@ pub struct HttpArgs {
     /// this is a guard against floods, set well above a busy ISP's peak.
     #[arg(long, env = "IVR_RATE_REQUESTS_PER_SECOND", default_value_t = 200)]
     pub rate_requests_per_second: u32,
+    /// Longest a request's body may take to arrive, on every route, counted
+    /// from its head (500–60000): past it, `408` and the connection is closed.
+    #[arg(long, env = "IVR_BODY_TIMEOUT_MS", default_value_t = 5_000)]
+    pub body_timeout_ms: u64,
 }
 
 /// HTTP basic auth the webhooks require (from `user:password@` in `IVR_PUBLIC_URL`).
@@ -48,6 +53,8 @@ pub(crate) struct HttpSettings {
     pub webhook_auth: Option<WebhookAuth>,
     pub rate_calls_per_minute: u32,
     pub rate_requests_per_second: u32,
+    /// Longest a request's body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 impl HttpSettings {
@@ -79,12 +86,19 @@ impl HttpArgs {
             Some(u) => public_url(&u)?,
             None => (format!("http://{}", self.bind), None),
         };
+        let body_timeout_ms = within(
+            "IVR_BODY_TIMEOUT_MS",
+            self.body_timeout_ms,
+            500..=60_000,
+            "must be between 500 and 60000 milliseconds",
+        )?;
         Ok(HttpSettings {
             bind: self.bind,
             public_url,
             webhook_auth,
             rate_calls_per_minute: self.rate_calls_per_minute,
             rate_requests_per_second: self.rate_requests_per_second,
+            body_timeout: Duration::from_millis(body_timeout_ms),
         })
     }
 }

@@ -94,7 +94,8 @@ pub struct ServeArgs {
     pub directory: DirectoryArgs,
     #[command(flatten)]
     pub whatsapp: WhatsAppArgs,
-    /// Bearer token for `GET /admin/reservations`; unset: the admin routes are off. Secret.
+    /// Bearer token for `/admin/…`, `/metrics` and the console's login, at least
+    /// 24 characters; unset: those routes are off. Secret.
     #[arg(
         long,
         env = "IVR_ADMIN_TOKEN",
@@ -213,13 +214,35 @@ impl ServeArgs {
             sandbox_network: self.sandbox_network,
             geocoder,
             signing,
-            admin_token: non_empty(self.admin_token).map(SecretString::from),
+            admin_token: admin_token(self.admin_token)?,
             worker,
             sms,
             directory,
             whatsapp,
         })
     }
+}
+
+/// Shortest `IVR_ADMIN_TOKEN` taken: guessing one is slow (ten wrong tries a
+/// minute per address), a long one makes it hopeless too.
+pub(crate) const MIN_ADMIN_TOKEN_CHARS: usize = 24;
+
+/// `IVR_ADMIN_TOKEN`: unset or blank is off; a short one stops the start.
+fn admin_token(raw: Option<String>) -> Result<Option<SecretString>, ConfigError> {
+    let Some(token) = non_empty(raw) else {
+        return Ok(None);
+    };
+    let chars = token.chars().count();
+    if chars < MIN_ADMIN_TOKEN_CHARS {
+        return Err(err(
+            "IVR_ADMIN_TOKEN",
+            format!(
+                "too short ({chars} characters): use at least {MIN_ADMIN_TOKEN_CHARS}, e.g. \
+                 `openssl rand -base64 32`"
+            ),
+        ));
+    }
+    Ok(Some(SecretString::from(token)))
 }
 
 fn parse_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {

@@ -90,12 +90,40 @@ fn errors_name_the_variable() {
             &["--address-speech-timeout=11"],
             "IVR_ADDRESS_SPEECH_TIMEOUT",
         ),
+        (&["--admin-token=x"], "IVR_ADMIN_TOKEN"),
+        (
+            &["--admin-token=23-characters-not-enuff"],
+            "IVR_ADMIN_TOKEN",
+        ),
+        (&["--body-timeout-ms=100"], "IVR_BODY_TIMEOUT_MS"),
+        (&["--body-timeout-ms=120000"], "IVR_BODY_TIMEOUT_MS"),
     ];
     for (args, var) in cases {
         let e = parse(args).unwrap_err();
         assert_eq!(e.var, *var, "{args:?}: {e}");
         assert!(e.to_string().contains(var));
     }
+}
+
+#[test]
+fn the_admin_token_is_off_blank_or_at_least_24_characters() {
+    assert!(parse(&[]).unwrap().admin_token.is_none());
+    assert!(parse(&["--admin-token=  "]).unwrap().admin_token.is_none());
+    let e = parse(&["--admin-token=23-characters-not-enuff"]).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("configuration: IVR_ADMIN_TOKEN: too short (23 characters)"),
+        "{e}"
+    );
+    assert!(
+        !e.to_string().contains("not-enuf"),
+        "the token is not echoed: {e}"
+    );
+    let c = parse(&["--admin-token= 24-characters-are-enough "]).unwrap();
+    assert_eq!(
+        c.admin_token.unwrap().expose_secret(),
+        "24-characters-are-enough"
+    );
 }
 
 #[test]
@@ -107,7 +135,7 @@ fn secrets_never_show_in_debug() {
         "--twilio-auth-token=s3cr3t-twilio",
         "--twilio-webhook-keys=k1=s3cr3t-shared",
         "--signalwire-signing-key=s3cr3t-sw",
-        "--admin-token=s3cr3t-admin",
+        "--admin-token=s3cr3t-admin-token-of-24-chars",
         "--public-url=https://ivr:s3cr3t-pass@ivr.example.com",
     ])
     .unwrap();

@@ -225,14 +225,15 @@ fn coordinates(
     valid.then_some((lat, lng))
 }
 
-/// A text field a directory may send as a string or a number; blank is none.
+/// A text field a directory may send as a string or a number, bounded and
+/// clean ([`ivr_core::text::clean`]); blank is none.
 fn text(v: Option<&serde_json::Value>) -> Option<String> {
     let s = match v? {
-        serde_json::Value::String(s) => s.trim().to_string(),
+        serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Number(n) => n.to_string(),
         _ => return None,
     };
-    (!s.is_empty()).then_some(s)
+    ivr_core::text::clean_non_empty(&s, ivr_core::text::MAX_FIELD_CHARS)
 }
 
 /// The address fields every directory has, before they are checked.

@@ -60,6 +60,26 @@ fn the_contract_reads_a_full_record_and_a_tolerant_one() {
 }
 
 #[test]
+fn the_directory_s_texts_are_bounded_and_clean() {
+    let long = format!(
+        "Rua\u{1b}[2J\u{0}\n\u{202E}Delminda {}",
+        "x".repeat(240_000)
+    );
+    let k = contract::parse(
+        json!({"name":"Gabriel\r\nMarioto\u{7f}\u{2066}","installation":{
+            "street": long, "complement": "\u{0}\u{202E}", "city":"Florianópolis"}})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(k.name, "Gabriel Marioto");
+    let p = k.installation.unwrap();
+    assert!(p.street.starts_with("Rua[2J Delminda xxx"), "{}", p.street);
+    assert_eq!(p.street.chars().count(), ivr_core::text::MAX_FIELD_CHARS);
+    assert_eq!(p.complement, None, "nothing left: none");
+}
+
+#[test]
 fn the_contract_refuses_what_is_not_a_record() {
     for body in [
         &b"<html>"[..],

@@ -23,12 +23,12 @@ pub(crate) struct ViaCep {
     base: Url,
 }
 
+/// A field of the answer, bounded and clean ([`ivr_core::text::clean`]);
+/// blank is none.
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key)
         .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
+        .and_then(|s| ivr_core::text::clean_non_empty(s, ivr_core::text::MAX_FIELD_CHARS))
 }
 
 impl ViaCep {

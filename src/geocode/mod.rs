@@ -292,8 +292,9 @@ pub(crate) struct Found {
     pub lng: f64,
 }
 
+/// A field of a geocoder's answer, bounded and clean; blank is none.
 fn non_empty(s: Option<String>) -> Option<String> {
-    s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    s.and_then(|v| ivr_core::text::clean_non_empty(&v, ivr_core::text::MAX_FIELD_CHARS))
 }
 
 impl Found {

@@ -117,6 +117,49 @@ async fn a_town_wide_cep_from_viacep_names_the_town() {
 }
 
 #[tokio::test]
+async fn the_cep_service_s_and_the_geocoders_texts_are_bounded_and_clean() {
+    let server = MockServer::start().await;
+    let long = format!("Bigua\u{0}çu\u{1b}[2J\n\u{202E}{}", "x".repeat(240_000));
+    Mock::given(path("/ws/88160000/json/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "cep": "88160-000", "logradouro": " \u{202E}\t", "bairro": "",
+            "localidade": long, "uf": "SC"
+        })))
+        .mount(&server)
+        .await;
+    let locator = Locator::new(Geocoder::Gazetteer(gazetteer()), via(&server));
+    let q = AddressQuery::Cep {
+        cep: Cep::parse("88160-000").unwrap(),
+        number: None,
+    };
+    let Located::TownOnly(town) = locator.locate(&q).await.unwrap().located else {
+        panic!("a town");
+    };
+    assert!(town.city.starts_with("Biguaçu[2J xxx"), "{}", town.city);
+    assert_eq!(town.city.chars().count(), ivr_core::text::MAX_FIELD_CHARS);
+    // What a remote geocoder's result held, before it is a place.
+    let found = Found {
+        street: Some(format!(
+            "Rua\u{7f} Delminda\u{2067}\r\n{}",
+            "y".repeat(10_000)
+        )),
+        number: Some("\u{0}900".into()),
+        neighbourhood: Some("\u{202E}\u{85}".into()),
+        city: Some("Florianópolis\u{9b}".into()),
+        state: None,
+        cep: None,
+        lat: -27.5,
+        lng: -48.5,
+    };
+    let p = found.into_place(&GeoQuery::Free(String::new())).unwrap();
+    assert!(p.street.starts_with("Rua Delminda yyy"), "{}", p.street);
+    assert_eq!(p.street.chars().count(), ivr_core::text::MAX_FIELD_CHARS);
+    assert_eq!(p.number.as_deref(), Some("900"));
+    assert_eq!(p.neighbourhood, None);
+    assert_eq!(p.city, "Florianópolis");
+}
+
+#[tokio::test]
 async fn a_town_wide_cep_from_the_gazetteer_names_the_town_then_its_street_is_found() {
     let g = Arc::new(Gazetteer::parse(super::gazetteer::tests::TOWN_FIXTURE).unwrap());
     let locator = Locator::new(Geocoder::Gazetteer(g.clone()), CepSource::Gazetteer(g));

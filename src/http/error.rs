@@ -2,7 +2,9 @@
 //! its body, its log line and its counter.
 //!
 //! A refusal carries no parameter, signature or key: its log line names the
-//! reason (and the route and CallSid, from the request's span) only. Refusals
+//! reason, the route and the source address (masked) only, once per source
+//! and interval with a count (`ratelimit`'s refusals): a flood of forged
+//! requests is a handful of lines. Refusals
 //! that could come from a real caller's platform (a flood limit, a broken body)
 //! get a spoken sentence in well-formed TwiML; those that say "you are not the
 //! platform" (credentials, signature) get an empty `<Response/>`.
@@ -12,6 +14,7 @@ use super::SecurityCounters;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use std::net::IpAddr;
 use webhook_signature::SigError;
 
 #[derive(Debug)]
@@ -25,7 +28,7 @@ pub(crate) enum Refusal {
     /// The body is over the limit (413) or its stream broke (400).
     Body(StatusCode),
     /// Not a form, or more parameters than a platform sends.
-    MalformedForm { bytes: usize },
+    MalformedForm,
     /// No signature a configured key can check, or a wrong one.
     BadSignature(SigError),
     /// A signature already accepted at another URL (Telnyx, which does not sign
@@ -46,36 +49,44 @@ impl Refusal {
             Refusal::BadCredentials => StatusCode::UNAUTHORIZED,
             Refusal::NotAForm => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Refusal::Body(status) => *status,
-            Refusal::MalformedForm { .. } | Refusal::BadCallSid => StatusCode::BAD_REQUEST,
+            Refusal::MalformedForm | Refusal::BadCallSid => StatusCode::BAD_REQUEST,
             Refusal::BadSignature(_) | Refusal::Replayed => StatusCode::FORBIDDEN,
             Refusal::ReplayCheckFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
-    fn log(&self) {
-        match self {
-            Refusal::TooManyRequests => {
-                tracing::warn!("refused: too many requests from one source address")
+    /// The reason as the log says it; `None` for a refusal that is the
+    /// service's own failure (logged on its own, every time).
+    fn reason(&self) -> Option<String> {
+        Some(match self {
+            Refusal::TooManyRequests => "too many requests from one source address (429)".into(),
+            Refusal::BadCredentials => "basic auth missing or wrong (401)".into(),
+            Refusal::NotAForm => "content type is not a form (415)".into(),
+            Refusal::Body(status) => {
+                format!(
+                    "body too large, unreadable or too slow ({})",
+                    status.as_u16()
+                )
             }
-            Refusal::BadCredentials => tracing::warn!("refused: basic auth missing or wrong"),
-            Refusal::NotAForm => tracing::warn!("refused: content type is not a form"),
-            Refusal::Body(status) => tracing::warn!(
-                status = status.as_u16(),
-                "refused: body too large or unreadable"
-            ),
-            Refusal::MalformedForm { bytes } => tracing::warn!(bytes, "refused: malformed form"),
-            Refusal::BadSignature(reason) => {
-                tracing::warn!(reason = %reason, "refused: signature check failed")
-            }
+            Refusal::MalformedForm => "malformed form (400)".into(),
+            Refusal::BadSignature(reason) => format!("signature check failed: {reason} (403)"),
             Refusal::Replayed => {
-                tracing::warn!("refused: signature already used at another URL (replayed request)")
+                "signature already used at another URL (replayed request) (403)".into()
             }
-            Refusal::ReplayCheckFailed(error) => {
+            Refusal::ReplayCheckFailed(_) => return None,
+            Refusal::BadCallSid => "missing or malformed CallSid (400)".into(),
+            Refusal::MethodNotAllowed => "method not allowed (405)".into(),
+        })
+    }
+
+    fn log(&self, state: &AppState, source: Option<IpAddr>) {
+        match (self, self.reason()) {
+            (_, Some(reason)) => state.limits.refusals.refused(source, "voice", &reason),
+            (Refusal::ReplayCheckFailed(error), None) => {
                 tracing::error!(error = %error, "refused: the store cannot check for a replay")
             }
-            Refusal::BadCallSid => tracing::warn!("refused: missing or malformed CallSid"),
-            Refusal::MethodNotAllowed => tracing::warn!("refused: method not allowed"),
+            (_, None) => {}
         }
     }
 
@@ -90,10 +101,10 @@ impl Refusal {
         }
     }
 
-    /// Counts, logs and answers the refusal.
-    pub(crate) fn respond(self, state: &AppState) -> HttpResponse {
+    /// Counts, logs and answers the refusal of a request from `source`.
+    pub(crate) fn respond(self, state: &AppState, source: Option<IpAddr>) -> HttpResponse {
         self.count(&state.security);
-        self.log();
+        self.log(state, source);
         let render = state.render_ctx();
         let body = match self {
             // The per-source-address limit: about the service, not a number.

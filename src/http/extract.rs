@@ -5,6 +5,13 @@
 //! With no `IVR_ADMIN_TOKEN` set the admin routes answer 404, as if they did not
 //! exist; with one, a missing or wrong token gets 401. The token is compared with
 //! the workspace's one constant-time compare ([`webhook_signature::secret_eq`]).
+//!
+//! Guessing is slow: a wrong token counts against its source address's limit
+//! of wrong tries, shared with the console's login form (ten a minute, see
+//! `ratelimit`); past it every request from that address that carries a token
+//! gets 429 with `Retry-After`, before its token is compared ([`try_token`],
+//! the console's checks too). Refusals are logged once per source and
+//! interval, with a count.
 
 use super::AppState;
 use actix_web::dev::Payload;
@@ -13,6 +20,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::ExposeSecret;
 use std::future::{Ready, ready};
+use std::time::Duration;
 
 /// Proof that the request carries the operators' token.
 #[derive(Debug)]
@@ -26,6 +34,9 @@ pub(crate) enum AdminRefusal {
     Off,
     #[error("a valid bearer token is required")]
     BadToken,
+    /// Too many wrong tokens from this address: try again after the wait.
+    #[error("too many wrong tokens from this address; try again later")]
+    TooManyTries(Duration),
 }
 
 /// A JSON error body, never cached.
@@ -40,16 +51,24 @@ impl ResponseError for AdminRefusal {
         match self {
             AdminRefusal::Off => StatusCode::NOT_FOUND,
             AdminRefusal::BadToken => StatusCode::UNAUTHORIZED,
+            AdminRefusal::TooManyTries(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut res = json_error(self.status_code(), &self.to_string());
-        if let AdminRefusal::BadToken = self {
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"ozmap-ivr admin\""),
-            );
+        match self {
+            AdminRefusal::BadToken => {
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"ozmap-ivr admin\""),
+                );
+            }
+            AdminRefusal::TooManyTries(wait) => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, retry_after(*wait));
+            }
+            AdminRefusal::Off => {}
         }
         res
     }
@@ -64,25 +83,94 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
         .then_some(token.trim())
 }
 
-fn check(req: &HttpRequest) -> Result<Operator, AdminRefusal> {
-    let expected = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|state| state.cfg.admin_token.clone())
-        .ok_or(AdminRefusal::Off)?;
-    match bearer(req) {
-        Some(given)
-            if webhook_signature::secret_eq(
-                expected.expose_secret().as_bytes(),
-                given.as_bytes(),
-            ) =>
-        {
-            Ok(Operator)
+/// `Retry-After` in whole seconds, at least 1.
+pub(crate) fn retry_after(wait: Duration) -> HeaderValue {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from(secs.max(1))
+}
+
+/// What a token a request carries (`Authorization: Bearer`, or the console's
+/// login form) says about the operators' token.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Bearer {
+    /// No token: no try.
+    Absent,
+    Right,
+    /// A wrong token, counted against the address's tries.
+    Wrong,
+    /// The address has tried too many wrong tokens: not compared.
+    TooMany(Duration),
+}
+
+/// Checks the request's bearer token against `expected` ([`try_token`]).
+pub(crate) fn bearer_token(
+    req: &HttpRequest,
+    state: &AppState,
+    expected: &str,
+    route: &'static str,
+) -> Bearer {
+    try_token(req, state, bearer(req), expected, route)
+}
+
+/// Checks a token `given` (a bearer token, or the console's login form)
+/// against `expected`, within the source address's limit of wrong tries: an
+/// address over it is not compared. A wrong or refused try is logged once per
+/// source and interval, as refused on `route`.
+pub(crate) fn try_token(
+    req: &HttpRequest,
+    state: &AppState,
+    given: Option<&str>,
+    expected: &str,
+    route: &'static str,
+) -> Bearer {
+    let Some(given) = given else {
+        return Bearer::Absent;
+    };
+    let ip = req.peer_addr().map(|a| a.ip());
+    let limits = &state.limits;
+    if let Some(wait) = ip.and_then(|ip| limits.token_blocked(ip)) {
+        limits
+            .refusals
+            .refused(ip, route, "too many wrong tokens (429)");
+        return Bearer::TooMany(wait);
+    }
+    if webhook_signature::secret_eq(expected.as_bytes(), given.as_bytes()) {
+        return Bearer::Right;
+    }
+    match ip.map(|ip| limits.token_failed(ip)) {
+        Some(Err(wait)) => {
+            limits
+                .refusals
+                .refused(ip, route, "too many wrong tokens (429)");
+            Bearer::TooMany(wait)
         }
         _ => {
-            tracing::warn!(
-                path = req.path(),
-                "admin: refused (bad or missing bearer token)"
-            );
+            limits.refusals.refused(ip, route, "wrong token (401)");
+            Bearer::Wrong
+        }
+    }
+}
+
+fn check(req: &HttpRequest) -> Result<Operator, AdminRefusal> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(AdminRefusal::Off)?;
+    let expected = state.cfg.admin_token.as_ref().ok_or(AdminRefusal::Off)?;
+    let route = if req.path().starts_with("/metrics") {
+        "metrics"
+    } else {
+        "admin"
+    };
+    match bearer_token(req, state, expected.expose_secret(), route) {
+        Bearer::Right => Ok(Operator),
+        Bearer::TooMany(wait) => Err(AdminRefusal::TooManyTries(wait)),
+        Bearer::Wrong => Err(AdminRefusal::BadToken),
+        Bearer::Absent => {
+            let ip = req.peer_addr().map(|a| a.ip());
+            state
+                .limits
+                .refusals
+                .refused(ip, route, "missing bearer token (401)");
             Err(AdminRefusal::BadToken)
         }
     }
@@ -114,5 +202,12 @@ mod tests {
         assert_eq!(bearer(&with("Basic s3cret")), None);
         assert_eq!(bearer(&with("s3cret")), None);
         assert_eq!(bearer(&TestRequest::get().to_http_request()), None);
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up() {
+        assert_eq!(retry_after(Duration::from_millis(5_200)), "6");
+        assert_eq!(retry_after(Duration::from_secs(6)), "6");
+        assert_eq!(retry_after(Duration::ZERO), "1");
     }
 }

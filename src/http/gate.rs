@@ -5,7 +5,8 @@
 //! 1. requests per source address (`IVR_RATE_REQUESTS_PER_SECOND`), before the body
 //!    is even read: a flood costs a map lookup, not an HMAC;
 //! 2. HTTP basic auth, when `IVR_PUBLIC_URL` carries `user:password@` (401);
-//! 3. the body: a form (415), at most 16 KiB (413), well formed (400);
+//! 3. the body: a form (415), at most 16 KiB (413), in full within
+//!    `IVR_BODY_TIMEOUT_MS` (408, see `guard`), well formed (400);
 //! 4. the platform signature over the URL rebuilt from `IVR_PUBLIC_URL` (never from
 //!    `Host` or `X-Forwarded-*`, which the sender chooses), the raw body and the
 //!    parsed form ([`webhook_signature::verify`]; 403); a Telnyx signature (which
@@ -95,7 +96,7 @@ pub(super) async fn admit(
         return Err(Refusal::NotAForm);
     }
     let body = read_body(req, payload).await.map_err(Refusal::Body)?;
-    let pairs = Form::parse_pairs(&body).ok_or(Refusal::MalformedForm { bytes: body.len() })?;
+    let pairs = Form::parse_pairs(&body).ok_or(Refusal::MalformedForm)?;
     let admission = check_signature(state, req, &body, &pairs).map_err(Refusal::BadSignature)?;
     if admission == Admission::Signed(Platform::Telnyx) {
         accept_at_one_url(state, req).await?;
@@ -135,7 +136,8 @@ struct SeqQuery {
 }
 
 /// The body, at most [`MAX_BODY`] bytes: `413` past it (a declared length is
-/// refused before anything is read), `400` when the stream breaks.
+/// refused before anything is read), `408` past the body's deadline (see
+/// `guard`), `400` when the stream breaks.
 async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, StatusCode> {
     let declared = req
         .headers()
@@ -147,6 +149,7 @@ async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Byte
     }
     match payload.to_bytes_limited(MAX_BODY).await {
         Ok(Ok(body)) => Ok(body),
+        Ok(Err(e)) if super::guard::is_deadline(&e) => Err(StatusCode::REQUEST_TIMEOUT),
         Ok(Err(_)) => Err(StatusCode::BAD_REQUEST),
         Err(_) => Err(StatusCode::PAYLOAD_TOO_LARGE),
     }

@@ -2,6 +2,8 @@
 //!
 //! - [`routes`]: every route, in one place.
 //! - `webhook`: the entry point of every webhook, its span and its apology.
+//! - `guard`: what every route gets first (a middleware): the per-address limit
+//!   on the routes the gate does not limit, and a deadline on reading the body.
 //! - `gate`: who may post a webhook (limits, basic auth, body, signature).
 //! - `error`: every refusal, with its status, body, log line and counter.
 //! - `steps`: the voice adapter on the session engine ([`crate::engine`]): a
@@ -26,6 +28,7 @@ mod error;
 mod extract;
 mod gate;
 mod greeting;
+mod guard;
 mod metrics;
 mod reserving;
 pub(crate) mod routes;
@@ -34,8 +37,10 @@ mod state;
 mod steps;
 mod webhook;
 
+pub(crate) use console::end_other_tokens_sessions;
 pub use gate::SecurityCounters;
 pub(crate) use greeting::Greetings;
+pub(crate) use guard::guard;
 pub use metrics::WebhookCounters;
 pub(crate) use stall::Stalls;
 pub use state::AppState;

@@ -81,7 +81,7 @@ async fn answer(
     let started = std::time::Instant::now();
     let admitted = match gate::admit(&req, payload, &state).await {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal.respond(&state),
+        Err(refusal) => return refusal.respond(&state, req.peer_addr().map(|a| a.ip())),
     };
     tracing::Span::current().record("call_sid", admitted.call_sid.as_str());
     let body = stall::answer(&state, hook, admitted).await;
@@ -91,8 +91,11 @@ async fn answer(
 }
 
 /// `405` with a TwiML body, for any method but POST on a webhook.
-pub(crate) async fn method_not_allowed(state: web::Data<AppState>) -> HttpResponse {
-    Refusal::MethodNotAllowed.respond(&state)
+pub(crate) async fn method_not_allowed(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    Refusal::MethodNotAllowed.respond(&state, req.peer_addr().map(|a| a.ip()))
 }
 
 #[cfg(test)]

@@ -168,15 +168,18 @@ impl Store {
 
     // ---- the console's sessions ----------------------------------------------
 
-    /// Keeps a session (`id` is the SHA-256 of the cookie) and drops expired ones.
+    /// Keeps a session (`id` is the SHA-256 of the cookie; `token_fp` says
+    /// which `IVR_ADMIN_TOKEN` opened it, never the token itself) and drops
+    /// expired ones.
     pub async fn create_session(
         &self,
         id: &str,
         csrf: &str,
+        token_fp: &str,
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let (id, csrf) = (id.to_string(), csrf.to_string());
+        let (id, csrf, token_fp) = (id.to_string(), csrf.to_string(), token_fp.to_string());
         self.write(Box::new(move |c| {
             Box::pin(async move {
                 let mut tx = c.begin().await?;
@@ -185,10 +188,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(
-                    "INSERT INTO console_sessions (id, csrf, expires_at) VALUES ($1, $2, $3)",
+                    "INSERT INTO console_sessions (id, csrf, token_fp, expires_at) \
+                     VALUES ($1, $2, $3, $4)",
                 )
                 .bind(id)
                 .bind(csrf)
+                .bind(token_fp)
                 .bind(expires_at)
                 .execute(&mut *tx)
                 .await?;
@@ -199,15 +204,43 @@ impl Store {
         .await
     }
 
-    /// The CSRF token of a live session, or `None`.
-    pub async fn session(&self, id: &str, now: i64) -> Result<Option<String>, StoreError> {
-        let row =
-            sqlx::query("SELECT csrf FROM console_sessions WHERE id = $1 AND expires_at >= $2")
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?;
+    /// The CSRF token of a live session opened with the token `token_fp`
+    /// fingerprints, or `None` (none, expired, or opened with another token).
+    pub async fn session(
+        &self,
+        id: &str,
+        token_fp: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT csrf FROM console_sessions WHERE id = $1 AND token_fp = $2 AND expires_at >= $3",
+        )
+        .bind(id)
+        .bind(token_fp)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| r.try_get("csrf")).transpose()?)
+    }
+
+    /// Every console session's id and token fingerprint, expired ones included
+    /// (a few rows: one per login in the last 8 hours).
+    pub async fn session_tokens(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, token_fp FROM console_sessions")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("token_fp")?)))
+            .collect()
+    }
+
+    /// Ends every console session (`ozmap-ivr console logout-all`); how many
+    /// there were, expired ones included.
+    pub async fn delete_all_sessions(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM console_sessions")
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
@@ -279,15 +312,42 @@ mod tests {
     async fn sessions_expire_and_end() {
         for db in all_dbs().await {
             let s = &db.store;
-            s.create_session("h1", "csrf1", 100, 0).await.unwrap();
-            assert_eq!(s.session("h1", 50).await.unwrap().as_deref(), Some("csrf1"));
-            assert_eq!(s.session("h1", 101).await.unwrap(), None, "expired");
-            assert_eq!(s.session("h2", 50).await.unwrap(), None);
+            s.create_session("h1", "csrf1", "fp1", 100, 0)
+                .await
+                .unwrap();
+            assert_eq!(
+                s.session("h1", "fp1", 50).await.unwrap().as_deref(),
+                Some("csrf1")
+            );
+            assert_eq!(
+                s.session("h1", "fp2", 50).await.unwrap(),
+                None,
+                "another token"
+            );
+            assert_eq!(s.session("h1", "fp1", 101).await.unwrap(), None, "expired");
+            assert_eq!(s.session("h2", "fp1", 50).await.unwrap(), None);
             // a login after the expiry drops the old row
-            s.create_session("h2", "csrf2", 300, 200).await.unwrap();
+            s.create_session("h2", "csrf2", "fp1", 300, 200)
+                .await
+                .unwrap();
             assert!(!s.delete_session("h1").await.unwrap());
             assert!(s.delete_session("h2").await.unwrap());
-            assert_eq!(s.session("h2", 250).await.unwrap(), None);
+            assert_eq!(s.session("h2", "fp1", 250).await.unwrap(), None);
+            // every session ends at once
+            s.create_session("h3", "c3", "fp1", 900, 500).await.unwrap();
+            s.create_session("h4", "c4", "fp2", 900, 500).await.unwrap();
+            let mut tokens = s.session_tokens().await.unwrap();
+            tokens.sort();
+            assert_eq!(
+                tokens,
+                [
+                    ("h3".to_string(), "fp1".to_string()),
+                    ("h4".into(), "fp2".into())
+                ]
+            );
+            assert_eq!(s.delete_all_sessions().await.unwrap(), 2);
+            assert_eq!(s.session("h3", "fp1", 600).await.unwrap(), None);
+            assert_eq!(s.delete_all_sessions().await.unwrap(), 0);
         }
     }
 }

@@ -290,6 +290,19 @@ const MIGRATIONS: &[Migration] = &[
         ALTER TABLE seen_signatures ADD COLUMN url TEXT NOT NULL DEFAULT ''
     ",
     },
+    // Each console session records which `IVR_ADMIN_TOKEN` opened it (an
+    // HMAC of the session's id keyed with the token, never the token): a
+    // session opened with another token opens nothing. Sessions from before
+    // have none, and end. Version 11 (10 is the ledger's late-commit change).
+    Migration {
+        version: 11,
+        sqlite: "
+        ALTER TABLE console_sessions ADD COLUMN token_fp TEXT NOT NULL DEFAULT ''
+    ",
+        postgres: "
+        ALTER TABLE console_sessions ADD COLUMN token_fp TEXT NOT NULL DEFAULT ''
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

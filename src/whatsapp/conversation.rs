@@ -26,8 +26,6 @@ use ivr_core::flow::{self, Arg, Call, Effect, Event, Line, Progress, Reservation
 pub(crate) const IDLE_MS: i64 = 24 * 60 * 60 * 1000;
 /// Moves lost to another writer before a message is given up on.
 const MAX_TRIES: usize = 5;
-/// Longest text taken from a message (longer is cut).
-const MAX_TEXT: usize = 1000;
 
 /// The conversation's key in the calls table.
 pub(crate) fn key(wa_id: &str) -> String {
@@ -84,9 +82,13 @@ async fn input(ch: &Channel, content: &Content) -> Input {
             let (place, label) = match ch.engine.locator.reverse(lat, lng).await {
                 Some(place) => (place, None),
                 None => {
+                    // Cleaned when parsed; again, for a message kept before.
                     let label = address
-                        .clone()
-                        .or_else(|| name.clone())
+                        .as_deref()
+                        .or(name.as_deref())
+                        .and_then(|s| {
+                            ivr_core::text::clean_non_empty(s, ivr_core::text::MAX_FIELD_CHARS)
+                        })
                         .unwrap_or_else(|| format!("{lat:.6}, {lng:.6}"));
                     let place = Place {
                         street: label.clone(),
@@ -111,7 +113,7 @@ async fn input(ch: &Channel, content: &Content) -> Input {
 /// Typed text as the flow's answer: keypad-like text (`123/45`, `1`, `900`)
 /// as digits (`/` and `|` as `*`), anything else as speech.
 fn typed(text: &str) -> Event {
-    let text: String = text.trim().chars().take(MAX_TEXT).collect();
+    let text = ivr_core::text::clean(text, ivr_core::text::MAX_CHAT_CHARS);
     let keypad = text.chars().any(|c| c.is_ascii_digit())
         && text
             .chars()

@@ -41,6 +41,7 @@ pub(crate) use routes::configure;
 
 use crate::config::WhatsAppSettings;
 use crate::engine::Engine;
+use crate::ratelimit::RateLimits;
 use crate::sms::SenderSettings;
 use crate::store::Store;
 use ivr_core::flow::FlowConfig;
@@ -66,6 +67,8 @@ pub(crate) struct Channel {
     pub wake_sender: Arc<Notify>,
     /// Told (every processing task) when a notification kept a new message.
     pub wake_inbox: Arc<Notify>,
+    /// The service's limits; their log of refusals says what was refused.
+    pub limits: Arc<RateLimits>,
 }
 
 impl std::fmt::Debug for Channel {
@@ -80,6 +83,7 @@ impl Channel {
         prompts: Prompts,
         settings: WhatsAppSettings,
         call_flow: &FlowConfig,
+        limits: Arc<RateLimits>,
     ) -> anyhow::Result<Self> {
         let mut flow = call_flow.clone();
         flow.agent_available = settings.agent_contact.is_some();
@@ -93,6 +97,7 @@ impl Channel {
             flow,
             wake_sender: Arc::new(Notify::new()),
             wake_inbox: Arc::new(Notify::new()),
+            limits,
         })
     }
 }

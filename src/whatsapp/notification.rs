@@ -6,6 +6,7 @@
 //! dropped.
 
 use hmac::{Hmac, KeyInit, Mac};
+use ivr_core::text::{MAX_CHAT_CHARS, MAX_FIELD_CHARS, clean, clean_non_empty};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -186,7 +187,9 @@ struct Location {
 const MAX_ID: usize = 256;
 
 /// The messages for `phone_number_id` in a notification; `Err` when the body
-/// is not a notification's JSON.
+/// is not a notification's JSON. Every text a client sent (a message, a
+/// button's id, a shared location's name and address) is bounded and clean
+/// ([`clean`]) here, before it is kept, shown or sent anywhere.
 pub(crate) fn parse(body: &[u8], phone_number_id: &str) -> Result<Parsed, serde_json::Error> {
     let n: Notification = serde_json::from_slice(body)?;
     let mut out = Parsed::default();
@@ -207,15 +210,17 @@ pub(crate) fn parse(body: &[u8], phone_number_id: &str) -> Result<Parsed, serde_
                 continue;
             }
             let content = match m.kind.as_str() {
-                "text" => m.text.map(|t| Content::Text(t.body)),
+                "text" => m
+                    .text
+                    .map(|t| Content::Text(clean(&t.body, MAX_CHAT_CHARS))),
                 "interactive" => m
                     .interactive
                     .and_then(|i| i.button_reply)
-                    .map(|r| Content::Button(r.id)),
+                    .map(|r| Content::Button(clean(&r.id, MAX_ID))),
                 "button" => m
                     .button
                     .and_then(|b| b.payload.or(b.text))
-                    .map(Content::Button),
+                    .map(|b| Content::Button(clean(&b, MAX_ID))),
                 "location" => m.location.and_then(|l| {
                     let ok = l.latitude.is_finite()
                         && l.longitude.is_finite()
@@ -224,8 +229,8 @@ pub(crate) fn parse(body: &[u8], phone_number_id: &str) -> Result<Parsed, serde_
                     ok.then_some(Content::Location {
                         lat: l.latitude,
                         lng: l.longitude,
-                        name: l.name.filter(|s| !s.trim().is_empty()),
-                        address: l.address.filter(|s| !s.trim().is_empty()),
+                        name: l.name.and_then(|s| clean_non_empty(&s, MAX_FIELD_CHARS)),
+                        address: l.address.and_then(|s| clean_non_empty(&s, MAX_FIELD_CHARS)),
                     })
                 }),
                 _ => None,
@@ -302,5 +307,44 @@ mod tests {
         assert_eq!(format!("{:?}", p.messages[0]), "Inbound(text)");
         assert!(parse(b"not json", "111").is_err());
         assert_eq!(parse(b"{}", "111").unwrap(), Parsed::default());
+    }
+
+    #[test]
+    fn what_a_client_sent_is_bounded_and_clean_when_parsed() {
+        let dirty = format!(
+            "<b>Casa</b>\u{1b}[31m\u{0}\nR. \u{202E}Delminda\t{}",
+            "x".repeat(240_000)
+        );
+        let body = serde_json::json!({"entry": [{"changes": [{"value": {
+        "metadata": {"phone_number_id": "111"},
+        "messages": [
+            {"from": "55", "id": "w1", "type": "location", "location": {
+                "latitude": -27.58, "longitude": -48.54, "name": dirty, "address": dirty}},
+            {"from": "55", "id": "w2", "type": "text", "text": {"body": dirty}},
+            {"from": "55", "id": "w3", "type": "location", "location": {
+                "latitude": -27.58, "longitude": -48.54, "name": " \u{202E}\n", "address": "\u{0}"}}
+        ]}}]}]})
+        .to_string();
+        let p = parse(body.as_bytes(), "111").unwrap();
+        let Content::Location { name, address, .. } = &p.messages[0].content else {
+            panic!("a location: {:?}", p.messages[0]);
+        };
+        for s in [name.as_deref().unwrap(), address.as_deref().unwrap()] {
+            assert!(s.starts_with("<b>Casa</b>[31m R. Delminda xxx"), "{s}");
+            assert_eq!(s.chars().count(), MAX_FIELD_CHARS);
+        }
+        let Content::Text(text) = &p.messages[1].content else {
+            panic!("a text");
+        };
+        assert_eq!(text.chars().count(), MAX_CHAT_CHARS);
+        assert!(!text.chars().any(char::is_control));
+        assert!(matches!(
+            p.messages[2].content,
+            Content::Location {
+                name: None,
+                address: None,
+                ..
+            }
+        ));
     }
 }

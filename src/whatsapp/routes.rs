@@ -1,7 +1,10 @@
 //! The two routes Meta calls. Every refusal is decided here, before the store
 //! is read: an unsigned notification is `401`, a wrong signature `403`, a body
 //! that is not a notification `400`; a notification with no messages, or for
-//! another number, is `200` and changes nothing. No message content is logged.
+//! another number, is `200` and changes nothing. No message content is logged,
+//! and a refusal is logged once per source and interval with a count (a flood
+//! of forged notifications is a handful of lines). The per-address limit and
+//! the body's deadline are the web side's, as on every route.
 //!
 //! A signed notification's messages are kept in the inbox (one transaction)
 //! before the `200`, and the processor is woken to take them in (see
@@ -58,8 +61,15 @@ fn off() -> HttpResponse {
     HttpResponse::NotFound().body("the WhatsApp channel is off (WHATSAPP_APP_SECRET unset)")
 }
 
+/// Logs a refusal (once per source and interval, with a count).
+fn refused(ch: &Channel, req: &HttpRequest, reason: &str) {
+    let source = req.peer_addr().map(|a| a.ip());
+    ch.limits.refusals.refused(source, "whatsapp", reason);
+}
+
 /// `GET /whatsapp`: answers the challenge when the token matches.
 pub(crate) async fn verify_subscription(
+    req: HttpRequest,
     q: web::Query<Subscribe>,
     ch: Option<web::Data<Channel>>,
 ) -> HttpResponse {
@@ -80,7 +90,7 @@ pub(crate) async fn verify_subscription(
                 .body(challenge.chars().take(256).collect::<String>())
         }
         _ => {
-            tracing::warn!(route = "whatsapp", "subscription check refused");
+            refused(&ch, &req, "subscription check with a wrong token (403)");
             HttpResponse::Forbidden().finish()
         }
     }
@@ -106,18 +116,18 @@ pub(crate) async fn receive(
     ) {
         Ok(()) => {}
         Err(SignatureError::Missing) => {
-            tracing::warn!(route = "whatsapp", "refused: unsigned notification");
+            refused(&ch, &req, "unsigned notification (401)");
             return HttpResponse::Unauthorized().finish();
         }
         Err(SignatureError::Wrong) => {
-            tracing::warn!(route = "whatsapp", "refused: wrong signature");
+            refused(&ch, &req, "wrong signature (403)");
             return HttpResponse::Forbidden().finish();
         }
     }
     let parsed = match notification::parse(&body, &ch.settings.phone_number_id) {
         Ok(p) => p,
         Err(_) => {
-            tracing::warn!(route = "whatsapp", "refused: not a notification's JSON");
+            refused(&ch, &req, "not a notification's JSON (400)");
             return HttpResponse::BadRequest().finish();
         }
     };

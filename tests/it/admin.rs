@@ -6,7 +6,7 @@
 use serde_json::Value;
 use test_support::*;
 
-const ADMIN: &str = "s3cret-admin-token";
+const ADMIN: &str = "s3cret-admin-token-0123456";
 
 async fn get(url: &str, token: Option<&str>) -> (u16, String, reqwest::header::HeaderMap) {
     let mut rb = reqwest::Client::new().get(url);

@@ -10,7 +10,7 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const DIRECTORY_TOKEN: &str = "erp-token-123";
-const ADMIN: &str = "directory-admin";
+const ADMIN: &str = "directory-admin-token-01234";
 const NAME_QUESTION: &str = "diga o seu nome";
 const ADDRESS_QUESTION: &str = "Diga o endereço";
 
@@ -48,7 +48,7 @@ async fn with_directory(erp: &MockServer, extra: &[&str]) -> TestApp {
         "--client-directory=http",
         url.as_str(),
         token.as_str(),
-        "--admin-token=directory-admin",
+        "--admin-token=directory-admin-token-01234",
     ];
     flags.extend_from_slice(extra);
     TestApp::spawn(&flags).await

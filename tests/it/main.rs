@@ -8,8 +8,11 @@
 //! - [`admin`]: the ledger as JSON for operators;
 //! - [`console`]: the operators' console and the funnel JSON (the same console in
 //!   headless Chromium is its own binary, `tests/browser.rs`);
+//! - [`console_sessions`]: a console session belongs to the token that opened it;
 //! - [`security`]: signatures and limits over real HTTP;
+//! - [`limits`]: guessing the operators' token is slow, every route has the per-address limit;
 //! - [`signatures`]: where the platforms' signing differs (Telnyx retries and replays, basic auth);
+//! - [`floods`]: bodies trickled a byte a second cut off, forged floods a few log lines;
 //! - [`hostile`]: broken and hostile input through the real request path;
 //! - [`crash`]: the binary killed and restarted between chosen webhooks;
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;
@@ -26,6 +29,7 @@
 //! - [`whatsapp_outbox`]: its replies as operators see and retry them;
 //! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
+//! - [`outside_text`]: text from outside bounded and clean, from the chat to OZmap and the console;
 //! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
 //! - [`bench`]: the load generator in process.
 
@@ -38,15 +42,19 @@ mod bench;
 mod calls;
 mod cli;
 mod console;
+mod console_sessions;
 mod console_walks;
 mod crash;
 mod directory;
 mod engine;
+mod floods;
 mod greeting;
 mod hostile;
 mod house_numbers;
 mod instances;
+mod limits;
 mod outcome;
+mod outside_text;
 mod rights;
 mod security;
 mod signatures;

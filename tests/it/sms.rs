@@ -286,7 +286,7 @@ async fn a_number_that_takes_no_sms_gets_none_and_no_error() {
 
 #[tokio::test]
 async fn a_4xx_is_a_dead_letter_operators_see_with_the_number_masked() {
-    const ADMIN: &str = "sms-admin-token";
+    const ADMIN: &str = "sms-admin-token-0123456789";
     let fake = FakeTwilio::start(Mode::Refuse, AUTH_TOKEN).await;
     let app = spawn(&fake, &[&format!("--admin-token={ADMIN}")]).await;
     call(&app, CALLER, "123*123").await;

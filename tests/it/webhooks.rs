@@ -218,7 +218,7 @@ async fn the_status_callback_is_taken() {
 
 #[tokio::test]
 async fn metrics_count_webhooks_behind_the_admin_token() {
-    let app = TestApp::spawn(&["--admin-token=ops-secret"]).await;
+    let app = TestApp::spawn(&["--admin-token=ops-secret-token-0123456789"]).await;
     post(&app.voice_url, &[("CallSid", SID)]).await;
     post(
         &format!("{}/voice/answer?seq=1", app.base_url),
@@ -230,7 +230,7 @@ async fn metrics_count_webhooks_behind_the_admin_token() {
     assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
     let text = http
         .get(&url)
-        .bearer_auth("ops-secret")
+        .bearer_auth("ops-secret-token-0123456789")
         .send()
         .await
         .unwrap()

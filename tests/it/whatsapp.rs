@@ -109,7 +109,7 @@ impl Chat {
         if directory {
             flags.extend([
                 "--sms-provider=log",
-                "--admin-token=wa-admin",
+                "--admin-token=wa-admin-token-0123456789",
                 "--client-directory=http",
                 directory_url.as_str(),
                 directory_token.as_str(),
@@ -158,7 +158,7 @@ impl Chat {
     }
 
     /// Sends one message and waits for the replies it causes (`n` of them).
-    async fn say(&self, message: Value, n: usize) -> Vec<Value> {
+    pub(crate) async fn say(&self, message: Value, n: usize) -> Vec<Value> {
         let before = self.sent().len();
         assert_eq!(self.post(&notification(message)).await, 200);
         self.replies_after(before, n).await
@@ -300,7 +300,7 @@ async fn whatsapp_a_client_the_directory_knows_confirms_the_installation_and_is_
     // the outcome went back in the chat, not also by SMS
     let sms: Vec<Value> = reqwest::Client::new()
         .get(format!("{}/admin/messages?channel=sms", c.app.base_url))
-        .bearer_auth("wa-admin")
+        .bearer_auth("wa-admin-token-0123456789")
         .send()
         .await
         .unwrap()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use test_support::TestDb;
 
 /// The operators' token `Chat::start_with(_, true)` configures.
-const ADMIN: &str = "wa-admin";
+const ADMIN: &str = "wa-admin-token-0123456789";
 
 async fn admin(c: &Chat, path: &str) -> (u16, Value) {
     let res = reqwest::Client::new()

@@ -26,6 +26,8 @@
 //! - [`voice`]: the default voice of a language, whether a voice speaks it, the
 //!   `<Say>` limit of a voice.
 //! - [`webhook`]: the webhook paths, the bounded form, the `CallSid` rule.
+//! - [`text`]: text from outside (speech, chat, a shared location, the
+//!   directory's and the geocoders' answers) bounded and clean, one function for all.
 //! - [`tutorial`]: the example every document and test speaks of.
 
 pub mod chat;
@@ -36,6 +38,7 @@ pub mod prompts;
 mod recogniser;
 pub mod render;
 pub mod speech;
+pub mod text;
 pub mod tutorial;
 pub mod twiml;
 pub mod voice;

@@ -15,11 +15,9 @@ use text2num::{Language, replace_numbers_in_text};
 /// Longest speech result looked at; recognisers can send far more on a noisy line.
 pub const MAX_SPEECH_CHARS: usize = 500;
 
-fn bounded(s: &str) -> &str {
-    match s.char_indices().nth(MAX_SPEECH_CHARS) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
+/// What was said, bounded and clean ([`crate::text::clean`]).
+fn bounded(s: &str) -> String {
+    crate::text::clean(s, MAX_SPEECH_CHARS)
 }
 
 /// Lower case, accents kept, punctuation turned into spaces, "meia" (six, as said
@@ -119,7 +117,7 @@ pub fn house_number(digits_in: Option<&str>, speech: Option<&str>) -> Option<Hou
         // A chat's typed `*` comes as text.
         (None, Some(s)) if s.trim() == "*" => return Some(HouseNumber::Without),
         (None, Some(s)) => {
-            let numbered = address_numbers(bounded(s));
+            let numbered = address_numbers(&bounded(s));
             let mut first = None;
             for w in numbered
                 .split(|c: char| !c.is_alphanumeric())
@@ -354,18 +352,12 @@ pub fn name(speech: Option<&str>) -> Option<String> {
     }
 }
 
-/// A spoken address ready for a geocoder: control characters dropped, spaces
-/// folded, numbers as digits whatever their shape ([`address_numbers`]). `None` when it
-/// is too short to be an address.
+/// A spoken address ready for a geocoder: bounded and clean
+/// ([`crate::text::clean`]: control characters dropped, spaces folded),
+/// numbers as digits whatever their shape ([`address_numbers`]). `None` when
+/// it is too short to be an address.
 pub fn address(speech: Option<&str>) -> Option<String> {
-    let s = bounded(speech?);
-    let cleaned: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let cleaned = bounded(speech?);
     let numbered = address_numbers(&cleaned);
     let letters = numbered.chars().filter(|c| c.is_alphabetic()).count();
     if letters < 4 { None } else { Some(numbered) }
@@ -542,6 +534,23 @@ mod tests {
         assert!(address(Some("ah")).is_none());
     }
 
+    #[test]
+    fn speech_is_bounded_and_clean_before_it_is_kept() {
+        let said = format!(
+            "Rua\u{1b}[2J Delminda\n\u{202E}Silveira\u{0}, 900{}",
+            " Agronômica".repeat(100)
+        );
+        let a = address(Some(&said)).unwrap();
+        assert!(
+            a.starts_with("Rua[2J Delminda Silveira, 900 Agronômica"),
+            "{a}"
+        );
+        assert!(a.chars().count() <= MAX_SPEECH_CHARS);
+        assert!(!a.chars().any(|c| c.is_control() || c == '\u{202E}'), "{a}");
+        let n = name(Some("Gabriel\u{202E}\u{0}Marioto\n")).unwrap();
+        assert_eq!(n, "Gabrielmarioto");
+    }
+
     proptest! {
         #[test]
         fn nothing_panics_on_any_input(s in any::<String>(), d in "[0-9*#]{0,30}") {
@@ -551,7 +560,11 @@ mod tests {
             let _ = house_number(None, Some(&s));
             let _ = yes_no(None, Some(&s));
             let _ = wants_agent(None, Some(&s));
-            let _ = address(Some(&s));
+            if let Some(a) = address(Some(&s)) {
+                prop_assert!(a.chars().count() <= MAX_SPEECH_CHARS);
+                prop_assert!(!a.chars().any(|c| c.is_control()
+                    || crate::text::is_bidi_control(c)));
+            }
             if let Some(n) = name(Some(&s)) {
                 prop_assert!(n.chars().count() <= MAX_NAME_CHARS);
             }

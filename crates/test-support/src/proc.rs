@@ -13,7 +13,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// The bearer token the services under test accept on `/admin/reservations`.
-pub const ADMIN_TOKEN: &str = "admin-test-token";
+pub const ADMIN_TOKEN: &str = "admin-test-token-0123456789";
 
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {

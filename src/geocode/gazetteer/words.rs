@@ -129,13 +129,6 @@ pub(super) const LEAD_IN: &[&str] = &[
     "ta",
 ];
 
-fn bounded(s: &str) -> &str {
-    match s.char_indices().nth(MAX_TEXT_CHARS) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
 /// Lower-case letter without its accent (Portuguese letters and a few more).
 fn fold_char(c: char) -> char {
     match c {
@@ -162,7 +155,7 @@ pub(crate) fn fold(s: &str) -> String {
 /// every shape [`address_numbers`] knows), folded, abbreviations expanded,
 /// fillers dropped, "sem número" as [`NO_NUMBER`]. `º` and `ª` split words.
 pub(crate) fn tokens(s: &str) -> Vec<String> {
-    let numbered = address_numbers(bounded(s));
+    let numbered = address_numbers(&ivr_core::text::clean(s, MAX_TEXT_CHARS));
     fold(&numbered)
         .split(|c: char| !c.is_alphanumeric() || c == 'º' || c == 'ª')
         .filter(|w| !w.is_empty())

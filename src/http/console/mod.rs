@@ -6,7 +6,9 @@
 //! - `page`, `charts`, `labels`: the HTML (maud), inline SVG, pt-BR and en-US.
 //!
 //! Every refusal is a [`ConsoleError`], answered in one place; a request
-//! without a session gets the login form (401) and nothing else.
+//! without a session gets the login form (401) and nothing else. Refusals a
+//! stranger can repeat at will (a wrong token, another site's request, a
+//! forged form) are logged once per source and interval, with a count.
 
 mod charts;
 mod funnel;
@@ -15,6 +17,7 @@ mod page;
 mod session;
 
 pub(crate) use funnel::Funnel;
+pub(crate) use session::end_other_tokens_sessions;
 
 use super::AppState;
 use super::extract::{Operator, json_error};
@@ -34,8 +37,9 @@ pub(crate) enum ConsoleError {
     LoginRequired,
     #[error("wrong token")]
     BadLogin,
-    #[error("too many login tries; wait a minute")]
-    TooManyLogins,
+    /// Too many wrong tokens from this address: try again after the wait.
+    #[error("too many wrong tokens from this address; wait a minute")]
+    TooManyLogins(std::time::Duration),
     #[error("refused: the request comes from another site")]
     CrossSite,
     #[error("refused: the form is stale or forged (CSRF token); reload the page")]
@@ -59,7 +63,7 @@ impl ResponseError for ConsoleError {
             ConsoleError::LoginRequired | ConsoleError::BadLogin => StatusCode::UNAUTHORIZED,
             ConsoleError::CrossSite | ConsoleError::BadCsrf => StatusCode::FORBIDDEN,
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ConsoleError::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
+            ConsoleError::TooManyLogins(_) => StatusCode::TOO_MANY_REQUESTS,
             ConsoleError::Conflict(_) => StatusCode::CONFLICT,
             ConsoleError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             ConsoleError::Ozmap(_) => StatusCode::BAD_GATEWAY,
@@ -70,13 +74,13 @@ impl ResponseError for ConsoleError {
         match self {
             ConsoleError::Store(e) => tracing::error!(error = %e, "console: store unavailable"),
             ConsoleError::Ozmap(e) => tracing::error!(error = %e, "console: OZmap failed"),
-            ConsoleError::CrossSite | ConsoleError::BadCsrf => {
-                tracing::warn!(reason = %self, "console: action refused")
-            }
             _ => {}
         }
         let mut res = HttpResponse::build(self.status_code());
         console_headers(&mut res);
+        if let ConsoleError::TooManyLogins(wait) = self {
+            res.insert_header((header::RETRY_AFTER, super::extract::retry_after(*wait)));
+        }
         match self {
             ConsoleError::LoginRequired | ConsoleError::BadLogin => res
                 .content_type("text/html; charset=utf-8")

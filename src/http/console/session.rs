@@ -5,21 +5,29 @@
 //!   site's page sends it) and `Secure` when `IVR_PUBLIC_URL` is https. The store
 //!   keeps the cookie's SHA-256 with the session's CSRF token and expiry, so
 //!   sessions hold across instances and a logout ends one everywhere.
+//! - A session belongs to the token that opened it: the store keeps, with it,
+//!   an HMAC-SHA256 of the session's id keyed with the token ([`token_fp`];
+//!   never the token). After `IVR_ADMIN_TOKEN` changes, every session opened
+//!   with the old one gets the login form. `ozmap-ivr console logout-all` ends
+//!   them all.
 //! - A script sends `Authorization: Bearer <IVR_ADMIN_TOKEN>` instead (a browser
 //!   never adds that header by itself, so it needs no CSRF token).
-//! - Login tries are limited per source address (`ratelimit`), so the token
-//!   cannot be guessed at speed.
+//! - Wrong tokens, at the login form or as a bearer, count against the source
+//!   address's limit of wrong tries (`ratelimit`), so the token cannot be
+//!   guessed at speed.
 //! - Every action is a POST carrying the session's CSRF token (compared in
 //!   constant time), and a POST whose `Origin` is not the service's own, or whose
 //!   `Sec-Fetch-Site` says `cross-site`, is refused before anything else.
 
 use super::ConsoleError;
 use crate::http::AppState;
+use crate::http::extract::{Bearer, bearer_token, try_token};
 use crate::store::now_ms;
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
@@ -50,11 +58,24 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn hash(cookie: &str) -> String {
-    Sha256::digest(cookie.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(cookie.as_bytes()))
+}
+
+/// Which token opened the session `id`: HMAC-SHA256 of the id keyed with the
+/// token, in hex. Another token gives another value; the value gives no
+/// token back, and differs from one session to the next.
+pub(crate) fn token_fp(token: &str, id: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(token.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(b"ozmap-ivr console session ");
+    mac.update(id.as_bytes());
+    hex(&mac.finalize().into_bytes())
 }
 
 fn admin_token(state: &AppState) -> Result<&str, ConsoleError> {
@@ -78,32 +99,24 @@ fn cookie(req: &HttpRequest) -> Option<String> {
         .filter(|v| !v.is_empty() && v.len() <= 100)
 }
 
-fn bearer_ok(req: &HttpRequest, expected: &str) -> bool {
-    let Some(value) = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some((scheme, token)) = value.trim().split_once(' ') else {
-        return false;
-    };
-    scheme.eq_ignore_ascii_case("bearer")
-        && webhook_signature::secret_eq(expected.as_bytes(), token.trim().as_bytes())
-}
-
-/// The operator behind the request, or why there is none.
+/// The operator behind the request, or why there is none. A wrong bearer
+/// token counts as a wrong try (then the cookie is looked at).
 pub(crate) async fn access(req: &HttpRequest, state: &AppState) -> Result<Access, ConsoleError> {
     let expected = admin_token(state)?;
-    if bearer_ok(req, expected) {
-        return Ok(Access::Bearer);
+    match bearer_token(req, state, expected, "console") {
+        Bearer::Right => return Ok(Access::Bearer),
+        Bearer::TooMany(wait) => return Err(ConsoleError::TooManyLogins(wait)),
+        Bearer::Wrong | Bearer::Absent => {}
     }
     let Some(value) = cookie(req) else {
         return Err(ConsoleError::LoginRequired);
     };
     let id = hash(&value);
-    match state.store().session(&id, now_ms()).await? {
+    match state
+        .store()
+        .session(&id, &token_fp(expected, &id), now_ms())
+        .await?
+    {
         Some(csrf) => Ok(Access::Session { id, csrf }),
         None => Err(ConsoleError::LoginRequired),
     }
@@ -115,19 +128,30 @@ fn own_origin(state: &AppState) -> Option<String> {
     Some(url.origin().ascii_serialization())
 }
 
+/// Logs a refused action once per source and interval, with a count.
+fn refused(req: &HttpRequest, state: &AppState, reason: &str) {
+    let source = req.peer_addr().map(|a| a.ip());
+    state.limits.refusals.refused(source, "console", reason);
+}
+
 /// A POST from another site's page is refused before anything else.
 pub(crate) fn same_origin(req: &HttpRequest, state: &AppState) -> Result<(), ConsoleError> {
     let h = req.headers();
-    if h.get("sec-fetch-site")
+    let cross_site = h
+        .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
-    {
-        return Err(ConsoleError::CrossSite);
-    }
-    match h.get(header::ORIGIN).map(|v| v.to_str()) {
-        None => Ok(()),
-        Some(Ok(origin)) if Some(origin.to_string()) == own_origin(state) => Ok(()),
-        Some(_) => Err(ConsoleError::CrossSite),
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"));
+    let same = !cross_site
+        && match h.get(header::ORIGIN).map(|v| v.to_str()) {
+            None => true,
+            Some(Ok(origin)) => Some(origin.to_string()) == own_origin(state),
+            Some(Err(_)) => false,
+        };
+    if same {
+        Ok(())
+    } else {
+        refused(req, state, "a request from another site (403)");
+        Err(ConsoleError::CrossSite)
     }
 }
 
@@ -144,7 +168,10 @@ pub(crate) fn may_act(
         Access::Bearer => Ok(()),
         Access::Session { csrf, .. } => match given {
             Some(g) if webhook_signature::secret_eq(csrf.as_bytes(), g.as_bytes()) => Ok(()),
-            _ => Err(ConsoleError::BadCsrf),
+            _ => {
+                refused(req, state, "a stale or forged form (CSRF token) (403)");
+                Err(ConsoleError::BadCsrf)
+            }
         },
     }
 }
@@ -166,24 +193,43 @@ pub(crate) async fn login(
     given: &str,
 ) -> Result<String, ConsoleError> {
     let expected = admin_token(state)?;
-    if let Some(peer) = req.peer_addr()
-        && !state.limits.allow_login(peer.ip())
-    {
-        tracing::warn!("console: login refused (too many tries from one address)");
-        return Err(ConsoleError::TooManyLogins);
-    }
-    if !webhook_signature::secret_eq(expected.as_bytes(), given.trim().as_bytes()) {
-        tracing::warn!("console: login refused (wrong token)");
-        return Err(ConsoleError::BadLogin);
+    match try_token(req, state, Some(given.trim()), expected, "console") {
+        Bearer::Right => {}
+        Bearer::TooMany(wait) => return Err(ConsoleError::TooManyLogins(wait)),
+        Bearer::Wrong | Bearer::Absent => return Err(ConsoleError::BadLogin),
     }
     let value = random_token();
+    let id = hash(&value);
     let now = now_ms();
     state
         .store()
-        .create_session(&hash(&value), &random_token(), now + SESSION_MS, now)
+        .create_session(
+            &id,
+            &random_token(),
+            &token_fp(expected, &id),
+            now + SESSION_MS,
+            now,
+        )
         .await?;
     tracing::info!("console: operator logged in");
     Ok(cookie_header(state, &value, SESSION_MS / 1000))
+}
+
+/// Ends every session opened with another token than `token` (at start:
+/// `IVR_ADMIN_TOKEN` changed); how many. A session from another token opens
+/// nothing anyway; deleted, it stays ended if the old token comes back.
+pub(crate) async fn end_other_tokens_sessions(
+    store: &crate::store::Store,
+    token: &str,
+) -> Result<usize, crate::store::StoreError> {
+    let mut ended = 0;
+    for (id, fp) in store.session_tokens().await? {
+        if !webhook_signature::secret_eq(fp.as_bytes(), token_fp(token, &id).as_bytes()) {
+            store.delete_session(&id).await?;
+            ended += 1;
+        }
+    }
+    Ok(ended)
 }
 
 /// Ends the session; the `Set-Cookie` value that clears the cookie.
@@ -220,5 +266,16 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(hash(&a).len(), 64);
         assert_ne!(hash(&a), a);
+    }
+
+    #[test]
+    fn a_session_s_token_fingerprint_depends_on_the_token_and_the_session() {
+        let token = "an-admin-token-of-24-chars";
+        let fp = token_fp(token, "id1");
+        assert_eq!(fp.len(), 64);
+        assert_eq!(fp, token_fp(token, "id1"));
+        assert_ne!(fp, token_fp("another-admin-token-24-ch", "id1"));
+        assert_ne!(fp, token_fp(token, "id2"));
+        assert!(!fp.contains(token));
     }
 }

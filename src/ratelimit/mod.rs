@@ -1,8 +1,10 @@
-//! Inbound rate limits: new calls per caller number, requests per source address.
+//! Inbound rate limits: new calls per caller number, requests per source
+//! address, wrong tries of the operators' token, and the log lines about
+//! refused requests.
 //!
 //! Built on `governor` (MIT, GCRA, lock-free keyed state in a `DashMap`) rather than
-//! `actix-governor`, which is GPL-3.0. This module is pure: the web layer decides
-//! which key to check and what to answer when a limit is hit.
+//! `actix-governor`, which is GPL-3.0. This module decides no answer: the web
+//! layer decides which key to check and what to answer when a limit is hit.
 //!
 //! - Calls: `calls_per_number_per_minute` new calls per caller number, as a burst of
 //!   that size refilled evenly over a minute. Anonymous callers (`anonymous`,
@@ -12,11 +14,19 @@
 //!   (a platform sends a few webhooks at once at call start). IPv6 sources are
 //!   keyed by their /64, since one host usually holds a whole /64; IPv4-mapped
 //!   IPv6 addresses count as their IPv4 address.
-//! - Console logins: [`LOGINS_PER_MINUTE`] tries per source address (a guess at
-//!   `IVR_ADMIN_TOKEN` costs a minute every ten), always on.
-//! - A limit of 0 turns that limit off.
-//! - [`RateLimits::retain_recent`] drops keys whose bucket is full again; call it
-//!   every minute or so to bound memory.
+//! - Wrong tries of `IVR_ADMIN_TOKEN` (the console's login form and bearer
+//!   tokens on `/metrics`, `/admin/…` and `/console`): ten a minute per source
+//!   address, always on (`guesses`).
+//! - Refusals in the log: one line per source, route and reason per interval,
+//!   with a count (`refusals`).
+//! - A limit of 0 turns that limit off (not the token tries').
+//! - [`RateLimits::retain_recent`] drops keys whose bucket is full again, and
+//!   writes the refusals counted since the last call; call it every minute.
+
+mod guesses;
+mod refusals;
+
+pub(crate) use refusals::{INTERVAL as REFUSALS_INTERVAL, Refusals};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
@@ -24,12 +34,10 @@ use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 /// The per-address burst is this many seconds' worth of requests.
 const IP_BURST_FACTOR: NonZeroU32 = NonZeroU32::MIN.saturating_add(1);
-
-/// Console login tries per source address per minute.
-pub(crate) const LOGINS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).unwrap();
 
 /// Longest caller-number key kept, in bytes.
 const MAX_KEY_BYTES: usize = 64;
@@ -41,7 +49,9 @@ type Keyed<K, C> = RateLimiter<K, DashMapStateStore<K>, C, NoOpMiddleware<<C as 
 pub(crate) struct RateLimits<C: Clock = DefaultClock> {
     calls: Option<Keyed<String, C>>,
     requests: Option<Keyed<IpAddr, C>>,
-    logins: Keyed<IpAddr, C>,
+    guesses: guesses::Guesses<C>,
+    /// The log lines about refused requests.
+    pub(crate) refusals: Refusals,
 }
 
 impl RateLimits {
@@ -69,11 +79,11 @@ impl<C: Clock + Clone> RateLimits<C> {
             let burst = n.saturating_mul(IP_BURST_FACTOR);
             RateLimiter::dashmap_with_clock(Quota::per_second(n).allow_burst(burst), clock.clone())
         });
-        let logins = RateLimiter::dashmap_with_clock(Quota::per_minute(LOGINS_PER_MINUTE), clock);
         Self {
             calls,
             requests,
-            logins,
+            guesses: guesses::Guesses::new(clock),
+            refusals: Refusals::default(),
         }
     }
 }
@@ -95,15 +105,22 @@ impl<C: Clock> RateLimits<C> {
         }
     }
 
-    /// Takes one console login try for this source address.
-    pub(crate) fn allow_login(&self, ip: IpAddr) -> bool {
-        self.logins.check_key(&ip_key(ip)).is_ok()
+    /// `Some(wait)` while this source address has tried too many wrong
+    /// tokens: its next try is refused before the token is compared.
+    pub(crate) fn token_blocked(&self, ip: IpAddr) -> Option<Duration> {
+        self.guesses.blocked(ip)
+    }
+
+    /// Counts a wrong token from this source address; `Err(wait)` when it is
+    /// one too many (refused as over the limit).
+    pub(crate) fn token_failed(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.guesses.failed(ip)
     }
 
     /// Forgets keys whose bucket has refilled, and releases the memory.
     pub(crate) fn retain_recent(&self) {
-        self.logins.retain_recent();
-        self.logins.shrink_to_fit();
+        self.refusals.flush();
+        self.guesses.retain_recent();
         if let Some(l) = &self.calls {
             l.retain_recent();
             l.shrink_to_fit();
@@ -162,16 +179,18 @@ mod tests {
     }
 
     #[test]
-    fn the_eleventh_login_try_in_a_minute_is_refused_even_with_the_limits_off() {
+    fn the_eleventh_wrong_token_in_a_minute_is_refused_even_with_the_limits_off() {
         let (l, clock) = limits(0, 0);
         let ip: IpAddr = "203.0.113.9".parse().unwrap();
-        for _ in 0..LOGINS_PER_MINUTE.get() {
-            assert!(l.allow_login(ip));
+        for _ in 0..guesses::TOKEN_TRIES_PER_MINUTE.get() {
+            assert_eq!(l.token_blocked(ip), None);
+            assert!(l.token_failed(ip).is_ok());
         }
-        assert!(!l.allow_login(ip));
-        assert!(l.allow_login("203.0.113.10".parse().unwrap()));
+        assert!(l.token_blocked(ip).is_some());
+        assert!(l.token_failed(ip).is_err());
+        assert_eq!(l.token_blocked("203.0.113.10".parse().unwrap()), None);
         clock.advance(Duration::from_secs(6));
-        assert!(l.allow_login(ip), "one try back every six seconds");
+        assert_eq!(l.token_blocked(ip), None, "one try back every six seconds");
     }
 
     #[test]
