@@ -316,7 +316,9 @@ impl Found {
         match q {
             GeoQuery::Free(_) => Some(Place {
                 street: street?,
-                number: self.number.as_deref().and_then(HouseNumber::parse),
+                number: non_empty(self.number)
+                    .as_deref()
+                    .and_then(HouseNumber::parse),
                 complement: None,
                 neighbourhood,
                 city: city?,

@@ -151,7 +151,7 @@ pub fn house_number(digits_in: Option<&str>, speech: Option<&str>) -> Option<Hou
 /// by side. Such a house number is asked on the keypad, or read back as a
 /// guess, never as a sure one.
 pub fn number_in_doubt(speech: Option<&str>) -> bool {
-    speech.is_some_and(|s| read_address_numbers(bounded(s)).in_doubt)
+    speech.is_some_and(|s| read_address_numbers(&bounded(s)).in_doubt)
 }
 
 /// Yes (1) or no (2), by keypad or by voice.
