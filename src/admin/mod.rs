@@ -99,6 +99,8 @@ pub(crate) struct ReservationView {
     pub lat: f64,
     pub lng: f64,
     pub box_id: Option<String>,
+    /// The box's name; `null` while it is not known (the client then reads a
+    /// sentence without it; operators see `box_id`).
     pub box_name: Option<String>,
     pub port: Option<i64>,
     pub property_id: Option<String>,
@@ -108,6 +110,23 @@ pub(crate) struct ReservationView {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub next_attempt_at_ms: i64,
+    /// A property POST whose answer never came, at this time: OZmap is being
+    /// asked whether it made it before anything is sent again (on a finished
+    /// row: it finished after one).
+    pub uncertain_since_ms: Option<i64>,
+    /// Copies of the property (a second property for this one request) that
+    /// the worker deleted in OZmap.
+    pub duplicates_removed: Vec<String>,
+    /// When the worker looks at the finished row again (a copy that may still
+    /// come, a box name not read yet).
+    pub recheck_at_ms: Option<i64>,
+}
+
+impl ReservationView {
+    /// Pending, with an unanswered POST after a failed attempt: being confirmed.
+    pub(crate) fn confirming(&self) -> bool {
+        self.status == "pending" && self.uncertain_since_ms.is_some() && self.attempts > 0
+    }
 }
 
 impl From<&Reservation> for ReservationView {
@@ -129,7 +148,9 @@ impl From<&Reservation> for ReservationView {
             lat: r.request.place.lat,
             lng: r.request.place.lng,
             box_id: port.map(|p| p.box_id.clone()),
-            box_name: port.map(|p| p.box_name.clone()),
+            box_name: port
+                .and_then(|p| p.box_name.as_ref())
+                .map(|b| b.as_str().to_string()),
             port: port.and_then(|p| p.port),
             property_id: port.map(|p| p.property_id.clone()),
             attempts: r.attempts,
@@ -138,6 +159,9 @@ impl From<&Reservation> for ReservationView {
             created_at_ms: r.created_at,
             updated_at_ms: r.updated_at,
             next_attempt_at_ms: r.next_attempt_at,
+            uncertain_since_ms: r.uncertain_since,
+            duplicates_removed: r.duplicates_removed.clone(),
+            recheck_at_ms: r.recheck_at,
         }
     }
 }
@@ -162,7 +186,10 @@ fn table(rows: &[ReservationView]) -> String {
             r.attempts,
             clip(&r.client_code, 14),
             clip(&r.client_name, 22),
-            clip(r.box_name.as_deref().unwrap_or("-"), 14),
+            clip(
+                r.box_name.as_deref().or(r.box_id.as_deref()).unwrap_or("-"),
+                14
+            ),
             tail
         ));
     }

@@ -290,6 +290,29 @@ const MIGRATIONS: &[Migration] = &[
         ALTER TABLE seen_signatures ADD COLUMN url TEXT NOT NULL DEFAULT ''
     ",
     },
+    // Exactly once whatever OZmap's speed: `uncertain_since` is the time of a
+    // property POST whose answer is not known (written before it is sent,
+    // cleared when OZmap refuses it or the row finishes): nothing is POSTed
+    // again until a look-up OZMAP_COMMIT_WAIT_MS after it has found nothing.
+    // `recheck_at`: a finished row to look at again (a copy of its property
+    // that OZmap committed late, a box name not read yet); `duplicates_removed`:
+    // the ids of the copies deleted in OZmap (a JSON array), for operators.
+    // Version 10 (11 is taken by another change).
+    Migration {
+        version: 10,
+        sqlite: "
+        ALTER TABLE reservations ADD COLUMN uncertain_since INTEGER;
+        ALTER TABLE reservations ADD COLUMN recheck_at INTEGER;
+        ALTER TABLE reservations ADD COLUMN duplicates_removed TEXT;
+        CREATE INDEX reservations_recheck ON reservations (recheck_at) WHERE recheck_at IS NOT NULL
+    ",
+        postgres: "
+        ALTER TABLE reservations ADD COLUMN uncertain_since BIGINT;
+        ALTER TABLE reservations ADD COLUMN recheck_at BIGINT;
+        ALTER TABLE reservations ADD COLUMN duplicates_removed TEXT;
+        CREATE INDEX reservations_recheck ON reservations (recheck_at) WHERE recheck_at IS NOT NULL
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
