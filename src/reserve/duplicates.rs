@@ -5,7 +5,8 @@
 //! `OZMAP_COMMIT_WAIT_MS` after a second POST was sent, or commits one POST
 //! twice. Here the look-up's answer is split into the property kept and the
 //! copies: the kept one is the one recorded for the request (what the caller
-//! was told), else the oldest (`createdAt`, else the first listed); a copy is
+//! was told), else the oldest of this request's (`createdAt`, else the first
+//! listed); a copy is
 //! deleted in OZmap (`DELETE /properties/{id}`, which frees its port) only when
 //! this request sent a POST and the copy is the same request's: at its address
 //! (within [`SAME_PLACE_M`]) with the observation this service writes. A
@@ -25,8 +26,8 @@ const SAME_PLACE_M: f64 = 25.0;
 
 /// Adopts what the look-up found for the client code: the oldest property is
 /// the reservation. `posted`: this request sent a POST whose answer never
-/// came, so the property is the one it asked for (`Reserved`, not `Existing`),
-/// and any copy of it is deleted.
+/// came, so the property is the one it asked for (`Reserved`, not `Existing`;
+/// the oldest of this request's properties), and any copy of it is deleted.
 pub(super) async fn adopt(
     client: &OzmapClient,
     s: &ReserveSettings,
@@ -35,7 +36,8 @@ pub(super) async fn adopt(
     posted: bool,
 ) -> Result<Finished, ReserveError> {
     let count = found.len();
-    let Some((kept, others)) = split(found, None) else {
+    let ours = |p: &Property| posted && same_request(p, s, req);
+    let Some((kept, others)) = split(found, None, ours) else {
         return Err(ReserveError::Transient(
             "the look-up listed no usable property".into(),
         ));
@@ -106,7 +108,7 @@ pub(crate) async fn recheck(
             .properties_by_client(req.client_code.as_str())
             .await
             .map_err(|e| classify("looking the client code up again", e))?;
-        match split(found, Some(&recorded.property_id)) {
+        match split(found, Some(&recorded.property_id), |_| true) {
             Some((kept, others)) => {
                 let (removed, failed) = remove_copies(client, s, req, &kept.id, others).await;
                 out.removed = removed;
@@ -137,22 +139,31 @@ pub(crate) async fn recheck(
 }
 
 /// The property kept and the others: the recorded one (`None` when it is not
-/// listed), else the oldest by `createdAt` (one without it counts as newer),
-/// else the first listed.
-fn split(found: Vec<Property>, recorded: Option<&str>) -> Option<(Property, Vec<Property>)> {
+/// listed), else the oldest of those `preferred` (of all, when none is), by
+/// `createdAt` (one without it counts as newer), else the first listed.
+fn split(
+    found: Vec<Property>,
+    recorded: Option<&str>,
+    preferred: impl Fn(&Property) -> bool,
+) -> Option<(Property, Vec<Property>)> {
+    use std::cmp::Ordering;
     let mut found: Vec<Property> = found.into_iter().filter(|p| !p.id.is_empty()).collect();
     let i = match recorded {
         Some(id) => found.iter().position(|p| p.id == id)?,
-        None => found
-            .iter()
-            .enumerate()
-            .min_by(|(_, a), (_, b)| match (&a.created_at, &b.created_at) {
-                (Some(x), Some(y)) => x.cmp(y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            })
-            .map(|(i, _)| i)?,
+        None => {
+            let any_preferred = found.iter().any(&preferred);
+            found
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !any_preferred || preferred(p))
+                .min_by(|(_, a), (_, b)| match (&a.created_at, &b.created_at) {
+                    (Some(x), Some(y)) => x.cmp(y),
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                })
+                .map(|(i, _)| i)?
+        }
     };
     let kept = found.remove(i);
     Some((kept, found))

@@ -589,3 +589,5 @@ fn distance_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
 mod sdk_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod uncertain_tests;

@@ -492,3 +492,5 @@ fn outcome_name(o: &ReservationOutcome) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod uncertain_tests;
