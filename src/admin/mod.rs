@@ -280,4 +280,52 @@ mod tests {
         assert!(lines.next().unwrap().contains("STATUS"));
         assert_eq!(lines.next(), Some("(no reservations)"));
     }
+
+    #[test]
+    fn a_row_shows_its_uncertain_post_its_removed_copies_and_an_unnamed_box_s_id() {
+        use ivr_core::domain::{ClientCode, ReservedPort};
+        const BOX: &str = "5da62201493d9c00066655b8";
+        let mut r = Reservation {
+            id: 7,
+            client_code: ClientCode::parse("123").unwrap(),
+            call_sid: "CA7".into(),
+            request: ivr_core::tutorial::request(),
+            status: LedgerStatus::Pending,
+            outcome: None,
+            attempts: 1,
+            next_attempt_at: 0,
+            last_error: None,
+            created_at: 0,
+            updated_at: 0,
+            uncertain_since: Some(5),
+            recheck_at: None,
+            duplicates_removed: Vec::new(),
+        };
+        assert!(ReservationView::from(&r).confirming());
+        r.attempts = 0;
+        assert!(!ReservationView::from(&r).confirming(), "a POST in flight");
+        r.status = LedgerStatus::Done;
+        r.attempts = 1;
+        r.outcome = Some(ReservationOutcome::Reserved(ReservedPort {
+            property_id: "p1".into(),
+            box_id: BOX.into(),
+            box_name: None,
+            port: Some(3),
+        }));
+        r.duplicates_removed = vec!["p2".into()];
+        r.recheck_at = Some(9);
+        let v = ReservationView::from(&r);
+        assert!(!v.confirming());
+        assert_eq!(
+            (v.box_id.as_deref(), v.box_name.as_deref()),
+            (Some(BOX), None)
+        );
+        assert_eq!(v.duplicates_removed, ["p2"]);
+        assert_eq!((v.uncertain_since_ms, v.recheck_at_ms), (Some(5), Some(9)));
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["duplicates_removed"][0], "p2");
+        assert!(json["box_name"].is_null());
+        // The command's table names the box by its id when it has no name.
+        assert!(table(&[v]).contains(&BOX[..13]));
+    }
 }

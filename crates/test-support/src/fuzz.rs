@@ -156,7 +156,7 @@ fn poll_event(v: &str) -> Event {
         5 => Progress::Reservation(ReservationProgress::Done(ReservationOutcome::Existing(
             port(),
         ))),
-        _ if v.len() % 2 == 0 => Progress::Reservation(ReservationProgress::Confirming),
+        _ if v.len().is_multiple_of(2) => Progress::Reservation(ReservationProgress::Confirming),
         _ => Progress::Reservation(ReservationProgress::Waiting {
             failing: v.is_empty(),
         }),
