@@ -277,16 +277,15 @@ impl Reservations {
             p.box_name = reserve::box_name(&w.ozmap, &p.box_id).await.unwrap_or(None);
             nameless = p.box_name.is_none() && !p.box_id.is_empty();
         }
+        // After an uncertain POST: one commit wait from now, for a copy OZmap
+        // may still commit (the name, if missing, is read then too). Else a
+        // missing name is read again after a first backoff.
         let now = now_ms();
-        let s = &w.settings;
-        let recheck_at = [
-            row.uncertain_since
-                .map(|_| now + w.reserve.commit_wait.as_millis() as i64),
-            nameless.then(|| now + outbox::Settings::from(s).backoff_ms(0)),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let recheck_at = if row.uncertain_since.is_some() {
+            Some(now + w.reserve.commit_wait.as_millis() as i64)
+        } else {
+            nameless.then(|| now + outbox::Settings::from(&w.settings).backoff_ms(0))
+        };
         tracing::info!(
             outcome = outcome_name(&outcome),
             duplicates_removed = removed.len(),
