@@ -102,6 +102,8 @@ pub(crate) struct ReservationView {
     pub lat: f64,
     pub lng: f64,
     pub box_id: Option<String>,
+    /// The box's name; `null` while it is not known (the client then reads a
+    /// sentence without it; operators see `box_id`).
     pub box_name: Option<String>,
     pub port: Option<i64>,
     pub property_id: Option<String>,
@@ -111,6 +113,23 @@ pub(crate) struct ReservationView {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub next_attempt_at_ms: i64,
+    /// A property POST whose answer never came, at this time: OZmap is being
+    /// asked whether it made it before anything is sent again (on a finished
+    /// row: it finished after one).
+    pub uncertain_since_ms: Option<i64>,
+    /// Copies of the property (a second property for this one request) that
+    /// the worker deleted in OZmap.
+    pub duplicates_removed: Vec<String>,
+    /// When the worker looks at the finished row again (a copy that may still
+    /// come, a box name not read yet).
+    pub recheck_at_ms: Option<i64>,
+}
+
+impl ReservationView {
+    /// Pending, with an unanswered POST after a failed attempt: being confirmed.
+    pub(crate) fn confirming(&self) -> bool {
+        self.status == "pending" && self.uncertain_since_ms.is_some() && self.attempts > 0
+    }
 }
 
 impl From<&Reservation> for ReservationView {
@@ -132,7 +151,9 @@ impl From<&Reservation> for ReservationView {
             lat: r.request.place.lat,
             lng: r.request.place.lng,
             box_id: port.map(|p| p.box_id.clone()),
-            box_name: port.map(|p| p.box_name.clone()),
+            box_name: port
+                .and_then(|p| p.box_name.as_ref())
+                .map(|b| b.as_str().to_string()),
             port: port.and_then(|p| p.port),
             property_id: port.map(|p| p.property_id.clone()),
             attempts: r.attempts,
@@ -141,6 +162,9 @@ impl From<&Reservation> for ReservationView {
             created_at_ms: r.created_at,
             updated_at_ms: r.updated_at,
             next_attempt_at_ms: r.next_attempt_at,
+            uncertain_since_ms: r.uncertain_since,
+            duplicates_removed: r.duplicates_removed.clone(),
+            recheck_at_ms: r.recheck_at,
         }
     }
 }
@@ -165,7 +189,10 @@ fn table(rows: &[ReservationView]) -> String {
             r.attempts,
             clip(&r.client_code, 14),
             clip(&r.client_name, 22),
-            clip(r.box_name.as_deref().unwrap_or("-"), 14),
+            clip(
+                r.box_name.as_deref().or(r.box_id.as_deref()).unwrap_or("-"),
+                14
+            ),
             tail
         ));
     }
@@ -255,5 +282,53 @@ mod tests {
         let mut lines = out.lines();
         assert!(lines.next().unwrap().contains("STATUS"));
         assert_eq!(lines.next(), Some("(no reservations)"));
+    }
+
+    #[test]
+    fn a_row_shows_its_uncertain_post_its_removed_copies_and_an_unnamed_box_s_id() {
+        use ivr_core::domain::{ClientCode, ReservedPort};
+        const BOX: &str = "5da62201493d9c00066655b8";
+        let mut r = Reservation {
+            id: 7,
+            client_code: ClientCode::parse("123").unwrap(),
+            call_sid: "CA7".into(),
+            request: ivr_core::tutorial::request(),
+            status: LedgerStatus::Pending,
+            outcome: None,
+            attempts: 1,
+            next_attempt_at: 0,
+            last_error: None,
+            created_at: 0,
+            updated_at: 0,
+            uncertain_since: Some(5),
+            recheck_at: None,
+            duplicates_removed: Vec::new(),
+        };
+        assert!(ReservationView::from(&r).confirming());
+        r.attempts = 0;
+        assert!(!ReservationView::from(&r).confirming(), "a POST in flight");
+        r.status = LedgerStatus::Done;
+        r.attempts = 1;
+        r.outcome = Some(ReservationOutcome::Reserved(ReservedPort {
+            property_id: "p1".into(),
+            box_id: BOX.into(),
+            box_name: None,
+            port: Some(3),
+        }));
+        r.duplicates_removed = vec!["p2".into()];
+        r.recheck_at = Some(9);
+        let v = ReservationView::from(&r);
+        assert!(!v.confirming());
+        assert_eq!(
+            (v.box_id.as_deref(), v.box_name.as_deref()),
+            (Some(BOX), None)
+        );
+        assert_eq!(v.duplicates_removed, ["p2"]);
+        assert_eq!((v.uncertain_since_ms, v.recheck_at_ms), (Some(5), Some(9)));
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["duplicates_removed"][0], "p2");
+        assert!(json["box_name"].is_null());
+        // The command's table names the box by its id when it has no name.
+        assert!(table(&[v]).contains(&BOX[..13]));
     }
 }

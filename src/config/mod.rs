@@ -183,7 +183,7 @@ impl ServeArgs {
         let signing = self.signing.check()?;
         let mut call = self.call.check(signing.platform())?;
         let ozmap = self.ozmap.check()?;
-        let reserve = self.reserve.check()?;
+        let reserve = self.reserve.check(ozmap.timeout)?;
         let geocoder = self
             .geocoder
             .check(ozmap.is_sandbox(), call.geocode_hold())?;

@@ -87,20 +87,41 @@ pub struct ReserveArgs {
     /// How candidate boxes are found.
     #[arg(long, env = "OZMAP_FEASIBILITY", value_enum, default_value_t = Feasibility::Boxes)]
     pub ozmap_feasibility: Feasibility,
+    /// The longest OZmap may take to commit a property after its POST: after a
+    /// POST whose answer never came, nothing is sent again until the client
+    /// code has been looked up this long after it and found nothing.
+    #[arg(long, env = "OZMAP_COMMIT_WAIT_MS", default_value_t = 60_000)]
+    pub ozmap_commit_wait_ms: u64,
 }
 
 impl ReserveArgs {
-    pub(super) fn check(self) -> Result<ReserveSettings, ConfigError> {
+    /// `timeout`: one OZmap request's (`OZMAP_TIMEOUT_MS`); the commit wait
+    /// must be longer, since a POST may still be on its way until then.
+    pub(super) fn check(self, timeout: Duration) -> Result<ReserveSettings, ConfigError> {
         let radius_m = within(
             "OZMAP_RADIUS_M",
             self.ozmap_radius_m,
             1..=5_000,
             "must be between 1 and 5000 metres",
         )?;
-        Ok(ReserveSettings::new(
-            radius_m,
-            self.ozmap_force,
-            self.ozmap_feasibility,
-        ))
+        let commit_wait_ms = within(
+            "OZMAP_COMMIT_WAIT_MS",
+            self.ozmap_commit_wait_ms,
+            1..=3_600_000,
+            "must be between 1 and 3600000 milliseconds",
+        )?;
+        if u128::from(commit_wait_ms) <= timeout.as_millis() {
+            return Err(err(
+                "OZMAP_COMMIT_WAIT_MS",
+                format!(
+                    "must be longer than OZMAP_TIMEOUT_MS ({} ms): OZmap may commit a property until its POST's answer is due, and after",
+                    timeout.as_millis()
+                ),
+            ));
+        }
+        Ok(ReserveSettings {
+            commit_wait: Duration::from_millis(commit_wait_ms),
+            ..ReserveSettings::new(radius_m, self.ozmap_force, self.ozmap_feasibility)
+        })
     }
 }

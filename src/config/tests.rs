@@ -26,6 +26,24 @@ fn defaults_run_on_the_sandbox_and_the_gazetteer() {
     );
     assert!(!c.reserve.force);
     assert_eq!(c.worker, crate::worker::WorkerSettings::default());
+    assert_eq!(c.reserve.commit_wait, std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn the_commit_wait_is_read_and_must_outlast_one_request() {
+    let c = parse(&["--ozmap-timeout-ms=800", "--ozmap-commit-wait-ms=3000"]).unwrap();
+    assert_eq!(c.reserve.commit_wait.as_millis(), 3_000);
+    for args in [
+        &["--ozmap-commit-wait-ms=8000"][..],
+        &["--ozmap-timeout-ms=800", "--ozmap-commit-wait-ms=800"][..],
+        &["--ozmap-commit-wait-ms=0"][..],
+        &["--ozmap-commit-wait-ms=3600001"][..],
+    ] {
+        let e = parse(args).unwrap_err();
+        assert_eq!(e.var, "OZMAP_COMMIT_WAIT_MS", "{args:?}: {e}");
+    }
+    let e = parse(&["--ozmap-commit-wait-ms=5000"]).unwrap_err();
+    assert!(e.to_string().contains("OZMAP_TIMEOUT_MS (8000 ms)"), "{e}");
 }
 
 #[test]

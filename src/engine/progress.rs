@@ -92,7 +92,10 @@ impl Engine {
                 p @ (ReservationProgress::Done(_) | ReservationProgress::Dead) => {
                     return Ok(Some(p));
                 }
-                ReservationProgress::Waiting { failing: true } => return Ok(None),
+                ReservationProgress::Waiting { failing: true }
+                | ReservationProgress::Confirming => {
+                    return Ok(None);
+                }
                 ReservationProgress::Waiting { failing: false } => {}
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -125,6 +128,9 @@ pub(super) fn read_row(row: &Reservation, key: &str, call: &Call) -> Reservation
             other => other.clone(),
         }),
         (LedgerStatus::Dead | LedgerStatus::Cancelled, _) => ReservationProgress::Dead,
+        // A POST failed without an answer and OZmap has not shown the property
+        // yet (a POST still in flight, with no failed attempt, is only waited for).
+        _ if row.uncertain_since.is_some() && row.attempts > 0 => ReservationProgress::Confirming,
         _ => ReservationProgress::Waiting {
             failing: row.attempts > 0,
         },
@@ -145,7 +151,7 @@ pub(crate) fn told_outcome(event: &Event) -> Option<CallOutcome> {
                 Some(CallOutcome::NotViable)
             }
             ReservationProgress::Dead => Some(CallOutcome::Failed),
-            ReservationProgress::Waiting { .. } => None,
+            ReservationProgress::Waiting { .. } | ReservationProgress::Confirming => None,
         },
         _ => None,
     }

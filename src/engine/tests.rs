@@ -12,7 +12,7 @@ fn port() -> ReservedPort {
     ReservedPort {
         property_id: "p1".into(),
         box_id: "b1".into(),
-        box_name: "CTO-AGR-01".into(),
+        box_name: ivr_core::domain::BoxName::parse("CTO-AGR-01"),
         port: Some(3),
     }
 }
@@ -32,6 +32,9 @@ fn row(key: &str, protocol: Option<&str>, status: LedgerStatus, attempts: i64) -
         last_error: None,
         created_at: 0,
         updated_at: 0,
+        uncertain_since: None,
+        recheck_at: None,
+        duplicates_removed: Vec::new(),
     }
 }
 
@@ -45,7 +48,7 @@ const RESERVED: ReservationProgress =
     ReservationProgress::Done(ReservationOutcome::Reserved(ReservedPort {
         property_id: String::new(),
         box_id: String::new(),
-        box_name: String::new(),
+        box_name: None,
         port: None,
     }));
 
@@ -57,6 +60,7 @@ fn kind(p: &ReservationProgress) -> &'static str {
         ReservationProgress::Dead => "dead",
         ReservationProgress::Waiting { failing: false } => "waiting",
         ReservationProgress::Waiting { failing: true } => "failing",
+        ReservationProgress::Confirming => "confirming",
     }
 }
 
@@ -132,6 +136,19 @@ fn a_row_in_flight_waits_fails_or_dies() {
     assert_eq!(read(LedgerStatus::Pending, 2), "failing");
     assert_eq!(read(LedgerStatus::Dead, 5), "dead");
     assert_eq!(read(LedgerStatus::Cancelled, 0), "dead");
+    // A POST whose answer never came: being confirmed. One still in flight
+    // (no attempt failed yet) is only waited for.
+    let uncertain = |attempts| {
+        let mut r = row("CA1", Some("1"), LedgerStatus::Pending, attempts);
+        r.uncertain_since = Some(5);
+        kind(&read_row(&r, "CA1", &call))
+    };
+    assert_eq!(uncertain(1), "confirming");
+    assert_eq!(uncertain(0), "waiting");
+    // A finished row that had one reads as its outcome.
+    let mut done = row("CA1", Some("1"), LedgerStatus::Done, 1);
+    done.uncertain_since = Some(5);
+    assert_eq!(kind(&read_row(&done, "CA1", &call)), "reserved");
 }
 
 #[test]

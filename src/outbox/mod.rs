@@ -15,7 +15,8 @@
 //!   lease ([`Settings::attempt_deadline`]);
 //! - a result is settled in one vocabulary, [`Settle`]: done, retried later
 //!   with exponential backoff and ±20 % jitter, a dead letter when refused or
-//!   out of attempts, or released;
+//!   out of attempts, or released (also when the job waits for something
+//!   outside, [`Failure::Wait`]);
 //! - on shutdown the job in hand gets a grace; past it, it is dropped and the
 //!   row released (due again at once, or after a first backoff when the kind
 //!   asks: a dropped OZmap `POST` may still land), the attempt not counted.
@@ -48,6 +49,10 @@ pub(crate) enum Failure {
     Retry(String),
     /// Never worth retrying (refused): a dead letter at once.
     Refused(String),
+    /// Not a failure, and not done: the job waits for something outside (OZmap
+    /// to confirm a property it was sent) and is due again `at`; the attempt
+    /// does not count (the row is settled as [`Settle::Released`]).
+    Wait { at: i64, note: String },
 }
 
 /// The rhythm of a queue's runner. The senders keep the worker's (see

@@ -17,6 +17,8 @@ pub(crate) enum Ended {
     Failed,
     /// Interrupted by shutdown; the row released.
     Released,
+    /// Waiting for something outside; due again later, the attempt not counted.
+    Waiting,
 }
 
 fn now_ms() -> i64 {
@@ -135,6 +137,10 @@ async fn settle<J: Jobs>(
             )
         }
         Some(Ok(done)) => (Ended::Done, Settle::Done(done)),
+        Some(Err(Failure::Wait { at, note })) => {
+            tracing::info!(due_in_ms = at - now, note = %note, "waiting; due again later");
+            (Ended::Waiting, Settle::Released { at, note })
+        }
         Some(Err(Failure::Refused(error))) => {
             tracing::error!(error = %error, "refused (dead letter)");
             (Ended::Refused, Settle::DeadLetter { error })

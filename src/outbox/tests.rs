@@ -329,7 +329,7 @@ mod fenced {
             .unwrap();
         assert_eq!((r.status, r.attempts), (LedgerStatus::Pending, 0));
         assert_eq!(r.last_error, None);
-        let retry = Settle::RetryLater {
+        let retry: Settle<ReservationOutcome> = Settle::RetryLater {
             at: 5_000,
             error: "OZmap 503".into(),
         };

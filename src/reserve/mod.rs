@@ -4,11 +4,20 @@
 //! It is run by a background worker from a durable ledger row, and may be run
 //! again for the same request after any failure. What makes that safe:
 //! 1. It **always** looks the client code up first (`properties/client/{code}`).
-//!    A property found there is adopted ([`ReservationOutcome::Existing`]), so a
-//!    `POST /properties` whose answer was lost is never repeated.
-//! 2. It never retries a `POST` itself. A transient failure (5xx, timeout,
-//!    connection, 429) on the POST ends the run with [`ReserveError::Transient`]
-//!    at once: the POST may have landed, and the next run's look-up adopts it.
+//!    A property found there is adopted ([`ReservationOutcome::Existing`], or
+//!    `Reserved` when this request had POSTed it), so a `POST /properties` whose
+//!    answer was lost is never repeated.
+//! 2. It never retries a `POST` itself. Each POST is recorded in the ledger
+//!    before it is sent ([`PostLog`]: durable, so a crash, a restart or another
+//!    instance knows of it), and the record is cleared only when OZmap's answer
+//!    says it did not land (a 4xx, 429). A transient failure (5xx, timeout,
+//!    connection) on the POST ends the run with [`ReserveError::Transient`] at
+//!    once and leaves the request **uncertain**: OZmap may still commit it, and
+//!    a slow tenant shows nothing until it does. So while a POST is uncertain,
+//!    a look-up that finds nothing is not enough to POST again: the run ends
+//!    with [`ReserveError::Unconfirmed`] (look again later) until a look-up made
+//!    [`ReserveSettings::commit_wait`] (`OZMAP_COMMIT_WAIT_MS`) after that POST
+//!    has found nothing.
 //! 3. A 4xx on the POST means "this box cannot take the client": the next
 //!    candidate is tried. 401/403 anywhere is [`ReserveError::Permanent`]
 //!    (a bad API key is not fixed by waiting).
@@ -18,6 +27,11 @@
 //!    lack of coverage: [`ReserveError::Permanent`] (a dead letter operators see,
 //!    the caller told the request was kept), never a lead.
 //!
+//! If two properties for one request appear anyway (OZmap committed later
+//! still than the wait), the first is kept and the other deleted in OZmap
+//! (`duplicates`): at the look-up of an uncertain request, and at a later
+//! [`recheck`] of a finished one.
+//!
 //! Candidates come from one of two strategies ([`Feasibility`]): the documented
 //! primitives (boxes near the address, nearest first, without drafts, that hold a
 //! drop splitter with a free, unblocked output), checked box by box so that the
@@ -26,9 +40,17 @@
 //! Logs carry box ids, counts and HTTP statuses, never the client's code, name,
 //! phone or address. Error messages carry none either.
 
-use ivr_core::domain::{ClientCode, ReservationOutcome, ReservationRequest, ReservedPort};
-use ozmap_client::{NewClient, NewProperty, NewProspect, OzmapClient, OzmapError, Property};
+mod duplicates;
+mod ports;
+
+pub(crate) use duplicates::{Rechecked, recheck};
+pub(crate) use ports::box_name;
+use ports::{port_of, reserved_from};
+
+use ivr_core::domain::{BoxName, ReservationOutcome, ReservationRequest};
+use ozmap_client::{NewClient, NewProperty, NewProspect, OzmapClient, OzmapError};
 use secrecy::SecretString;
+use std::future::Future;
 use std::time::Duration;
 use tracing::{debug, error, info, warn};
 use url::Url;
@@ -87,10 +109,16 @@ pub(crate) struct ReserveSettings {
     pub property_observation: String,
     /// The client's `observation` (also used for the lead).
     pub client_observation: String,
+    /// The longest OZmap may take to commit a POSTed property
+    /// (`OZMAP_COMMIT_WAIT_MS`): after a POST whose answer never came, nothing
+    /// is POSTed again until a look-up this long after it has found nothing.
+    pub commit_wait: Duration,
 }
 
 impl ReserveSettings {
     pub(crate) const DEFAULT_MAX_BOXES: u32 = 10;
+    /// `OZMAP_COMMIT_WAIT_MS`'s default (see the README for why 60 s).
+    pub(crate) const DEFAULT_COMMIT_WAIT: Duration = Duration::from_secs(60);
 
     /// The documented observations and at most 10 boxes.
     pub(crate) fn new(radius_m: u32, force: bool, strategy: Feasibility) -> Self {
@@ -101,6 +129,7 @@ impl ReserveSettings {
             max_boxes: Self::DEFAULT_MAX_BOXES,
             property_observation: "Reserva de Porta".into(),
             client_observation: "Reserva do Novo Cliente".into(),
+            commit_wait: Self::DEFAULT_COMMIT_WAIT,
         }
     }
 }
@@ -120,6 +149,12 @@ pub(crate) enum ReserveError {
     /// Trying again will not help (bad key, an answer that is not understood…).
     #[error("OZmap reservation failed: {0}")]
     Permanent(String),
+    /// A property POSTed at `since` (Unix ms) may still be committing: it is not
+    /// in OZmap yet, and nothing is POSTed again before `until`. Look again.
+    #[error(
+        "waiting for OZmap to confirm the property sent at {since} (nothing is sent again before {until})"
+    )]
+    Unconfirmed { since: i64, until: i64 },
 }
 
 impl ReserveError {
@@ -138,6 +173,49 @@ fn classify(stage: &str, e: OzmapError) -> ReserveError {
     }
 }
 
+/// Where a run records each `POST /properties` before it is sent, durably, so
+/// that a crash, a restart or another instance knows a POST may have landed
+/// (the worker writes it on the claimed ledger row).
+pub(crate) trait PostLog: Sync {
+    /// A POST is about to be sent at `at_ms`. An error: it is not sent.
+    fn sending(&self, at_ms: i64) -> impl Future<Output = Result<(), String>> + Send;
+    /// OZmap's answer says the POST did not land (it was refused).
+    fn not_landed(&self) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// What the ledger knows of this request before the run, and where the run
+/// records its POSTs.
+pub(crate) struct Attempt<'a, L> {
+    /// The time (Unix ms) of a POST whose answer never came, if any.
+    pub uncertain_since: Option<i64>,
+    pub log: &'a L,
+}
+
+/// How a run ended: the outcome, and the ids of the copies of the kept
+/// property that were deleted in OZmap (see `duplicates`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Finished {
+    pub outcome: ReservationOutcome,
+    pub removed: Vec<String>,
+}
+
+impl Finished {
+    fn only(outcome: ReservationOutcome) -> Self {
+        Self {
+            outcome,
+            removed: Vec::new(),
+        }
+    }
+}
+
+/// Wall clock in Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// A box worth a `POST /properties`.
 struct Candidate {
     id: String,
@@ -147,26 +225,39 @@ struct Candidate {
 }
 
 /// Reserves a port for `req`, or records a lead when no box can take it.
-pub(crate) async fn reserve(
+pub(crate) async fn reserve<L: PostLog>(
     client: &OzmapClient,
     s: &ReserveSettings,
     req: &ReservationRequest,
-) -> Result<ReservationOutcome, ReserveError> {
+    at: &Attempt<'_, L>,
+) -> Result<Finished, ReserveError> {
     info!(strategy = ?s.strategy, radius_m = s.radius_m, "reservation: start");
 
     // 1. Look before creating: this is what makes a rerun safe.
-    if let Some(port) = find_existing(client, &req.client_code)
+    let looked_at = now_ms();
+    let found = client
+        .properties_by_client(req.client_code.as_str())
         .await
-        .map_err(|e| classify("looking the client code up", e))?
-    {
-        info!(
-            property_id = %port.property_id,
-            box_id = %port.box_id,
-            "reservation: the client already has a property; adopting it"
-        );
-        return Ok(ReservationOutcome::Existing(port));
+        .map_err(|e| classify("looking the client code up", e))?;
+    if !found.is_empty() {
+        return duplicates::adopt(client, s, req, found, at.uncertain_since.is_some()).await;
     }
     debug!("reservation: no existing property");
+    if let Some(since) = at.uncertain_since {
+        let until = since.saturating_add(s.commit_wait.as_millis() as i64);
+        if looked_at < until {
+            info!(
+                posted_ms_ago = looked_at - since,
+                wait_left_ms = until - looked_at,
+                "reservation: the property sent earlier is not in OZmap yet; nothing is sent again within OZMAP_COMMIT_WAIT_MS"
+            );
+            return Err(ReserveError::Unconfirmed { since, until });
+        }
+        warn!(
+            posted_ms_ago = looked_at - since,
+            "reservation: the property sent earlier never appeared within OZMAP_COMMIT_WAIT_MS; sending it again"
+        );
+    }
 
     // 2 + 3. Candidates, tried in order.
     let max = s.max_boxes.max(1) as usize;
@@ -230,8 +321,8 @@ pub(crate) async fn reserve(
                     id: b.id,
                     project: b.project,
                 };
-                if let Some(port) = try_box(client, s, req, &c, &mut refusals).await? {
-                    return Ok(ReservationOutcome::Reserved(port));
+                if let Some(done) = try_box(client, s, req, &c, &mut refusals, at.log).await? {
+                    return Ok(done);
                 }
             }
         }
@@ -255,8 +346,8 @@ pub(crate) async fn reserve(
                     if c.project.is_none() {
                         complete_from_box(client, &mut c).await?;
                     }
-                    if let Some(port) = try_box(client, s, req, &c, &mut refusals).await? {
-                        return Ok(ReservationOutcome::Reserved(port));
+                    if let Some(done) = try_box(client, s, req, &c, &mut refusals, at.log).await? {
+                        return Ok(done);
                     }
                 }
             }
@@ -278,7 +369,7 @@ pub(crate) async fn reserve(
     }
 
     // 4. No box could take the client: record the lead.
-    record_prospect(client, s, req).await
+    record_prospect(client, s, req).await.map(Finished::only)
 }
 
 /// The viability answer did not name the box's project: read the box for it
@@ -321,16 +412,18 @@ impl Refusals {
     }
 }
 
-/// `POST /properties` on one candidate. `Ok(None)`: the box refused (4xx), try
-/// the next one (the refusal is noted in `refusals`). A refusal that names a
-/// field of the request is [`ReserveError::Permanent`] at once.
-async fn try_box(
+/// `POST /properties` on one candidate, recorded in `log` before it is sent.
+/// `Ok(None)`: the box refused (4xx), try the next one (the refusal is noted in
+/// `refusals`). A refusal that names a field of the request is
+/// [`ReserveError::Permanent`] at once.
+async fn try_box<L: PostLog>(
     client: &OzmapClient,
     s: &ReserveSettings,
     req: &ReservationRequest,
     c: &Candidate,
     refusals: &mut Refusals,
-) -> Result<Option<ReservedPort>, ReserveError> {
+    log: &L,
+) -> Result<Option<Finished>, ReserveError> {
     let body = NewProperty {
         address: req.place.postal(),
         lat: req.place.lat,
@@ -350,7 +443,20 @@ async fn try_box(
             name: req.client_name.clone(),
         },
     };
-    match client.create_property(&body).await {
+    log.sending(now_ms()).await.map_err(|e| {
+        ReserveError::Transient(format!(
+            "the POST could not be recorded before it was sent: {e}"
+        ))
+    })?;
+    let answer = client.create_property(&body).await;
+    if let Err(e) = &answer
+        && !may_have_landed(e)
+        && let Err(why) = log.not_landed().await
+    {
+        // The row stays uncertain: the next run waits before POSTing again.
+        warn!(error = %why, "the refused POST could not be cleared from the ledger");
+    }
+    match answer {
         Ok(p) if !p.id.is_empty() => {
             let port = reserved_from(client, p, c).await;
             info!(
@@ -359,10 +465,14 @@ async fn try_box(
                 port = ?port.port,
                 "reservation: property created"
             );
-            Ok(Some(port))
+            Ok(Some(Finished::only(ReservationOutcome::Reserved(port))))
         }
-        Ok(_) => adopt_after_unclear_answer(client, req, "the answer had no property id").await,
-        Err(OzmapError::Decode(m)) => adopt_after_unclear_answer(client, req, &m).await,
+        Ok(_) => adopt_after_unclear_answer(client, s, req, "the answer had no property id")
+            .await
+            .map(Some),
+        Err(OzmapError::Decode(m)) => adopt_after_unclear_answer(client, s, req, &m)
+            .await
+            .map(Some),
         Err(OzmapError::NotFound) => {
             info!(box_id = %c.id, status = 404, "box refused the property; next candidate");
             refusals.seen.push((404, String::new()));
@@ -397,109 +507,41 @@ async fn try_box(
             Ok(None)
         }
         Err(e) => {
-            if e.is_transient() {
-                warn!(box_id = %c.id, error = %e, "property POST failed; it may have landed, the next run looks it up");
+            if may_have_landed(&e) {
+                warn!(box_id = %c.id, error = %e, "property POST failed; it may have landed: the request is uncertain, the next runs look it up before anything is sent again");
             }
             Err(classify("creating the property", e))
         }
     }
 }
 
+/// A POST that failed this way may still have created the property: no answer
+/// (a timeout, a lost connection) or a server error. A refusal (4xx), a bad key
+/// and a rate limit (429) did not.
+fn may_have_landed(e: &OzmapError) -> bool {
+    e.is_transient() && !matches!(e, OzmapError::RateLimited)
+}
+
 /// The POST succeeded but its answer was not usable: the property probably
-/// exists, so look it up now rather than leave it to a rerun.
+/// exists, so look it up now rather than leave it to a rerun (which, the POST
+/// being recorded, waits for it before sending anything again).
 async fn adopt_after_unclear_answer(
     client: &OzmapClient,
+    s: &ReserveSettings,
     req: &ReservationRequest,
     why: &str,
-) -> Result<Option<ReservedPort>, ReserveError> {
+) -> Result<Finished, ReserveError> {
     warn!(reason = %why, "property POST answered but was not understood; looking it up");
-    match find_existing(client, &req.client_code).await {
-        Ok(Some(port)) => {
-            info!(property_id = %port.property_id, box_id = %port.box_id, "reservation: adopted the property just created");
-            Ok(Some(port))
-        }
-        Ok(None) => Err(ReserveError::Transient(format!(
+    let found = client
+        .properties_by_client(req.client_code.as_str())
+        .await
+        .map_err(|e| classify("looking up the property just created", e))?;
+    if found.is_empty() {
+        return Err(ReserveError::Transient(format!(
             "the property answer was not understood ({why}) and the property was not found yet"
-        ))),
-        Err(e) => Err(classify("looking up the property just created", e)),
+        )));
     }
-}
-
-/// The reserved port from the POST answer; the box from the answer, else the
-/// candidate; its name from the candidate, else OZmap, else the id.
-async fn reserved_from(client: &OzmapClient, p: Property, c: &Candidate) -> ReservedPort {
-    let port = p.reserved_port();
-    let (box_id, answer_name) = match &p.box_ref {
-        Some(r) if !r.id().is_empty() => (r.id().to_string(), r.name().map(str::to_string)),
-        _ => (c.id.clone(), None),
-    };
-    let name = match answer_name.or_else(|| (box_id == c.id).then(|| c.name.clone()).flatten()) {
-        Some(n) => n,
-        // The POST has landed: never fail from here on.
-        None => box_name(client, &box_id)
-            .await
-            .unwrap_or_else(|_| box_id.clone()),
-    };
-    ReservedPort {
-        property_id: p.id,
-        box_id,
-        box_name: name,
-        port,
-    }
-}
-
-/// A box's name from `GET /boxes/{id}`, or its id when OZmap gives none or the
-/// read fails for any reason but a bad key.
-async fn box_name(client: &OzmapClient, id: &str) -> Result<String, OzmapError> {
-    match client.get_box(id).await {
-        Ok(b) if !b.name.trim().is_empty() => Ok(b.name),
-        Ok(_) => Ok(id.to_string()),
-        Err(e @ OzmapError::Unauthorized(_)) => Err(e),
-        Err(e) => {
-            warn!(box_id = %id, error = %e, "box name not available; using its id");
-            Ok(id.to_string())
-        }
-    }
-}
-
-/// The client's existing reservation, if any: the first property OZmap lists for
-/// this client code.
-pub(crate) async fn find_existing(
-    client: &OzmapClient,
-    code: &ClientCode,
-) -> Result<Option<ReservedPort>, OzmapError> {
-    let props = client.properties_by_client(code.as_str()).await?;
-    let count = props.len();
-    let Some(p) = props.into_iter().next() else {
-        return Ok(None);
-    };
-    if count > 1 {
-        warn!(
-            properties = count,
-            "the client code has several properties; using the first"
-        );
-    }
-    let port = p.reserved_port();
-    let (box_id, box_label) = match &p.box_ref {
-        Some(r) => {
-            let id = r.id().to_string();
-            let name = match r.name() {
-                Some(n) => n.to_string(),
-                None => box_name(client, &id).await?,
-            };
-            (id, name)
-        }
-        None => {
-            warn!(property_id = %p.id, "existing property has no box");
-            (String::new(), String::new())
-        }
-    };
-    Ok(Some(ReservedPort {
-        property_id: p.id,
-        box_id,
-        box_name: box_label,
-        port,
-    }))
+    duplicates::adopt(client, s, req, found, true).await
 }
 
 /// Step 4: the lead for the sales team. A rejected lead still ends in
@@ -547,3 +589,5 @@ fn distance_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
 mod sdk_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod uncertain_tests;

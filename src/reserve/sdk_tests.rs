@@ -1,6 +1,7 @@
 //! The reservation body against the official SDK's `CreatePropertyDTOSchema`, and
 //! how a refused request is told from a box that cannot take the client.
 
+use super::tests::reserve;
 use super::tests::*;
 use super::*;
 use ivr_core::tutorial::{CLIENT_CODE, CLIENT_NAME, LAT, LNG, POSTAL_ADDRESS};

@@ -1,6 +1,7 @@
 //! The reservation procedure against a mock OZmap.
 
 use super::*;
+use ivr_core::domain::ReservedPort;
 use ivr_core::tutorial::{self, CLIENT_CODE, CLIENT_NAME, LAT, LNG, PHONE, POSTAL_ADDRESS};
 use ozmap_client::mock::{EqFilter, NearFilter, TOKEN, client_for};
 use serde_json::{Value, json};
@@ -8,6 +9,47 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wiremock::matchers::{body_json, body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The ledger's record of a run's POSTs, in memory: the times sent and how many
+/// were refused.
+#[derive(Default)]
+pub(super) struct Posts {
+    pub(super) sent: Mutex<Vec<i64>>,
+    pub(super) refused: Mutex<usize>,
+}
+
+impl PostLog for Posts {
+    async fn sending(&self, at_ms: i64) -> Result<(), String> {
+        self.sent.lock().unwrap().push(at_ms);
+        Ok(())
+    }
+    async fn not_landed(&self) -> Result<(), String> {
+        *self.refused.lock().unwrap() += 1;
+        Ok(())
+    }
+}
+
+/// A first run of the procedure (no POST sent before): its outcome.
+pub(super) async fn reserve(
+    client: &OzmapClient,
+    s: &ReserveSettings,
+    req: &ReservationRequest,
+) -> Result<ReservationOutcome, ReserveError> {
+    let posts = Posts::default();
+    let at = Attempt {
+        uncertain_since: None,
+        log: &posts,
+    };
+    super::reserve(client, s, req, &at).await.map(|f| {
+        assert!(f.removed.is_empty(), "nothing to remove on a first run");
+        f.outcome
+    })
+}
+
+/// A box name, for the expected values.
+pub(super) fn name(n: &str) -> Option<BoxName> {
+    BoxName::parse(n)
+}
 
 /// The look-up of the tutorial's client code (`123|123`).
 pub(super) const LOOKUP: &str = "/api/v2/properties/client/123%7C123";
@@ -161,7 +203,7 @@ async fn reserves_the_nearest_free_box_with_the_tutorial_body() {
         Ok(ReservationOutcome::Reserved(ReservedPort {
             property_id: "p1".into(),
             box_id: "b1".into(),
-            box_name: "CTO-12".into(),
+            box_name: name("CTO-12"),
             port: Some(2),
         }))
     );
@@ -231,8 +273,8 @@ async fn skips_drafts_far_boxes_and_boxes_without_a_usable_drop_port() {
         panic!("{out:?}")
     };
     assert_eq!(
-        (port.box_id.as_str(), port.box_name.as_str()),
-        ("good", "CTO-G")
+        (port.box_id.as_str(), port.box_name),
+        ("good", name("CTO-G"))
     );
     s.verify().await;
 }
@@ -272,7 +314,7 @@ async fn a_refused_box_passes_to_the_next() {
         Ok(ReservationOutcome::Reserved(ReservedPort {
             property_id: "p2".into(),
             box_id: "b2".into(),
-            box_name: "CTO-2".into(),
+            box_name: name("CTO-2"),
             port: Some(7),
         }))
     );
@@ -404,7 +446,7 @@ async fn an_existing_reservation_is_adopted_without_a_post() {
         Ok(ReservationOutcome::Existing(ReservedPort {
             property_id: "p9".into(),
             box_id: "b9".into(),
-            box_name: "CTO-9".into(),
+            box_name: name("CTO-9"),
             port: Some(5),
         }))
     );
@@ -412,7 +454,7 @@ async fn an_existing_reservation_is_adopted_without_a_post() {
 }
 
 #[tokio::test]
-async fn find_existing_uses_a_populated_box_name_and_falls_back_to_the_id() {
+async fn an_existing_box_is_named_from_the_relation_or_read_and_never_by_its_id() {
     let s = server().await;
     Mock::given(path("/api/v2/properties/client/1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
@@ -438,18 +480,25 @@ async fn find_existing_uses_a_populated_box_name_and_falls_back_to_the_id() {
         .mount(&s)
         .await;
     let c = client_for(&s, 1000);
-    let code = |k| ClientCode::parse(k).unwrap();
+    let first = |code: &'static str| {
+        let c = c.clone();
+        async move {
+            let p = c.properties_by_client(code).await.unwrap().remove(0);
+            port_of(&c, p).await.unwrap()
+        }
+    };
     assert_eq!(
-        find_existing(&c, &code("1")).await.unwrap(),
-        Some(ReservedPort {
+        first("1").await,
+        ReservedPort {
             property_id: "p1".into(),
             box_id: "b1".into(),
-            box_name: "CTO-1".into(),
+            box_name: name("CTO-1"),
             port: None,
-        })
+        }
     );
-    let p2 = find_existing(&c, &code("2")).await.unwrap().unwrap();
-    assert_eq!((p2.box_id.as_str(), p2.box_name.as_str()), ("b2", "b2"));
+    // The box cannot be read: no name (the id stays for operators only).
+    let p2 = first("2").await;
+    assert_eq!((p2.box_id.as_str(), p2.box_name), ("b2", None));
     s.verify().await;
 }
 
@@ -550,7 +599,7 @@ async fn viability_strategy_tries_the_nearest_candidate_first() {
         Ok(ReservationOutcome::Reserved(ReservedPort {
             property_id: "p1".into(),
             box_id: "far".into(),
-            box_name: "CTO-F".into(),
+            box_name: name("CTO-F"),
             port: Some(4),
         }))
     );
@@ -595,7 +644,7 @@ async fn viability_strategy_reads_a_wrapped_answer_and_asks_for_the_box_name() {
         Ok(ReservationOutcome::Reserved(ReservedPort {
             property_id: "p7".into(),
             box_id: "b7".into(),
-            box_name: "CTO-7".into(),
+            box_name: name("CTO-7"),
             port: Some(6),
         }))
     );
@@ -661,7 +710,7 @@ async fn an_unreadable_post_answer_is_adopted_by_looking_up() {
         Ok(ReservationOutcome::Reserved(ReservedPort {
             property_id: "p1".into(),
             box_id: "b1".into(),
-            box_name: "CTO-1".into(),
+            box_name: name("CTO-1"),
             port: Some(8),
         }))
     );

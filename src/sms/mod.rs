@@ -87,25 +87,16 @@ impl Outbox {
         request: &ReservationRequest,
         outcome: &ReservationOutcome,
     ) -> Option<NewMessage> {
-        let with_port = |kind, key, key_no_port, p: &ReservedPort| match p.port {
-            Some(port) => (
-                kind,
-                Line::new(key)
-                    .arg("box", Arg::Text(p.box_name.clone()))
-                    .arg("port", Arg::Digits(port.to_string())),
-            ),
-            None => (
-                kind,
-                Line::new(key_no_port).arg("box", Arg::Text(p.box_name.clone())),
-            ),
+        // The box by its name, or not at all (never its id: `BoxName`).
+        let with_port = |kind, key, p: &ReservedPort| {
+            let line = Line::port(key, p.box_name.as_ref(), p.port, |n| {
+                Arg::Digits(n.to_string())
+            });
+            (kind, line)
         };
         let (kind, line) = match outcome {
-            ReservationOutcome::Reserved(p) => {
-                with_port(KIND_RESERVED, "sms.reserved", "sms.reserved_no_port", p)
-            }
-            ReservationOutcome::Existing(p) => {
-                with_port(KIND_EXISTING, "sms.existing", "sms.existing_no_port", p)
-            }
+            ReservationOutcome::Reserved(p) => with_port(KIND_RESERVED, "sms.reserved", p),
+            ReservationOutcome::Existing(p) => with_port(KIND_EXISTING, "sms.existing", p),
             ReservationOutcome::NotViable => (KIND_NOT_VIABLE, Line::new("sms.not_viable")),
         };
         self.compose(request, kind, line)

@@ -29,7 +29,7 @@ fn port(n: Option<i64>) -> ReservedPort {
     ReservedPort {
         property_id: "prop-1".into(),
         box_id: "box-1".into(),
-        box_name: "CTO-AGR-01".into(),
+        box_name: ivr_core::domain::BoxName::parse("CTO-AGR-01"),
         port: n,
     }
 }
@@ -89,7 +89,7 @@ fn the_texts_fit_in_three_sms_parts_with_a_long_box_name() {
     let o = outbox("pt-BR");
     let req = request(Some(CALLER));
     let long = ReservedPort {
-        box_name: "CTO-AGR-01-SPL-B".into(),
+        box_name: ivr_core::domain::BoxName::parse("CTO-AGR-01-SPL-B"),
         ..port(Some(16))
     };
     for outcome in [

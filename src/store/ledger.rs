@@ -2,6 +2,13 @@
 //! time (fenced by a token), retried, buried as a dead letter, or cancelled. A
 //! row's final outcome is written with the SMS that tells the caller, in one
 //! transaction (the outbox of [`super::messages`]).
+//!
+//! Exactly once whatever OZmap's speed: before each property POST the worker
+//! writes its time on the claimed row (`uncertain_since`, [`Store::mark_posting`]),
+//! so a POST whose answer never came is known to every worker, after a crash
+//! too. A finished row may be claimed again later ([`Store::claim_recheck`]) to
+//! delete a copy of its property that OZmap committed late, or to read its
+//! box's name; that look ([`Store::settle_recheck`]) never changes its status.
 
 use super::Settle;
 use super::messages::{NewMessage, insert_message};
@@ -17,6 +24,7 @@ impl Store {
         let request: String = r.try_get("request")?;
         let outcome: Option<String> = r.try_get("outcome")?;
         let status: String = r.try_get("status")?;
+        let removed: Option<String> = r.try_get("duplicates_removed")?;
         Ok(Reservation {
             id: r.try_get("id")?,
             client_code: ClientCode::parse(&code)
@@ -33,6 +41,13 @@ impl Store {
             last_error: r.try_get("last_error")?,
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
+            uncertain_since: r.try_get("uncertain_since")?,
+            recheck_at: r.try_get("recheck_at")?,
+            duplicates_removed: removed
+                .map(|t| serde_json::from_str(&t))
+                .transpose()
+                .map_err(corrupt)?
+                .unwrap_or_default(),
         })
     }
 
@@ -167,6 +182,59 @@ impl Store {
             .transpose()
     }
 
+    /// Claims the oldest finished row due for a second look (`recheck_at`) for
+    /// `lease_ms`: its status stays `done`, and only [`Store::settle_recheck`]
+    /// settles it.
+    pub async fn claim_recheck(
+        &self,
+        now: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Claim>, StoreError> {
+        let claimed = self
+            .claim_row(now, lease_ms, |lock| {
+                format!(
+                    "UPDATE reservations SET claimed_until = $1, claim_token = $2, updated_at = $3 \
+                     WHERE id = (SELECT id FROM reservations WHERE recheck_at IS NOT NULL AND recheck_at <= $3 \
+                     AND status = 'done' AND claimed_until <= $3 ORDER BY recheck_at, id LIMIT 1{lock}) \
+                     AND status = 'done' AND claimed_until <= $3 \
+                     RETURNING {RESERVATION_COLUMNS}"
+                )
+            })
+            .await?;
+        claimed
+            .map(|(row, token)| {
+                Self::reservation_from(&row).map(|reservation| Claim { reservation, token })
+            })
+            .transpose()
+    }
+
+    /// Records, fenced by the claim, that a property POST is about to be sent
+    /// at `at` (`Some`), or that OZmap's answer said it did not land (`None`).
+    /// `false` when the claim was lost: the POST must not be sent.
+    pub(crate) async fn mark_posting(
+        &self,
+        claim: &Claim,
+        at: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let (id, token) = (claim.reservation.id, claim.token.clone());
+        let now = at.unwrap_or_else(super::now_ms);
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET uncertain_since = $1, updated_at = $2 \
+                     WHERE id = $3 AND claim_token = $4 AND status = 'pending'",
+                )
+                .bind(at)
+                .bind(now)
+                .bind(id)
+                .bind(token)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
+    }
+
     /// Runs one claiming UPDATE … RETURNING (built by `sql` around the row
     /// lock PostgreSQL needs; SQLite's single writer needs none) with `$1` the
     /// lease's end, `$2` a fresh fencing token and `$3` now: the claimed row and
@@ -210,17 +278,29 @@ impl Store {
     pub(crate) async fn settle_reservation(
         &self,
         claim: &Claim,
-        how: Settle<ReservationOutcome>,
+        how: Settle<impl Into<LedgerDone>>,
         message: Option<NewMessage>,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let mut done_extra = (None, None, None);
         let (set, text, at, message) = match how {
-            Settle::Done(outcome) => (
-                "status = 'done', outcome = $1, last_error = NULL, attempts = attempts + 1",
-                serde_json::to_string(&outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                None,
-                message,
-            ),
+            Settle::Done(done) => {
+                let done: LedgerDone = done.into();
+                let mut removed = claim.reservation.duplicates_removed.clone();
+                removed.extend(done.duplicates_removed);
+                done_extra = (
+                    done.recheck_at,
+                    (!removed.is_empty()).then(|| json(&removed)).transpose()?,
+                    done.uncertain_since,
+                );
+                (
+                    "status = 'done', outcome = $1, last_error = NULL, attempts = attempts + 1, \
+                     recheck_at = $6, duplicates_removed = $7, uncertain_since = $8",
+                    json(&done.outcome)?,
+                    None,
+                    message,
+                )
+            }
             Settle::DeadLetter { error } => (
                 "status = 'dead', last_error = $1, attempts = attempts + 1",
                 error,
@@ -241,6 +321,7 @@ impl Store {
             ""
         };
         let (id, token) = (claim.reservation.id, claim.token.clone());
+        let (recheck_at, removed, uncertain) = done_extra;
         let settled = self
             .write(Box::new(move |c| {
                 Box::pin(async move {
@@ -254,6 +335,12 @@ impl Store {
                     .bind(id)
                     .bind(token)
                     .bind(at);
+                    // $6 to $8 only in the final state's statement.
+                    let update = if set.contains("$8") {
+                        update.bind(recheck_at).bind(removed).bind(uncertain)
+                    } else {
+                        update
+                    };
                     let Some(message) = message else {
                         // One statement is atomic by itself.
                         return Ok(update.execute(&mut *c).await?.rows_affected() == 1);
@@ -273,6 +360,75 @@ impl Store {
             self.ledger_settled.notify_waiters();
         }
         settled
+    }
+
+    /// Settles a second look at a finished row ([`Store::claim_recheck`]),
+    /// fenced by its claim. Its status and its SMS stay as they are: a look
+    /// that did its work records the copies deleted and the outcome with the
+    /// box's name now read, and when it is due again; a failed one is due again
+    /// at its backoff, and given up (no more looks, the reason kept in
+    /// `last_error`) when out of attempts. Every look counts as an attempt.
+    pub(crate) async fn settle_recheck(
+        &self,
+        claim: &Claim,
+        how: Settle<Recheck>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let row = &claim.reservation;
+        let (outcome, removed, recheck_at, note, counts) = match how {
+            Settle::Done(r) => {
+                let mut removed = row.duplicates_removed.clone();
+                removed.extend(r.removed);
+                let outcome = r.outcome.map(|o| json(&o)).transpose()?;
+                (outcome, removed, r.recheck_at, r.note, 1i64)
+            }
+            Settle::RetryLater { at, error } => (
+                None,
+                row.duplicates_removed.clone(),
+                Some(at),
+                Some(error),
+                1i64,
+            ),
+            Settle::DeadLetter { error } => (
+                None,
+                row.duplicates_removed.clone(),
+                None,
+                Some(format!(
+                    "the second look at the reservation was given up: {error}"
+                )),
+                1,
+            ),
+            Settle::Released { at, note } => (
+                None,
+                row.duplicates_removed.clone(),
+                Some(at),
+                Some(note),
+                0,
+            ),
+        };
+        let removed = (!removed.is_empty()).then(|| json(&removed)).transpose()?;
+        let (id, token) = (row.id, claim.token.clone());
+        self.update_one(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE reservations SET outcome = COALESCE($1, outcome), duplicates_removed = $2, \
+                     recheck_at = $3, last_error = $4, attempts = attempts + $5, claimed_until = 0, \
+                     claim_token = NULL, updated_at = $6 \
+                     WHERE id = $7 AND claim_token = $8 AND status = 'done'",
+                )
+                .bind(outcome)
+                .bind(removed)
+                .bind(recheck_at)
+                .bind(note)
+                .bind(counts)
+                .bind(now)
+                .bind(id)
+                .bind(token)
+                .execute(&mut *c)
+                .await
+            })
+        }))
+        .await
     }
 
     /// An operator sends a dead letter back to the worker.
@@ -298,7 +454,7 @@ impl Store {
             Box::pin(async move {
                 sqlx::query(
                     "UPDATE reservations SET status = 'cancelled', claimed_until = 0, claim_token = NULL, \
-                     updated_at = $1 WHERE id = $2",
+                     recheck_at = NULL, updated_at = $1 WHERE id = $2",
                 )
                 .bind(now)
                 .bind(id)
@@ -320,4 +476,45 @@ impl Store {
         let oldest: i64 = r.try_get("oldest")?;
         Ok((n, if n == 0 { 0 } else { now - oldest }))
     }
+}
+
+/// A ledger row's final outcome, as the worker records it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LedgerDone {
+    pub outcome: ReservationOutcome,
+    /// Copies of the property deleted in OZmap on the way.
+    pub duplicates_removed: Vec<String>,
+    /// When to look at the row again (`None`: never).
+    pub recheck_at: Option<i64>,
+    /// The unanswered POST the row had when this run began, if any: kept on
+    /// the finished row (a copy of its property may still come), else cleared.
+    pub uncertain_since: Option<i64>,
+}
+
+impl From<ReservationOutcome> for LedgerDone {
+    fn from(outcome: ReservationOutcome) -> Self {
+        Self {
+            outcome,
+            duplicates_removed: Vec::new(),
+            recheck_at: None,
+            uncertain_since: None,
+        }
+    }
+}
+
+/// What a second look at a finished row came to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Recheck {
+    /// The outcome again, when it changed (the box's name read now).
+    pub outcome: Option<ReservationOutcome>,
+    /// Copies of the property deleted in OZmap by this look.
+    pub removed: Vec<String>,
+    /// When to look again (`None`: never).
+    pub recheck_at: Option<i64>,
+    /// Why it is looked at again, kept in `last_error`.
+    pub note: Option<String>,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

@@ -40,7 +40,7 @@ async fn the_message_is_written_with_the_outcome_or_not_at_all() {
         assert!(
             s.settle_reservation(
                 &c2,
-                super::Settle::DeadLetter {
+                super::Settle::<ReservationOutcome>::DeadLetter {
                     error: "gave up".into()
                 },
                 Some(sms("failed", "P1: kept")),
@@ -77,7 +77,7 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
         assert!(
             s.settle_reservation(
                 &c,
-                super::Settle::DeadLetter {
+                super::Settle::<ReservationOutcome>::DeadLetter {
                     error: "gave up".into()
                 },
                 Some(sms("failed", "P1: kept")),
@@ -98,7 +98,7 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
         assert!(
             s.settle_reservation(
                 &c,
-                super::Settle::DeadLetter {
+                super::Settle::<ReservationOutcome>::DeadLetter {
                     error: "gave up".into()
                 },
                 Some(sms("failed", "P1: kept")),
@@ -120,7 +120,7 @@ async fn one_message_per_outcome_unless_a_new_call_changes_its_text() {
         assert!(
             s.settle_reservation(
                 &c,
-                super::Settle::DeadLetter {
+                super::Settle::<ReservationOutcome>::DeadLetter {
                     error: "gave up".into()
                 },
                 Some(sms("failed", "P2: kept")),

@@ -30,6 +30,7 @@ mod whatsapp;
 
 pub(crate) use funnel::{CallOutcome, CallTrace};
 pub(crate) use inbox::{InboxClaim, KeptMessage};
+pub(crate) use ledger::{LedgerDone, Recheck};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub use whatsapp::ChatReply;
@@ -149,7 +150,8 @@ pub(crate) enum Settle<T> {
     RetryLater { at: i64, error: String },
     /// Given up (refused, or out of attempts): an operator must look.
     DeadLetter { error: String },
-    /// Let go unfinished (shutdown): due again `at`; the attempt does not count.
+    /// Let go unfinished (shutdown, or waiting for something outside): due
+    /// again `at`; the attempt does not count.
     Released { at: i64, note: String },
 }
 
@@ -167,6 +169,16 @@ pub struct Reservation {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The time (Unix ms) of a property POST whose answer is not known: OZmap
+    /// may still commit it, so nothing is POSTed again before
+    /// `OZMAP_COMMIT_WAIT_MS` after it (see `reserve`). On a finished row: it
+    /// finished after such a POST (a copy of its property may still come).
+    pub uncertain_since: Option<i64>,
+    /// A finished row the worker looks at again at this time (a copy of its
+    /// property committed late, a box name not read yet).
+    pub recheck_at: Option<i64>,
+    /// Copies of the row's property that the worker deleted in OZmap.
+    pub duplicates_removed: Vec<String>,
 }
 
 /// A claimed ledger row: only the holder of `token` may record its result.
@@ -240,7 +252,8 @@ impl std::fmt::Debug for Store {
 }
 
 const RESERVATION_COLUMNS: &str = "id, client_code, call_sid, request, status, outcome, attempts, \
-     next_attempt_at, last_error, created_at, updated_at";
+     next_attempt_at, last_error, created_at, updated_at, uncertain_since, recheck_at, \
+     duplicates_removed";
 
 impl Store {
     /// Opens (creating a SQLite file if missing) and migrates.

@@ -290,10 +290,32 @@ const MIGRATIONS: &[Migration] = &[
         ALTER TABLE seen_signatures ADD COLUMN url TEXT NOT NULL DEFAULT ''
     ",
     },
+    // Exactly once whatever OZmap's speed: `uncertain_since` is the time of a
+    // property POST whose answer is not known (written before it is sent,
+    // cleared when OZmap refuses it or the row finishes): nothing is POSTed
+    // again until a look-up OZMAP_COMMIT_WAIT_MS after it has found nothing.
+    // `recheck_at`: a finished row to look at again (a copy of its property
+    // that OZmap committed late, a box name not read yet); `duplicates_removed`:
+    // the ids of the copies deleted in OZmap (a JSON array), for operators.
+    Migration {
+        version: 10,
+        sqlite: "
+        ALTER TABLE reservations ADD COLUMN uncertain_since INTEGER;
+        ALTER TABLE reservations ADD COLUMN recheck_at INTEGER;
+        ALTER TABLE reservations ADD COLUMN duplicates_removed TEXT;
+        CREATE INDEX reservations_recheck ON reservations (recheck_at) WHERE recheck_at IS NOT NULL
+    ",
+        postgres: "
+        ALTER TABLE reservations ADD COLUMN uncertain_since BIGINT;
+        ALTER TABLE reservations ADD COLUMN recheck_at BIGINT;
+        ALTER TABLE reservations ADD COLUMN duplicates_removed TEXT;
+        CREATE INDEX reservations_recheck ON reservations (recheck_at) WHERE recheck_at IS NOT NULL
+    ",
+    },
     // Each console session records which `IVR_ADMIN_TOKEN` opened it (an
     // HMAC of the session's id keyed with the token, never the token): a
     // session opened with another token opens nothing. Sessions from before
-    // have none, and end. Version 11 (10 is the ledger's late-commit change).
+    // have none, and end.
     Migration {
         version: 11,
         sqlite: "

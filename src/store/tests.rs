@@ -139,7 +139,7 @@ async fn claims_are_exclusive_fenced_and_leased() {
         let port = ReservedPort {
             property_id: "p".into(),
             box_id: "b".into(),
-            box_name: "CTO-1".into(),
+            box_name: ivr_core::domain::BoxName::parse("CTO-1"),
             port: Some(2),
         };
         assert!(
@@ -155,7 +155,7 @@ async fn claims_are_exclusive_fenced_and_leased() {
         assert!(
             s.settle_reservation(
                 &c2,
-                super::Settle::RetryLater {
+                super::Settle::<ReservationOutcome>::RetryLater {
                     at: 5_000,
                     error: "OZmap 503".into()
                 },
@@ -211,7 +211,7 @@ async fn a_released_claim_is_due_again_without_counting_an_attempt() {
         assert!(
             s.settle_reservation(
                 &c1,
-                super::Settle::Released {
+                super::Settle::<ReservationOutcome>::Released {
                     at: 500,
                     note: "interrupted by shutdown".into()
                 },
@@ -224,7 +224,7 @@ async fn a_released_claim_is_due_again_without_counting_an_attempt() {
         assert!(
             !s.settle_reservation(
                 &c1,
-                super::Settle::Released {
+                super::Settle::<ReservationOutcome>::Released {
                     at: 500,
                     note: "again".into()
                 },
@@ -271,7 +271,7 @@ async fn dead_letters_can_be_requeued_and_cancelled() {
         assert!(
             s.settle_reservation(
                 &c,
-                super::Settle::DeadLetter {
+                super::Settle::<ReservationOutcome>::DeadLetter {
                     error: "OZmap refused the token".into()
                 },
                 None,

@@ -258,15 +258,12 @@ async fn previous_reservation(ch: &Channel, s: &StoredCall) -> anyhow::Result<Op
         _ => return Ok(None),
     };
     let protocol = Arg::Digits(row.request.protocol.unwrap_or_default());
-    Ok(Some(match port.port {
-        Some(n) => Line::new("chat.previous")
-            .arg("protocol", protocol)
-            .arg("box", Arg::Text(port.box_name))
-            .arg("port", Arg::Text(n.to_string())),
-        None => Line::new("chat.previous_no_port")
-            .arg("protocol", protocol)
-            .arg("box", Arg::Text(port.box_name)),
-    }))
+    Ok(Some(
+        Line::port("chat.previous", port.box_name.as_ref(), port.port, |n| {
+            Arg::Text(n.to_string())
+        })
+        .arg("protocol", protocol),
+    ))
 }
 
 /// Tells every conversation whose ledger row the worker settled its outcome.
@@ -283,7 +280,10 @@ pub(crate) async fn push_outcomes(ch: &Channel) -> anyhow::Result<()> {
             continue;
         }
         let p = engine.reservation_progress(&key, &s.call).await?;
-        if matches!(p, ReservationProgress::Waiting { .. }) {
+        if matches!(
+            p,
+            ReservationProgress::Waiting { .. } | ReservationProgress::Confirming
+        ) {
             continue;
         }
         let now = now_ms();

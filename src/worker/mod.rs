@@ -22,6 +22,18 @@
 //! The final outcome (done, or a dead letter) is recorded with the SMS that tells
 //! the caller, in one transaction ([`Outbox`]; the SMS sender sends it later), so
 //! the message is written exactly when the outcome is.
+//!
+//! Exactly once whatever OZmap's speed: each property POST is written on the
+//! row before it is sent (`reserve::PostLog`); while one is uncertain (its
+//! answer never came) the row is looked up again and again ([`Failure::Wait`],
+//! neither an attempt nor a breaker failure: OZmap answered) and nothing is
+//! sent again until `OZMAP_COMMIT_WAIT_MS` has passed with nothing found. The
+//! look-ups come closer together at first, then further apart ([`next_look`]),
+//! so a property OZmap commits a little after the timeout is adopted while the
+//! caller still holds. A row that finished after an uncertain POST, or whose
+//! box's name could not be read, is looked at once more later
+//! (`reserve::recheck`): a copy OZmap committed late is deleted, the name is
+//! read and stored with the outcome.
 
 mod breaker;
 mod health;
@@ -30,10 +42,12 @@ pub(crate) use breaker::{Breaker, BreakerState};
 pub(crate) use health::{HealthView, OzmapHealth};
 
 use crate::outbox::{self, Ended, Failure, Jobs, Settle};
-use crate::reserve::{ReserveError, ReserveSettings, reserve};
+use crate::reserve::{
+    self, Attempt, Finished, PostLog, Rechecked, ReserveError, ReserveSettings, recheck, reserve,
+};
 use crate::sms::Outbox;
-use crate::store::{Claim, Store, StoreError, now_ms};
-use ivr_core::domain::ReservationOutcome;
+use crate::store::{Claim, LedgerDone, LedgerStatus, Recheck, Store, StoreError, now_ms};
+use ivr_core::domain::{ReservationOutcome, ReservedPort};
 use ozmap_client::OzmapClient;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -130,7 +144,7 @@ pub(crate) enum AttemptEnd {
 impl From<Ended> for AttemptEnd {
     fn from(e: Ended) -> Self {
         match e {
-            Ended::Done | Ended::Refused => AttemptEnd::Answered,
+            Ended::Done | Ended::Refused | Ended::Waiting => AttemptEnd::Answered,
             Ended::Failed => AttemptEnd::Failed,
             Ended::Released => AttemptEnd::Released,
         }
@@ -176,13 +190,177 @@ struct Reservations {
     breaker: Breaker,
 }
 
+/// What an attempt at a row came to: a request finished, or a second look at
+/// a finished one.
+#[derive(Debug)]
+enum Attempted {
+    Finished(LedgerDone),
+    Rechecked(Recheck),
+}
+
+/// The worker's record of each POST, on the claimed row.
+struct Posts<'a> {
+    store: &'a Store,
+    claim: &'a Claim,
+}
+
+impl PostLog for Posts<'_> {
+    async fn sending(&self, at_ms: i64) -> Result<(), String> {
+        match self.store.mark_posting(self.claim, Some(at_ms)).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the claim on the row was lost".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn not_landed(&self) -> Result<(), String> {
+        match self.store.mark_posting(self.claim, None).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// When to look the client code up again while a POST sent at `since` is
+/// uncertain: a quarter of the time waited so far (at least the retry base),
+/// so the look-ups are close together just after the timeout, when a slow
+/// commit is likeliest, and further apart after; never later than `until`.
+pub(crate) fn next_look(now: i64, since: i64, until: i64, base_ms: i64) -> i64 {
+    let step = ((now - since) / 4).max(base_ms).max(1);
+    (now + step).min(until.max(now + 1))
+}
+
+/// The port an outcome tells, to fill in.
+fn port_mut(o: &mut ReservationOutcome) -> Option<&mut ReservedPort> {
+    match o {
+        ReservationOutcome::Reserved(p) | ReservationOutcome::Existing(p) => Some(p),
+        ReservationOutcome::NotViable => None,
+    }
+}
+
+impl Reservations {
+    /// A request run to its end: reserve; a box's name missing is read once
+    /// more before the SMS is written; a later look is planned when the request
+    /// had an uncertain POST (a copy may still come) or the name is still
+    /// missing.
+    async fn finish(&self, claim: &Claim) -> Result<Attempted, Failure> {
+        let w = &self.worker;
+        let row = &claim.reservation;
+        let posts = Posts {
+            store: &w.store,
+            claim,
+        };
+        let at = Attempt {
+            uncertain_since: row.uncertain_since,
+            log: &posts,
+        };
+        let Finished {
+            mut outcome,
+            removed,
+        } = match reserve(&w.ozmap, &w.reserve, &row.request, &at).await {
+            Ok(f) => f,
+            Err(ReserveError::Permanent(msg)) => return Err(Failure::Refused(msg)),
+            Err(ReserveError::Transient(msg)) => return Err(Failure::Retry(msg)),
+            Err(e @ ReserveError::Unconfirmed { since, until }) => {
+                let at = next_look(now_ms(), since, until, self.worker.settings.backoff_base_ms);
+                return Err(Failure::Wait {
+                    at,
+                    note: e.to_string(),
+                });
+            }
+        };
+        let mut nameless = false;
+        if let Some(p) = port_mut(&mut outcome)
+            && p.box_name.is_none()
+        {
+            // Read again before the caller is told (a blip a moment ago).
+            p.box_name = reserve::box_name(&w.ozmap, &p.box_id).await.unwrap_or(None);
+            nameless = p.box_name.is_none() && !p.box_id.is_empty();
+        }
+        // After an uncertain POST: one commit wait from now, for a copy OZmap
+        // may still commit (the name, if missing, is read then too). Else a
+        // missing name is read again after a first backoff.
+        let now = now_ms();
+        let recheck_at = if row.uncertain_since.is_some() {
+            Some(now + w.reserve.commit_wait.as_millis() as i64)
+        } else {
+            nameless.then(|| now + outbox::Settings::from(&w.settings).backoff_ms(0))
+        };
+        tracing::info!(
+            outcome = outcome_name(&outcome),
+            duplicates_removed = removed.len(),
+            box_name_known = !nameless,
+            looks_again_in_ms = recheck_at.map(|t| t - now),
+            "reservation finished"
+        );
+        Ok(Attempted::Finished(LedgerDone {
+            outcome,
+            duplicates_removed: removed,
+            recheck_at,
+            uncertain_since: row.uncertain_since,
+        }))
+    }
+
+    /// A second look at a finished row: copies of its property deleted (when it
+    /// had an uncertain POST), its box's name read (when missing). Looked at
+    /// again with backoff while something is left to do, up to the attempts.
+    async fn second_look(&self, claim: &Claim) -> Result<Attempted, Failure> {
+        let w = &self.worker;
+        let row = &claim.reservation;
+        let Some(mut outcome) = row.outcome.clone() else {
+            return Ok(Attempted::Rechecked(Recheck::default()));
+        };
+        let Some(port) = port_mut(&mut outcome) else {
+            return Ok(Attempted::Rechecked(Recheck::default()));
+        };
+        // Copies are looked for only where a POST went unanswered.
+        let duplicates = row.uncertain_since.is_some();
+        let Rechecked {
+            removed,
+            box_name,
+            again,
+        } = recheck(&w.ozmap, &w.reserve, &row.request, port, duplicates)
+            .await
+            .map_err(|e| match e {
+                ReserveError::Permanent(m) => Failure::Refused(m),
+                other => Failure::Retry(other.to_string()),
+            })?;
+        let named = box_name.is_some();
+        if named {
+            port.box_name = box_name;
+        }
+        let settings = outbox::Settings::from(&w.settings);
+        let recheck_at = again
+            .as_ref()
+            .filter(|_| row.attempts + 1 < settings.max_attempts)
+            .map(|_| now_ms() + settings.backoff_ms(row.attempts));
+        tracing::info!(
+            duplicates_removed = removed.len(),
+            box_name_read = named,
+            looks_again_in_ms = recheck_at.map(|t| t - now_ms()),
+            "reservation looked at again"
+        );
+        Ok(Attempted::Rechecked(Recheck {
+            outcome: named.then_some(outcome),
+            removed,
+            recheck_at,
+            note: again,
+        }))
+    }
+}
+
 impl Jobs for Reservations {
     type Job = Claim;
-    type Done = ReservationOutcome;
+    type Done = Attempted;
     type Error = StoreError;
 
+    /// A due request first; else a finished row due for a second look.
     async fn claim(&self, now: i64, lease_ms: i64) -> Result<Option<Claim>, StoreError> {
-        self.worker.store.claim_due(now, lease_ms).await
+        let store = &self.worker.store;
+        match store.claim_due(now, lease_ms).await? {
+            Some(c) => Ok(Some(c)),
+            None => store.claim_recheck(now, lease_ms).await,
+        }
     }
 
     fn attempts(claim: &Claim) -> i64 {
@@ -199,27 +377,40 @@ impl Jobs for Reservations {
         )
     }
 
-    /// The reservation procedure (the loop puts it under the attempt deadline).
-    async fn attempt(&self, claim: &Claim) -> Result<ReservationOutcome, Failure> {
-        let w = &self.worker;
-        match reserve(&w.ozmap, &w.reserve, &claim.reservation.request).await {
-            Ok(outcome) => {
-                tracing::info!(outcome = outcome_name(&outcome), "reservation finished");
-                Ok(outcome)
-            }
-            Err(ReserveError::Permanent(msg)) => Err(Failure::Refused(msg)),
-            Err(ReserveError::Transient(msg)) => Err(Failure::Retry(msg)),
+    /// The reservation procedure, or the second look at a finished row (the
+    /// loop puts either under the attempt deadline).
+    async fn attempt(&self, claim: &Claim) -> Result<Attempted, Failure> {
+        if claim.reservation.status == LedgerStatus::Done {
+            self.second_look(claim).await
+        } else {
+            self.finish(claim).await
         }
     }
 
     /// Writes the result to the ledger, fenced by the claim; a final outcome
     /// with the SMS that tells the caller, in one transaction.
-    async fn settle(
-        &self,
-        claim: &Claim,
-        how: Settle<ReservationOutcome>,
-    ) -> Result<bool, StoreError> {
+    async fn settle(&self, claim: &Claim, how: Settle<Attempted>) -> Result<bool, StoreError> {
         let w = &self.worker;
+        if claim.reservation.status == LedgerStatus::Done {
+            let how = match how {
+                Settle::Done(Attempted::Rechecked(r)) => Settle::Done(r),
+                Settle::Done(Attempted::Finished(_)) => Settle::Done(Recheck::default()),
+                Settle::RetryLater { at, error } => Settle::RetryLater { at, error },
+                Settle::DeadLetter { error } => Settle::DeadLetter { error },
+                Settle::Released { at, note } => Settle::Released { at, note },
+            };
+            return w.store.settle_recheck(claim, how, now_ms()).await;
+        }
+        let how = match how {
+            Settle::Done(Attempted::Finished(d)) => Settle::Done(d),
+            Settle::Done(Attempted::Rechecked(_)) => Settle::Released {
+                at: now_ms(),
+                note: "a second look at a row not finished".into(),
+            },
+            Settle::RetryLater { at, error } => Settle::RetryLater { at, error },
+            Settle::DeadLetter { error } => Settle::DeadLetter { error },
+            Settle::Released { at, note } => Settle::Released { at, note },
+        };
         let request = &claim.reservation.request;
         // A chat gets its outcome in the chat (the WhatsApp pusher), not by SMS.
         let outbox = w
@@ -227,7 +418,7 @@ impl Jobs for Reservations {
             .as_ref()
             .filter(|_| !claim.reservation.made_in_chat());
         let message = match &how {
-            Settle::Done(outcome) => outbox.and_then(|o| o.outcome(request, outcome)),
+            Settle::Done(done) => outbox.and_then(|o| o.outcome(request, &done.outcome)),
             Settle::DeadLetter { .. } => outbox.and_then(|o| o.failure(request)),
             Settle::RetryLater { .. } | Settle::Released { .. } => None,
         };
@@ -300,3 +491,5 @@ fn outcome_name(o: &ReservationOutcome) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod uncertain_tests;

@@ -197,7 +197,11 @@ mod with_sandbox {
         assert_eq!(messages.len(), 1);
         let m = &messages[0];
         assert_eq!((m.kind.as_str(), m.reservation_id), ("reserved", row.id));
-        let expected = format!("porta {} da caixa {}", port.port.unwrap(), port.box_name);
+        let expected = format!(
+            "porta {} da caixa {}",
+            port.port.unwrap(),
+            port.box_name.as_ref().unwrap()
+        );
         assert!(m.body.contains(&expected), "{}", m.body);
         assert!(m.body.contains("2025061200000001"), "{}", m.body);
         // the sender was nudged
@@ -333,8 +337,12 @@ mod with_sandbox {
         assert_eq!(row.status, LedgerStatus::Pending);
         assert_eq!(row.attempts, 0);
         assert_eq!(row.last_error.as_deref(), Some("interrupted by shutdown"));
+        assert!(
+            row.uncertain_since.is_some(),
+            "the POST was recorded before it was sent"
+        );
         // the next worker takes it at once (no lease to wait out) and adopts the
-        // property the interrupted POST created
+        // property the interrupted POST created (as the one it reserved)
         let claim = r
             .store
             .claim_due(now_ms() + 1_000, 60_000)
@@ -345,9 +353,13 @@ mod with_sandbox {
         assert_eq!(w.process(claim).await, AttemptEnd::Answered);
         let row = &r.store.list_reservations(None, 10).await.unwrap()[0];
         assert_eq!(row.status, LedgerStatus::Done);
-        assert!(matches!(row.outcome, Some(ReservationOutcome::Existing(_))));
+        assert!(matches!(row.outcome, Some(ReservationOutcome::Reserved(_))));
         assert_eq!(r.sandbox.property_posts(), 1);
         assert_eq!(r.sandbox.properties().len(), 1);
+        assert!(
+            row.recheck_at.is_some(),
+            "a copy may still come: looked at again"
+        );
     }
 
     /// OZmap refuses the property body itself (a validation error naming a field):

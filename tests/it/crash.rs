@@ -313,8 +313,8 @@ async fn kill_after_ozmap_answered_before_the_result_is_stored(b: Backend) {
     let end = phone.settle(held).await.unwrap();
     assert_ended(&end, &phone);
     let (t, ledger) = r.tally(&codes(std::slice::from_ref(c)), 1).await;
-    // adopted by the look-up, never POSTed again
-    assert_eq!(ledger[0]["outcome"], "existing");
+    // adopted by the look-up as the property this request made, never POSTed again
+    assert_eq!(ledger[0]["outcome"], "reserved");
     assert_told_the_port(&phone, &ledger[0]);
     assert_eq!((t.posts, t.duplicates, t.lost), (1, 0, 0), "{t:?}");
     t.print(&format!(
@@ -347,7 +347,7 @@ async fn kill_after_a_failed_answer_to_a_post_that_landed(b: Backend) {
     let end = phone.settle(held).await.unwrap();
     assert_ended(&end, &phone);
     let (t, ledger) = r.tally(&codes(std::slice::from_ref(c)), 1).await;
-    assert_eq!(ledger[0]["outcome"], "existing");
+    assert_eq!(ledger[0]["outcome"], "reserved");
     assert_told_the_port(&phone, &ledger[0]);
     assert_eq!((t.posts, t.duplicates, t.lost), (1, 0, 0), "{t:?}");
     t.print(&format!(
@@ -404,7 +404,9 @@ async fn sigterm_during_a_hanging_post(b: Backend) {
         "sigterm_during_a_hanging_post",
         &[
             ("IVR_WORKER_LEASE_MS", "60000"),
-            ("OZMAP_TIMEOUT_MS", "30000"),
+            // Longer than SIGTERM and the grace: only the shutdown ends the POST.
+            ("OZMAP_TIMEOUT_MS", "8000"),
+            ("OZMAP_COMMIT_WAIT_MS", "9000"),
             ("IVR_SHUTDOWN_GRACE_MS", "1000"),
         ],
     )

@@ -365,12 +365,13 @@ async fn killing_one_instance_mid_call_loses_nothing() {
         (cs.len(), cs.len(), 0, 0),
         "{t:?}"
     );
-    // The row A held was taken over by B and adopted, not POSTed again.
+    // The row A held was taken over by B and adopted (as the property its own
+    // POST made), not POSTed again.
     let taken_over = ledger
         .iter()
         .find(|r| r["client_code"] == first.code.as_str())
         .unwrap();
-    assert_eq!(taken_over["outcome"], "existing", "{taken_over:#}");
+    assert_eq!(taken_over["outcome"], "reserved", "{taken_over:#}");
     let lb_failovers = lb.failovers.load(Ordering::SeqCst);
     assert!(lb_failovers > 0, "the balancer sent A's traffic to B");
     eprintln!(

@@ -16,6 +16,8 @@
 //! - [`hostile`]: broken and hostile input through the real request path;
 //! - [`crash`]: the binary killed and restarted between chosen webhooks;
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;
+//! - [`late_commit`]: a slow OZmap that commits a property after the timeout,
+//!   or twice: one property per request;
 //! - [`cli`]: the binary as a newcomer uses it;
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
 //! - [`directory`]: the client directory (the ISP's ERP), against fakes;
@@ -52,6 +54,7 @@ mod greeting;
 mod hostile;
 mod house_numbers;
 mod instances;
+mod late_commit;
 mod limits;
 mod outcome;
 mod outside_text;

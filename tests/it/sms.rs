@@ -205,7 +205,11 @@ fn assert_tells_the_reservation(body: &str, row: &Reservation) {
     let Some(ReservationOutcome::Reserved(p)) = &row.outcome else {
         panic!("not reserved: {:?}", row.outcome)
     };
-    let told = format!("porta {} da caixa {}", p.port.expect("a port"), p.box_name);
+    let told = format!(
+        "porta {} da caixa {}",
+        p.port.expect("a port"),
+        p.box_name.as_ref().expect("a box name")
+    );
     assert!(
         body.contains(protocol),
         "protocol {protocol} not in {body:?}"

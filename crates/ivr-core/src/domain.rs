@@ -359,15 +359,100 @@ impl fmt::Debug for ReservationRequest {
     }
 }
 
+/// A box's human name (e.g. `CTO-12`), as a caller may hear and read it.
+///
+/// Why a type: a box's OZmap id (24 hex digits) once reached an outcome SMS
+/// when the name could not be read. A [`BoxName`] is only made by
+/// [`BoxName::parse`], which refuses an empty text and anything shaped like an
+/// OZmap id, so an id cannot be spoken or written as a name; where the name is
+/// not known the sentence goes without it (`Option<BoxName>`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BoxName(String);
+
+impl BoxName {
+    /// Longest name kept, in characters (longer ones are cut).
+    pub const MAX_CHARS: usize = 60;
+
+    /// The name as OZmap gives it: trimmed, control characters dropped, cut
+    /// at [`BoxName::MAX_CHARS`]. `None` when nothing is left, or when it is an
+    /// OZmap id (24 hex digits), which is never a name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let clean: String = raw
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect::<String>()
+            .trim()
+            .chars()
+            .take(Self::MAX_CHARS)
+            .collect();
+        let clean = clean.trim_end().to_string();
+        if clean.is_empty() || is_object_id(&clean) {
+            return None;
+        }
+        Some(Self(clean))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An OZmap id: 24 hexadecimal digits (a MongoDB ObjectId).
+pub fn is_object_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl TryFrom<String> for BoxName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| "not a box name".to_string())
+    }
+}
+
+impl From<BoxName> for String {
+    fn from(b: BoxName) -> String {
+        b.0
+    }
+}
+
+impl fmt::Debug for BoxName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BoxName({:?})", self.0)
+    }
+}
+
+impl fmt::Display for BoxName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The port that OZmap reserved (or that the client already had).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReservedPort {
     pub property_id: String,
+    /// The box's OZmap id: for operators (the console, the admin JSON), never
+    /// said or written to the client.
     pub box_id: String,
-    /// The box's human name (e.g. `CTO-12`), or its id when OZmap gave no name.
-    pub box_name: String,
+    /// The box's name, when OZmap gave one; `None` until it can be read (the
+    /// client then hears and reads a sentence without it). Rows written before
+    /// this was optional held the id here when the name was missing: such a
+    /// value reads as `None`.
+    #[serde(
+        default,
+        deserialize_with = "lenient_box_name",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub box_name: Option<BoxName>,
     /// Port number as OZmap reports it in `connections[].port`.
     pub port: Option<i64>,
+}
+
+/// A stored box name: a name, or `None` for an empty text, an id, or null.
+fn lenient_box_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<BoxName>, D::Error> {
+    let raw: Option<String> = Option::deserialize(d)?;
+    Ok(raw.as_deref().and_then(BoxName::parse))
 }
 
 /// How a reservation ended.
@@ -398,6 +483,42 @@ mod tests {
         assert!(ClientCode::parse("12||3").is_none());
         assert!(ClientCode::parse("12a").is_none());
         assert!(ClientCode::parse(&"1".repeat(25)).is_none());
+    }
+
+    #[test]
+    fn a_box_name_is_never_an_id_nor_empty() {
+        assert_eq!(BoxName::parse(" CTO-12 ").unwrap().as_str(), "CTO-12");
+        assert_eq!(
+            BoxName::parse("CTO\u{1b}[31m-1\n").unwrap().as_str(),
+            "CTO[31m-1"
+        );
+        assert!(BoxName::parse("").is_none());
+        assert!(BoxName::parse("  \t ").is_none());
+        assert!(BoxName::parse("5da62201493d9c00066655b8").is_none());
+        assert!(BoxName::parse("5DA62201493D9C00066655B8").is_none());
+        assert!(
+            BoxName::parse("5da62201493d9c00066655b").is_some(),
+            "23 digits"
+        );
+        assert_eq!(
+            BoxName::parse(&"x".repeat(200)).unwrap().as_str().len(),
+            BoxName::MAX_CHARS
+        );
+        // An old row that held the id in place of the name reads as no name;
+        // no name is left out of what is written.
+        let old: ReservedPort = serde_json::from_str(
+            r#"{"property_id":"p","box_id":"5da62201493d9c00066655b8","box_name":"5da62201493d9c00066655b8","port":3}"#,
+        )
+        .unwrap();
+        assert_eq!(old.box_name, None);
+        assert!(!serde_json::to_string(&old).unwrap().contains("box_name"));
+        let named: ReservedPort =
+            serde_json::from_str(r#"{"property_id":"p","box_id":"b","box_name":"CTO-1","port":3}"#)
+                .unwrap();
+        assert_eq!(named.box_name, BoxName::parse("CTO-1"));
+        let none: ReservedPort =
+            serde_json::from_str(r#"{"property_id":"p","box_id":"b","port":null}"#).unwrap();
+        assert_eq!(none.box_name, None);
     }
 
     #[test]

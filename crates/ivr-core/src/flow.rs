@@ -9,7 +9,8 @@
 //! Spoken texts are named by key ([`Line`]); the words live in `prompts/`.
 
 use crate::domain::{
-    AddressQuery, Cep, ClientCode, KnownClient, Place, ReservationOutcome, ReservationRequest, Town,
+    AddressQuery, BoxName, Cep, ClientCode, KnownClient, Place, ReservationOutcome,
+    ReservationRequest, Town,
 };
 use serde::{Deserialize, Serialize};
 
@@ -325,6 +326,11 @@ pub enum ReservationProgress {
     Waiting {
         failing: bool,
     },
+    /// A property was asked for and OZmap's answer never came (a timeout, a
+    /// lost connection): it may still be committing, and OZmap is being asked
+    /// again before anything else is sent. Past the hold the caller hears that
+    /// the reservation is being confirmed and the outcome comes in writing.
+    Confirming,
     Done(ReservationOutcome),
     /// The ledger gave up on it (a configuration fault, or too many failures).
     Dead,
@@ -358,7 +364,74 @@ impl Line {
         self.args.push((name, value));
         self
     }
+
+    /// The sentence that tells a reserved port, by the key of its full form
+    /// (`outcome.reserved`, `sms.existing`, `chat.previous`…): the variant
+    /// without the port (`…_no_port`, OZmap may leave it out), without the box's
+    /// name (`…_no_box`, not known yet), or both. The box is only ever named by
+    /// its [`BoxName`], never by an id. `port_arg` says how the port is written.
+    pub fn port(
+        key: &'static str,
+        box_name: Option<&BoxName>,
+        port: Option<i64>,
+        port_arg: impl Fn(i64) -> Arg,
+    ) -> Self {
+        let [full, no_port, no_box, neither] = PORT_KEYS
+            .iter()
+            .find(|k| k[0] == key)
+            .copied()
+            .unwrap_or([key; 4]);
+        let line = match (box_name, port) {
+            (Some(_), Some(_)) => Line::new(full),
+            (Some(_), None) => Line::new(no_port),
+            (None, Some(_)) => Line::new(no_box),
+            (None, None) => Line::new(neither),
+        };
+        let line = match box_name {
+            Some(b) => line.arg("box", Arg::Text(b.as_str().to_string())),
+            None => line,
+        };
+        match port {
+            Some(p) => line.arg("port", port_arg(p)),
+            None => line,
+        }
+    }
 }
+
+/// The four forms of each sentence that tells a reserved port: with the box
+/// and the port, without the port, without the box's name, without either.
+pub const PORT_KEYS: &[[&str; 4]] = &[
+    [
+        "outcome.reserved",
+        "outcome.reserved_no_port",
+        "outcome.reserved_no_box",
+        "outcome.reserved_no_box_no_port",
+    ],
+    [
+        "outcome.existing",
+        "outcome.existing_no_port",
+        "outcome.existing_no_box",
+        "outcome.existing_no_box_no_port",
+    ],
+    [
+        "sms.reserved",
+        "sms.reserved_no_port",
+        "sms.reserved_no_box",
+        "sms.reserved_no_box_no_port",
+    ],
+    [
+        "sms.existing",
+        "sms.existing_no_port",
+        "sms.existing_no_box",
+        "sms.existing_no_box_no_port",
+    ],
+    [
+        "chat.previous",
+        "chat.previous_no_port",
+        "chat.previous_no_box",
+        "chat.previous_no_box_no_port",
+    ],
+];
 
 /// The kind of answer a question expects; decides the `<Gather>` settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

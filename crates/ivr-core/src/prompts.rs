@@ -68,9 +68,16 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("outcome.reserved_no_port", &["box"]),
     ("outcome.existing", &["box", "port"]),
     ("outcome.existing_no_port", &["box"]),
+    // The box's name not known yet: said without it (never with the box's id).
+    ("outcome.reserved_no_box", &["port"]),
+    ("outcome.reserved_no_box_no_port", &[]),
+    ("outcome.existing_no_box", &["port"]),
+    ("outcome.existing_no_box_no_port", &[]),
     ("outcome.not_viable", &[]),
     ("outcome.failed", &[]),
     ("outcome.delayed", &[]),
+    // Past the hold while OZmap has not confirmed a property it was sent.
+    ("outcome.confirming", &[]),
     ("agent.offer", &[]),
     ("agent.unavailable", &[]),
     ("transfer.give_up", &[]),
@@ -101,6 +108,10 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("sms.reserved_no_port", &["protocol", "box"]),
     ("sms.existing", &["protocol", "box", "port"]),
     ("sms.existing_no_port", &["protocol", "box"]),
+    ("sms.reserved_no_box", &["protocol", "port"]),
+    ("sms.reserved_no_box_no_port", &["protocol"]),
+    ("sms.existing_no_box", &["protocol", "port"]),
+    ("sms.existing_no_box_no_port", &["protocol"]),
     ("sms.not_viable", &["protocol"]),
     ("sms.failed", &["protocol"]),
 ];
@@ -115,6 +126,8 @@ pub const CHAT_KEYS: &[(&str, &[&str])] = &[
     ("chat.agent_contact", &["contact"]),
     ("chat.previous", &["protocol", "box", "port"]),
     ("chat.previous_no_port", &["protocol", "box"]),
+    ("chat.previous_no_box", &["protocol", "port"]),
+    ("chat.previous_no_box_no_port", &["protocol"]),
     ("chat.button.yes", &[]),
     ("chat.button.no", &[]),
 ];
@@ -512,6 +525,36 @@ mod tests {
         let code =
             Line::new("code.confirm").arg("code", Arg::Code(ClientCode::parse("123|45").unwrap()));
         assert!(p.text(&code).contains("123|45"));
+    }
+
+    #[test]
+    fn every_form_of_a_port_sentence_exists_and_names_only_what_it_has() {
+        use crate::domain::BoxName;
+        let name = BoxName::parse("CTO-AGR-01").unwrap();
+        for lang in ["pt-BR", "en-US"] {
+            let p = Prompts::shipped(lang).unwrap();
+            for forms in crate::flow::PORT_KEYS {
+                for key in forms {
+                    assert!(p.texts.contains_key(key), "{lang}: {key}");
+                }
+                for (box_name, port) in [
+                    (Some(&name), Some(3)),
+                    (Some(&name), None),
+                    (None, Some(3)),
+                    (None, None),
+                ] {
+                    let line = Line::port(forms[0], box_name, port, |n| Arg::Digits(n.to_string()))
+                        .arg("protocol", Arg::Digits("2025061200000042".into()));
+                    let text = p.chat_text(&line);
+                    assert!(
+                        !text.is_empty() && !text.contains('{'),
+                        "{lang} {line:?}: {text}"
+                    );
+                    assert_eq!(text.contains("CTO-AGR-01"), box_name.is_some(), "{text}");
+                    assert_eq!(text.contains(" 3"), port.is_some(), "{text}");
+                }
+            }
+        }
     }
 
     #[test]

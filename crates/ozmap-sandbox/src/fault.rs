@@ -8,7 +8,8 @@
 //!
 //! A [`PostFault`] applies only to `POST /properties`, the one non-idempotent call,
 //! so the reconciliation path (the property exists but the answer was lost) can be
-//! exercised.
+//! exercised, and so can a slow tenant that commits a property seconds after its
+//! POST, shows nothing until then, and may commit it twice.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,6 +32,15 @@ pub enum PostFault {
     Hang,
     /// Create the property, then never answer.
     HangAfterCommit,
+    /// A slow tenant: the property is committed `after_ms` after the POST came
+    /// (look-ups show nothing until then), and only then answered (the client
+    /// has given up by then when `after_ms` is past its timeout). A late commit
+    /// is not checked against the client codes committed meanwhile: that is how
+    /// one request ends up with two properties.
+    CommitLate { after_ms: u64 },
+    /// As [`PostFault::CommitLate`], and the same property is committed a
+    /// second time (another id, another port) `again_ms` after the POST.
+    CommitTwice { after_ms: u64, again_ms: u64 },
 }
 
 #[derive(Debug, Default)]

@@ -376,9 +376,15 @@ async fn create_property(body: web::Bytes, shared: web::Data<Shared>) -> HttpRes
             return error(status_or_500(code), format!("sandbox fault: status {code}"));
         }
         Some(PostFault::Hang) => std::future::pending::<()>().await,
+        Some(PostFault::CommitLate { after_ms }) => {
+            return commit_late(shared, new, after_ms, None).await;
+        }
+        Some(PostFault::CommitTwice { after_ms, again_ms }) => {
+            return commit_late(shared, new, after_ms, Some(again_ms)).await;
+        }
         _ => {}
     }
-    let created = shared.world().create_property(new);
+    let created = shared.world().create_property(new, true);
     match created {
         Ok(property) => match fault {
             Some(PostFault::FailAfterCommit) => error(
@@ -397,6 +403,37 @@ async fn create_property(body: web::Bytes, shared: web::Data<Shared>) -> HttpRes
             "a client with this code already exists and holds a property",
         ),
         Err(CreateError::Unprocessable(m)) => error(StatusCode::UNPROCESSABLE_ENTITY, m),
+    }
+}
+
+/// A slow tenant's POST: committed `after_ms` after it came, in a task of its
+/// own (so a client that gives up does not stop it), answered then; and
+/// committed again at `again_ms` when asked.
+async fn commit_late(
+    shared: web::Data<Shared>,
+    new: NewProperty,
+    after_ms: u64,
+    again_ms: Option<u64>,
+) -> HttpResponse {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(after_ms)).await;
+        let created = shared.world().create_property(new.clone(), false);
+        let _ = tx.send(created);
+        if let Some(again) = again_ms {
+            let wait = again.saturating_sub(after_ms);
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            let _ = shared.world().create_property(new, false);
+        }
+    });
+    match rx.await {
+        Ok(Ok(property)) => HttpResponse::Created().json(property),
+        Ok(Err(CreateError::UnknownBox)) => error(StatusCode::NOT_FOUND, "box not found"),
+        Ok(Err(CreateError::Unprocessable(m))) => error(StatusCode::UNPROCESSABLE_ENTITY, m),
+        Ok(Err(CreateError::DuplicateClient)) | Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "sandbox fault: the late commit failed",
+        ),
     }
 }
 

@@ -1302,4 +1302,5 @@ async fn the_scenario_table_is_true_over_http() {
     fx.srv.stop().await;
 }
 
+mod late;
 mod sdk;

@@ -142,7 +142,7 @@ fn poll_event(v: &str) -> Event {
     let port = || ReservedPort {
         property_id: v.to_string(),
         box_id: v.to_string(),
-        box_name: v.to_string(),
+        box_name: ivr_core::domain::BoxName::parse(v),
         port: v.len().try_into().ok(),
     };
     Event::Poll(match v.len() % 7 {
@@ -156,6 +156,7 @@ fn poll_event(v: &str) -> Event {
         5 => Progress::Reservation(ReservationProgress::Done(ReservationOutcome::Existing(
             port(),
         ))),
+        _ if v.len().is_multiple_of(2) => Progress::Reservation(ReservationProgress::Confirming),
         _ => Progress::Reservation(ReservationProgress::Waiting {
             failing: v.is_empty(),
         }),

@@ -55,6 +55,8 @@ pub fn config(db: &str, ozmap_url: &str, extra: &[&str]) -> Config {
         format!("--ozmap-token={TOKEN}"),
         "--geocoder=gazetteer".into(),
         "--ozmap-timeout-ms=800".into(),
+        // A POST that got no answer is sent again after 3 s, not a minute.
+        "--ozmap-commit-wait-ms=3000".into(),
         "--poll-pause-s=1".into(),
     ];
     if !extra

@@ -55,7 +55,11 @@ impl Service {
             ("OZMAP_URL", ozmap_url.to_string()),
             ("OZMAP_TOKEN", super::TOKEN.to_string()),
             ("GEOCODER", "gazetteer".into()),
-            ("OZMAP_TIMEOUT_MS", "10000".into()),
+            // Far above a loopback sandbox's answer, and a commit wait just
+            // past it: a POST whose answer never came (a kill, a hang) is sent
+            // again after 5 s, not after the minute a real tenant is given.
+            ("OZMAP_TIMEOUT_MS", "4000".into()),
+            ("OZMAP_COMMIT_WAIT_MS", "5000".into()),
             ("IVR_POLL_PAUSE_S", "1".into()),
             ("IVR_WORKER_LEASE_MS", "3000".into()),
             ("IVR_RETRY_BASE_MS", "300".into()),

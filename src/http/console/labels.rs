@@ -58,6 +58,14 @@ pub(crate) struct Labels {
     pub channel: &'static str,
     pub kind: &'static str,
     pub no_messages: &'static str,
+    /// A second property for one request was deleted in OZmap.
+    pub duplicate_removed: &'static str,
+    /// The ids of the copies deleted (detail).
+    pub duplicates_removed: &'static str,
+    /// A POST whose answer never came is being confirmed in OZmap.
+    pub confirming: &'static str,
+    /// The box's name is not known: its id is shown.
+    pub box_unnamed: &'static str,
 }
 
 pub(crate) static PT: Labels = Labels {
@@ -115,6 +123,10 @@ pub(crate) static PT: Labels = Labels {
     channel: "Canal",
     kind: "Tipo",
     no_messages: "Nenhuma mensagem.",
+    duplicate_removed: "duplicata removida",
+    duplicates_removed: "Duplicatas removidas no OZmap",
+    confirming: "confirmando no OZmap",
+    box_unnamed: "caixa sem nome lido; id",
 };
 
 pub(crate) static EN: Labels = Labels {
@@ -172,6 +184,10 @@ pub(crate) static EN: Labels = Labels {
     channel: "Channel",
     kind: "Kind",
     no_messages: "No messages.",
+    duplicate_removed: "duplicate removed",
+    duplicates_removed: "Duplicates removed in OZmap",
+    confirming: "confirming in OZmap",
+    box_unnamed: "box name not read; id",
 };
 
 /// The labels for `lang` (`en…`: English), else the service's language.

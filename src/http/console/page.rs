@@ -159,12 +159,30 @@ fn health(h: &HealthView, l: &Labels) -> Markup {
     }
 }
 
-fn port(r: &ReservationView) -> String {
-    match (&r.box_name, r.port) {
-        (Some(b), Some(p)) => format!("{b} / {p}"),
-        (Some(b), None) => b.clone(),
-        _ => "—".into(),
+/// The box and port; a box whose name is not known yet by its id (operators
+/// see the id; the client never does).
+fn port(r: &ReservationView, l: &Labels) -> String {
+    let b = match (&r.box_name, &r.box_id) {
+        (Some(name), _) => name.clone(),
+        (None, Some(id)) if !id.is_empty() => format!("({} {id})", l.box_unnamed),
+        _ => return "—".into(),
+    };
+    match r.port {
+        Some(p) => format!("{b} / {p}"),
+        None => b,
     }
+}
+
+/// The outcome, and what the worker did on the way.
+fn outcome(r: &ReservationView, l: &Labels) -> String {
+    let mut s = r.outcome.unwrap_or("—").to_string();
+    if r.confirming() {
+        s = format!("{} ({})", s, l.confirming);
+    }
+    if !r.duplicates_removed.is_empty() {
+        s = format!("{s} · {}", l.duplicate_removed);
+    }
+    s
 }
 
 fn ledger(d: &Dashboard<'_>) -> Markup {
@@ -194,10 +212,10 @@ fn ledger(d: &Dashboard<'_>) -> Markup {
                             td { (r.id) }
                             td { (r.protocol.as_deref().unwrap_or("—")) }
                             td.dead[r.status == "dead"] { (r.status) }
-                            td { (r.outcome.unwrap_or("—")) }
+                            td.outcome data-duplicates=(r.duplicates_removed.len()) { (outcome(r, l)) }
                             td { (r.client_code) }
                             td { (r.attempts) }
-                            td { (port(r)) }
+                            td { (port(r, l)) }
                             td { a id={"open-" (r.id)} href={"/console?lang=" (l.lang) "&reservation=" (r.id)} { (l.open) } }
                         }
                     }
@@ -216,12 +234,16 @@ fn detail(r: &ReservationView, d: &Dashboard<'_>) -> Markup {
             h2 { (l.detail) " " (r.id) }
             dl {
                 dt { (l.status) } dd #detail-status { (r.status) }
-                dt { (l.outcome) } dd { (r.outcome.unwrap_or("—")) }
+                dt { (l.outcome) } dd #detail-outcome { (outcome(r, l)) }
                 dt { (l.protocol) } dd { (r.protocol.as_deref().unwrap_or("—")) }
                 dt { (l.code) } dd { (r.client_code) }
                 dt { (l.name) } dd { (r.client_name) }
                 dt { (l.address) } dd { (r.address) }
-                dt { (l.port) } dd { (port(r)) }
+                dt { (l.port) } dd { (port(r, l)) }
+                @if !r.duplicates_removed.is_empty() {
+                    dt { (l.duplicates_removed) }
+                    dd #detail-duplicates { (r.duplicates_removed.join(", ")) }
+                }
                 dt { (l.attempts) } dd { (r.attempts) }
                 dt { (l.last_error) } dd #detail-error { (r.last_error.as_deref().unwrap_or(l.none)) }
             }

@@ -381,11 +381,11 @@ fn on_poll(b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
         (Step::Reserving { .. }, Progress::Reservation(ReservationProgress::Done(outcome))) => {
             match outcome {
                 ReservationOutcome::Reserved(p) => b
-                    .say(port_line("outcome.reserved", "outcome.reserved_no_port", p))
+                    .say(port_line("outcome.reserved", p))
                     .with_protocol()
                     .goodbye("goodbye.reserved"),
                 ReservationOutcome::Existing(p) => b
-                    .say(port_line("outcome.existing", "outcome.existing_no_port", p))
+                    .say(port_line("outcome.existing", p))
                     .with_protocol()
                     .goodbye("goodbye.reserved"),
                 ReservationOutcome::NotViable => b
@@ -398,11 +398,20 @@ fn on_poll(b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
             .say(Line::new("outcome.failed"))
             .with_protocol()
             .offer_agent(),
-        (Step::Reserving { since_ms }, _) => {
+        (Step::Reserving { since_ms }, progress) => {
             if now_ms.saturating_sub(since_ms) >= b.cfg.reserve_hold_ms {
-                b.say(Line::new("outcome.delayed"))
-                    .with_protocol()
-                    .offer_agent()
+                // OZmap may have made the property: say it is being confirmed
+                // (the outcome follows in writing), not that it is only kept.
+                let confirming = matches!(
+                    progress,
+                    Progress::Reservation(ReservationProgress::Confirming)
+                );
+                let key = if confirming {
+                    "outcome.confirming"
+                } else {
+                    "outcome.delayed"
+                };
+                b.say(Line::new(key)).with_protocol().offer_agent()
             } else {
                 b.hold(None)
             }
@@ -413,14 +422,13 @@ fn on_poll(b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
     }
 }
 
-/// The box and port read back; OZmap may leave the port out of `connections`.
-fn port_line(with_port: &'static str, without_port: &'static str, p: ReservedPort) -> Line {
-    match p.port {
-        Some(port) => Line::new(with_port)
-            .arg("box", Arg::Text(p.box_name))
-            .arg("port", Arg::Text(port.to_string())),
-        None => Line::new(without_port).arg("box", Arg::Text(p.box_name)),
-    }
+/// The box and port read back; OZmap may leave the port out of `connections`,
+/// and the box's name may not be known (then the sentence goes without it:
+/// never the box's id).
+fn port_line(outcome: &'static str, p: ReservedPort) -> Line {
+    Line::port(outcome, p.box_name.as_ref(), p.port, |port| {
+        Arg::Text(port.to_string())
+    })
 }
 
 fn found_something(found: &GeoResult) -> bool {

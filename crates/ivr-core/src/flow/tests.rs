@@ -97,7 +97,7 @@ fn keypad_call_to_a_reserved_port() {
         ReservationProgress::Done(ReservationOutcome::Reserved(ReservedPort {
             property_id: "p1".into(),
             box_id: "b1".into(),
-            box_name: "CTO-12".into(),
+            box_name: crate::domain::BoxName::parse("CTO-12"),
             port: Some(3),
         })),
     )));
@@ -338,7 +338,7 @@ fn reserved(port: Option<i64>) -> ReservedPort {
     ReservedPort {
         property_id: "p".into(),
         box_id: "b".into(),
-        box_name: "CTO-7".into(),
+        box_name: crate::domain::BoxName::parse("CTO-7"),
         port,
     }
 }
@@ -392,6 +392,51 @@ fn every_outcome_is_read_back() {
     let t = after_confirm(&no_agent(), ReservationProgress::Dead, 2_000);
     assert_eq!(keys_of(&t), ["outcome.failed", "goodbye.default"]);
     assert_eq!(t.reply.next, Next::Hangup);
+}
+
+#[test]
+fn a_box_without_a_known_name_is_read_back_without_it() {
+    let c = cfg();
+    let nameless = |port| ReservedPort {
+        box_name: None,
+        box_id: "5da62201493d9c00066655b8".into(),
+        ..reserved(port)
+    };
+    let t = after_confirm(
+        &c,
+        ReservationProgress::Done(ReservationOutcome::Reserved(nameless(Some(3)))),
+        2_000,
+    );
+    assert_eq!(keys_of(&t), ["outcome.reserved_no_box", "goodbye.reserved"]);
+    assert_eq!(t.reply.lines[0].args, vec![("port", Arg::Text("3".into()))]);
+    let t = after_confirm(
+        &c,
+        ReservationProgress::Done(ReservationOutcome::Existing(nameless(None))),
+        2_000,
+    );
+    assert_eq!(
+        keys_of(&t),
+        ["outcome.existing_no_box_no_port", "goodbye.reserved"]
+    );
+    assert!(t.reply.lines[0].args.is_empty());
+}
+
+#[test]
+fn a_reservation_still_being_confirmed_past_the_hold_says_so() {
+    let c = cfg();
+    let t = after_confirm(
+        &c,
+        ReservationProgress::Confirming,
+        1_000 + c.reserve_hold_ms - 1,
+    );
+    assert!(matches!(t.reply.next, Next::Hold { .. }));
+    let t = after_confirm(
+        &c,
+        ReservationProgress::Confirming,
+        1_000 + c.reserve_hold_ms,
+    );
+    assert_eq!(keys_of(&t), ["outcome.confirming", "agent.offer"]);
+    assert_eq!(t.call.step, Step::OfferAgent);
 }
 
 #[test]

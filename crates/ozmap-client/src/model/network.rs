@@ -56,7 +56,7 @@ struct RawBox {
 }
 
 /// `[lng, lat]`, or a GeoJSON point `{ "type": "Point", "coordinates": [lng, lat] }`.
-fn coords<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[f64; 2]>, D::Error> {
+pub(super) fn coords<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[f64; 2]>, D::Error> {
     fn pair(v: &Value) -> Option<[f64; 2]> {
         match v.as_array()?.as_slice() {
             [lng, lat, ..] => Some([lenient::value_to_f64(lng)?, lenient::value_to_f64(lat)?]),

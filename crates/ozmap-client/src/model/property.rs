@@ -59,6 +59,12 @@ pub struct Property {
     /// The `client` relation (populated by `properties/client/{code}`).
     pub client: Option<Ref>,
     pub connections: Vec<Connection>,
+    /// `(lat, lng)` from the flat fields, else from `coords`.
+    pub position: Option<(f64, f64)>,
+    /// The property's `observation` (what the creator wrote on it).
+    pub observation: Option<String>,
+    /// `createdAt` as OZmap wrote it (ISO 8601), to tell the older of two.
+    pub created_at: Option<String>,
 }
 
 impl Property {
@@ -86,15 +92,33 @@ struct RawProperty {
     client: Option<Ref>,
     #[serde(deserialize_with = "lenient::vec_of")]
     connections: Vec<Connection>,
+    #[serde(deserialize_with = "lenient::opt_f64")]
+    lat: Option<f64>,
+    #[serde(deserialize_with = "lenient::opt_f64")]
+    lng: Option<f64>,
+    #[serde(deserialize_with = "super::network::coords")]
+    coords: Option<[f64; 2]>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    observation: Option<String>,
+    #[serde(rename = "createdAt", deserialize_with = "lenient::opt_string")]
+    created_at: Option<String>,
 }
 
 impl From<RawProperty> for Property {
     fn from(r: RawProperty) -> Self {
+        let position = match (r.lat, r.lng, r.coords) {
+            (Some(lat), Some(lng), _) => Some((lat, lng)),
+            (_, _, Some([lng, lat])) => Some((lat, lng)),
+            _ => None,
+        };
         Property {
             id: pick_id(r.id, r.underscore_id),
             box_ref: r.box_ref,
             client: r.client,
             connections: r.connections,
+            position,
+            observation: r.observation,
+            created_at: r.created_at,
         }
     }
 }

@@ -43,6 +43,17 @@ fn property_reads_the_documented_answer() {
     assert_eq!(p.connections.len(), 2);
     assert_eq!(p.reserved_port(), Some(3));
     assert_eq!(p.connections[1].name.as_deref(), Some("SPL-1"));
+    assert_eq!(p.position, Some((-27.5, -48.5)));
+    // Where it is, what its creator wrote on it and when: how a second property
+    // made for one request is told from the first.
+    let p: Property = serde_json::from_value(json!({
+        "id": "p3", "coords": [-48.5, "-27.25"], "observation": "Reserva de Porta",
+        "createdAt": "2026-01-02T03:04:05.678Z"
+    }))
+    .unwrap();
+    assert_eq!(p.position, Some((-27.25, -48.5)));
+    assert_eq!(p.observation.as_deref(), Some("Reserva de Porta"));
+    assert_eq!(p.created_at.as_deref(), Some("2026-01-02T03:04:05.678Z"));
 }
 
 #[test]

@@ -279,15 +279,21 @@ impl World {
             })
     }
 
-    /// Creates a property, taking a port when asked to.
-    pub(crate) fn create_property(&mut self, new: NewProperty) -> Result<Value, CreateError> {
+    /// Creates a property, taking a port when asked to. `unique`: refuse a
+    /// client code that already holds a property (a late commit does not check).
+    pub(crate) fn create_property(
+        &mut self,
+        new: NewProperty,
+        unique: bool,
+    ) -> Result<Value, CreateError> {
         let Some(b) = self.find_box(&new.box_id).cloned() else {
             return Err(CreateError::UnknownBox);
         };
-        if self
-            .properties
-            .iter()
-            .any(|p| p.client.code == new.client_code)
+        if unique
+            && self
+                .properties
+                .iter()
+                .any(|p| p.client.code == new.client_code)
         {
             return Err(CreateError::DuplicateClient);
         }
