@@ -591,3 +591,5 @@ mod sdk_tests;
 mod tests;
 #[cfg(test)]
 mod uncertain_tests;
+#[cfg(test)]
+mod viability_tests;
