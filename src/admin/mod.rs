@@ -16,12 +16,17 @@
 
 mod console;
 mod messages;
+mod privacy;
 
 pub use console::{ConsoleArgs, run as console};
 pub(crate) use messages::{
     ChannelArg, Found, MessageStatusArg, MessageView, find as find_message, list as list_messages,
 };
 pub use messages::{MessagesArgs, run as messages};
+pub use privacy::{PrivacyArgs, run as privacy};
+pub(crate) use privacy::{
+    describe as describe_erasure, export as export_subject, subject as privacy_subject,
+};
 
 use crate::config::{DatabaseArgs, OzmapArgs};
 use crate::store::{LedgerStatus, Reservation, now_ms};

@@ -1,0 +1,172 @@
+//! A data subject's request (LGPD art. 18) on a call walked through the real
+//! service, with its SMS: `ozmap-ivr privacy export` shows the caller's call,
+//! reservation and SMS; `privacy erase` leaves nothing of the caller (number,
+//! name, address, SMS text) in any table of the store, keeps the ledger's
+//! protocol and OZmap ids, says the property stays in OZmap, and a second
+//! erase (or one of an unknown number) finds nothing.
+
+use crate::sms::{AUTH_TOKEN, CALLER, FakeTwilio, Mode, call, spawn, wait_done};
+use ivr_core::domain::ReservationOutcome;
+use ozmap_ivr::Store;
+use serde_json::Value;
+use sqlx::Row;
+use std::time::Duration;
+
+fn cli(db: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(crate::BIN)
+        .arg("privacy")
+        .args(args)
+        .env("IVR_DATABASE_URL", db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every text of every column of every table (SQLite), as `table.column: text`.
+async fn every_text(url: &str) -> Vec<String> {
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    let tables: Vec<String> = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("name"))
+        .collect();
+    assert!(tables.len() >= 10, "{tables:?}");
+    let mut texts = Vec::new();
+    for t in tables {
+        let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT name FROM pragma_table_info('{t}')"
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("name"))
+        .collect();
+        for c in cols {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT CAST({c} AS TEXT) AS v FROM {t}"
+            )))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            for r in rows {
+                if let Some(v) = r.get::<Option<String>, _>("v") {
+                    texts.push(format!("{t}.{c}: {v}"));
+                }
+            }
+        }
+    }
+    texts
+}
+
+#[tokio::test]
+async fn export_then_erase_leaves_nothing_of_the_caller_but_keeps_the_ozmap_ids() {
+    let fake = FakeTwilio::start(Mode::Accept, AUTH_TOKEN).await;
+    let app = spawn(&fake, &[]).await;
+    call(&app, CALLER, "123*123").await;
+    let store = Store::connect(&app.db.url).await.unwrap();
+    let before = wait_done(&store, 1).await;
+    fake.wait_accepted(1, Duration::from_secs(15)).await;
+    let Some(ReservationOutcome::Reserved(port)) = &before[0].outcome else {
+        panic!("not reserved: {:?}", before[0].outcome)
+    };
+    let protocol = before[0].request.protocol.clone().expect("a protocol");
+    let db = app.db.url.clone();
+
+    // the export: found by the number as a person writes it
+    let export: Value =
+        serde_json::from_str(&cli(&db, &["export", "--phone", "48 99999-0000"])).expect("JSON");
+    assert_eq!(export["calls"].as_array().unwrap().len(), 1, "{export:#}");
+    assert_eq!(export["reservations"].as_array().unwrap().len(), 1);
+    assert_eq!(export["messages"].as_array().unwrap().len(), 1);
+    let res = &export["reservations"][0];
+    assert_eq!(res["protocol"], protocol.as_str());
+    assert_eq!(res["ozmap_property_id"], port.property_id.as_str());
+    let street = res["request"]["place"]["street"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let name = res["request"]["client_name"].as_str().unwrap().to_string();
+    let body = export["messages"][0]["body"].as_str().unwrap().to_string();
+    assert!(!street.is_empty() && !name.is_empty() && !body.is_empty());
+    // the same person by their client code
+    let by_code: Value =
+        serde_json::from_str(&cli(&db, &["export", "--client", "123|123"])).unwrap();
+    assert_eq!(by_code["reservations"], export["reservations"]);
+    assert_eq!(by_code["calls"], export["calls"]);
+
+    // before: the caller is in the store
+    let needles = [
+        "99990000".to_string(),
+        name.to_lowercase(),
+        street.to_lowercase(),
+        body.to_lowercase(),
+    ];
+    let held = every_text(&db).await.join("\n").to_lowercase();
+    for n in &needles {
+        assert!(
+            held.contains(n.as_str()),
+            "{n:?} not held before the erasure"
+        );
+    }
+
+    let erased = cli(&db, &["erase", "--phone", "+5548999990000"]);
+    assert!(erased.contains("1 reservation(s) anonymised"), "{erased}");
+    assert!(
+        erased.contains(&format!("kept in OZmap: property {}", port.property_id)),
+        "{erased}"
+    );
+    assert!(!erased.contains("99990000"), "{erased}");
+
+    // after: nothing of the caller in any table
+    for t in every_text(&db).await {
+        let low = t.to_lowercase();
+        for n in &needles {
+            assert!(!low.contains(n.as_str()), "{n:?} is left in {t}");
+        }
+    }
+    // the ledger keeps the protocol and the OZmap ids
+    let after = store.list_reservations(None, 10).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        after[0].request.protocol.as_deref(),
+        Some(protocol.as_str())
+    );
+    assert_eq!(after[0].outcome, before[0].outcome);
+    assert_eq!(after[0].status, before[0].status);
+    // the audit holds no number
+    let audit = store.privacy_audit().await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert!(!audit[0].to_string().contains("99990000"), "{audit:?}");
+
+    // idempotent; an unknown number finds nothing
+    for args in [
+        ["erase", "--phone", "(48) 99999-0000"],
+        ["erase", "--client", "123|123"],
+        ["erase", "--phone", "+5511912345678"],
+    ] {
+        assert!(cli(&db, &args).contains("nothing was found"), "{args:?}");
+    }
+    let empty: Value =
+        serde_json::from_str(&cli(&db, &["export", "--phone", "48999990000"])).unwrap();
+    for table in [
+        "calls",
+        "reservations",
+        "messages",
+        "chat_replies",
+        "geocodes",
+    ] {
+        assert_eq!(empty[table], Value::Array(vec![]), "{table}: {empty:#}");
+    }
+    assert_eq!(store.privacy_audit().await.unwrap().len(), 1);
+}
