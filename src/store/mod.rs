@@ -373,4 +373,6 @@ pub(crate) fn now_ms() -> i64 {
 #[cfg(test)]
 mod messages_tests;
 #[cfg(test)]
+mod privacy_tests;
+#[cfg(test)]
 mod tests;
