@@ -34,7 +34,7 @@ pub(crate) use inbox::{InboxClaim, KeptMessage};
 pub(crate) use ledger::{LedgerDone, Recheck};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
-pub(crate) use privacy::{Erasure, Subject, normalise_phone};
+pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
 pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 

@@ -45,7 +45,7 @@ impl Subject {
 /// A phone number in E.164, Brazil by default: `48 99999-0000`,
 /// `(48) 99999-0000`, `048999990000`, `5548999990000` and `+5548999990000`
 /// are all `+5548999990000`. `None` when it has too few or too many digits.
-pub fn normalise_phone(text: &str) -> Option<String> {
+pub(crate) fn normalise_phone(text: &str) -> Option<String> {
     let plus = text.trim_start().starts_with('+');
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
     let e164 = if plus {

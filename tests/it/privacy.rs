@@ -170,3 +170,88 @@ async fn export_then_erase_leaves_nothing_of_the_caller_but_keeps_the_ozmap_ids(
     }
     assert_eq!(store.privacy_audit().await.unwrap().len(), 1);
 }
+
+/// The console's page: export downloads the JSON, erase asks first, refuses a
+/// forged form, then erases, and a second erase finds nothing.
+#[tokio::test]
+async fn the_console_exports_and_erases_after_a_confirmation() {
+    use crate::console_sessions::{csrf_of, http, login};
+    use crate::console_walks::{ADMIN, app, tutorial, walk};
+    let app = app().await;
+    walk(&app, tutorial("123*123")).await;
+    let store = Store::connect(&app.db.url).await.unwrap();
+    wait_done(&store, 1).await;
+    let cookie = login(&app, ADMIN).await;
+    let page = http()
+        .get(format!("{}/console/privacy?lang=en-US", app.base_url))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Download data (JSON)"), "{page}");
+    let csrf = csrf_of(&page);
+    let post = |form: Vec<(&'static str, String)>| {
+        let req = http()
+            .post(format!("{}/console/privacy", app.base_url))
+            .header("Cookie", &cookie)
+            .header("Origin", &app.base_url)
+            .form(&form);
+        async move { req.send().await.unwrap() }
+    };
+    let phone = ("phone", "48 99123-4567".to_string());
+    let r = post(vec![
+        ("csrf", csrf.clone()),
+        phone.clone(),
+        ("action", "export".into()),
+    ])
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let export: Value = r.json().await.unwrap();
+    assert_eq!(
+        export["reservations"].as_array().unwrap().len(),
+        1,
+        "{export:#}"
+    );
+    // erase: first a confirmation, nothing erased yet
+    let r = post(vec![
+        ("csrf", csrf.clone()),
+        phone.clone(),
+        ("action", "erase".into()),
+    ])
+    .await;
+    let text = r.text().await.unwrap();
+    assert!(text.contains("id=\"erase-confirm\""), "{text}");
+    assert!(store.privacy_audit().await.unwrap().is_empty());
+    // a forged form erases nothing
+    let forged = post(vec![
+        ("csrf", "forged".into()),
+        phone.clone(),
+        ("action", "erase".into()),
+        ("confirm", "yes".into()),
+    ])
+    .await;
+    assert_eq!(forged.status(), 403);
+    assert!(store.privacy_audit().await.unwrap().is_empty());
+    let confirm = || {
+        vec![
+            ("csrf", csrf.clone()),
+            phone.clone(),
+            ("action", "erase".into()),
+            ("confirm", "yes".into()),
+        ]
+    };
+    let done = post(confirm()).await.text().await.unwrap();
+    assert!(done.contains("kept in OZmap: property"), "{done}");
+    assert!(!done.contains("91234567"), "{done}");
+    assert_eq!(store.privacy_audit().await.unwrap().len(), 1);
+    let again = post(confirm()).await.text().await.unwrap();
+    assert!(again.contains("nothing was found"), "{again}");
+}

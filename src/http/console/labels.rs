@@ -199,3 +199,85 @@ pub(crate) fn pick(lang: Option<&str>, default: &str) -> &'static Labels {
         &PT
     }
 }
+
+/// The words of the data subjects' page (`privacy`).
+#[derive(Debug)]
+pub(crate) struct PrivacyLabels {
+    pub title: &'static str,
+    pub back: &'static str,
+    pub intro: &'static str,
+    pub phone: &'static str,
+    pub client: &'static str,
+    pub one_of: &'static str,
+    pub export: &'static str,
+    pub erase: &'static str,
+    pub bad_subject: &'static str,
+    pub busy: &'static str,
+    pub confirm_title: &'static str,
+    /// The rows found, in the order of the counts: calls, reservations, SMS,
+    /// WhatsApp replies, WhatsApp messages received, cached addresses.
+    pub tables: [&'static str; 6],
+    pub kept_note: &'static str,
+    pub confirm: &'static str,
+    /// The console's link to this page.
+    pub link: &'static str,
+}
+
+static PRIVACY_PT: PrivacyLabels = PrivacyLabels {
+    title: "Dados pessoais (LGPD)",
+    back: "Voltar ao console",
+    intro: "Pedido de um titular (LGPD art. 18): baixe em JSON tudo o que o serviço guarda sobre a pessoa, ou apague. Uma reserva já feita no OZmap continua lá; o registro guarda só o protocolo e os ids do OZmap.",
+    phone: "Telefone",
+    client: "Código do cliente",
+    one_of: "Informe um dos dois.",
+    export: "Baixar dados (JSON)",
+    erase: "Apagar…",
+    bad_subject: "Informe um telefone com DDD ou um código de cliente (apenas um dos dois).",
+    busy: "Uma reserva desta pessoa está sendo feita no OZmap agora; tente de novo em um minuto.",
+    confirm_title: "Confirmar: apagar estes dados?",
+    tables: [
+        "Ligações e conversas",
+        "Reservas (anonimizadas)",
+        "SMS",
+        "Respostas no WhatsApp",
+        "Mensagens recebidas no WhatsApp",
+        "Endereços em cache",
+    ],
+    kept_note: "Não pode ser desfeito. Fica um registro de auditoria sem o telefone nem o código.",
+    confirm: "Apagar definitivamente",
+    link: "Dados pessoais (LGPD)",
+};
+
+static PRIVACY_EN: PrivacyLabels = PrivacyLabels {
+    title: "Personal data (LGPD)",
+    back: "Back to the console",
+    intro: "A data subject's request (LGPD art. 18): download as JSON everything the service holds about the person, or erase it. A reservation already made in OZmap stays there; the ledger keeps only its protocol and OZmap ids.",
+    phone: "Phone",
+    client: "Client code",
+    one_of: "Give one of the two.",
+    export: "Download data (JSON)",
+    erase: "Erase…",
+    bad_subject: "Give a phone number with its area code or a client code (only one of the two).",
+    busy: "A reservation of this person is being made in OZmap right now; try again in a minute.",
+    confirm_title: "Confirm: erase this data?",
+    tables: [
+        "Calls and conversations",
+        "Reservations (anonymised)",
+        "SMS",
+        "WhatsApp replies",
+        "WhatsApp messages received",
+        "Cached addresses",
+    ],
+    kept_note: "This cannot be undone. An audit line stays, without the phone number or the code.",
+    confirm: "Erase for good",
+    link: "Personal data (LGPD)",
+};
+
+/// The data subjects' page's words for a page language (`Labels::lang`).
+pub(crate) fn privacy(lang: &str) -> &'static PrivacyLabels {
+    if lang == "en-US" {
+        &PRIVACY_EN
+    } else {
+        &PRIVACY_PT
+    }
+}

@@ -14,9 +14,11 @@ mod charts;
 mod funnel;
 mod labels;
 mod page;
+mod privacy;
 mod session;
 
 pub(crate) use funnel::Funnel;
+pub(crate) use privacy::{act as privacy_act, show as privacy_show};
 pub(crate) use session::end_other_tokens_sessions;
 
 use super::AppState;

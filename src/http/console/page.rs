@@ -48,7 +48,7 @@ pub(crate) fn csp() -> String {
     )
 }
 
-fn head(title: &str) -> Markup {
+pub(super) fn head(title: &str) -> Markup {
     html! {
         head {
             meta charset="utf-8";
@@ -328,6 +328,8 @@ pub(crate) fn dashboard(d: &Dashboard<'_>) -> Markup {
                     h1 { "ozmap-ivr · " (l.title) }
                     div {
                         a href={"/console?lang=" (l.other_lang.0)} { (l.other_lang.1) }
+                        " "
+                        a #privacy-link href={"/console/privacy?lang=" (l.lang)} { (super::labels::privacy(l.lang).link) }
                         " "
                         @if !d.csrf.is_empty() {
                             form.inline method="post" action="/console/logout" {
