@@ -13,6 +13,8 @@
 mod charts;
 mod funnel;
 mod labels;
+#[cfg(test)]
+mod labels_tests;
 mod page;
 mod privacy;
 mod session;
