@@ -24,9 +24,7 @@ pub(crate) use messages::{
 };
 pub use messages::{MessagesArgs, run as messages};
 pub use privacy::{PrivacyArgs, run as privacy};
-pub(crate) use privacy::{
-    describe as describe_erasure, export as export_subject, subject as privacy_subject,
-};
+pub(crate) use privacy::{export as export_subject, subject as privacy_subject};
 
 use crate::config::{DatabaseArgs, OzmapArgs};
 use crate::store::{LedgerStatus, Reservation, now_ms};

@@ -225,7 +225,7 @@ async fn an_operator_walks_the_console_in_chromium() {
         shot(&c, &shots, "5-privacy-phone.png").await;
         by_id(&c, "erase-confirm").await?.click().await?;
         let done = text(&c, "#privacy-done").await;
-        assert!(done.contains("kept in OZmap"), "{done}");
+        assert!(done.contains("Continua no OZmap"), "{done}");
         shot(&c, &shots, "5-privacy-erased-phone.png").await;
         c.set_window_size(1100, 2200).await?;
         by_id(&c, "back").await?.click().await?;

@@ -249,9 +249,10 @@ async fn the_console_exports_and_erases_after_a_confirmation() {
         ]
     };
     let done = post(confirm()).await.text().await.unwrap();
-    assert!(done.contains("kept in OZmap: property"), "{done}");
+    assert!(done.contains("Continua no OZmap"), "{done}");
+    assert!(done.contains("Reservas (anonimizadas): 1"), "{done}");
     assert!(!done.contains("91234567"), "{done}");
     assert_eq!(store.privacy_audit().await.unwrap().len(), 1);
     let again = post(confirm()).await.text().await.unwrap();
-    assert!(again.contains("nothing was found"), "{again}");
+    assert!(again.contains("Nada encontrado"), "{again}");
 }

@@ -351,6 +351,11 @@ pub(crate) struct PrivacyLabels {
     pub confirm: &'static str,
     /// The console's link to this page.
     pub link: &'static str,
+    pub nothing: &'static str,
+    /// Heads the counts of an erasure (and its audit row's number).
+    pub erased: &'static str,
+    pub kept_in_ozmap: &'static str,
+    pub protocol: &'static str,
 }
 
 static PRIVACY_PT: PrivacyLabels = PrivacyLabels {
@@ -376,6 +381,10 @@ static PRIVACY_PT: PrivacyLabels = PrivacyLabels {
     kept_note: "Não pode ser desfeito. Fica um registro de auditoria sem o telefone nem o código.",
     confirm: "Apagar definitivamente",
     link: "Dados pessoais (LGPD)",
+    nothing: "Nada encontrado sobre esta pessoa; nada foi apagado.",
+    erased: "Apagado. Registro de auditoria",
+    kept_in_ozmap: "Continua no OZmap (remova lá se o contrato terminar): imóvel",
+    protocol: "protocolo",
 };
 
 static PRIVACY_EN: PrivacyLabels = PrivacyLabels {
@@ -401,6 +410,10 @@ static PRIVACY_EN: PrivacyLabels = PrivacyLabels {
     kept_note: "This cannot be undone. An audit line stays, without the phone number or the code.",
     confirm: "Erase for good",
     link: "Personal data (LGPD)",
+    nothing: "Nothing was found about this person; nothing was erased.",
+    erased: "Erased. Audit row",
+    kept_in_ozmap: "Kept in OZmap (remove it there if the contract ends): property",
+    protocol: "protocol",
 };
 
 /// The data subjects' page's words for a page language (`Labels::lang`).

@@ -96,7 +96,7 @@ pub(crate) async fn act(
             let shown = match store.erase_subject(&subject, now_ms()).await {
                 Ok(e) => {
                     tracing::info!(audit = e.audit_id, "console: erasure on request");
-                    Shown::Done(crate::admin::describe_erasure(&e))
+                    Shown::Done(erased(p, &e))
                 }
                 Err(crate::store::EraseError::Busy(_)) => Shown::Error(p.busy.to_string()),
                 Err(crate::store::EraseError::Store(e)) => return Err(e.into()),
@@ -106,9 +106,7 @@ pub(crate) async fn act(
         ("erase", _) => {
             let d = store.subject_data(&subject).await?;
             if d.is_empty() {
-                return Ok(page(Shown::Done(crate::admin::describe_erasure(
-                    &Default::default(),
-                ))));
+                return Ok(page(Shown::Done(p.nothing.to_string())));
             }
             let counts = [
                 d.calls.len(),
@@ -122,6 +120,35 @@ pub(crate) async fn act(
         }
         _ => Err(ConsoleError::BadRequest("unknown action")),
     }
+}
+
+/// What an erasure did, in the page's words (no personal data).
+fn erased(p: &PrivacyLabels, e: &crate::store::Erasure) -> String {
+    if e.nothing_found() {
+        return p.nothing.to_string();
+    }
+    let counts = [
+        e.calls,
+        e.reservations,
+        e.messages,
+        e.chat_replies,
+        e.chat_inbox,
+        e.geocodes,
+    ];
+    let mut out = format!("{} (#{})\n", p.erased, e.audit_id.unwrap_or_default());
+    for (name, n) in p.tables.iter().zip(counts) {
+        out.push_str(&format!("{name}: {n}\n"));
+    }
+    for k in &e.kept_in_ozmap {
+        out.push_str(&format!(
+            "{} {} ({} {})\n",
+            p.kept_in_ozmap,
+            k.property_id,
+            p.protocol,
+            k.protocol.as_deref().unwrap_or("—")
+        ));
+    }
+    out
 }
 
 fn render(
@@ -151,11 +178,15 @@ fn render(
                         p.note { (p.intro) }
                         form method="post" action="/console/privacy" {
                             (fields)
-                            dl {
-                                dt { label for="phone" { (p.phone) } }
-                                dd { input #phone type="tel" name="phone" value=(phone) placeholder="48 99999-0000" autocomplete="off"; }
-                                dt { label for="client" { (p.client) } }
-                                dd { input #client type="text" name="client" value=(client) autocomplete="off"; }
+                            p {
+                                label for="phone" { (p.phone) }
+                                br;
+                                input #phone type="tel" name="phone" value=(phone) placeholder="48 99999-0000" autocomplete="off";
+                            }
+                            p {
+                                label for="client" { (p.client) }
+                                br;
+                                input #client type="text" name="client" value=(client) autocomplete="off";
                             }
                             p.note { (p.one_of) }
                             button #export type="submit" name="action" value="export" { (p.export) }
@@ -166,7 +197,9 @@ fn render(
                     @match shown {
                         Shown::Nothing => {}
                         Shown::Error(e) => { p.error #privacy-error { (e) } }
-                        Shown::Done(text) => { section { pre #privacy-done { (text) } } }
+                        Shown::Done(text) => {
+                            section #privacy-done { @for line in text.lines() { p { (line) } } }
+                        }
                         Shown::Confirm { counts } => {
                             section #privacy-confirm {
                                 h2 { (p.confirm_title) }
