@@ -150,7 +150,7 @@ fn health(h: &HealthView, l: &Labels) -> Markup {
         section #ozmap {
             h2 { (l.ozmap) }
             dl {
-                dt { (l.breaker) } dd #breaker { (l.term(&h.breaker)) }
+                dt { (l.breaker) } dd #breaker { (l.term(h.breaker)) }
                 dt { (l.latency) " p50 / p99" }
                 dd #latency { (ms(h.p50_ms)) " / " (ms(h.p99_ms)) " (" (h.samples) ")" }
                 dt { (l.last_error) } dd #last-error { (h.last_error.as_deref().unwrap_or(l.none)) }
