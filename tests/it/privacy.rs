@@ -1,5 +1,5 @@
 //! A data subject's request (LGPD art. 18) on a call walked through the real
-//! service, with its SMS: `ozmap-ivr privacy export` shows the caller's call,
+//! service, with its SMS (and a WhatsApp conversation that reserved): `ozmap-ivr privacy export` shows the caller's call,
 //! reservation and SMS; `privacy erase` leaves nothing of the caller (number,
 //! name, address, SMS text) in any table of the store, keeps the ledger's
 //! protocol and OZmap ids, says the property stays in OZmap, and a second
@@ -11,6 +11,7 @@ use ozmap_ivr::Store;
 use serde_json::Value;
 use sqlx::Row;
 use std::time::Duration;
+use test_support::tutorial;
 
 fn cli(db: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(crate::BIN)
@@ -255,4 +256,52 @@ async fn the_console_exports_and_erases_after_a_confirmation() {
     assert_eq!(store.privacy_audit().await.unwrap().len(), 1);
     let again = post(confirm()).await.text().await.unwrap();
     assert!(again.contains("Nada encontrado"), "{again}");
+}
+
+/// A WhatsApp conversation that reserved: its number is its key, its replies
+/// and the messages received carry the name and the address. After `privacy
+/// erase --phone`, none of them is left in any table; the property stays.
+#[tokio::test]
+async fn a_whatsapp_conversation_is_erased_by_its_number() {
+    use crate::whatsapp::{Chat, up_to_the_address};
+    let c = Chat::start().await;
+    up_to_the_address(&c).await;
+    c.text("Rua Delminda Silveira, 900, Agronômica, Florianópolis", 1)
+        .await;
+    c.button("yes", 2).await;
+    let db = c.app.db.url.clone();
+    let store = Store::connect(&db).await.unwrap();
+    let before = wait_done(&store, 1).await;
+    let export: Value =
+        serde_json::from_str(&cli(&db, &["export", "--phone", "(48) 99999-0000"])).unwrap();
+    assert_eq!(export["calls"].as_array().unwrap().len(), 1, "{export:#}");
+    assert_eq!(export["reservations"].as_array().unwrap().len(), 1);
+    assert!(!export["chat_replies"].as_array().unwrap().is_empty());
+    let name = tutorial::CLIENT_NAME.to_lowercase();
+    let needles = ["99990000", name.as_str(), "delminda"];
+    let held = every_text(&db).await.join("\n").to_lowercase();
+    for n in needles {
+        assert!(held.contains(n), "{n:?} not held before the erasure");
+    }
+    let erased = cli(&db, &["erase", "--phone", "5548999990000"]);
+    assert!(erased.contains("kept in OZmap: property"), "{erased}");
+    for t in every_text(&db).await {
+        let low = t.to_lowercase();
+        for n in needles {
+            assert!(!low.contains(n), "{n:?} is left in {t}");
+        }
+    }
+    let after = store.list_reservations(None, 10).await.unwrap();
+    assert_eq!(after[0].outcome, before[0].outcome);
+    assert_eq!(after[0].request.protocol, before[0].request.protocol);
+    assert!(
+        after[0].call_sid.starts_with("wa:"),
+        "still a chat's reservation"
+    );
+    assert_eq!(
+        c.app.sandbox.properties().len(),
+        1,
+        "the property stays in OZmap"
+    );
+    assert!(cli(&db, &["erase", "--phone", "48999990000"]).contains("nothing was found"));
 }
