@@ -6,7 +6,9 @@
 //! Finding is a scan in Rust of the tables that hold personal data (the
 //! numbers are stored as the platforms gave them, the call state as JSON):
 //! slow for a large store, but an LGPD request is rare and the tables are
-//! purged after the retention period. Erasure is one transaction: call
+//! purged after the retention period. Erasure is one transaction (a call
+//! state's `seq` moves on, so a webhook in flight cannot write the person's
+//! data back over it): call
 //! states are emptied (their funnel columns, which hold no personal data,
 //! stay), ledger rows are anonymised (protocol, client code, status and
 //! the OZmap ids stay: the property in OZmap is the ISP's to remove),
@@ -504,7 +506,7 @@ impl Store {
                     let mut tx = c.begin().await?;
                     for (sid, new_sid, state) in calls {
                         sqlx::query(
-                            "UPDATE calls SET call_sid = $1, state = $2, last_reply = NULL \
+                            "UPDATE calls SET call_sid = $1, state = $2, last_reply = NULL, seq = seq + 1 \
                              WHERE call_sid = $3",
                         )
                         .bind(new_sid)
