@@ -35,9 +35,14 @@ use serde::Serialize;
 /// A ledger status, as the command line and the admin query give it.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum StatusArg {
+    /// Queued: waiting to be made in OZmap (the console: "queued" / "na fila").
     Pending,
+    /// Finished, see the outcome (the console: "finished" / "concluída").
     Done,
+    /// Stopped, needs an operator: a dead letter (the console: "stopped (needs
+    /// an operator)" / "parada (precisa de operador)").
     Dead,
+    /// Cancelled by an operator (the console: "Cancelled" / "cancelada").
     Cancelled,
 }
 
