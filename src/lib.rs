@@ -96,6 +96,7 @@ mod worker;
 
 pub use admin::{ConsoleArgs, console};
 pub use admin::{MessagesArgs, messages};
+pub use admin::{PrivacyArgs, privacy};
 pub use admin::{ReservationsArgs, run as reservations};
 pub use app::{Application, Stopper, configure};
 pub use config::{Config, ConfigError, ServeArgs};

@@ -53,6 +53,9 @@ enum Command {
     Reservations(ozmap_ivr::ReservationsArgs),
     /// The SMS outbox: list, show, retry a dead letter.
     Messages(ozmap_ivr::MessagesArgs),
+    /// A data subject's request (LGPD): export or erase what is held about a
+    /// phone number or a client code.
+    Privacy(ozmap_ivr::PrivacyArgs),
     /// The operators' console: `logout-all` ends every session.
     Console(ozmap_ivr::ConsoleArgs),
     /// Load-test the service with many simulated calls (see BENCHMARKS.md).
@@ -101,6 +104,7 @@ async fn main() -> std::process::ExitCode {
             .map(|out| print!("{out}")),
         Command::Messages(args) => ozmap_ivr::messages(args).await.map(|out| print!("{out}")),
         Command::Console(args) => ozmap_ivr::console(args).await.map(|out| print!("{out}")),
+        Command::Privacy(args) => ozmap_ivr::privacy(args).await.map(|out| print!("{out}")),
         Command::Sandbox(args) => ozmap_sandbox::run(args).await,
         Command::Bench(args) => {
             ivr_tools::bench::run_cli(*args, &ozmap_ivr::InProcessService).await

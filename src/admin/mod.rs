@@ -16,12 +16,15 @@
 
 mod console;
 mod messages;
+mod privacy;
 
 pub use console::{ConsoleArgs, run as console};
 pub(crate) use messages::{
     ChannelArg, Found, MessageStatusArg, MessageView, find as find_message, list as list_messages,
 };
 pub use messages::{MessagesArgs, run as messages};
+pub use privacy::{PrivacyArgs, run as privacy};
+pub(crate) use privacy::{export as export_subject, subject as privacy_subject};
 
 use crate::config::{DatabaseArgs, OzmapArgs};
 use crate::store::{LedgerStatus, Reservation, now_ms};
@@ -32,9 +35,14 @@ use serde::Serialize;
 /// A ledger status, as the command line and the admin query give it.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum StatusArg {
+    /// Queued: waiting to be made in OZmap (the console: "queued" / "na fila").
     Pending,
+    /// Finished, see the outcome (the console: "finished" / "concluída").
     Done,
+    /// Stopped, needs an operator: a dead letter (the console: "stopped (needs
+    /// an operator)" / "parada (precisa de operador)").
     Dead,
+    /// Cancelled by an operator (the console: "Cancelled" / "cancelada").
     Cancelled,
 }
 

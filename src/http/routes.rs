@@ -55,6 +55,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(format!("{CONSOLE}/login")).route(web::post().to(console::login)))
         .service(web::resource(format!("{CONSOLE}/logout")).route(web::post().to(console::logout)))
         .service(
+            web::resource(format!("{CONSOLE}/privacy"))
+                .route(web::get().to(console::privacy_show))
+                .route(web::post().to(console::privacy_act)),
+        )
+        .service(
             web::resource(format!("{CONSOLE}/reservations/{{id}}/{{action}}"))
                 .route(web::post().to(console::act)),
         )

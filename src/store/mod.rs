@@ -24,6 +24,7 @@ mod geocache;
 mod inbox;
 mod ledger;
 mod messages;
+mod privacy;
 mod schema;
 mod signatures;
 mod whatsapp;
@@ -33,6 +34,7 @@ pub(crate) use inbox::{InboxClaim, KeptMessage};
 pub(crate) use ledger::{LedgerDone, Recheck};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
+pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
 pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 
@@ -370,5 +372,7 @@ pub(crate) fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod messages_tests;
+#[cfg(test)]
+mod privacy_tests;
 #[cfg(test)]
 mod tests;

@@ -325,6 +325,35 @@ const MIGRATIONS: &[Migration] = &[
         ALTER TABLE console_sessions ADD COLUMN token_fp TEXT NOT NULL DEFAULT ''
     ",
     },
+    // Data subjects (LGPD art. 18, `ozmap-ivr privacy`): a ledger row whose
+    // personal data was erased on request (`erased_at`; its protocol and OZmap
+    // ids stay), the audit of each erasure (a keyed hash of the subject, never
+    // the number or the code in clear) and the random key of that hash.
+    Migration {
+        version: 12,
+        sqlite: "
+        ALTER TABLE reservations ADD COLUMN erased_at INTEGER;
+        CREATE TABLE privacy_audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            subject_hash TEXT NOT NULL,
+            summary TEXT NOT NULL
+        );
+        CREATE TABLE privacy_key (id INTEGER PRIMARY KEY, secret TEXT NOT NULL)
+    ",
+        postgres: "
+        ALTER TABLE reservations ADD COLUMN erased_at BIGINT;
+        CREATE TABLE privacy_audit (
+            id BIGSERIAL PRIMARY KEY,
+            at BIGINT NOT NULL,
+            action TEXT NOT NULL,
+            subject_hash TEXT NOT NULL,
+            summary TEXT NOT NULL
+        );
+        CREATE TABLE privacy_key (id BIGINT PRIMARY KEY, secret TEXT NOT NULL)
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

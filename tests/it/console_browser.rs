@@ -183,14 +183,21 @@ async fn an_operator_walks_the_console_in_chromium() {
 
         // The dead letter: its detail, Retry, and the worker makes it.
         by_id(&c, &format!("open-{dead}")).await?.click().await?;
-        assert_eq!(text(&c, "#detail-status").await, "dead");
+        assert_eq!(
+            text(&c, "#detail-status").await,
+            "parada (precisa de operador)"
+        );
         shot(&c, &shots, "2-dead-letter.png").await;
         by_id(&c, "retry").await?.click().await?;
-        assert!(text(&c, "#flash").await.contains("devolvida ao worker"));
+        assert!(
+            text(&c, "#flash")
+                .await
+                .contains("enviada de novo para reserva")
+        );
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let status = text(&c, "#detail-status").await;
-            if status == "done" {
+            if status == "concluída" {
                 break;
             }
             assert!(Instant::now() < deadline, "still {status} after the retry");
@@ -198,6 +205,30 @@ async fn an_operator_walks_the_console_in_chromium() {
             c.refresh().await?;
         }
         shot(&c, &shots, "3-retried.png").await;
+
+        // The data subjects' page: from the header's link, on a desktop and
+        // a phone; export's and erase's buttons; erase asks first.
+        by_id(&c, "privacy-link").await?.click().await?;
+        by_id(&c, "phone").await?.send_keys("48 99123-4567").await?;
+        shot(&c, &shots, "5-privacy.png").await;
+        by_id(&c, "erase").await?.click().await?;
+        by_id(&c, "erase-confirm").await?;
+        shot(&c, &shots, "5-privacy-confirm.png").await;
+        c.set_window_size(390, 1200).await?;
+        let width: Value = c
+            .execute("return document.documentElement.scrollWidth", vec![])
+            .await?;
+        assert!(
+            width.as_i64().unwrap_or(9999) <= 400,
+            "the privacy page is wider than a phone: {width}"
+        );
+        shot(&c, &shots, "5-privacy-phone.png").await;
+        by_id(&c, "erase-confirm").await?.click().await?;
+        let done = text(&c, "#privacy-done").await;
+        assert!(done.contains("Continua no OZmap"), "{done}");
+        shot(&c, &shots, "5-privacy-erased-phone.png").await;
+        c.set_window_size(1100, 2200).await?;
+        by_id(&c, "back").await?.click().await?;
 
         // Logged out: no data, even when going back to the page.
         by_id(&c, "logout").await?.click().await?;

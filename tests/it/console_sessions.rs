@@ -9,7 +9,7 @@ use test_support::TestApp;
 const OLD: &str = "console-old-admin-token-0001";
 const NEW: &str = "console-new-admin-token-0002";
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -17,7 +17,7 @@ fn http() -> reqwest::Client {
 }
 
 /// Logs in with `token`: the session cookie (`ozmap_console=…`).
-async fn login(app: &TestApp, token: &str) -> String {
+pub(crate) async fn login(app: &TestApp, token: &str) -> String {
     let r = http()
         .post(format!("{}/console/login", app.base_url))
         .form(&[("token", token)])
@@ -40,7 +40,7 @@ async fn console(app: &TestApp, cookie: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     page.split("name=\"csrf\" value=\"")
         .nth(1)
         .and_then(|s| s.split('"').next())

@@ -58,6 +58,7 @@ mod late_commit;
 mod limits;
 mod outcome;
 mod outside_text;
+mod privacy;
 mod rights;
 mod security;
 mod signatures;

@@ -20,13 +20,13 @@ use wiremock::matchers::{basic_auth, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const SID: &str = "ACfake0000000000000000000000000000";
-const AUTH_TOKEN: &str = "sms-test-auth-token";
+pub(crate) const AUTH_TOKEN: &str = "sms-test-auth-token";
 const FROM: &str = "+5548988880000";
-const CALLER: &str = "+5548999990000";
+pub(crate) const CALLER: &str = "+5548999990000";
 
 /// How the fake answers.
 #[derive(Clone, Copy)]
-enum Mode {
+pub(crate) enum Mode {
     Accept,
     Unavailable,
     Refuse,
@@ -71,13 +71,13 @@ impl Respond for Answer {
 }
 
 /// Twilio's Messages API, as far as the service uses it.
-struct FakeTwilio {
+pub(crate) struct FakeTwilio {
     server: MockServer,
     counts: Arc<Counts>,
 }
 
 impl FakeTwilio {
-    async fn start(mode: Mode, token: &str) -> FakeTwilio {
+    pub(crate) async fn start(mode: Mode, token: &str) -> FakeTwilio {
         let server = MockServer::start().await;
         let counts = Arc::new(Counts::default());
         let f = FakeTwilio { server, counts };
@@ -118,7 +118,11 @@ impl FakeTwilio {
     }
 
     /// Waits for `n` accepted messages, then a while longer to catch an extra one.
-    async fn wait_accepted(&self, n: usize, limit: Duration) -> Vec<Vec<(String, String)>> {
+    pub(crate) async fn wait_accepted(
+        &self,
+        n: usize,
+        limit: Duration,
+    ) -> Vec<Vec<(String, String)>> {
         let deadline = Instant::now() + limit;
         while self.accepted().len() < n {
             assert!(
@@ -160,7 +164,7 @@ fn happy_answers(code: &str) -> Vec<ivr_tools::caller::Answer> {
     ]
 }
 
-async fn spawn(fake: &FakeTwilio, extra: &[&str]) -> TestApp {
+pub(crate) async fn spawn(fake: &FakeTwilio, extra: &[&str]) -> TestApp {
     let mut flags = fake.flags();
     flags.extend(extra.iter().map(|s| s.to_string()));
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
@@ -168,7 +172,7 @@ async fn spawn(fake: &FakeTwilio, extra: &[&str]) -> TestApp {
 }
 
 /// A signed call (the Twilio auth token also checks the webhooks), from `from`.
-async fn call(app: &TestApp, from: &str, code: &str) -> ivr_tools::caller::CallReport {
+pub(crate) async fn call(app: &TestApp, from: &str, code: &str) -> ivr_tools::caller::CallReport {
     let from = from.to_string();
     app.call_with(
         move |o| {
@@ -184,7 +188,7 @@ async fn store_of(app: &TestApp) -> Store {
     Store::connect(&app.db.url).await.expect("the test store")
 }
 
-async fn wait_done(store: &Store, n: usize) -> Vec<Reservation> {
+pub(crate) async fn wait_done(store: &Store, n: usize) -> Vec<Reservation> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let rows = store.list_reservations(None, 100).await.unwrap();

@@ -28,7 +28,7 @@ pub(crate) fn funnel(steps: &[(&'static str, StepCount)], l: &Labels) -> Markup 
                 @let w = (c.reached as f64 / max * bar_w).max(1.0);
                 @let a = (c.abandoned as f64 / max * bar_w).min(w);
                 g data-step=(step) {
-                    text x="0" y=(y + 16.0) font-size="12" { (step) }
+                    text x="0" y=(y + 16.0) font-size="12" { (l.term(step)) }
                     rect x=(LABEL_W) y=(y) width=(w) height="20" fill="#2b6cb0" rx="2" {}
                     @if c.abandoned > 0 {
                         rect x=(LABEL_W + w - a) y=(y) width=(a) height="20" fill="#c53030" rx="2" {}

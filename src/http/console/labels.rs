@@ -66,7 +66,135 @@ pub(crate) struct Labels {
     pub confirming: &'static str,
     /// The box's name is not known: its id is shown.
     pub box_unnamed: &'static str,
+    /// The page's word for each internal name it shows (see [`Labels::term`]).
+    pub terms: &'static [(&'static str, &'static str)],
 }
+
+impl Labels {
+    /// The operator's word for an internal name: a ledger or message status,
+    /// an outcome, a message's kind or channel, a call's step, the breaker's
+    /// state. Never the internal name itself (a name not in the table reads
+    /// as "—").
+    pub(crate) fn term(&self, key: &str) -> &'static str {
+        self.terms
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or("—", |(_, v)| *v)
+    }
+}
+
+/// Every internal name the console shows, in the table of each language: the
+/// statuses of the ledger (`reservations --status`) and of the outboxes
+/// (`messages --status`), the outcomes, the message kinds and channels, the
+/// call's steps (`Step::NAMES`) and the OZmap breaker's states.
+#[cfg(test)]
+pub(crate) const TERM_KEYS: [&str; 33] = [
+    "pending",
+    "done",
+    "dead",
+    "cancelled",
+    "sending",
+    "sent",
+    "reserved",
+    "existing",
+    "not_viable",
+    "sms",
+    "whatsapp",
+    "text",
+    "interactive",
+    "unknown",
+    "ask_code",
+    "confirm_code",
+    "looking_up_client",
+    "confirm_installation",
+    "ask_name",
+    "ask_address",
+    "ask_number",
+    "ask_street_number",
+    "geocoding",
+    "choose_address",
+    "ask_street",
+    "confirm_address",
+    "reserving",
+    "offer_agent",
+    "transferred",
+    "finished",
+    "closed",
+    "open",
+    "half_open",
+];
+
+static TERMS_PT: [(&str, &str); 33] = [
+    ("pending", "na fila"),
+    ("done", "concluída"),
+    ("dead", "parada (precisa de operador)"),
+    ("cancelled", "cancelada"),
+    ("sending", "enviando"),
+    ("sent", "enviada"),
+    ("reserved", "Porta reservada"),
+    ("existing", "Já tinha reserva"),
+    ("not_viable", "Sem cobertura"),
+    ("sms", "SMS"),
+    ("whatsapp", "WhatsApp"),
+    ("text", "texto"),
+    ("interactive", "botões"),
+    ("unknown", "outro"),
+    ("ask_code", "Código"),
+    ("confirm_code", "Confirma código"),
+    ("looking_up_client", "Consulta cadastro"),
+    ("confirm_installation", "Confirma instalação"),
+    ("ask_name", "Nome"),
+    ("ask_address", "Endereço"),
+    ("ask_number", "Número (CEP)"),
+    ("ask_street_number", "Número da casa"),
+    ("geocoding", "Busca do endereço"),
+    ("choose_address", "Escolha do endereço"),
+    ("ask_street", "Rua"),
+    ("confirm_address", "Confirma endereço"),
+    ("reserving", "Reserva no OZmap"),
+    ("offer_agent", "Oferta de atendente"),
+    ("transferred", "Transferida"),
+    ("finished", "Encerrada"),
+    ("closed", "fechado (OZmap respondendo)"),
+    ("open", "aberto (pausa nas reservas)"),
+    ("half_open", "meio aberto (uma tentativa)"),
+];
+
+static TERMS_EN: [(&str, &str); 33] = [
+    ("pending", "queued"),
+    ("done", "finished"),
+    ("dead", "stopped (needs an operator)"),
+    ("cancelled", "Cancelled"),
+    ("sending", "being sent"),
+    ("sent", "handed to the provider"),
+    ("reserved", "Port reserved"),
+    ("existing", "Already had one"),
+    ("not_viable", "No coverage"),
+    ("sms", "SMS"),
+    ("whatsapp", "WhatsApp"),
+    ("text", "text message"),
+    ("interactive", "buttons"),
+    ("unknown", "other"),
+    ("ask_code", "Client code"),
+    ("confirm_code", "Code read back"),
+    ("looking_up_client", "Client lookup"),
+    ("confirm_installation", "Installation check"),
+    ("ask_name", "Name"),
+    ("ask_address", "Address"),
+    ("ask_number", "Number (CEP)"),
+    ("ask_street_number", "House number"),
+    ("geocoding", "Address lookup"),
+    ("choose_address", "Address choice"),
+    ("ask_street", "Street"),
+    ("confirm_address", "Address read back"),
+    ("reserving", "Reserving in OZmap"),
+    ("offer_agent", "Agent offered"),
+    ("transferred", "Transferred"),
+    ("finished", "Call ended"),
+    ("closed", "closed (OZmap answering)"),
+    ("open", "open (reservations paused)"),
+    ("half_open", "half-open (one trial)"),
+];
 
 pub(crate) static PT: Labels = Labels {
     lang: "pt-BR",
@@ -109,7 +237,7 @@ pub(crate) static PT: Labels = Labels {
     retry: "Tentar de novo",
     cancel: "Cancelar",
     cancel_confirm: "Cancelar a reserva e liberar a porta no OZmap?",
-    retried: "devolvida ao worker",
+    retried: "enviada de novo para reserva",
     cancelled: "cancelada",
     recent: "Ligações recentes",
     steps: "Etapas",
@@ -127,6 +255,7 @@ pub(crate) static PT: Labels = Labels {
     duplicates_removed: "Duplicatas removidas no OZmap",
     confirming: "confirmando no OZmap",
     box_unnamed: "caixa sem nome lido; id",
+    terms: &TERMS_PT,
 };
 
 pub(crate) static EN: Labels = Labels {
@@ -170,7 +299,7 @@ pub(crate) static EN: Labels = Labels {
     retry: "Retry",
     cancel: "Cancel",
     cancel_confirm: "Cancel the reservation and free the port in OZmap?",
-    retried: "sent back to the worker",
+    retried: "queued again for reservation",
     cancelled: "cancelled",
     recent: "Recent calls",
     steps: "Steps",
@@ -188,6 +317,7 @@ pub(crate) static EN: Labels = Labels {
     duplicates_removed: "Duplicates removed in OZmap",
     confirming: "confirming in OZmap",
     box_unnamed: "box name not read; id",
+    terms: &TERMS_EN,
 };
 
 /// The labels for `lang` (`en…`: English), else the service's language.
@@ -197,5 +327,100 @@ pub(crate) fn pick(lang: Option<&str>, default: &str) -> &'static Labels {
         &EN
     } else {
         &PT
+    }
+}
+
+/// The words of the data subjects' page (`privacy`).
+#[derive(Debug)]
+pub(crate) struct PrivacyLabels {
+    pub title: &'static str,
+    pub back: &'static str,
+    pub intro: &'static str,
+    pub phone: &'static str,
+    pub client: &'static str,
+    pub one_of: &'static str,
+    pub export: &'static str,
+    pub erase: &'static str,
+    pub bad_subject: &'static str,
+    pub busy: &'static str,
+    pub confirm_title: &'static str,
+    /// The rows found, in the order of the counts: calls, reservations, SMS,
+    /// WhatsApp replies, WhatsApp messages received, cached addresses.
+    pub tables: [&'static str; 6],
+    pub kept_note: &'static str,
+    pub confirm: &'static str,
+    /// The console's link to this page.
+    pub link: &'static str,
+    pub nothing: &'static str,
+    /// Heads the counts of an erasure (and its audit row's number).
+    pub erased: &'static str,
+    pub kept_in_ozmap: &'static str,
+    pub protocol: &'static str,
+}
+
+static PRIVACY_PT: PrivacyLabels = PrivacyLabels {
+    title: "Dados pessoais (LGPD)",
+    back: "Voltar ao console",
+    intro: "Pedido de um titular (LGPD art. 18): baixe em JSON tudo o que o serviço guarda sobre a pessoa, ou apague. Uma reserva já feita no OZmap continua lá; o registro guarda só o protocolo e os ids do OZmap.",
+    phone: "Telefone",
+    client: "Código do cliente",
+    one_of: "Informe um dos dois.",
+    export: "Baixar dados (JSON)",
+    erase: "Apagar…",
+    bad_subject: "Informe um telefone com DDD ou um código de cliente (apenas um dos dois).",
+    busy: "Uma reserva desta pessoa está sendo feita no OZmap agora; tente de novo em um minuto.",
+    confirm_title: "Confirmar: apagar estes dados?",
+    tables: [
+        "Ligações e conversas",
+        "Reservas (anonimizadas)",
+        "SMS",
+        "Respostas no WhatsApp",
+        "Mensagens recebidas no WhatsApp",
+        "Endereços em cache",
+    ],
+    kept_note: "Não pode ser desfeito. Fica um registro de auditoria sem o telefone nem o código.",
+    confirm: "Apagar definitivamente",
+    link: "Dados pessoais (LGPD)",
+    nothing: "Nada encontrado sobre esta pessoa; nada foi apagado.",
+    erased: "Apagado. Registro de auditoria",
+    kept_in_ozmap: "Continua no OZmap (remova lá se o contrato terminar): imóvel",
+    protocol: "protocolo",
+};
+
+static PRIVACY_EN: PrivacyLabels = PrivacyLabels {
+    title: "Personal data (LGPD)",
+    back: "Back to the console",
+    intro: "A data subject's request (LGPD art. 18): download as JSON everything the service holds about the person, or erase it. A reservation already made in OZmap stays there; the ledger keeps only its protocol and OZmap ids.",
+    phone: "Phone",
+    client: "Client code",
+    one_of: "Give one of the two.",
+    export: "Download data (JSON)",
+    erase: "Erase…",
+    bad_subject: "Give a phone number with its area code or a client code (only one of the two).",
+    busy: "A reservation of this person is being made in OZmap right now; try again in a minute.",
+    confirm_title: "Confirm: erase this data?",
+    tables: [
+        "Calls and conversations",
+        "Reservations (anonymised)",
+        "SMS",
+        "WhatsApp replies",
+        "WhatsApp messages received",
+        "Cached addresses",
+    ],
+    kept_note: "This cannot be undone. An audit line stays, without the phone number or the code.",
+    confirm: "Erase for good",
+    link: "Personal data (LGPD)",
+    nothing: "Nothing was found about this person; nothing was erased.",
+    erased: "Erased. Audit row",
+    kept_in_ozmap: "Kept in OZmap (remove it there if the contract ends): property",
+    protocol: "protocol",
+};
+
+/// The data subjects' page's words for a page language (`Labels::lang`).
+pub(crate) fn privacy(lang: &str) -> &'static PrivacyLabels {
+    if lang == "en-US" {
+        &PRIVACY_EN
+    } else {
+        &PRIVACY_PT
     }
 }

@@ -13,10 +13,14 @@
 mod charts;
 mod funnel;
 mod labels;
+#[cfg(test)]
+mod labels_tests;
 mod page;
+mod privacy;
 mod session;
 
 pub(crate) use funnel::Funnel;
+pub(crate) use privacy::{act as privacy_act, show as privacy_show};
 pub(crate) use session::end_other_tokens_sessions;
 
 use super::AppState;

@@ -48,7 +48,7 @@ pub(crate) fn csp() -> String {
     )
 }
 
-fn head(title: &str) -> Markup {
+pub(super) fn head(title: &str) -> Markup {
     html! {
         head {
             meta charset="utf-8";
@@ -150,7 +150,7 @@ fn health(h: &HealthView, l: &Labels) -> Markup {
         section #ozmap {
             h2 { (l.ozmap) }
             dl {
-                dt { (l.breaker) } dd #breaker { (h.breaker) }
+                dt { (l.breaker) } dd #breaker { (l.term(h.breaker)) }
                 dt { (l.latency) " p50 / p99" }
                 dd #latency { (ms(h.p50_ms)) " / " (ms(h.p99_ms)) " (" (h.samples) ")" }
                 dt { (l.last_error) } dd #last-error { (h.last_error.as_deref().unwrap_or(l.none)) }
@@ -175,7 +175,7 @@ fn port(r: &ReservationView, l: &Labels) -> String {
 
 /// The outcome, and what the worker did on the way.
 fn outcome(r: &ReservationView, l: &Labels) -> String {
-    let mut s = r.outcome.unwrap_or("—").to_string();
+    let mut s = r.outcome.map_or("—", |o| l.term(o)).to_string();
     if r.confirming() {
         s = format!("{} ({})", s, l.confirming);
     }
@@ -195,7 +195,7 @@ fn ledger(d: &Dashboard<'_>) -> Markup {
                 select name="status" aria-label=(l.status) {
                     option value="" { (l.any_status) }
                     @for s in ["pending", "done", "dead", "cancelled"] {
-                        option value=(s) selected[d.status == Some(s)] { (s) }
+                        option value=(s) selected[d.status == Some(s)] { (l.term(s)) }
                     }
                 }
                 " "
@@ -211,7 +211,7 @@ fn ledger(d: &Dashboard<'_>) -> Markup {
                         tr data-id=(r.id) data-status=(r.status) {
                             td { (r.id) }
                             td { (r.protocol.as_deref().unwrap_or("—")) }
-                            td.dead[r.status == "dead"] { (r.status) }
+                            td.dead[r.status == "dead"] { (l.term(r.status)) }
                             td.outcome data-duplicates=(r.duplicates_removed.len()) { (outcome(r, l)) }
                             td { (r.client_code) }
                             td { (r.attempts) }
@@ -233,7 +233,7 @@ fn detail(r: &ReservationView, d: &Dashboard<'_>) -> Markup {
         section #detail data-id=(r.id) {
             h2 { (l.detail) " " (r.id) }
             dl {
-                dt { (l.status) } dd #detail-status { (r.status) }
+                dt { (l.status) } dd #detail-status { (l.term(r.status)) }
                 dt { (l.outcome) } dd #detail-outcome { (outcome(r, l)) }
                 dt { (l.protocol) } dd { (r.protocol.as_deref().unwrap_or("—")) }
                 dt { (l.code) } dd { (r.client_code) }
@@ -276,7 +276,8 @@ fn recent(rows: &[RecentRow], l: &Labels) -> Markup {
                         tr {
                             td { (r.started) }
                             td { (r.protocol) }
-                            td title=(r.steps.join(" → ")) { (r.steps.len()) ": " (r.steps.join(" → ")) }
+                            @let steps = r.steps.iter().map(|s| l.term(s)).collect::<Vec<_>>().join(" → ");
+                            td title=(steps) { (r.steps.len()) ": " (steps) }
                             td { (r.outcome) }
                             td { (r.duration) }
                             td.phone { (r.phone) }
@@ -299,10 +300,10 @@ fn messages(rows: &[MessageView], l: &Labels) -> Markup {
                     @for m in rows {
                         tr data-channel=(m.channel) data-status=(m.status) {
                             td { (m.id) }
-                            td.channel { (m.channel) }
+                            td.channel { (l.term(m.channel)) }
                             td { (m.protocol.as_deref().unwrap_or("—")) }
-                            td { (m.kind) }
-                            td.dead[m.status == "dead"] { (m.status) }
+                            td { (l.term(&m.kind)) }
+                            td.dead[m.status == "dead"] { (l.term(m.status)) }
                             td { (m.attempts) }
                             td.phone { (m.phone) }
                             td { (m.last_error.as_deref().unwrap_or("—")) }
@@ -328,6 +329,8 @@ pub(crate) fn dashboard(d: &Dashboard<'_>) -> Markup {
                     h1 { "ozmap-ivr · " (l.title) }
                     div {
                         a href={"/console?lang=" (l.other_lang.0)} { (l.other_lang.1) }
+                        " "
+                        a #privacy-link href={"/console/privacy?lang=" (l.lang)} { (super::labels::privacy(l.lang).link) }
                         " "
                         @if !d.csrf.is_empty() {
                             form.inline method="post" action="/console/logout" {
