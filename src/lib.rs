@@ -77,6 +77,7 @@
 
 mod admin;
 mod app;
+mod check;
 mod config;
 mod directory;
 mod engine;
@@ -98,6 +99,7 @@ pub use admin::{ConsoleArgs, console};
 pub use admin::{MessagesArgs, messages};
 pub use admin::{ReservationsArgs, run as reservations};
 pub use app::{Application, Stopper, configure};
+pub use check::{CheckArgs, check};
 pub use config::{Config, ConfigError, ServeArgs};
 pub use geocode::AddressBook;
 pub use http::{AppState, Hook, SecurityCounters, WebhookCounters, security_headers};
