@@ -133,11 +133,11 @@ fn every_variable_serve_reads_is_in_the_environment_file() {
     let help = String::from_utf8_lossy(&help.stdout);
     let env_file = std::fs::read_to_string(root().join(ENV_FILE)).expect("env file");
     let mut seen = 0;
-    for var in help.split("[env: ").skip(1).filter_map(|rest| {
-        rest.split(|c: char| c == '=' || c == ']')
-            .next()
-            .map(str::to_string)
-    }) {
+    for var in help
+        .split("[env: ")
+        .skip(1)
+        .filter_map(|rest| rest.split(['=', ']']).next().map(str::to_string))
+    {
         seen += 1;
         assert!(
             env_file.contains(&format!("#{var}=\n")) || env_file.contains(&format!("\n{var}=")),
