@@ -6,6 +6,7 @@
 # an edited env file, dpkg -r (keeps them), dpkg -P (removes them and the user).
 # Root on Debian/Ubuntu only: it installs and purges the package `ozmap-ivr`.
 #   scripts/check-deb.sh [path/to/ozmap-ivr_<version>_amd64.deb]
+# (the README's `ozmap-ivr check` runs too, as the service's user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +55,13 @@ verify="$(systemd-analyze verify /lib/systemd/system/ozmap-ivr.service 2>&1)" \
 # verify exits 0 on some warnings; any line naming our unit is one to fix.
 if grep -q 'ozmap-ivr.service' <<<"$verify"; then fail "systemd-analyze verify: $verify"; fi
 step "systemd-analyze verify: accepted"
+
+# `ozmap-ivr check` as the README runs it: the packaged configuration (the
+# built-in sandbox) passes, and creates no database.
+checked="$(runuser -u ozmap-ivr -- sh -c 'cd /var/lib/ozmap-ivr; set -a; . /etc/ozmap-ivr/ozmap-ivr.env; exec ozmap-ivr check' 2>&1)" \
+    || fail "ozmap-ivr check: $checked"
+[ ! -e /var/lib/ozmap-ivr/ozmap-ivr.db ] || fail "ozmap-ivr check created the database"
+step "ozmap-ivr check as ozmap-ivr: all checks passed"
 
 # The installed binary with the packaged env file, as the unit runs it.
 port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
