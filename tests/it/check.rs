@@ -278,3 +278,39 @@ async fn a_missing_signing_secret_is_named() {
     assert_eq!(line(&report, "public-url").0, "fail");
     sandbox.stop().await;
 }
+
+#[tokio::test]
+async fn on_postgresql_pending_migrations_are_counted_not_run() {
+    let Some(db) = test_support::TestDb::postgres("check: pending migrations").await else {
+        return;
+    };
+    // An empty database: every migration pending, and none run by check.
+    for _ in 0..2 {
+        let (ok, report) = check_json(&[("IVR_DATABASE_URL", &db.url)], &[]).await;
+        assert!(!ok);
+        let (status, detail) = line(&report, "database");
+        assert_eq!(status, "fail");
+        assert!(
+            detail.contains("migration(s) pending (version 0 of"),
+            "{detail}"
+        );
+    }
+    let made = std::process::Command::new(BIN)
+        .env_clear()
+        .env("IVR_DATABASE_URL", &db.url)
+        .args(["reservations", "list"])
+        .output()
+        .expect("reservations list");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let (ok, report) = check_json(&[("IVR_DATABASE_URL", &db.url)], &[]).await;
+    assert!(ok, "{report:#}");
+    assert!(
+        line(&report, "database")
+            .1
+            .contains("PostgreSQL: reachable, schema current")
+    );
+}
