@@ -314,3 +314,62 @@ async fn on_postgresql_pending_migrations_are_counted_not_run() {
             .contains("PostgreSQL: reachable, schema current")
     );
 }
+
+/// SMS and WhatsApp credentials are read, never used to send: a refused
+/// account read is a wrong credential, an accepted one passes.
+#[tokio::test]
+async fn sms_and_whatsapp_credentials_are_checked_by_a_read() {
+    use wiremock::matchers::{method, path};
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef.json",
+        ))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v23.0/1234567890"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"id":"1234567890"}"#))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let (_, db) = fresh_db();
+    let uri = api.uri();
+    let env = [
+        ("IVR_DATABASE_URL", db.as_str()),
+        ("SMS_PROVIDER", "twilio"),
+        ("SMS_FROM", "+5548999990000"),
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_AUTH_TOKEN", "twilio-secret-token"),
+        ("TWILIO_API_URL", uri.as_str()),
+        ("WHATSAPP_APP_SECRET", "app-secret-value"),
+        ("WHATSAPP_VERIFY_TOKEN", "verify-token-value"),
+        ("WHATSAPP_TOKEN", "graph-token-value"),
+        ("WHATSAPP_PHONE_NUMBER_ID", "1234567890"),
+        ("WHATSAPP_API_URL", uri.as_str()),
+    ];
+    let (ok, report) = check_json(&env, &[]).await;
+    assert!(!ok);
+    let (status, detail) = line(&report, "sms");
+    assert_eq!(status, "fail");
+    assert!(
+        detail.contains("wrong credentials (HTTP 401)") && detail.contains("TWILIO_AUTH_TOKEN"),
+        "{detail}"
+    );
+    assert_eq!(line(&report, "whatsapp").0, "ok", "{report:#}");
+    let text = report.to_string();
+    for secret in [
+        "twilio-secret-token",
+        "graph-token-value",
+        "app-secret-value",
+    ] {
+        assert!(!text.contains(secret), "{secret} printed");
+    }
+    let posts = api.received_requests().await.unwrap_or_default();
+    assert!(
+        posts.iter().all(|r| r.method.as_str() == "GET"),
+        "nothing sent"
+    );
+}
