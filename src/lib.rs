@@ -39,6 +39,8 @@
 //! - `admin`: the operators' commands and views: `ozmap-ivr reservations`,
 //!   `ozmap-ivr messages` (both outboxes by channel) and `ozmap-ivr console
 //!   logout-all`.
+//! - `check`: `ozmap-ivr check`: the configuration `serve` reads, and each
+//!   service it names asked once, read-only, one line each ([`check()`]).
 //! - `housekeeping`: expiry of call state (retention) and of rate-limit keys.
 //! - `ratelimit`, `redact`: rate limits (requests, new calls, wrong tries of
 //!   the operators' token, and the log lines about refused requests: one per
@@ -62,6 +64,7 @@
 //!   `sms` (the senders' errors), `store`;
 //! - `engine` → `config` (the agents' hours), `directory`, `geocode`, `store`;
 //! - `admin` → `config`, `redact`, `store`;
+//! - `check` → `config`, `directory`, `geocode`, `reserve`, `sms`, `store`;
 //! - `config` → `directory`, `geocode`, `reserve`, `sms`, `store`, `worker`
 //!   (the settings types those modules define);
 //! - `worker` → `outbox`, `reserve`, `sms`, `store`; `sms` → `outbox`,
@@ -77,6 +80,7 @@
 
 mod admin;
 mod app;
+mod check;
 mod config;
 mod directory;
 mod engine;
@@ -99,6 +103,7 @@ pub use admin::{MessagesArgs, messages};
 pub use admin::{PrivacyArgs, privacy};
 pub use admin::{ReservationsArgs, run as reservations};
 pub use app::{Application, Stopper, configure};
+pub use check::{CheckArgs, check};
 pub use config::{Config, ConfigError, ServeArgs};
 pub use geocode::AddressBook;
 pub use http::{AppState, Hook, SecurityCounters, WebhookCounters, security_headers};

@@ -42,6 +42,9 @@ enum LogFormat {
 enum Command {
     /// Run the service (the platform's voice URL is <IVR_PUBLIC_URL>/voice).
     Serve(Box<ServeArgs>),
+    /// Ask each configured service once, changing nothing: one line each, with
+    /// what to fix (exit status 1 when any fails).
+    Check(ozmap_ivr::CheckArgs),
     /// Run the OZmap sandbox on its own port.
     Sandbox(ozmap_sandbox::SandboxArgs),
     /// Be the caller: execute the service's TwiML in this terminal.
@@ -92,13 +95,24 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // The bench prints a report; a service it runs in process would log every webhook.
     let default_filter = match cli.command {
-        Command::Bench(_) => "warn",
+        Command::Bench(_) | Command::Check(_) => "warn",
         _ => "info,sqlx=warn,actix_server=warn,actix_web=warn",
     };
     let logs = init_logs(cli.log.as_deref(), default_filter, cli.log_format);
     ozmap_ivr::install_panic_hook();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).await,
+        Command::Check(args) => match ozmap_ivr::check(args).await {
+            Ok((report, ok)) => {
+                drop(logs);
+                print!("{report}");
+                return match ok {
+                    true => std::process::ExitCode::SUCCESS,
+                    false => std::process::ExitCode::FAILURE,
+                };
+            }
+            Err(e) => Err(e),
+        },
         Command::Reservations(args) => ozmap_ivr::reservations(args)
             .await
             .map(|out| print!("{out}")),

@@ -2,8 +2,8 @@
 //! the same judgement for every geocoder and the service area applied.
 
 use super::{
-    CepSource, GeoError, GeoQuery, Geocoder, GeocoderKind, GeocoderSettings, Judged, Located,
-    ServiceArea, cep, gazetteer, google, nominatim,
+    CepAddress, CepSource, GeoError, GeoQuery, Geocoder, GeocoderKind, GeocoderSettings, Judged,
+    Located, ServiceArea, cep, gazetteer, google, nominatim,
 };
 use ivr_core::domain::{AddressQuery, Cep, HouseNumber, Place, Town};
 use std::sync::Arc;
@@ -106,6 +106,46 @@ impl Locator {
             area,
             streets,
         })
+    }
+
+    /// A known address, for `ozmap-ivr check`: the first row of
+    /// `GAZETTEER_FILE`, else of the bundled gazetteer.
+    pub(crate) fn known_address(cfg: &GeocoderSettings) -> Result<Place, GeoError> {
+        load_gazetteer(cfg)?
+            .first()
+            .ok_or_else(|| GeoError::BadResponse("the gazetteer has no address".into()))
+    }
+
+    /// The configured geocoder asked about `place`'s street, number and city
+    /// (`ozmap-ivr check`): `Ok(None)` when it answered without finding it.
+    pub(crate) async fn probe_geocoder(&self, place: &Place) -> Result<Option<Place>, GeoError> {
+        let q = GeoQuery::Structured {
+            street: place.street.clone(),
+            number: place
+                .number
+                .as_ref()
+                .and_then(|n| n.given())
+                .map(str::to_string),
+            neighbourhood: place.neighbourhood.clone(),
+            city: place.city.clone(),
+            state: place.state.clone(),
+            cep: place.cep.clone(),
+        };
+        self.geocoder.geocode(&q).await
+    }
+
+    /// The configured CEP source asked about `cep` (`ozmap-ivr check`).
+    pub(crate) async fn probe_cep(&self, cep: &Cep) -> Result<Option<CepAddress>, GeoError> {
+        self.cep.lookup(cep).await
+    }
+
+    /// Whether the geocoder and the CEP source are the gazetteer (answered in
+    /// memory) rather than services: (geocoder, CEP).
+    pub(crate) fn local(&self) -> (bool, bool) {
+        (
+            matches!(self.geocoder, Geocoder::Gazetteer(_)),
+            matches!(self.cep, CepSource::Gazetteer(_)),
+        )
     }
 
     /// The ISP's street names as a caller says them ("Rua Delminda Silveira"),

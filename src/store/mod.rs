@@ -35,6 +35,7 @@ pub(crate) use ledger::{LedgerDone, Recheck};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
+pub(crate) use schema::schema_versions;
 pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 

@@ -387,3 +387,49 @@ pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), Stor
     tx.commit().await?;
     Ok(())
 }
+
+/// The schema's version in a database and the binary's latest, read without
+/// changing anything (`ozmap-ivr check`): a SQLite file is opened read-only,
+/// and `None` when the file does not exist yet (`serve` creates it).
+pub(crate) async fn schema_versions(url: &str) -> Result<Option<(i64, i64)>, StoreError> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let latest = MIGRATIONS.last().map_or(0, |m| m.version);
+    let url = if let Some(rest) = url.strip_prefix("sqlite:") {
+        let (path, _) = rest.split_once('?').unwrap_or((rest, ""));
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if path.contains(":memory:") || !std::path::Path::new(path).exists() {
+            return Ok(None);
+        }
+        format!(
+            "sqlite:{rest}{}mode=ro",
+            if rest.contains('?') { "&" } else { "?" }
+        )
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        url.to_string()
+    } else {
+        return Err(StoreError::UnsupportedUrl);
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await?;
+    let tables: i64 = match url.starts_with("sqlite:") {
+        true => sqlx::query(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+        ),
+        false => sqlx::query(
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = 'schema_version'",
+        ),
+    }
+    .fetch_one(&mut conn)
+    .await?
+    .try_get("n")?;
+    let current: i64 = match tables {
+        0 => 0,
+        _ => sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version")
+            .fetch_one(&mut conn)
+            .await?
+            .try_get("v")?,
+    };
+    let _ = conn.close().await;
+    Ok(Some((current, latest)))
+}

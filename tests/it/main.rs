@@ -19,6 +19,7 @@
 //! - [`late_commit`]: a slow OZmap that commits a property after the timeout,
 //!   or twice: one property per request;
 //! - [`cli`]: the binary as a newcomer uses it;
+//! - [`check`]: `ozmap-ivr check` against the sandbox and fakes;
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
 //! - [`directory`]: the client directory (the ISP's ERP), against fakes;
 //! - [`house_numbers`]: addresses as a real recogniser hears them: numbers not
@@ -33,7 +34,8 @@
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`outside_text`]: text from outside bounded and clean, from the chat to OZmap and the console;
 //! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
-//! - [`bench`]: the load generator in process.
+//! - [`bench`]: the load generator in process;
+//! - [`package`]: the Debian package's environment file (README's table) and unit.
 
 /// The `ozmap-ivr` binary Cargo built for these tests.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_ozmap-ivr");
@@ -42,6 +44,7 @@ mod addresses;
 mod admin;
 mod bench;
 mod calls;
+mod check;
 mod cli;
 mod console;
 mod console_sessions;
@@ -58,6 +61,7 @@ mod late_commit;
 mod limits;
 mod outcome;
 mod outside_text;
+mod package;
 mod privacy;
 mod rights;
 mod security;

@@ -173,6 +173,12 @@ impl Gazetteer {
         self.rows.is_empty()
     }
 
+    /// The file's first address (`ozmap-ivr check` asks the services about it:
+    /// the ISP's own address, not a caller's).
+    pub(crate) fn first(&self) -> Option<Place> {
+        self.rows.first().map(|r| r.place(r.number.clone()))
+    }
+
     /// The address nearest a point, within `max_m` metres (a shared
     /// location's read-back).
     pub(crate) fn nearest(&self, lat: f64, lng: f64, max_m: f64) -> Option<Place> {
