@@ -51,17 +51,22 @@ impl HookName {
     }
 
     /// `None` (no `hook=`) is the call webhook; an unknown name is `Err`.
-    pub fn parse(raw: Option<&str>) -> Result<HookName, ()> {
+    pub fn parse(raw: Option<&str>) -> Result<HookName, UnknownHook> {
         Ok(match raw {
             None => HookName::Start,
             Some("answer") => HookName::Answer,
             Some("poll") => HookName::Poll,
             Some("dial") => HookName::Dial,
             Some("resume") => HookName::Resume,
-            Some(_) => return Err(()),
+            Some(_) => return Err(UnknownHook),
         })
     }
 }
+
+/// A `hook=` this service never hands out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown jambonz hook")]
+pub struct UnknownHook;
 
 /// What a gather's `actionHook` reports.
 #[derive(Clone, Debug, PartialEq)]
