@@ -430,3 +430,32 @@ async fn forged_stale_and_unsigned_hooks_are_refused_and_a_retry_is_served_the_s
     j.answers.push(answer);
     validate(&j.answers);
 }
+
+#[tokio::test]
+async fn the_terminal_caller_plays_jambonz_signed() {
+    use ivr_tools::caller::{CallEnd, Platform};
+    let app = spawn(&[]).await;
+    let url = format!("{}/jambonz", app.base_url);
+    let report = app
+        .call_with(
+            |o| {
+                o.url = url;
+                o.platform = Platform::Jambonz {
+                    secret: Some(SECRET.to_string().into()),
+                };
+            },
+            vec![
+                keys("777"),
+                keys("1"),
+                say("João Pereira"),
+                keys("88025500"),
+                keys("*"),
+                keys("1"),
+            ],
+        )
+        .await;
+    assert!(matches!(report.end, CallEnd::Hangup), "{:?}", report.end);
+    let text = heard(&report);
+    assert!(text.contains("Reservamos"), "{text}");
+    assert_eq!(app.sandbox.property_posts(), 1);
+}
