@@ -26,6 +26,8 @@ struct Jambonz {
     base: String,
     call_sid: String,
     secret: Option<&'static str>,
+    /// `Authorization: Basic` of `user:password`, when set.
+    basic: Option<&'static str>,
     /// Every answer, in order.
     answers: Vec<String>,
     /// What the caller heard.
@@ -50,6 +52,7 @@ impl Jambonz {
             base: app.base_url.clone(),
             call_sid: format!("{:08x}-5f1e-4c1b-9a7e-2b4c6d8e0f12", rand_u32()),
             secret,
+            basic: None,
             answers: Vec::new(),
             heard: String::new(),
             clock: now() - 250,
@@ -81,6 +84,11 @@ impl Jambonz {
             .post(url)
             .header("Content-Type", "application/json")
             .body(body.clone());
+        if let Some(creds) = self.basic {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(creds);
+            req = req.header("Authorization", format!("Basic {b64}"));
+        }
         if let Some(secret) = self.secret {
             req = req.header(
                 "Jambonz-Signature",
@@ -479,4 +487,35 @@ async fn the_terminal_caller_plays_jambonz_signed() {
     let text = heard(&report);
     assert!(text.contains("Reservamos"), "{text}");
     assert_eq!(app.sandbox.property_posts(), 1);
+}
+
+#[tokio::test]
+async fn without_a_jambonz_secret_basic_auth_is_the_proof_and_nothing_else_passes() {
+    // Another platform's key only, no credentials: a jambonz hook cannot be proven.
+    let app = TestApp::spawn(&["--twilio-auth-token=tw-token"]).await;
+    let j = Jambonz::new(&app, Some(SECRET));
+    let start = format!("{}/jambonz", j.base);
+    let (code, _) = j.raw(&start, j.body(json!({})), now()).await;
+    assert_eq!(code, 403);
+    app.stop().await;
+
+    let app = TestApp::spawn(&[
+        "--public-url=http://ivr:s3cr%40t@127.0.0.1:0",
+        "--twilio-auth-token=tw-token",
+    ])
+    .await;
+    let mut j = Jambonz::new(&app, None);
+    let start = format!("{}/jambonz", j.base);
+    let (code, _) = j.raw(&start, j.body(json!({})), now()).await;
+    assert_eq!(code, 401, "no credentials");
+    j.basic = Some("ivr:wrong");
+    let (code, _) = j.raw(&start, j.body(json!({})), now()).await;
+    assert_eq!(code, 401, "wrong credentials");
+    j.basic = Some("ivr:s3cr@t");
+    let verbs = j.post(&start, json!({"call_status": "trying"})).await;
+    assert_eq!(verbs[1]["verb"], "gather");
+    // The action hooks carry the credentials for jambonz to use.
+    let hook = verbs[1]["actionHook"].as_str().unwrap();
+    assert!(hook.starts_with("http://ivr:s3cr%40t@127.0.0.1:"), "{hook}");
+    validate(&j.answers);
 }
