@@ -13,7 +13,8 @@
 //!   advance the core, run its effects (directory, geocoder) under the
 //!   channel's wait policy, write once, hand back the reply; one reader of what
 //!   a held session waits for.
-//! - `http`: the web side: the voice adapter (TwiML webhooks: the gate, the
+//! - `http`: the web side: the voice adapter (TwiML webhooks, and jambonz's
+//!   JSON ones on the same steps: the gate, the
 //!   platform's retries and holds, rendering), the operators' JSON, metrics and
 //!   console, and what its handlers share ([`AppState`]).
 //! - `whatsapp`: the chat adapter (Cloud API): its routes, the inbox (messages

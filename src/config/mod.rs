@@ -201,8 +201,8 @@ impl ServeArgs {
             return Err(err(
                 "TWILIO_AUTH_TOKEN",
                 "a real OZmap is configured (OZMAP_URL) but no webhook signing secret: set \
-                 TWILIO_AUTH_TOKEN, TWILIO_WEBHOOK_KEYS, SIGNALWIRE_SIGNING_KEY or \
-                 TELNYX_PUBLIC_KEY, or pass --allow-unsigned (IVR_ALLOW_UNSIGNED=true) on purpose",
+                 TWILIO_AUTH_TOKEN, TWILIO_WEBHOOK_KEYS, SIGNALWIRE_SIGNING_KEY, \
+                 TELNYX_PUBLIC_KEY or JAMBONZ_WEBHOOK_SECRET, or pass --allow-unsigned (IVR_ALLOW_UNSIGNED=true) on purpose",
             ));
         }
         Ok(Config {

@@ -21,6 +21,10 @@ pub struct SigningArgs {
     /// Telnyx account public key (Ed25519; Base64, hex or PEM).
     #[arg(long, env = "TELNYX_PUBLIC_KEY")]
     pub telnyx_public_key: Option<String>,
+    /// jambonz application's webhook secret: every `POST /jambonz` must carry a
+    /// valid `Jambonz-Signature`. Secret.
+    #[arg(long, env = "JAMBONZ_WEBHOOK_SECRET", hide_env_values = true)]
+    pub jambonz_webhook_secret: Option<String>,
     /// Accept unsigned webhooks with a real OZmap (no signing secret configured).
     /// Meant for a first try behind a private network; warns on every request.
     #[arg(long, env = "IVR_ALLOW_UNSIGNED")]
@@ -31,6 +35,8 @@ pub struct SigningArgs {
 pub(crate) struct SigningSettings {
     /// Every webhook signing key; none: unsigned requests (see `allow_unsigned`).
     pub keys: SignatureSettings,
+    /// jambonz's webhook secret (`JAMBONZ_WEBHOOK_SECRET`), checked on `/jambonz`.
+    pub jambonz_secret: Option<SecretString>,
     /// Unsigned webhooks accepted with a real OZmap (`--allow-unsigned`).
     pub allow_unsigned: bool,
 }
@@ -54,7 +60,7 @@ impl SigningSettings {
 
     /// Whether webhooks are checked against a signing key.
     pub(crate) fn enforced(&self) -> bool {
-        self.keys.any()
+        self.keys.any() || self.jambonz_secret.is_some()
     }
 }
 
@@ -76,6 +82,7 @@ impl SigningArgs {
         };
         Ok(SigningSettings {
             keys,
+            jambonz_secret: non_empty(self.jambonz_webhook_secret).map(SecretString::from),
             allow_unsigned: self.allow_unsigned,
         })
     }

@@ -179,6 +179,7 @@ fn a_real_ozmap_needs_a_signing_secret_or_allow_unsigned() {
         "TWILIO_WEBHOOK_KEYS",
         "SIGNALWIRE_SIGNING_KEY",
         "TELNYX_PUBLIC_KEY",
+        "JAMBONZ_WEBHOOK_SECRET",
         "--allow-unsigned",
     ] {
         assert!(e.to_string().contains(var), "{var} not named in: {e}");
@@ -199,6 +200,7 @@ fn a_real_ozmap_needs_a_signing_secret_or_allow_unsigned() {
         "--twilio-webhook-keys=k1=abc",
         "--signalwire-signing-key=PSK_x",
         telnyx.as_str(),
+        "--jambonz-webhook-secret=jz",
     ] {
         let c = with(secret).unwrap_or_else(|e| panic!("{secret}: {e}"));
         assert!(c.signing.enforced(), "{secret}");

@@ -14,6 +14,7 @@ use super::SecurityCounters;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use ivr_core::render::{Dialect, RenderCtx};
 use std::net::IpAddr;
 use webhook_signature::SigError;
 
@@ -40,6 +41,12 @@ pub(crate) enum Refusal {
     BadCallSid,
     /// A method other than POST.
     MethodNotAllowed,
+    /// jambonz: not `application/json`.
+    NotJson,
+    /// jambonz: a body that is not a JSON object with a `call_sid`.
+    MalformedJson,
+    /// jambonz: a `hook=` this service never hands out.
+    UnknownHook,
 }
 
 impl Refusal {
@@ -47,7 +54,9 @@ impl Refusal {
         match self {
             Refusal::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Refusal::BadCredentials => StatusCode::UNAUTHORIZED,
-            Refusal::NotAForm => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Refusal::NotAForm | Refusal::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Refusal::MalformedJson => StatusCode::BAD_REQUEST,
+            Refusal::UnknownHook => StatusCode::NOT_FOUND,
             Refusal::Body(status) => *status,
             Refusal::MalformedForm | Refusal::BadCallSid => StatusCode::BAD_REQUEST,
             Refusal::BadSignature(_) | Refusal::Replayed => StatusCode::FORBIDDEN,
@@ -77,6 +86,9 @@ impl Refusal {
             Refusal::ReplayCheckFailed(_) => return None,
             Refusal::BadCallSid => "missing or malformed CallSid (400)".into(),
             Refusal::MethodNotAllowed => "method not allowed (405)".into(),
+            Refusal::NotJson => "content type is not JSON (415)".into(),
+            Refusal::MalformedJson => "not a jambonz webhook body (400)".into(),
+            Refusal::UnknownHook => "unknown jambonz hook (404)".into(),
         })
     }
 
@@ -103,18 +115,28 @@ impl Refusal {
 
     /// Counts, logs and answers the refusal of a request from `source`.
     pub(crate) fn respond(self, state: &AppState, source: Option<IpAddr>) -> HttpResponse {
+        self.respond_in(state, source, Dialect::Twiml)
+    }
+
+    /// [`Self::respond`], the body in `dialect`.
+    pub(crate) fn respond_in(
+        self,
+        state: &AppState,
+        source: Option<IpAddr>,
+        dialect: Dialect,
+    ) -> HttpResponse {
         self.count(&state.security);
         self.log(state, source);
         let render = state.render_ctx();
         let body = match self {
             // The per-source-address limit: about the service, not a number.
-            Refusal::TooManyRequests => render.apology("error.busy_address"),
+            Refusal::TooManyRequests => render.apology_in(dialect, "error.busy_address"),
             Refusal::BadCredentials | Refusal::BadSignature(_) | Refusal::Replayed => {
-                ivr_core::twiml::Response::new().render()
+                RenderCtx::empty_in(dialect)
             }
-            _ => render.apology("error.apology"),
+            _ => render.apology_in(dialect, "error.apology"),
         };
-        let mut res = super::xml(self.status(), body);
+        let mut res = super::document(dialect, self.status(), body);
         let extra = match self {
             Refusal::TooManyRequests => Some((header::RETRY_AFTER, "1")),
             Refusal::BadCredentials => Some((

@@ -73,6 +73,8 @@ pub(super) struct Admitted {
     pub(super) form: Form,
     /// Holds in a row so far, on `/voice/resume` (see `stall`).
     pub(super) holds: Option<u32>,
+    /// The dialect of the route the request came to.
+    pub(super) dialect: ivr_core::render::Dialect,
 }
 
 /// Runs every check, in order; the first that fails refuses the request.
@@ -125,20 +127,26 @@ pub(super) async fn admit(
         protocol,
         form,
         holds,
+        dialect: ivr_core::render::Dialect::Twiml,
     })
 }
 
 #[derive(serde::Deserialize)]
-struct SeqQuery {
-    seq: Option<i64>,
-    protocol: Option<String>,
-    n: Option<u32>,
+pub(super) struct SeqQuery {
+    pub(super) seq: Option<i64>,
+    pub(super) protocol: Option<String>,
+    pub(super) n: Option<u32>,
+    /// jambonz's hook name (`jambonz`).
+    pub(super) hook: Option<String>,
 }
 
 /// The body, at most [`MAX_BODY`] bytes: `413` past it (a declared length is
 /// refused before anything is read), `408` past the body's deadline (see
 /// `guard`), `400` when the stream breaks.
-async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, StatusCode> {
+pub(super) async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<web::Bytes, StatusCode> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -173,6 +181,18 @@ async fn accept_at_one_url(state: &AppState, req: &HttpRequest) -> Result<(), Re
         .collect();
     let key = webhook_signature::telnyx_replay_key(&headers)
         .ok_or(Refusal::BadSignature(SigError::Missing))?;
+    accept_once_at_url(state, req, &key, webhook_signature::TELNYX_REPLAY_TTL_MS).await
+}
+
+/// Records the signature `key` with the URL it came to, for `ttl_ms`; refuses
+/// one already recorded at another URL (a platform that does not sign the
+/// URL: Telnyx, jambonz).
+pub(super) async fn accept_once_at_url(
+    state: &AppState,
+    req: &HttpRequest,
+    key: &str,
+    ttl_ms: i64,
+) -> Result<(), Refusal> {
     // A digest: the URL's query is not kept in the store.
     let url: String = Sha256::digest(signed_url(state, req).as_bytes())
         .iter()
@@ -181,7 +201,7 @@ async fn accept_at_one_url(state: &AppState, req: &HttpRequest) -> Result<(), Re
     let now = crate::store::now_ms();
     match state
         .store()
-        .remember_signature(&key, &url, now, webhook_signature::TELNYX_REPLAY_TTL_MS)
+        .remember_signature(key, &url, now, ttl_ms)
         .await
     {
         Ok(true) => Ok(()),

@@ -18,6 +18,7 @@
 use super::AppState;
 use crate::store::StoredCall;
 use ivr_core::flow::{self, Call, Event};
+use ivr_core::render::Dialect;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -43,6 +44,8 @@ pub(super) fn valid_protocol(p: &str) -> bool {
 #[derive(Clone)]
 struct Greeted {
     protocol: String,
+    /// The dialect the call's platform reads.
+    dialect: Dialect,
     from: String,
     at_ms: i64,
 }
@@ -50,7 +53,7 @@ struct Greeted {
 impl Greeted {
     /// The call as its greeting left it, and the greeting's answer.
     fn rebuild(&self, state: &AppState) -> (Call, String) {
-        greeted_call(state, &self.from, &self.protocol, self.at_ms)
+        greeted_call(state, self.dialect, &self.from, &self.protocol, self.at_ms)
     }
 }
 
@@ -86,7 +89,7 @@ impl Greetings {
             .is_ok_and(|pending| pending.contains_key(call_sid))
     }
 
-    fn keep(&self, call_sid: &str, protocol: String, from: &str, now: i64) {
+    fn keep(&self, call_sid: &str, protocol: String, dialect: Dialect, from: &str, now: i64) {
         let Ok(mut pending) = self.pending.lock() else {
             return;
         };
@@ -102,6 +105,7 @@ impl Greetings {
             call_sid.to_string(),
             Greeted {
                 protocol,
+                dialect,
                 from: from.to_string(),
                 at_ms: now,
             },
@@ -151,6 +155,7 @@ impl Greetings {
 /// stored (kept in memory until the first answer or the status callback).
 pub(super) async fn greet(
     state: &Arc<AppState>,
+    dialect: Dialect,
     call_sid: &str,
     from: &str,
     now: i64,
@@ -164,15 +169,21 @@ pub(super) async fn greet(
     // On the webhook's span: its one line (`answered`) names the new call's
     // protocol, so an operator finds the call the caller quotes.
     tracing::Span::current().record("protocol", protocol.as_str());
-    let (call, body) = greeted_call(state, from, &protocol, now);
+    let (call, body) = greeted_call(state, dialect, from, &protocol, now);
     // The funnel counts the call from its greeting, stored or not yet.
     state.webhooks.moved("", &call, None);
-    state.greetings.keep(call_sid, protocol, from, now);
+    state.greetings.keep(call_sid, protocol, dialect, from, now);
     Ok(body)
 }
 
 /// The call as its greeting left it, and the greeting's answer.
-fn greeted_call(state: &AppState, from: &str, protocol: &str, now: i64) -> (Call, String) {
+fn greeted_call(
+    state: &AppState,
+    dialect: Dialect,
+    from: &str,
+    protocol: &str,
+    now: i64,
+) -> (Call, String) {
     let mut call = Call::new(Some(from.to_string()).filter(|f| !f.is_empty()));
     call.data.protocol = Some(protocol.to_string());
     let t = flow::advance_at(
@@ -181,7 +192,9 @@ fn greeted_call(state: &AppState, from: &str, protocol: &str, now: i64) -> (Call
         Event::Start,
         state.engine.moment(now),
     );
-    let body = state.render_ctx().render_at(&t.reply, 1, Some(protocol));
+    let body = state
+        .render_ctx()
+        .render_in(dialect, &t.reply, 1, Some(protocol));
     (t.call, body)
 }
 
@@ -193,8 +206,10 @@ fn greeted_call(state: &AppState, from: &str, protocol: &str, now: i64) -> (Call
 /// With `defer`, the call is not stored here: the caller stores it as its
 /// first answer leaves it, in one write (the `bool` is then `true`); else it is
 /// stored now, at `seq` 1.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn store_greeted(
     state: &Arc<AppState>,
+    dialect: Dialect,
     call_sid: &str,
     seq: Option<i64>,
     protocol: Option<&str>,
@@ -206,7 +221,7 @@ pub(super) async fn store_greeted(
         (Some(g), _, _) => g.rebuild(state),
         (None, Some(1), Some(p)) => {
             tracing::info!(protocol = %p, "greeted elsewhere or before a restart: call rebuilt from its URL");
-            greeted_call(state, from, p, now)
+            greeted_call(state, dialect, from, p, now)
         }
         _ => return Ok(None),
     };

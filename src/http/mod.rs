@@ -9,6 +9,9 @@
 //! - `steps`: the voice adapter on the session engine ([`crate::engine`]): a
 //!   webhook's request as a flow event, the platform's retries and stale URLs,
 //!   the reply rendered as TwiML.
+//! - `jambonz`: jambonz's adapter (`POST /jambonz`, `/jambonz/status`): its
+//!   gate (signature or basic auth, JSON body) and its body read into the same
+//!   steps, answered in jambonz's JSON verbs.
 //! - `deadline`: how long a webhook waits for its work (a leaf).
 //! - `stall`: a slow database never holds a webhook past its budget (a short
 //!   hold, then `/voice/resume` for the answer).
@@ -29,6 +32,7 @@ mod extract;
 mod gate;
 mod greeting;
 mod guard;
+mod jambonz;
 mod metrics;
 mod reserving;
 pub(crate) mod routes;
@@ -86,6 +90,20 @@ fn xml(status: StatusCode, body: String) -> HttpResponse {
         ))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .body(body)
+}
+
+/// An answer in `dialect` (TwiML or jambonz's JSON), never cached.
+fn document(dialect: ivr_core::render::Dialect, status: StatusCode, body: String) -> HttpResponse {
+    match dialect {
+        ivr_core::render::Dialect::Twiml => xml(status, body),
+        ivr_core::render::Dialect::Jambonz => HttpResponse::build(status)
+            .insert_header((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(ivr_core::jambonz::CONTENT_TYPE),
+            ))
+            .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .body(body),
+    }
 }
 
 /// The usual protective headers on every answer.

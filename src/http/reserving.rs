@@ -18,6 +18,7 @@ use super::{AppState, Hook};
 use crate::engine::{Advanced, Answer, Base, Commit, Committed};
 use crate::store::{StoredCall, now_ms};
 use ivr_core::flow::{Call, Event, Progress, Step};
+use ivr_core::render::Dialect;
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -37,6 +38,7 @@ pub(super) fn answered_in_place(hook: Hook, stored: &StoredCall) -> bool {
 /// in place of the hold at `seq`; `None`: answer the hold.
 pub(super) async fn outcome_within(
     state: &Arc<AppState>,
+    dialect: Dialect,
     call_sid: &str,
     seq: i64,
     call: &Call,
@@ -69,7 +71,7 @@ pub(super) async fn outcome_within(
             state.voice_policy(&never),
         )
         .await;
-    let body = state.render_ctx().render(&t.reply, seq);
+    let body = state.render_ctx().render_in(dialect, &t.reply, seq, None);
     let commit = Commit {
         key: call_sid,
         base: Base::InPlace(seq),

@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::webhook::{method_not_allowed, webhook};
-use super::{Hook, admin, console, healthz, metrics};
+use super::{Hook, admin, console, healthz, jambonz, metrics};
 use actix_web::{HttpRequest, web};
 use ivr_core::webhook::paths::{ANSWER, DIAL, POLL, RESUME, SILENCE, START, STATUS};
 
@@ -39,6 +39,20 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(
                     move |req: HttpRequest, body: web::Payload, state: web::Data<AppState>| {
                         webhook(hook, req, body, state)
+                    },
+                ))
+                .default_service(web::to(method_not_allowed)),
+        );
+    }
+    for (path, status) in [
+        (ivr_core::jambonz::PATH, false),
+        (ivr_core::jambonz::STATUS_PATH, true),
+    ] {
+        cfg.service(
+            web::resource(path)
+                .route(web::post().to(
+                    move |req: HttpRequest, body: web::Payload, state: web::Data<AppState>| {
+                        jambonz::webhook(status, req, body, state)
                     },
                 ))
                 .default_service(web::to(method_not_allowed)),

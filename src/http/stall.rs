@@ -29,6 +29,7 @@ use super::{AppState, Hook};
 use crate::http::gate::Admitted;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
+use ivr_core::render::{Dialect, RenderCtx};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
@@ -79,6 +80,7 @@ impl Stalls {
 pub(super) async fn answer(state: &Arc<AppState>, hook: Hook, admitted: Admitted) -> String {
     let deadline = Deadline::new(state.cfg.call.store_budget);
     let holds = admitted.holds.unwrap_or(0);
+    let dialect = admitted.dialect;
     let call_sid = admitted.call_sid.clone();
     let kept = if hook == Hook::Resume {
         state.stalls.take(&call_sid)
@@ -94,7 +96,7 @@ pub(super) async fn answer(state: &Arc<AppState>, hook: Hook, admitted: Admitted
             let mut work = start(state, hook, admitted, deadline.clone());
             // Most answers need no wait at all (a greeting from memory): no task.
             if let Poll::Ready(result) = futures_util::poll!(&mut work) {
-                return finish(state, result);
+                return finish(state, dialect, result);
             }
             spawn(work)
         }
@@ -102,7 +104,7 @@ pub(super) async fn answer(state: &Arc<AppState>, hook: Hook, admitted: Admitted
     loop {
         let until = deadline.get();
         match tokio::time::timeout_at(until, work.clone()).await {
-            Ok(result) => return finish(state, result),
+            Ok(result) => return finish(state, dialect, result),
             // The work waits on an outside service within its budget.
             Err(_) if deadline.get() > until => {}
             Err(_) => break,
@@ -113,7 +115,7 @@ pub(super) async fn answer(state: &Arc<AppState>, hook: Hook, admitted: Admitted
     if hook == Hook::Status {
         // Nobody listens to a status callback's answer; its write goes on.
         tracing::warn!("the store is slow: status callback answered, its write goes on");
-        return ivr_core::twiml::Response::new().render();
+        return RenderCtx::empty_in(dialect);
     }
     if holds >= MAX_HOLDS {
         tracing::error!(
@@ -121,7 +123,7 @@ pub(super) async fn answer(state: &Arc<AppState>, hook: Hook, admitted: Admitted
             "the store is still slow after every hold; apologised to the caller"
         );
         state.webhooks.apologised();
-        return state.render_ctx().apology("error.apology");
+        return state.render_ctx().apology_in(dialect, "error.apology");
     }
     tracing::warn!(
         budget_ms = state.cfg.call.store_budget.as_millis() as u64,
@@ -129,18 +131,21 @@ pub(super) async fn answer(state: &Arc<AppState>, hook: Hook, admitted: Admitted
         "the store is slow: the caller holds, the work goes on"
     );
     let key = (holds == 0).then_some("wait.moment");
-    let route = format!("{}?n={}", ivr_core::webhook::paths::RESUME, holds + 1);
-    state.render_ctx().hold_at(key, PAUSE_S, &route)
+    let route = match dialect {
+        Dialect::Twiml => format!("{}?n={}", ivr_core::webhook::paths::RESUME, holds + 1),
+        Dialect::Jambonz => ivr_core::jambonz::resume_route(holds + 1),
+    };
+    state.render_ctx().hold_in(dialect, key, PAUSE_S, &route)
 }
 
 /// The answer, or the apology when the work failed.
-fn finish(state: &AppState, result: Result<String, String>) -> String {
+fn finish(state: &AppState, dialect: Dialect, result: Result<String, String>) -> String {
     match result {
         Ok(body) => body,
         Err(why) => {
             tracing::error!(error = %why, "webhook failed; apologised to the caller");
             state.webhooks.apologised();
-            state.render_ctx().apology("error.apology")
+            state.render_ctx().apology_in(dialect, "error.apology")
         }
     }
 }
@@ -163,6 +168,7 @@ fn start(
     async move {
         let req = steps::Request {
             hook: as_hook,
+            dialect: admitted.dialect,
             call_sid: &admitted.call_sid,
             seq: admitted.seq,
             protocol: admitted.protocol.as_deref(),

@@ -14,12 +14,16 @@ use super::{Hook, SecurityCounters};
 use crate::engine::{Advanced, Answer, Base, Commit, Committed};
 use crate::store::{StoredCall, now_ms};
 use ivr_core::flow::{self, Call, Effect, Event, Step};
+use ivr_core::render::{Dialect, RenderCtx};
 use ivr_core::webhook::Form;
 use std::sync::Arc;
 
 /// One webhook's request, as `stall` hands it over.
 pub(super) struct Request<'a> {
     pub hook: Hook,
+    /// The dialect the call's platform reads (and writes its form in, once
+    /// its adapter has read the request into the TwiML names).
+    pub dialect: Dialect,
     pub call_sid: &'a str,
     /// The step of the call the request answers (its URL's `seq`).
     pub seq: Option<i64>,
@@ -77,7 +81,7 @@ async fn status(state: &Arc<AppState>, req: &Request<'_>, now: i64) -> anyhow::R
         // The console counts a call that ends at a question as abandoned there.
         state.store().end_call(req.call_sid, now).await?;
     }
-    Ok(ivr_core::twiml::Response::new().render())
+    Ok(RenderCtx::empty_in(req.dialect))
 }
 
 /// The stored call the request is a step of, or the answer it gets without
@@ -109,8 +113,17 @@ async fn find(state: &Arc<AppState>, req: &Request<'_>, now: i64) -> anyhow::Res
     let defer = matches!(hook, Hook::Answer | Hook::Silence) && seq == Some(1);
     let (stored, fresh) = match loaded {
         None if hook != Hook::Start => {
-            match greeting::store_greeted(state, call_sid, seq, req.protocol, from, now, defer)
-                .await?
+            match greeting::store_greeted(
+                state,
+                req.dialect,
+                call_sid,
+                seq,
+                req.protocol,
+                from,
+                now,
+                defer,
+            )
+            .await?
             {
                 Some((s, fresh)) => (Some(s), fresh),
                 None => (None, false),
@@ -131,17 +144,24 @@ async fn find(state: &Arc<AppState>, req: &Request<'_>, now: i64) -> anyhow::Res
                 caller = %crate::redact::phone(from),
                 "refused: too many new calls from this number"
             );
-            return Ok(Found::Answered(state.render_ctx().apology("error.busy")));
+            return Ok(Found::Answered(
+                state.render_ctx().apology_in(req.dialect, "error.busy"),
+            ));
         }
         // Nothing stored: see `greeting`.
         return Ok(Found::Answered(
-            greeting::greet(state, call_sid, from, now).await?,
+            greeting::greet(state, req.dialect, call_sid, from, now).await?,
         ));
     };
     if hook == Hook::Start {
         // The platform repeated the first request, or the caller was sent to the
         // start again: say the current question again, without moving.
-        return Ok(Found::Answered(replay_or_resume(state, &stored, now)));
+        return Ok(Found::Answered(replay_or_resume(
+            state,
+            req.dialect,
+            &stored,
+            now,
+        )));
     }
     let again = |body: &Option<String>| Found::Answered(body.clone().unwrap_or_default());
     Ok(match seq {
@@ -156,7 +176,7 @@ async fn find(state: &Arc<AppState>, req: &Request<'_>, now: i64) -> anyhow::Res
         }
         _ => {
             tracing::info!("stale step URL: asking the current question again");
-            Found::Answered(replay_or_resume(state, &stored, now))
+            Found::Answered(replay_or_resume(state, req.dialect, &stored, now))
         }
     })
 }
@@ -232,9 +252,9 @@ async fn step(
         if fresh {
             greeting::store_now(state, call_sid, &stored, now).await?;
         }
-        return Ok(render.render(&t.reply, stored.seq));
+        return Ok(render.render_in(req.dialect, &t.reply, stored.seq, None));
     }
-    let body = render.render(&t.reply, stored.seq + 1);
+    let body = render.render_in(req.dialect, &t.reply, stored.seq + 1, None);
     let reserve = match &t.effect {
         Some(Effect::Reserve(r)) => Some(r),
         _ => None,
@@ -267,7 +287,8 @@ async fn step(
         let until = started + state.cfg.call.step_budget;
         deadline.allow(until.saturating_duration_since(tokio::time::Instant::now()));
         if let Some(outcome) =
-            reserving::outcome_within(state, call_sid, stored.seq + 1, &t.call, until).await
+            reserving::outcome_within(state, req.dialect, call_sid, stored.seq + 1, &t.call, until)
+                .await
         {
             return Ok(outcome);
         }
@@ -290,12 +311,14 @@ fn count_address_attempts(state: &AppState, before: &Call, t: &flow::Transition)
     }
 }
 
-fn replay_or_resume(state: &AppState, stored: &StoredCall, now: i64) -> String {
+fn replay_or_resume(state: &AppState, dialect: Dialect, stored: &StoredCall, now: i64) -> String {
     let t = flow::advance_at(
         &state.cfg.call.flow,
         &stored.call,
         Event::Start,
         state.engine.moment(now),
     );
-    state.render_ctx().render(&t.reply, stored.seq)
+    state
+        .render_ctx()
+        .render_in(dialect, &t.reply, stored.seq, None)
 }

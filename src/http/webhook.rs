@@ -14,10 +14,11 @@
 //!   the caller holds and the work goes on (`stall`).
 
 use super::AppState;
-use super::{Hook, Refusal, gate, stall, xml};
+use super::{Hook, Refusal, document, gate, stall, xml};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::FutureExt;
+use ivr_core::render::Dialect;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub(crate) async fn webhook(
     let apology_state = state.clone();
     apologise_on_panic(
         hook,
+        Dialect::Twiml,
         move || apology_state.render_ctx().apology("error.apology"),
         answer(hook, req, payload, state),
     )
@@ -47,6 +49,7 @@ pub(crate) async fn webhook(
 /// data, so it is not logged here).
 pub(crate) async fn apologise_on_panic<F>(
     hook: Hook,
+    dialect: Dialect,
     apology: impl FnOnce() -> String,
     work: F,
 ) -> HttpResponse
@@ -64,7 +67,7 @@ where
             Ok(res) => res,
             Err(_) => {
                 tracing::error!("webhook panicked; apologised to the caller");
-                xml(StatusCode::OK, apology())
+                document(dialect, StatusCode::OK, apology())
             }
         }
     }
@@ -144,7 +147,7 @@ mod tests {
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
         let secret_in_panic = "+5548991234567";
-        let res = apologise_on_panic(Hook::Answer, apology, async {
+        let res = apologise_on_panic(Hook::Answer, Dialect::Twiml, apology, async {
             if !secret_in_panic.is_empty() {
                 panic!("handler bug while holding {secret_in_panic}");
             }
@@ -182,7 +185,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_panic_the_answer_passes_through() {
-        let res = apologise_on_panic(Hook::Start, apology, async {
+        let res = apologise_on_panic(Hook::Start, Dialect::Twiml, apology, async {
             HttpResponse::Forbidden().finish()
         })
         .await;

@@ -124,6 +124,31 @@ fn serve_with_no_configuration_and_the_short_call_of_a_client_the_directory_know
 }
 
 #[test]
+fn call_on_the_jambonz_platform_walks_the_json_verbs_to_the_reservation() {
+    let server = serve();
+    let out = Command::new(BIN)
+        .args(["call", &format!("{}/jambonz", server.url), "--no-pause"])
+        .args(["--platform", "jambonz"])
+        .args(["--answer", "keys:123*123", "--answer", "keys:1"])
+        .args(["--answer", "keys:1"])
+        .env_remove("TWILIO_AUTH_TOKEN")
+        .env_remove("JAMBONZ_WEBHOOK_SECRET")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("/jambonz?hook=answer"), "{stdout}");
+    assert!(
+        stdout.contains("Reservamos a porta 3 da caixa CTO-AGR-01"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn serve_without_a_directory_and_a_scripted_call_to_a_read_back_port() {
     let server = serve_with(&[("CLIENT_DIRECTORY", "none")]);
     let out = Command::new(BIN)

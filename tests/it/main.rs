@@ -30,6 +30,7 @@
 //! - [`engine`]: the session engine's suite, run through the voice and the chat
 //!   adapters on one service, in every order;
 //! - [`whatsapp_outbox`]: its replies as operators see and retry them;
+//! - [`jambonz`]: calls on jambonz (JSON verbs, signatures), each answer validated by jambonz's own validator;
 //! - [`greeting`]: the greeting that writes nothing (protocol in its URLs);
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`outside_text`]: text from outside bounded and clean, from the chat to OZmap and the console;
@@ -57,6 +58,7 @@ mod greeting;
 mod hostile;
 mod house_numbers;
 mod instances;
+mod jambonz;
 mod late_commit;
 mod limits;
 mod outcome;

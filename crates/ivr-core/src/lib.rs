@@ -34,6 +34,7 @@ pub mod chat;
 pub mod domain;
 pub mod flow;
 pub mod hours;
+pub mod jambonz;
 pub mod prompts;
 mod recogniser;
 pub mod render;

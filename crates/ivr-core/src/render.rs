@@ -13,6 +13,30 @@ use crate::flow::{AskKind, Line, Next, Reply};
 use crate::prompts::Prompts;
 use crate::twiml::{Dial, Gather, Input, Platform, Response, Say, SayPart, Verb};
 
+/// How a question listens, in any dialect ([`RenderCtx::ask_settings`]).
+pub(crate) struct AskSettings {
+    /// Seconds of silence before the question counts as unanswered.
+    pub timeout: u32,
+    /// Digits that end the answer by themselves.
+    pub num_digits: Option<u32>,
+    /// The key that ends a typed answer (`""`: none).
+    pub finish_on_key: Option<&'static str>,
+    /// The recogniser's hints, joined ([`split_hints`] reads them).
+    pub hints: Option<String>,
+    /// (Part of) an address: the caller may pause inside it.
+    pub address: bool,
+}
+
+/// The document language a call's platform reads: TwiML (Twilio, SignalWire,
+/// Telnyx: `platform` of [`RenderCtx`] picks among them) or jambonz's JSON
+/// verbs. A call is answered in the dialect its first request came in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dialect {
+    #[default]
+    Twiml,
+    Jambonz,
+}
+
 /// What rendering needs besides the reply.
 pub struct RenderCtx<'a> {
     pub prompts: &'a Prompts,
@@ -114,7 +138,9 @@ impl RenderCtx<'_> {
         r.render_for(self.platform)
     }
 
-    fn gather(&self, kind: AskKind, say: Say, seq: i64, protocol: Option<&str>) -> Gather {
+    /// How a question listens, whatever the dialect: its timeout, digit
+    /// count, finishing key and hints (`twiml` and `jambonz` write these).
+    pub(crate) fn ask_settings(&self, kind: AskKind) -> AskSettings {
         let hints = |key: &str| Some(self.prompts.plain(key)).filter(|h| !h.is_empty());
         let rec = self.recogniser;
         let (timeout, num_digits, finish, hints) = match kind {
@@ -138,15 +164,27 @@ impl RenderCtx<'_> {
         };
         // Both are (part of) an address: the caller may pause inside it.
         let address = matches!(kind, AskKind::Address | AskKind::Street);
+        AskSettings {
+            timeout,
+            num_digits,
+            finish_on_key: finish,
+            hints,
+            address,
+        }
+    }
+
+    fn gather(&self, kind: AskKind, say: Say, seq: i64, protocol: Option<&str>) -> Gather {
+        let rec = self.recogniser;
+        let a = self.ask_settings(kind);
         Gather {
             input: Input::DtmfSpeech,
             action: self.url_at(crate::webhook::paths::ANSWER, seq, protocol),
-            timeout,
-            speech_timeout: rec.speech_timeout(address),
-            finish_on_key: finish.map(str::to_string),
-            num_digits,
+            timeout: a.timeout,
+            speech_timeout: rec.speech_timeout(a.address),
+            finish_on_key: a.finish_on_key.map(str::to_string),
+            num_digits: a.num_digits,
             language: Some(self.language.to_string()),
-            hints,
+            hints: a.hints,
             speech_model: rec.model.clone(),
             enhanced: rec.enhanced_for(self.language),
             prompt: vec![say],
@@ -165,6 +203,50 @@ impl RenderCtx<'_> {
             url: format!("{}{route}", self.public_url),
         });
         r.render_for(self.platform)
+    }
+
+    /// [`Self::render_at`] in `dialect`.
+    pub fn render_in(
+        &self,
+        dialect: Dialect,
+        reply: &Reply,
+        seq: i64,
+        protocol: Option<&str>,
+    ) -> String {
+        match dialect {
+            Dialect::Twiml => self.render_at(reply, seq, protocol),
+            Dialect::Jambonz => self.jambonz_render_at(reply, seq, protocol),
+        }
+    }
+
+    /// [`Self::hold_at`] in `dialect`: back to `route` (a path and query).
+    pub fn hold_in(
+        &self,
+        dialect: Dialect,
+        key: Option<&'static str>,
+        pause_s: u32,
+        route: &str,
+    ) -> String {
+        match dialect {
+            Dialect::Twiml => self.hold_at(key, pause_s, route),
+            Dialect::Jambonz => self.jambonz_hold_at(key, pause_s, route),
+        }
+    }
+
+    /// [`Self::apology`] in `dialect`.
+    pub fn apology_in(&self, dialect: Dialect, key: &'static str) -> String {
+        match dialect {
+            Dialect::Twiml => self.apology(key),
+            Dialect::Jambonz => self.jambonz_apology(key),
+        }
+    }
+
+    /// A document that does nothing (a status callback's answer).
+    pub fn empty_in(dialect: Dialect) -> String {
+        match dialect {
+            Dialect::Twiml => Response::new().render(),
+            Dialect::Jambonz => "[]".to_string(),
+        }
     }
 
     /// A spoken sentence and goodbye: for errors and refusals.

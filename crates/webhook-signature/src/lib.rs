@@ -40,12 +40,18 @@
 //!   remembers it with the URL in its store, shared by every instance, and takes
 //!   the platform's retry at that URL).
 //!
+//! - **jambonz**: `Jambonz-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." +
+//!   raw body)>` ([`verify_jambonz`]), within 300 s, every `v1` tried; jambonz
+//!   does not sign the URL either ([`jambonz_replay_key`]). Checked on its own
+//!   route only, not by [`verify`].
+//!
 //! Every MAC is compared with `Mac::verify_slice` (constant time); any other secret
 //! (a bearer token, a basic-auth password) with [`secret_eq`], the one compare of
 //! the workspace. Errors name the rule that failed, never a key, a signature or a
 //! parameter.
 
 mod compare;
+mod jambonz;
 mod signalwire;
 mod telnyx;
 #[cfg(test)]
@@ -58,6 +64,10 @@ mod twilio;
 mod util;
 
 pub use compare::secret_eq;
+pub use jambonz::{
+    JAMBONZ_REPLAY_TTL_MS, JAMBONZ_SIGNATURE_HEADER, JAMBONZ_TOLERANCE_SECS, jambonz_replay_key,
+    jambonz_signature, verify_jambonz,
+};
 pub use telnyx::{TELNYX_REPLAY_TTL_MS, telnyx_replay_key};
 pub use twilio::{signalwire_signature, signed_payload, twilio_signature, verify_twilio};
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::answer::parse_answer;
-use super::{Answer, Answerer, CallEvent, Caller, CallerOptions, GatherPrompt, Scripted};
+use super::{Answer, Answerer, CallEvent, Caller, CallerOptions, GatherPrompt, Platform, Scripted};
 
 /// Call the IVR from the terminal.
 /// What `--no-pause` keeps of each `<Pause>`.
@@ -18,9 +18,18 @@ const NO_PAUSE_SCALE: f64 = 0.05;
 
 #[derive(clap::Args)]
 pub struct CallArgs {
-    /// The voice URL where the call starts.
+    /// The voice URL where the call starts (with `--platform jambonz`, the
+    /// default is `http://127.0.0.1:8080/jambonz`).
     #[arg(default_value = "http://127.0.0.1:8080/voice")]
     pub url: String,
+    /// The platform played: `twiml` (Twilio, SignalWire, Telnyx) or `jambonz`
+    /// (JSON verbs, JSON hook bodies).
+    #[arg(long, default_value = "twiml", value_parser = ["twiml", "jambonz"])]
+    pub platform: String,
+    /// With `--platform jambonz`: signs every request with `Jambonz-Signature`.
+    /// Secret.
+    #[arg(long, env = "JAMBONZ_WEBHOOK_SECRET", hide_env_values = true)]
+    pub jambonz_secret: Option<String>,
     /// A scripted answer, in order, one per Gather: `keys:123#`, `say:Gabriel`,
     /// `silence`, or bare keys/words. Without any, you answer interactively.
     #[arg(long = "answer", value_name = "ANSWER")]
@@ -84,8 +93,25 @@ impl Answerer for Terminal {
 /// normally (hang up, transfer, reject, end of document), 1 on an error.
 pub async fn run_cli(args: CallArgs) -> anyhow::Result<i32> {
     let voice_url = args.url.clone();
+    let platform = if args.platform == "jambonz" {
+        Platform::Jambonz {
+            secret: args
+                .jambonz_secret
+                .filter(|s| !s.is_empty())
+                .map(SecretString::from),
+        }
+    } else {
+        Platform::Twiml
+    };
+    let url = match platform {
+        Platform::Jambonz { .. } if args.url == "http://127.0.0.1:8080/voice" => {
+            "http://127.0.0.1:8080/jambonz".to_string()
+        }
+        _ => args.url,
+    };
     let opts = CallerOptions {
-        url: args.url,
+        platform,
+        url,
         call_sid: args.call_sid,
         from: args.from,
         to: args.to,

@@ -10,7 +10,7 @@ use url::Url;
 use super::answer::gather_result;
 use super::document::{self, GatherStep, Method, Step};
 use super::http::{check_answer, param};
-use super::{Answerer, CallEnd, CallError, CallEvent, CallReport, CallerOptions};
+use super::{Answerer, CallEnd, CallError, CallEvent, CallReport, CallerOptions, Platform};
 
 /// Places calls. Cheap to clone: clones share one HTTP client (connection pool).
 #[derive(Clone, Debug)]
@@ -96,6 +96,7 @@ impl Caller {
                 .unwrap_or_else(|| random_sid("CA")),
             events: Vec::new(),
             requests: 0,
+            last_signed: 0,
             on_event,
             started: Instant::now(),
         };
@@ -127,6 +128,8 @@ pub(super) struct Call<'a> {
     events: Vec<CallEvent>,
     /// HTTP requests made so far.
     pub(super) requests: usize,
+    /// The last `Jambonz-Signature` timestamp (jambonz).
+    pub(super) last_signed: u64,
     on_event: &'a mut (dyn FnMut(&CallEvent) + Send),
     pub(super) started: Instant,
 }
@@ -154,8 +157,13 @@ impl Call<'_> {
             }
             let (status_code, content_type, body) =
                 self.request(method, &url, status, extra).await?;
-            let body = check_answer(&url, status_code, &content_type, body)?;
-            let steps = document::parse(&body, &url)?;
+            let jambonz = matches!(self.inner.opts.platform, Platform::Jambonz { .. });
+            let body = check_answer(&url, status_code, &content_type, body, jambonz)?;
+            let steps = if jambonz {
+                super::jambonz::parse(&body, &url)?
+            } else {
+                document::parse(&body, &url)?
+            };
             match self.run_steps(steps, answers).await? {
                 Flow::Continue(n) => next = n,
                 Flow::End(end) => return Ok(end),

@@ -9,6 +9,9 @@
 //! with `X-Twilio-Signature` when an auth token is set, so the service's signature
 //! check is exercised too.
 //!
+//! With [`Platform::Jambonz`] it plays jambonz instead: JSON verbs in, JSON
+//! bodies out, signed with `Jambonz-Signature` when a secret is set.
+//!
 //! One implementation serves three users, which is why input and output are
 //! pluggable: the terminal caller (`ozmap-ivr call`, a person answers at the
 //! terminal), scripted rehearsals and black-box tests ([`Scripted`] answers), and
@@ -25,6 +28,7 @@ mod document;
 mod error;
 mod executor;
 mod http;
+mod jambonz;
 mod options;
 mod report;
 mod sms;
@@ -38,7 +42,7 @@ pub use answer::{Answer, Answerer, GatherPrompt, Scripted};
 pub use cli::{CallArgs, run_cli};
 pub use error::CallError;
 pub use executor::Caller;
-pub use options::CallerOptions;
+pub use options::{CallerOptions, Platform};
 pub use report::{CallEnd, CallEvent, CallReport};
 
 /// Shows a text's length, never the text.

@@ -7,9 +7,22 @@ use secrecy::SecretString;
 
 use super::Redacted;
 
+/// Which platform the caller plays.
+#[derive(Clone, Default)]
+pub enum Platform {
+    /// TwiML documents, form posts (Twilio and its kin).
+    #[default]
+    Twiml,
+    /// jambonz's JSON verbs and JSON bodies; `secret`: sign every request
+    /// with `Jambonz-Signature`.
+    Jambonz { secret: Option<SecretString> },
+}
+
 /// How to place calls.
 #[derive(Clone)]
 pub struct CallerOptions {
+    /// The platform played.
+    pub platform: Platform,
     /// The voice URL the call starts at.
     pub url: String,
     /// `None`: a random `CA…` per call.
@@ -46,6 +59,7 @@ pub struct CallerOptions {
 impl Default for CallerOptions {
     fn default() -> Self {
         Self {
+            platform: Platform::Twiml,
             url: "http://127.0.0.1:8080/voice".into(),
             call_sid: None,
             from: "+5548999990000".into(),
@@ -66,6 +80,13 @@ impl Default for CallerOptions {
 impl fmt::Debug for CallerOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallerOptions")
+            .field(
+                "platform",
+                &match self.platform {
+                    Platform::Twiml => "twiml",
+                    Platform::Jambonz { .. } => "jambonz",
+                },
+            )
             .field("url", &self.url)
             .field("call_sid", &self.call_sid)
             .field("from", &Redacted(&self.from))
