@@ -43,7 +43,24 @@ pub(super) fn matching(messages: &serde_json::Value, protocols: &[String]) -> Ve
         .collect()
 }
 
-/// Waits up to `wait` for the SMS of this call and prints it.
+/// Whether every message of `protocols` has left the sender's hands (neither
+/// waiting nor being sent).
+fn settled(messages: &serde_json::Value, protocols: &[String]) -> bool {
+    messages
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| {
+            m["protocol"]
+                .as_str()
+                .is_some_and(|p| protocols.iter().any(|q| q == p))
+        })
+        .all(|m| !matches!(m["status"].as_str(), Some("pending" | "sending")))
+}
+
+/// Waits up to `wait` for the SMS of this call to be sent (or given up) and
+/// prints it.
 pub(super) async fn print_messages(
     voice_url: &str,
     token: &SecretString,
@@ -74,7 +91,9 @@ pub(super) async fn print_messages(
             Ok(r) if r.status().is_success() => {
                 if let Ok(v) = r.json::<serde_json::Value>().await {
                     let lines = matching(&v, &protocols);
-                    if !lines.is_empty() {
+                    // Printed once the sender has settled it (sent or given
+                    // up), or as it stands when the wait runs out.
+                    if !lines.is_empty() && (settled(&v, &protocols) || started.elapsed() >= wait) {
                         lines.iter().for_each(|l| println!("{l}"));
                         return;
                     }
@@ -125,5 +144,20 @@ mod tests {
         ]);
         assert_eq!(matching(&list, &p), ["✉ SMS (sent) to …00: Reservamos"]);
         assert!(matching(&json!({"error": "x"}), &p).is_empty());
+    }
+
+    #[test]
+    fn a_message_still_with_the_sender_is_not_settled() {
+        let p = vec!["2026120100000042".to_string()];
+        let with = |status: &str| {
+            json!([
+                {"protocol": "2026120100000041", "status": "pending"},
+                {"protocol": "2026120100000042", "status": status}
+            ])
+        };
+        assert!(!settled(&with("pending"), &p));
+        assert!(!settled(&with("sending"), &p));
+        assert!(settled(&with("sent"), &p));
+        assert!(settled(&with("dead"), &p));
     }
 }
