@@ -192,10 +192,26 @@ impl Jambonz {
     }
 }
 
+/// A call id's first group: the process spread over the range, plus a counter,
+/// so no two calls of this process share one.
 fn rand_u32() -> u32 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    (std::process::id() << 12) ^ N.fetch_add(1, Ordering::Relaxed) ^ (now() as u32)
+    std::process::id()
+        .wrapping_mul(0x9E37_79B9)
+        .wrapping_add(N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A name no other validation of this process (or another test process) uses:
+/// the process id and a counter, side by side.
+fn unique_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Validates every answer with `@jambonz/verb-specifications`; skipped (and
@@ -222,7 +238,7 @@ fn run_validator(answers: &[String]) -> Option<(bool, String)> {
         );
         return None;
     }
-    let out_dir = std::env::temp_dir().join(format!("jambonz-answers-{}", rand_u32()));
+    let out_dir = std::env::temp_dir().join(format!("jambonz-answers-{}", unique_name()));
     std::fs::create_dir_all(&out_dir).unwrap();
     let files: Vec<PathBuf> = answers
         .iter()

@@ -144,7 +144,10 @@ async fn a_post_committed_twice_ends_with_one_property(b: Backend) {
     let removed = row["duplicates_removed"][0].as_str().unwrap().to_string();
     assert_ne!(removed, done["property_id"].as_str().unwrap());
     // The log says so, by ids only.
-    let log = r.svc.log_text();
+    let log = r
+        .svc
+        .log_when("duplicate property removed", Duration::from_secs(5))
+        .await;
     let line = log
         .lines()
         .find(|l| l.contains("duplicate property removed"))

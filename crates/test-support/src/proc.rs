@@ -200,6 +200,20 @@ impl Service {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The log once it holds `needle`, or as it stands after `within`: the
+    /// service's log lines reach the file a moment after what they tell of
+    /// (a row written, an answer sent).
+    pub async fn log_when(&self, needle: &str, within: std::time::Duration) -> String {
+        let until = std::time::Instant::now() + within;
+        loop {
+            let log = self.log_text();
+            if log.contains(needle) || std::time::Instant::now() >= until {
+                return log;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn count_in_log(&self, needle: &str) -> usize {
         self.log_text().matches(needle).count()
     }
