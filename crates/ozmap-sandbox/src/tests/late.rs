@@ -89,12 +89,14 @@ async fn a_post_committed_twice_leaves_two_properties() {
     let fx = spawn().await;
     fx.srv.faults().set_post_fault_once(PostFault::CommitTwice {
         after_ms: 400,
-        again_ms: 900,
+        again_ms: 2_000,
     });
+    // The client gives up at 300 ms; looked at about 800 ms after the POST
+    // (well between the two commits), then past 2,600 ms.
     assert!(post_impatiently(&fx, "74").await.is_timeout());
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(listed(&fx, "74").await.len(), 1, "the first commit");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
     let found = listed(&fx, "74").await;
     assert_eq!(found.len(), 2, "and the second");
     assert_ne!(found[0]["id"], found[1]["id"]);
