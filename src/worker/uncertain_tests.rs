@@ -193,17 +193,18 @@ async fn a_slow_commit_is_adopted_while_waiting_and_never_posted_twice() {
     for db in both("a_slow_commit_is_adopted_while_waiting").await {
         let r = rig(db).await;
         row(&r.store, "62", "2026010100000062").await;
-        // Committed 700 ms after the POST, past the 300 ms timeout.
+        // Committed 1 s after the POST, well past the 300 ms timeout (the
+        // next look, at once, comes before it even on a loaded machine).
         r.sandbox
             .faults()
-            .set_post_fault_once(PostFault::CommitLate { after_ms: 700 });
+            .set_post_fault_once(PostFault::CommitLate { after_ms: 1_000 });
         let w = worker(&r.store, sandbox_client(&r));
         assert_eq!(attempt(&r.store, w).await, AttemptEnd::Failed);
         // Before the commit: nothing yet, wait.
         let w = worker(&r.store, sandbox_client(&r));
         assert_eq!(attempt(&r.store, w).await, AttemptEnd::Answered);
         assert_eq!(the_row(&r.store).await.status, LedgerStatus::Pending);
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
         let w = worker(&r.store, sandbox_client(&r));
         assert_eq!(attempt(&r.store, w).await, AttemptEnd::Answered);
         let done = the_row(&r.store).await;
