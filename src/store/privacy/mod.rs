@@ -16,10 +16,13 @@
 //! the person's address go, and one audit row is written with a keyed
 //! hash of the subject.
 
+mod kept;
+
 use super::{CHAT_KEY_PREFIX, Store, StoreError};
 use hmac::{Hmac, KeyInit, Mac};
 use ivr_core::domain::{ClientCode, Place, ReservationOutcome, ReservationRequest};
-use ivr_core::flow::{Call, CallData, Step};
+use ivr_core::flow::Call;
+use kept::{anonymised, emptied};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -164,45 +167,6 @@ fn same_place(a: &Place, b: &Place) -> bool {
     !a.street.is_empty()
         && a.street.eq_ignore_ascii_case(&b.street)
         && a.city.eq_ignore_ascii_case(&b.city)
-}
-
-/// A call state with nothing of the caller: the step (ended, unless it was
-/// handed to a person), the counters and the protocol.
-fn emptied(call: &Call) -> Call {
-    Call {
-        step: match call.step {
-            Step::Transferred => Step::Transferred,
-            _ => Step::Finished,
-        },
-        attempts: call.attempts,
-        corrections: call.corrections,
-        data: CallData {
-            protocol: call.data.protocol.clone(),
-            ..CallData::default()
-        },
-    }
-}
-
-/// A ledger request with nothing of the person but the client code (the
-/// ISP's key of the contract) and the protocol.
-fn anonymised(req: &ReservationRequest) -> ReservationRequest {
-    ReservationRequest {
-        client_code: req.client_code.clone(),
-        client_name: String::new(),
-        place: Place {
-            street: String::new(),
-            number: None,
-            complement: None,
-            neighbourhood: None,
-            city: String::new(),
-            state: None,
-            cep: None,
-            lat: 0.0,
-            lng: 0.0,
-        },
-        phone: None,
-        protocol: req.protocol.clone(),
-    }
 }
 
 impl Store {
@@ -530,23 +494,17 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    for id in found.messages {
-                        sqlx::query("DELETE FROM messages WHERE id = $1")
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    for id in found.chat_replies {
-                        sqlx::query("DELETE FROM whatsapp_outbox WHERE id = $1")
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    for id in found.chat_inbox {
-                        sqlx::query("DELETE FROM whatsapp_inbox WHERE id = $1")
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
+                    for (delete, ids) in [
+                        ("DELETE FROM messages WHERE id = $1", found.messages),
+                        ("DELETE FROM whatsapp_outbox WHERE id = $1", found.chat_replies),
+                        ("DELETE FROM whatsapp_inbox WHERE id = $1", found.chat_inbox),
+                    ] {
+                        for id in ids {
+                            sqlx::query(delete)
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                     }
                     for key in found.geocodes {
                         sqlx::query("DELETE FROM geocodes WHERE key = $1")
