@@ -1,8 +1,9 @@
 //! The one claim loop, and one job run to its end.
 
 use super::{Failure, Jobs, Settings, Settle};
+use crate::store::now_ms;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
@@ -19,13 +20,6 @@ pub(crate) enum Ended {
     Released,
     /// Waiting for something outside; due again later, the attempt not counted.
     Waiting,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Resolves once shutdown is asked for (never, if nobody can ask any more).

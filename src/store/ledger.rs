@@ -164,22 +164,16 @@ impl Store {
     /// process or many, never hold the same row: SQLite runs the claiming UPDATE
     /// alone, PostgreSQL skips rows another transaction has locked.
     pub async fn claim_due(&self, now: i64, lease_ms: i64) -> Result<Option<Claim>, StoreError> {
-        let claimed = self
-            .claim_row(now, lease_ms, |lock| {
-                format!(
-                    "UPDATE reservations SET claimed_until = $1, claim_token = $2, updated_at = $3 \
-                     WHERE id = (SELECT id FROM reservations WHERE status = 'pending' AND next_attempt_at <= $3 \
-                     AND claimed_until <= $3 ORDER BY next_attempt_at, id LIMIT 1{lock}) \
-                     AND status = 'pending' AND claimed_until <= $3 \
-                     RETURNING {RESERVATION_COLUMNS}"
-                )
-            })
-            .await?;
-        claimed
-            .map(|(row, token)| {
-                Self::reservation_from(&row).map(|reservation| Claim { reservation, token })
-            })
-            .transpose()
+        self.claim_reservation(now, lease_ms, |lock| {
+            format!(
+                "UPDATE reservations SET claimed_until = $1, claim_token = $2, updated_at = $3 \
+                 WHERE id = (SELECT id FROM reservations WHERE status = 'pending' AND next_attempt_at <= $3 \
+                 AND claimed_until <= $3 ORDER BY next_attempt_at, id LIMIT 1{lock}) \
+                 AND status = 'pending' AND claimed_until <= $3 \
+                 RETURNING {RESERVATION_COLUMNS}"
+            )
+        })
+        .await
     }
 
     /// Claims the oldest finished row due for a second look (`recheck_at`) for
@@ -190,22 +184,16 @@ impl Store {
         now: i64,
         lease_ms: i64,
     ) -> Result<Option<Claim>, StoreError> {
-        let claimed = self
-            .claim_row(now, lease_ms, |lock| {
-                format!(
-                    "UPDATE reservations SET claimed_until = $1, claim_token = $2, updated_at = $3 \
-                     WHERE id = (SELECT id FROM reservations WHERE recheck_at IS NOT NULL AND recheck_at <= $3 \
-                     AND status = 'done' AND claimed_until <= $3 ORDER BY recheck_at, id LIMIT 1{lock}) \
-                     AND status = 'done' AND claimed_until <= $3 \
-                     RETURNING {RESERVATION_COLUMNS}"
-                )
-            })
-            .await?;
-        claimed
-            .map(|(row, token)| {
-                Self::reservation_from(&row).map(|reservation| Claim { reservation, token })
-            })
-            .transpose()
+        self.claim_reservation(now, lease_ms, |lock| {
+            format!(
+                "UPDATE reservations SET claimed_until = $1, claim_token = $2, updated_at = $3 \
+                 WHERE id = (SELECT id FROM reservations WHERE recheck_at IS NOT NULL AND recheck_at <= $3 \
+                 AND status = 'done' AND claimed_until <= $3 ORDER BY recheck_at, id LIMIT 1{lock}) \
+                 AND status = 'done' AND claimed_until <= $3 \
+                 RETURNING {RESERVATION_COLUMNS}"
+            )
+        })
+        .await
     }
 
     /// Records, fenced by the claim, that a property POST is about to be sent
@@ -233,6 +221,22 @@ impl Store {
             })
         }))
         .await
+    }
+
+    /// A claimed ledger row as a [`Claim`]: [`Store::claim_row`] with the
+    /// reservation read from what it returns.
+    async fn claim_reservation(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        sql: impl FnOnce(&str) -> String,
+    ) -> Result<Option<Claim>, StoreError> {
+        let claimed = self.claim_row(now, lease_ms, sql).await?;
+        claimed
+            .map(|(row, token)| {
+                Self::reservation_from(&row).map(|reservation| Claim { reservation, token })
+            })
+            .transpose()
     }
 
     /// Runs one claiming UPDATE … RETURNING (built by `sql` around the row
