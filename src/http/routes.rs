@@ -2,7 +2,7 @@
 //! its own, `whatsapp::configure`; `app::configure` mounts both).
 
 use super::AppState;
-use super::webhook::{method_not_allowed, webhook};
+use super::webhook::{method_not_allowed, method_not_allowed_jambonz, webhook};
 use super::{Hook, admin, console, healthz, jambonz, metrics};
 use actix_web::{HttpRequest, web};
 use ivr_core::webhook::paths::{ANSWER, DIAL, POLL, RESUME, SILENCE, START, STATUS};
@@ -55,7 +55,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                         jambonz::webhook(status, req, body, state)
                     },
                 ))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(web::to(method_not_allowed_jambonz)),
         );
     }
     cfg.service(web::resource(HEALTH).route(web::get().to(healthz)))

@@ -101,6 +101,18 @@ pub(crate) async fn method_not_allowed(
     Refusal::MethodNotAllowed.respond(&state, req.peer_addr().map(|a| a.ip()))
 }
 
+/// `405` in jambonz's JSON, for any method but POST on a jambonz hook.
+pub(crate) async fn method_not_allowed_jambonz(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    Refusal::MethodNotAllowed.respond_in(
+        &state,
+        req.peer_addr().map(|a| a.ip()),
+        ivr_core::render::Dialect::Jambonz,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -472,7 +472,15 @@ async fn forged_stale_and_unsigned_hooks_are_refused_and_a_retry_is_served_the_s
         .raw(&format!("{start}?hook=nope"), j.body(json!({})), now())
         .await;
     assert_eq!(code, 404);
+    // Another method: 405, answered in jambonz's JSON like every refusal.
+    let res = reqwest::Client::new().get(&start).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    let kind = res.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(kind.starts_with("application/json"), "{kind}");
+    let refused = res.text().await.unwrap();
+    assert!(refused.trim_start().starts_with('['), "{refused}");
     j.answers.push(answer);
+    j.answers.push(refused);
     validate(&j.answers);
 }
 
