@@ -96,6 +96,7 @@ mod redact;
 mod reserve;
 mod sms;
 mod store;
+mod visits;
 mod whatsapp;
 mod worker;
 

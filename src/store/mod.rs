@@ -27,6 +27,8 @@ mod messages;
 mod privacy;
 mod schema;
 mod signatures;
+#[allow(dead_code)] // Wired by the visit step (issue 25).
+mod visits;
 mod whatsapp;
 
 pub(crate) use funnel::{CallOutcome, CallTrace};
@@ -36,6 +38,8 @@ pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
 pub(crate) use schema::schema_versions;
+#[allow(unused_imports)] // Wired by the visit step (issue 25).
+pub(crate) use visits::{Booking, Moved, NewVisit, PeriodUse, Visit, VisitStatus};
 pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 

@@ -354,6 +354,70 @@ const MIGRATIONS: &[Migration] = &[
         CREATE TABLE privacy_key (id BIGINT PRIMARY KEY, secret TEXT NOT NULL)
     ",
     },
+    // The technicians' agenda (`store::visits`): one visit per request's
+    // protocol, and per day and period the places booked against its capacity.
+    // A visit's row is also the outbox of its booking in an ERP (`erp_*`).
+    Migration {
+        version: 13,
+        sqlite: "
+        CREATE TABLE visits (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            protocol TEXT NOT NULL UNIQUE,
+            reservation_id INTEGER,
+            client_code TEXT NOT NULL,
+            day TEXT NOT NULL,
+            period TEXT NOT NULL,
+            status TEXT NOT NULL,
+            erp_status TEXT NOT NULL,
+            erp_ref TEXT,
+            erp_attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            claimed_until INTEGER NOT NULL DEFAULT 0,
+            claim_token TEXT,
+            last_error TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX visits_day ON visits (day, period);
+        CREATE INDEX visits_erp_due ON visits (erp_status, next_attempt_at);
+        CREATE TABLE visit_periods (
+            day TEXT NOT NULL,
+            period TEXT NOT NULL,
+            booked INTEGER NOT NULL,
+            capacity INTEGER NOT NULL,
+            PRIMARY KEY (day, period)
+        )
+    ",
+        postgres: "
+        CREATE TABLE visits (
+            id BIGSERIAL PRIMARY KEY,
+            protocol TEXT NOT NULL UNIQUE,
+            reservation_id BIGINT,
+            client_code TEXT NOT NULL,
+            day TEXT NOT NULL,
+            period TEXT NOT NULL,
+            status TEXT NOT NULL,
+            erp_status TEXT NOT NULL,
+            erp_ref TEXT,
+            erp_attempts BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            claimed_until BIGINT NOT NULL DEFAULT 0,
+            claim_token TEXT,
+            last_error TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX visits_day ON visits (day, period);
+        CREATE INDEX visits_erp_due ON visits (erp_status, next_attempt_at);
+        CREATE TABLE visit_periods (
+            day TEXT NOT NULL,
+            period TEXT NOT NULL,
+            booked BIGINT NOT NULL,
+            capacity BIGINT NOT NULL,
+            PRIMARY KEY (day, period)
+        )
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -30,6 +30,7 @@
 //!   directory's and the geocoders' answers) bounded and clean, one function for all.
 //! - [`tutorial`]: the example every document and test speaks of.
 
+pub mod agenda;
 pub mod chat;
 pub mod domain;
 pub mod flow;
