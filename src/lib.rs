@@ -104,6 +104,7 @@ pub use admin::{ConsoleArgs, console};
 pub use admin::{MessagesArgs, messages};
 pub use admin::{PrivacyArgs, privacy};
 pub use admin::{ReservationsArgs, run as reservations};
+pub use admin::{VisitsArgs, visits};
 pub use app::{Application, Stopper, configure};
 pub use check::{CheckArgs, check};
 pub use config::{Config, ConfigError, ServeArgs};

@@ -56,6 +56,8 @@ enum Command {
     Reservations(ozmap_ivr::ReservationsArgs),
     /// The SMS outbox: list, show, retry a dead letter.
     Messages(ozmap_ivr::MessagesArgs),
+    /// The technicians' agenda: list, move, cancel, mark done.
+    Visits(ozmap_ivr::VisitsArgs),
     /// A data subject's request (LGPD): export or erase what is held about a
     /// phone number or a client code.
     Privacy(ozmap_ivr::PrivacyArgs),
@@ -117,6 +119,7 @@ async fn main() -> std::process::ExitCode {
             .await
             .map(|out| print!("{out}")),
         Command::Messages(args) => ozmap_ivr::messages(args).await.map(|out| print!("{out}")),
+        Command::Visits(args) => ozmap_ivr::visits(args).await.map(|out| print!("{out}")),
         Command::Console(args) => ozmap_ivr::console(args).await.map(|out| print!("{out}")),
         Command::Privacy(args) => ozmap_ivr::privacy(args).await.map(|out| print!("{out}")),
         Command::Sandbox(args) => ozmap_sandbox::run(args).await,

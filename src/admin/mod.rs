@@ -14,9 +14,11 @@
 //! the same configuration groups as `serve` ([`DatabaseArgs`], [`OzmapArgs`]), so
 //! it keeps the same defaults, the https rule and `OZMAP_TIMEOUT_MS`.
 
+pub(crate) mod agenda;
 mod console;
 mod messages;
 mod privacy;
+mod visits;
 
 pub use console::{ConsoleArgs, run as console};
 pub(crate) use messages::{
@@ -24,6 +26,8 @@ pub(crate) use messages::{
 };
 pub use messages::{MessagesArgs, run as messages};
 pub use privacy::{PrivacyArgs, run as privacy};
+pub use visits::{VisitsArgs, run as visits};
+pub(crate) use visits::range as visit_range;
 pub(crate) use privacy::{export as export_subject, subject as privacy_subject};
 
 use crate::config::{DatabaseArgs, OzmapArgs};

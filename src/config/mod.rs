@@ -50,6 +50,7 @@ pub(crate) use hours::AgentSchedule;
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
 pub(crate) use ozmap::{DatabaseArgs, OzmapArgs, ReserveArgs};
 pub(crate) use signing::{SigningArgs, SigningSettings};
+pub(crate) use prompts::load as load_prompts;
 pub(crate) use sms::SmsArgs;
 pub(crate) use whatsapp::{WhatsAppArgs, WhatsAppSettings};
 pub(crate) use worker::WorkerArgs;

@@ -17,7 +17,7 @@ pub(crate) enum LoadError {
 
 /// The prompts for `language`: from `dir` when given and it holds
 /// `<language>.toml` (`IVR_PROMPTS_DIR`), otherwise the shipped copy.
-pub(super) fn load(language: &str, dir: Option<&Path>) -> Result<Prompts, LoadError> {
+pub(crate) fn load(language: &str, dir: Option<&Path>) -> Result<Prompts, LoadError> {
     if let Some(dir) = dir {
         let path = dir.join(format!("{language}.toml"));
         if path.exists() {

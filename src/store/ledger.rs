@@ -18,7 +18,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 impl Store {
-    fn reservation_from(r: &AnyRow) -> Result<Reservation, StoreError> {
+    pub(super) fn reservation_from(r: &AnyRow) -> Result<Reservation, StoreError> {
         let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
         let code: String = r.try_get("client_code")?;
         let request: String = r.try_get("request")?;

@@ -29,6 +29,7 @@ mod schema;
 mod signatures;
 #[allow(dead_code)] // Wired by the visit step (issue 25).
 mod visits;
+mod visit_ops;
 mod whatsapp;
 
 pub(crate) use funnel::{CallOutcome, CallTrace};
@@ -40,6 +41,7 @@ pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
 pub(crate) use schema::schema_versions;
 #[allow(unused_imports)] // Wired by the visit step (issue 25).
 pub(crate) use visits::{Booking, Moved, NewVisit, PeriodUse, Visit, VisitStatus};
+pub(crate) use visit_ops::{Notice, Tell, VisitChange, VisitChanged};
 pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 

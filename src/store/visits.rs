@@ -147,7 +147,7 @@ async fn take_place(
 }
 
 /// Gives a place in `slot`'s period back.
-async fn give_place(c: &mut sqlx::AnyConnection, slot: &Slot) -> Result<(), StoreError> {
+pub(super) async fn give_place(c: &mut sqlx::AnyConnection, slot: &Slot) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE visit_periods SET booked = booked - 1 \
          WHERE day = $1 AND period = $2 AND booked > 0",
@@ -197,7 +197,7 @@ fn visit_from(r: &AnyRow) -> Result<Visit, StoreError> {
     })
 }
 
-async fn by_protocol(
+pub(super) async fn by_protocol(
     c: &mut sqlx::AnyConnection,
     protocol: &str,
 ) -> Result<Option<Visit>, StoreError> {
@@ -334,46 +334,12 @@ impl Store {
         self.write(Box::new(move |c| {
             Box::pin(async move {
                 let mut tx = c.begin().await?;
-                let Some(visit) = by_protocol(&mut tx, &protocol)
-                    .await?
-                    .filter(|v| v.status == VisitStatus::Booked)
-                else {
-                    tx.rollback().await?;
-                    return Ok(Moved::NotFound);
-                };
-                if visit.slot == to {
-                    tx.rollback().await?;
-                    return Ok(Moved::To(visit));
+                let moved = move_on(&mut tx, &protocol, to, capacity, now).await?;
+                match moved {
+                    Moved::To(_) => tx.commit().await?,
+                    _ => tx.rollback().await?,
                 }
-                let capacity = match capacity {
-                    Some(c) => c,
-                    None => match recorded_capacity(&mut tx, &to).await? {
-                        Some(c) => c,
-                        None => recorded_capacity(&mut tx, &visit.slot).await?.unwrap_or(0),
-                    },
-                };
-                if !take_place(&mut tx, &to, capacity).await? {
-                    tx.rollback().await?;
-                    return Ok(Moved::Full);
-                }
-                give_place(&mut tx, &visit.slot).await?;
-                sqlx::query(
-                    "UPDATE visits SET day = $2, period = $3, updated_at = $4, \
-                     erp_status = CASE WHEN erp_status = 'none' THEN 'none' ELSE 'pending' END, \
-                     erp_attempts = 0, next_attempt_at = $4, last_error = NULL \
-                     WHERE protocol = $1",
-                )
-                .bind(protocol.clone())
-                .bind(to.day.to_string())
-                .bind(to.period.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                let moved = by_protocol(&mut tx, &protocol)
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt("a moved visit is not found".into()))?;
-                tx.commit().await?;
-                Ok(Moved::To(moved))
+                Ok(moved)
             })
         }))
         .await
@@ -391,29 +357,90 @@ impl Store {
         self.write(Box::new(move |c| {
             Box::pin(async move {
                 let mut tx = c.begin().await?;
-                let Some(visit) = by_protocol(&mut tx, &protocol)
-                    .await?
-                    .filter(|v| v.status == VisitStatus::Booked)
-                else {
-                    tx.rollback().await?;
-                    return Ok(None);
-                };
-                if status == VisitStatus::Cancelled {
-                    give_place(&mut tx, &visit.slot).await?;
+                let ended = end_on(&mut tx, &protocol, status, now).await?;
+                match ended {
+                    Some(_) => tx.commit().await?,
+                    None => tx.rollback().await?,
                 }
-                sqlx::query("UPDATE visits SET status = $2, updated_at = $3 WHERE protocol = $1")
-                    .bind(protocol.clone())
-                    .bind(status.as_str())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                let ended = by_protocol(&mut tx, &protocol).await?;
-                tx.commit().await?;
                 Ok(ended)
             })
         }))
         .await
     }
+}
+
+/// [`Store::move_visit`] on `c`, inside the caller's transaction (which it
+/// neither commits nor rolls back): on [`Moved::Full`] or
+/// [`Moved::NotFound`] it has changed nothing.
+pub(super) async fn move_on(
+    c: &mut sqlx::AnyConnection,
+    protocol: &str,
+    to: Slot,
+    capacity: Option<u32>,
+    now: i64,
+) -> Result<Moved, StoreError> {
+    let Some(visit) = by_protocol(c, protocol)
+        .await?
+        .filter(|v| v.status == VisitStatus::Booked)
+    else {
+        return Ok(Moved::NotFound);
+    };
+    if visit.slot == to {
+        return Ok(Moved::To(visit));
+    }
+    let capacity = match capacity {
+        Some(n) => n,
+        None => match recorded_capacity(c, &to).await? {
+            Some(n) => n,
+            None => recorded_capacity(c, &visit.slot).await?.unwrap_or(0),
+        },
+    };
+    if !take_place(c, &to, capacity).await? {
+        return Ok(Moved::Full);
+    }
+    give_place(c, &visit.slot).await?;
+    sqlx::query(
+        "UPDATE visits SET day = $2, period = $3, updated_at = $4, \
+         erp_status = CASE WHEN erp_status = 'none' THEN 'none' ELSE 'pending' END, \
+         erp_attempts = 0, next_attempt_at = $4, last_error = NULL \
+         WHERE protocol = $1",
+    )
+    .bind(protocol.to_string())
+    .bind(to.day.to_string())
+    .bind(to.period.as_str())
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    let moved = by_protocol(c, protocol)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("a moved visit is not found".into()))?;
+    Ok(Moved::To(moved))
+}
+
+/// [`Store::end_visit`] on `c`, inside the caller's transaction: `None` (and
+/// nothing changed) when there is no booked visit.
+pub(super) async fn end_on(
+    c: &mut sqlx::AnyConnection,
+    protocol: &str,
+    status: VisitStatus,
+    now: i64,
+) -> Result<Option<Visit>, StoreError> {
+    let Some(visit) = by_protocol(c, protocol)
+        .await?
+        .filter(|v| v.status == VisitStatus::Booked)
+    else {
+        return Ok(None);
+    };
+    if status == VisitStatus::Cancelled {
+        give_place(c, &visit.slot).await?;
+    }
+    sqlx::query("UPDATE visits SET status = $2, updated_at = $3 WHERE protocol = $1")
+        .bind(protocol.to_string())
+        .bind(status.as_str())
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+    by_protocol(c, protocol).await
 }
 
 #[cfg(test)]

@@ -114,6 +114,9 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("sms.existing_no_box_no_port", &["protocol"]),
     ("sms.not_viable", &["protocol"]),
     ("sms.failed", &["protocol"]),
+    // A visit an operator moved or cancelled (`when`: its day and period, written).
+    ("sms.visit_moved", &["protocol", "when"]),
+    ("sms.visit_cancelled", &["protocol", "when"]),
 ];
 
 /// The chat's own wording (`[chat]`): optional in an operator's copy, where a
