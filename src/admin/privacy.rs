@@ -78,13 +78,14 @@ pub(crate) fn describe(e: &Erasure) -> String {
     }
     let mut out = format!(
         "erased: {} call(s), {} reservation(s) anonymised, {} SMS, {} WhatsApp repl(ies), \
-         {} WhatsApp message(s) received, {} cached address(es); audit #{}\n",
+         {} WhatsApp message(s) received, {} cached address(es), {} visit(s); audit #{}\n",
         e.calls,
         e.reservations,
         e.messages,
         e.chat_replies,
         e.chat_inbox,
         e.geocodes,
+        e.visits,
         e.audit_id.unwrap_or_default()
     );
     for k in &e.kept_in_ozmap {

@@ -25,6 +25,7 @@
 //! - `state`: what every handler shares ([`AppState`]).
 
 mod admin;
+pub(crate) mod admin_visits;
 mod console;
 mod deadline;
 mod error;

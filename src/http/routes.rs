@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::webhook::{method_not_allowed, method_not_allowed_jambonz, webhook};
-use super::{Hook, admin, console, healthz, jambonz, metrics};
+use super::{Hook, admin, admin_visits, console, healthz, jambonz, metrics};
 use actix_web::{HttpRequest, web};
 use ivr_core::webhook::paths::{ANSWER, DIAL, POLL, RESUME, SILENCE, START, STATUS};
 
@@ -12,6 +12,8 @@ pub(crate) const HEALTH: &str = "/healthz";
 pub(crate) const ADMIN_RESERVATIONS: &str = "/admin/reservations";
 /// The SMS outbox as JSON, behind `IVR_ADMIN_TOKEN`.
 pub(crate) const ADMIN_MESSAGES: &str = "/admin/messages";
+/// The technicians' agenda as JSON, behind `IVR_ADMIN_TOKEN`.
+pub(crate) const ADMIN_VISITS: &str = "/admin/visits";
 /// The funnel as JSON, behind `IVR_ADMIN_TOKEN`.
 pub(crate) const ADMIN_FUNNEL: &str = "/admin/funnel";
 /// The operators' console (HTML), behind a login with `IVR_ADMIN_TOKEN`.
@@ -76,6 +78,18 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource(format!("{CONSOLE}/reservations/{{id}}/{{action}}"))
                 .route(web::post().to(console::act)),
+        )
+        .service(
+            web::resource(format!("{CONSOLE}/agenda")).route(web::get().to(console::agenda_show)),
+        )
+        .service(
+            web::resource(format!("{CONSOLE}/agenda/{{protocol}}/{{action}}"))
+                .route(web::post().to(console::agenda_act)),
+        )
+        .service(web::resource(ADMIN_VISITS).route(web::get().to(admin_visits::list)))
+        .service(
+            web::resource(format!("{ADMIN_VISITS}/{{protocol}}/{{action}}"))
+                .route(web::post().to(admin_visits::act)),
         )
         .service(web::resource(ADMIN_MESSAGES).route(web::get().to(admin::list_messages)))
         .service(

@@ -10,6 +10,8 @@
 //! stranger can repeat at will (a wrong token, another site's request, a
 //! forged form) are logged once per source and interval, with a count.
 
+mod agenda;
+mod agenda_page;
 mod charts;
 mod funnel;
 mod labels;
@@ -19,6 +21,7 @@ mod page;
 mod privacy;
 mod session;
 
+pub(crate) use agenda::{act as agenda_act, show as agenda_show};
 pub(crate) use funnel::Funnel;
 pub(crate) use privacy::{act as privacy_act, show as privacy_show};
 pub(crate) use session::end_other_tokens_sessions;

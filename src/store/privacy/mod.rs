@@ -17,6 +17,7 @@
 //! hash of the subject.
 
 mod kept;
+mod visits;
 
 use super::{CHAT_KEY_PREFIX, Store, StoreError};
 use hmac::{Hmac, KeyInit, Mac};
@@ -82,6 +83,8 @@ pub struct SubjectData {
     pub chat_inbox: Vec<Value>,
     /// Cached geocoding answers naming the person's address (`geocodes`).
     pub geocodes: Vec<Value>,
+    /// Technicians' visits of the person's requests (`visits`).
+    pub visits: Vec<Value>,
     #[serde(skip)]
     found: Found,
 }
@@ -95,6 +98,7 @@ struct Found {
     chat_replies: Vec<i64>,
     chat_inbox: Vec<i64>,
     geocodes: Vec<String>,
+    visits: Vec<visits::FoundVisit>,
 }
 
 impl SubjectData {
@@ -106,6 +110,7 @@ impl SubjectData {
             && self.chat_replies.is_empty()
             && self.chat_inbox.is_empty()
             && self.geocodes.is_empty()
+            && self.visits.is_empty()
     }
 }
 
@@ -118,6 +123,8 @@ pub struct Erasure {
     pub chat_replies: usize,
     pub chat_inbox: usize,
     pub geocodes: usize,
+    /// Visits deleted (a booked one's place given back).
+    pub visits: usize,
     /// Reservations whose property stays in OZmap: protocol and property id.
     pub kept_in_ozmap: Vec<KeptInOzmap>,
     /// The audit row written (none when nothing was found).
@@ -290,6 +297,9 @@ impl Store {
             ));
         }
         let ids: BTreeSet<i64> = out.found.reservations.iter().map(|r| r.0).collect();
+        let protocols = out.found.reservations.iter();
+        let protocols = protocols.filter_map(|r| r.2.protocol.clone()).collect();
+        (out.visits, out.found.visits) = visits::find(&self.pool, &ids, &protocols).await?;
 
         // SMS: of those ledger rows, or to the number.
         let rows = sqlx::query(
@@ -423,6 +433,7 @@ impl Store {
             chat_replies: found.chat_replies.len(),
             chat_inbox: found.chat_inbox.len(),
             geocodes: found.geocodes.len(),
+            visits: found.visits.len(),
             kept_in_ozmap: found
                 .reservations
                 .iter()
@@ -461,6 +472,7 @@ impl Store {
             "calls": report.calls, "reservations": report.reservations,
             "messages": report.messages, "chat_replies": report.chat_replies,
             "chat_inbox": report.chat_inbox, "geocodes": report.geocodes,
+            "visits": report.visits,
         }))
         .map_err(corrupt)?;
         let subject_text = subject.audit_text();
@@ -506,6 +518,7 @@ impl Store {
                                 .await?;
                         }
                     }
+                    visits::erase(&mut tx, found.visits).await?;
                     for key in found.geocodes {
                         sqlx::query("DELETE FROM geocodes WHERE key = $1")
                             .bind(key)
