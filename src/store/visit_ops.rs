@@ -217,3 +217,113 @@ impl Store {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{all_dbs, request};
+    use super::*;
+    use crate::store::{Booking, NewVisit};
+    use ivr_core::flow::Call;
+
+    fn visit(protocol: &str, reservation_id: i64, at: &str, capacity: u32) -> NewVisit {
+        NewVisit {
+            protocol: protocol.into(),
+            reservation_id: Some(reservation_id),
+            client_code: "42".into(),
+            slot: Slot::parse(at).unwrap(),
+            capacity,
+            to_erp: false,
+        }
+    }
+
+    /// Says where the visit went, to the request's number or its chat.
+    fn tell() -> Tell {
+        Box::new(|v: &Visit, r: &Reservation| {
+            Some(match r.call_sid.strip_prefix(super::super::CHAT_KEY_PREFIX) {
+                Some(wa_id) => Notice::Chat {
+                    wa_id: wa_id.into(),
+                    payload: format!("{{\"to\":\"{wa_id}\",\"at\":\"{}\"}}", v.slot),
+                },
+                None => Notice::Sms {
+                    phone: r.request.phone.clone()?,
+                    body: format!("{} {}", v.protocol, v.slot),
+                },
+            })
+        })
+    }
+
+    /// A ledger row made by call (or chat) `sid`.
+    async fn ledger_row(s: &Store, sid: &str, code: &str) -> i64 {
+        let call = Call::new(None);
+        s.create_call(sid, &call, "x", 1).await.unwrap();
+        s.advance_call(sid, 1, &call, "y", Some(&request(code)), 2)
+            .await
+            .unwrap();
+        let code = ivr_core::domain::ClientCode::parse(code).unwrap();
+        s.reservation_by_code(&code).await.unwrap().unwrap().id
+    }
+
+    fn moved(to: &str) -> VisitChange {
+        VisitChange::Move {
+            to: Slot::parse(to).unwrap(),
+            capacity: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_change_writes_its_own_message_with_it_and_a_refused_one_writes_none() {
+        for db in all_dbs().await {
+            let s = &db.store;
+            let by_call = ledger_row(s, "CA1", "42").await;
+            let by_chat = ledger_row(s, "wa:5548999991111", "43").await;
+            let (a, b, c) = ("2027-03-10/morning", "2027-03-10/afternoon", "2027-03-11/morning");
+            let booked = |x: Booking| matches!(x, Booking::Booked(_));
+            assert!(booked(s.book_visit(visit("P1", by_call, a, 2), 3).await.unwrap()));
+            assert!(booked(s.book_visit(visit("P2", by_chat, b, 1), 3).await.unwrap()));
+
+            // Two moves, two messages (the second one's kind its own).
+            let r = s.change_visit("P1", moved(c), 10, tell()).await.unwrap();
+            assert!(matches!(r, VisitChanged::Done { told: true, .. }), "{r:?}");
+            let r = s.change_visit("P1", moved(a), 11, tell()).await.unwrap();
+            assert!(matches!(r, VisitChanged::Done { told: true, .. }), "{r:?}");
+            let r = s.change_visit("P1", moved(a), 12, tell()).await.unwrap();
+            assert!(matches!(r, VisitChanged::Unchanged(_)), "{r:?}");
+            // P2 holds b's one place: refused, nothing written.
+            let r = s.change_visit("P1", moved(b), 13, tell()).await.unwrap();
+            assert!(matches!(r, VisitChanged::Full), "{r:?}");
+            let r = s.change_visit("P9", moved(b), 13, tell()).await.unwrap();
+            assert!(matches!(r, VisitChanged::NotFound), "{r:?}");
+            let mut sms = s.list_messages(None, 10).await.unwrap();
+            sms.reverse();
+            let kinds: Vec<&str> = sms.iter().map(|m| m.kind.as_str()).collect();
+            assert_eq!(kinds, ["visit_moved:10", "visit_moved:11"], "{:?}", s.backend());
+            assert_eq!(sms[0].body, format!("P1 {c}"));
+            assert_eq!(sms[1].body, format!("P1 {a}"));
+            assert_eq!(sms[0].reservation_id, by_call);
+
+            // A chat's client is told in the chat; a cancelled visit's place
+            // goes back, and it is not cancelled twice.
+            let r = s.change_visit("P2", VisitChange::Cancel, 20, tell()).await.unwrap();
+            assert!(matches!(r, VisitChanged::Done { told: true, .. }), "{r:?}");
+            let replies = s.list_chat_replies(None, 10).await.unwrap();
+            assert_eq!(replies.len(), 1);
+            assert_eq!(replies[0].wa_id, "5548999991111");
+            assert!(replies[0].payload.contains(b), "{}", replies[0].payload);
+            let r = s.change_visit("P2", VisitChange::Cancel, 21, tell()).await.unwrap();
+            assert!(matches!(r, VisitChanged::NotFound), "{r:?}");
+            let day = Slot::parse(b).unwrap().day;
+            assert_eq!(s.period_use(day, day).await.unwrap()[1].booked, 0);
+            assert_eq!(s.list_messages(None, 10).await.unwrap().len(), 2);
+
+            // Nobody to tell: changed all the same, nothing written.
+            let quiet: Tell = Box::new(|_: &Visit, _: &Reservation| None);
+            let r = s.change_visit("P1", VisitChange::Cancel, 30, quiet).await.unwrap();
+            assert!(matches!(r, VisitChanged::Done { told: false, .. }), "{r:?}");
+            assert_eq!(s.list_messages(None, 10).await.unwrap().len(), 2);
+
+            // Both cancelled: both requests wait for a call.
+            let waiting = s.reserved_without_visit(10).await.unwrap();
+            assert_eq!(waiting.len(), 0, "their ledger rows are pending, not done");
+        }
+    }
+}
