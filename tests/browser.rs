@@ -6,3 +6,7 @@
 mod console_browser;
 #[path = "it/console_walks.rs"]
 mod console_walks;
+#[path = "it/agenda_browser.rs"]
+mod agenda_browser;
+#[path = "it/visit_seed.rs"]
+mod visit_seed;

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// chromedriver, killed with the test.
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -23,7 +23,7 @@ impl Drop for Driver {
     }
 }
 
-fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+pub(crate) fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     std::env::var_os(env)
         .map(PathBuf::from)
         .into_iter()
@@ -31,7 +31,7 @@ fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-async fn start_driver(chromedriver: &Path) -> Result<(Driver, String), String> {
+pub(crate) async fn start_driver(chromedriver: &Path) -> Result<(Driver, String), String> {
     let port = test_support::proc::free_port();
     let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
@@ -53,7 +53,7 @@ async fn start_driver(chromedriver: &Path) -> Result<(Driver, String), String> {
     Ok((driver, format!("http://127.0.0.1:{port}")))
 }
 
-async fn browser(webdriver: &str, chromium: &Path, profile: &Path) -> Result<Client, String> {
+pub(crate) async fn browser(webdriver: &str, chromium: &Path, profile: &Path) -> Result<Client, String> {
     let args = [
         "--headless".to_string(),
         "--no-sandbox".into(),
@@ -83,7 +83,7 @@ async fn browser(webdriver: &str, chromium: &Path, profile: &Path) -> Result<Cli
 
 /// The text of `css`, once the page shows it (a click's navigation may still
 /// be on its way).
-async fn text(c: &Client, css: &str) -> String {
+pub(crate) async fn text(c: &Client, css: &str) -> String {
     let found = c
         .wait()
         .at_most(Duration::from_secs(10))
@@ -99,7 +99,7 @@ async fn text(c: &Client, css: &str) -> String {
 }
 
 /// The element with this id, once the page shows it.
-async fn by_id(
+pub(crate) async fn by_id(
     c: &Client,
     id: &str,
 ) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
@@ -109,7 +109,7 @@ async fn by_id(
         .await
 }
 
-async fn shot(c: &Client, dir: &Path, name: &str) {
+pub(crate) async fn shot(c: &Client, dir: &Path, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(dir.join(name), png).expect("write the screenshot");
 }
@@ -282,7 +282,7 @@ async fn wait_dead(app: &test_support::TestApp) -> i64 {
     }
 }
 
-fn tempdir(name: &str) -> PathBuf {
+pub(crate) fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ozmap-ivr-{name}-{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -70,6 +70,7 @@ mod security;
 mod signatures;
 mod sms;
 mod stall;
+mod visit_seed;
 mod visits_admin;
 mod webhooks;
 mod whatsapp;

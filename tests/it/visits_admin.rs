@@ -7,7 +7,7 @@
 
 use crate::BIN;
 use serde_json::{Value, json};
-use sqlx::Connection;
+use crate::visit_seed::book;
 use test_support::*;
 
 const ADMIN: &str = "visits-admin-token-55210";
@@ -44,38 +44,6 @@ async fn reserved() -> (TestApp, i64, String) {
     let id = rows[0]["id"].as_i64().unwrap();
     let protocol = rows[0]["protocol"].as_str().unwrap().to_string();
     (app, id, protocol)
-}
-
-/// Books a visit in the store as the booking step does: the period's place
-/// taken against `capacity`, the visit written.
-async fn book(app: &TestApp, protocol: &str, reservation: Option<i64>, slot: (&str, &str), cap: i64) {
-    sqlx::any::install_default_drivers();
-    let mut c = sqlx::AnyConnection::connect(&app.db.url).await.unwrap();
-    sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut c).await.ok();
-    let mut tx = c.begin().await.unwrap();
-    sqlx::query(
-        "INSERT INTO visit_periods (day, period, booked, capacity) VALUES ($1, $2, 1, $3) \
-         ON CONFLICT (day, period) DO UPDATE SET booked = visit_periods.booked + 1",
-    )
-    .bind(slot.0)
-    .bind(slot.1)
-    .bind(cap)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO visits (protocol, reservation_id, client_code, day, period, status, \
-         erp_status, next_attempt_at, created_at, updated_at) \
-         VALUES ($1, $2, '123|123', $3, $4, 'booked', 'none', 1, 1, 1)",
-    )
-    .bind(protocol)
-    .bind(reservation)
-    .bind(slot.0)
-    .bind(slot.1)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
 }
 
 async fn admin_get(app: &TestApp, path: &str) -> (u16, String) {
