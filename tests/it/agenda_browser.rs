@@ -126,6 +126,9 @@ async fn an_operator_moves_and_cancels_a_visit_in_chromium() {
             .await?;
         assert!(width.as_i64().unwrap_or(9999) <= 400, "wider than a phone: {width}");
         shot(&c, &shots, "agenda-3-phone.png").await;
+        c.execute("document.getElementById('visits').scrollIntoView()", vec![])
+            .await?;
+        shot(&c, &shots, "agenda-3-phone-visits.png").await;
 
         let cancel = format!("#visit-{} form.cancel", first.1);
         c.find(Locator::Css(&format!("{cancel} input[name=for_good]")))

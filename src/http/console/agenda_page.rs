@@ -26,6 +26,7 @@ pub(crate) struct AgendaLabels {
     pub go: &'static str,
     pub periods: &'static str,
     pub day: &'static str,
+    pub period: &'static str,
     pub morning: &'static str,
     pub afternoon: &'static str,
     pub unknown_capacity: &'static str,
@@ -62,6 +63,7 @@ const PT: AgendaLabels = AgendaLabels {
     go: "Ver",
     periods: "Ocupação por dia e período (agendadas / capacidade)",
     day: "Dia",
+    period: "Período",
     morning: "Manhã",
     afternoon: "Tarde",
     unknown_capacity: "—",
@@ -105,6 +107,7 @@ const EN: AgendaLabels = AgendaLabels {
     go: "Show",
     periods: "Use per day and period (booked / capacity)",
     day: "Day",
+    period: "Period",
     morning: "Morning",
     afternoon: "Afternoon",
     unknown_capacity: "—",
@@ -263,7 +266,7 @@ fn visit_card(v: &VisitView, l: &AgendaLabels, csrf: &str, from: Day) -> Markup 
                         input type="date" name="day" value=(v.day) required;
                     }
                     " "
-                    select name="period" aria-label=(l.status) {
+                    select name="period" aria-label=(l.period) {
                         option value="manha" selected[v.period == "morning"] { (l.morning) }
                         option value="tarde" selected[v.period == "afternoon"] { (l.afternoon) }
                     }

@@ -34,7 +34,8 @@ input,select{font:inherit;padding:.3rem;max-width:100%}
 .dead{color:#c53030;font-weight:bold}.note{font-size:.8rem;color:#4a5568}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.4rem 0}
 dt{color:#4a5568}
-.visits{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));gap:.5rem}
+.visits{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(290px,100%),1fr));gap:.5rem}
+.visit dd{margin:0;overflow-wrap:anywhere}
 .visit{border:1px solid #e2e8f0;border-radius:4px;padding:.4rem .6rem}
 .visit h3{font-size:.95rem;margin:.1rem 0}.visit form{margin:.4rem 0}
 ";
