@@ -120,10 +120,9 @@ fn contact(r: Option<&Reservation>) -> (String, &'static str) {
 /// The box's name and the port a ledger row reserved.
 fn box_and_port(r: Option<&Reservation>) -> (Option<String>, Option<i64>) {
     match r.and_then(|r| r.outcome.as_ref()) {
-        Some(ReservationOutcome::Reserved(p) | ReservationOutcome::Existing(p)) => (
-            p.box_name.as_ref().map(|b| b.as_str().to_string()),
-            p.port,
-        ),
+        Some(ReservationOutcome::Reserved(p) | ReservationOutcome::Existing(p)) => {
+            (p.box_name.as_ref().map(|b| b.as_str().to_string()), p.port)
+        }
         _ => (None, None),
     }
 }
@@ -470,11 +469,13 @@ pub(crate) async fn client_implanted(
     let Some(id) = visit.reservation_id else {
         return Ok(None);
     };
-    Ok(property_of(store, id).await?.map(|property_id| ImplantWish {
-        reservation_id: id,
-        property_id,
-        queued: false,
-    }))
+    Ok(property_of(store, id)
+        .await?
+        .map(|property_id| ImplantWish {
+            reservation_id: id,
+            property_id,
+            queued: false,
+        }))
 }
 
 #[cfg(test)]
@@ -503,8 +504,16 @@ mod tests {
             parse_slot("2026-12-10", "manha").unwrap(),
             slot("2026-12-10/morning")
         );
-        assert!(parse_slot("10/12/2026", "manha").unwrap_err().contains("YYYY-MM-DD"));
-        assert!(parse_slot("2026-12-10", "noite").unwrap_err().contains("tarde"));
+        assert!(
+            parse_slot("10/12/2026", "manha")
+                .unwrap_err()
+                .contains("YYYY-MM-DD")
+        );
+        assert!(
+            parse_slot("2026-12-10", "noite")
+                .unwrap_err()
+                .contains("tarde")
+        );
         assert!(parse_slot("2026-02-30", "tarde").is_err());
     }
 }

@@ -26,9 +26,9 @@ pub(crate) use messages::{
 };
 pub use messages::{MessagesArgs, run as messages};
 pub use privacy::{PrivacyArgs, run as privacy};
-pub use visits::{VisitsArgs, run as visits};
-pub(crate) use visits::range as visit_range;
 pub(crate) use privacy::{export as export_subject, subject as privacy_subject};
+pub(crate) use visits::range as visit_range;
+pub use visits::{VisitsArgs, run as visits};
 
 use crate::config::{DatabaseArgs, OzmapArgs};
 use crate::store::{LedgerStatus, Reservation, now_ms};

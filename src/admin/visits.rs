@@ -72,7 +72,11 @@ fn day(raw: &str) -> anyhow::Result<Day> {
 
 /// The range of a list: `from` (default today) to `to` (default 13 days on),
 /// at most [`MAX_DAYS`] days, `to` not before `from`.
-pub(crate) fn range(today: Day, from: Option<&str>, to: Option<&str>) -> anyhow::Result<(Day, Day)> {
+pub(crate) fn range(
+    today: Day,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<(Day, Day)> {
     let from = from.map(day).transpose()?.unwrap_or(today);
     let to = to.map(day).transpose()?.unwrap_or(from.plus(13));
     let span = to.days_since_epoch() - from.days_since_epoch();
@@ -91,7 +95,11 @@ fn table(a: &AgendaView) -> String {
         "{:<10}  {:<9}  {:>6}\n",
         "DAY", "PERIOD", "BOOKED"
     ));
-    for p in a.periods.iter().filter(|p| p.booked > 0 || p.capacity.is_some()) {
+    for p in a
+        .periods
+        .iter()
+        .filter(|p| p.booked > 0 || p.capacity.is_some())
+    {
         let cap = p.capacity.map_or("?".to_string(), |c| c.to_string());
         out.push_str(&format!(
             "{:<10}  {:<9}  {:>6}\n",
@@ -139,7 +147,10 @@ fn table(a: &AgendaView) -> String {
 
 fn said(what: &str, c: &Changed) -> String {
     let v = &c.visit;
-    let mut out = format!("visit {} {what}: {} {} ({})\n", v.protocol, v.day, v.period, v.status);
+    let mut out = format!(
+        "visit {} {what}: {} {} ({})\n",
+        v.protocol, v.day, v.period, v.status
+    );
     if c.told {
         out.push_str(&format!("the client is told by {}\n", v.channel));
     }
@@ -189,9 +200,10 @@ pub async fn run(args: VisitsArgs) -> anyhow::Result<String> {
                 agenda::cancel_visit(&store, &prompts()?, protocol.trim(), *for_good, now).await?;
             ("cancelled", c)
         }
-        VisitsCommand::Done { protocol } => {
-            ("done", agenda::mark_done(&store, protocol.trim(), now).await?)
-        }
+        VisitsCommand::Done { protocol } => (
+            "done",
+            agenda::mark_done(&store, protocol.trim(), now).await?,
+        ),
     };
     Ok(if args.json {
         serde_json::to_string_pretty(&changed.1)? + "\n"
@@ -208,11 +220,19 @@ mod tests {
     fn a_list_runs_from_today_for_two_weeks_and_a_bad_range_is_refused() {
         let today = Day::parse("2026-12-07").unwrap();
         let (f, t) = range(today, None, None).unwrap();
-        assert_eq!((f.to_string(), t.to_string()), ("2026-12-07".into(), "2026-12-20".into()));
+        assert_eq!(
+            (f.to_string(), t.to_string()),
+            ("2026-12-07".into(), "2026-12-20".into())
+        );
         let (f, t) = range(today, Some("2026-12-10"), Some("2026-12-10")).unwrap();
         assert_eq!(f, t);
         assert!(range(today, Some("2026-12-10"), Some("2026-12-09")).is_err());
         assert!(range(today, Some("2026-01-01"), Some("2026-12-31")).is_err());
-        assert!(range(today, Some("amanhã"), None).unwrap_err().to_string().contains("YYYY-MM-DD"));
+        assert!(
+            range(today, Some("amanhã"), None)
+                .unwrap_err()
+                .to_string()
+                .contains("YYYY-MM-DD")
+        );
     }
 }

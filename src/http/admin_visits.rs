@@ -87,8 +87,7 @@ pub(crate) async fn list(
     fn blank(s: &Option<String>) -> Option<&str> {
         s.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
-    let (from, to) = match crate::admin::visit_range(today(&state), blank(&q.from), blank(&q.to))
-    {
+    let (from, to) = match crate::admin::visit_range(today(&state), blank(&q.from), blank(&q.to)) {
         Ok(r) => r,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
@@ -111,16 +110,15 @@ pub(crate) struct CancelBody {
     for_good: bool,
 }
 
-/// A JSON body, or a 400 saying what is wrong with it (an empty body is the
-/// default, where there is one).
-fn body<T: serde::de::DeserializeOwned>(raw: &[u8], default: Option<T>) -> Result<T, HttpResponse> {
+/// A JSON body, or what is wrong with it (for a 400); an empty body is the
+/// default, where there is one.
+fn body<T: serde::de::DeserializeOwned>(raw: &[u8], default: Option<T>) -> Result<T, String> {
     if raw.iter().all(u8::is_ascii_whitespace)
         && let Some(d) = default
     {
         return Ok(d);
     }
-    serde_json::from_slice(raw)
-        .map_err(|e| json_error(StatusCode::BAD_REQUEST, &format!("bad JSON body: {e}")))
+    serde_json::from_slice(raw).map_err(|e| format!("bad JSON body: {e}"))
 }
 
 /// `POST /admin/visits/{protocol}/{move|cancel|done}`.
@@ -138,7 +136,7 @@ pub(crate) async fn act(
         "move" => {
             let b: MoveBody = match body(&raw, None) {
                 Ok(b) => b,
-                Err(res) => return res,
+                Err(e) => return json_error(StatusCode::BAD_REQUEST, &e),
             };
             let to = match agenda::parse_slot(&b.day, &b.period) {
                 Ok(s) => s,
@@ -150,7 +148,7 @@ pub(crate) async fn act(
         "cancel" => {
             let b: CancelBody = match body(&raw, Some(CancelBody::default())) {
                 Ok(b) => b,
-                Err(res) => return res,
+                Err(e) => return json_error(StatusCode::BAD_REQUEST, &e),
             };
             agenda::cancel_visit(store, &state.prompts, protocol, b.for_good, now).await
         }

@@ -27,9 +27,9 @@ mod messages;
 mod privacy;
 mod schema;
 mod signatures;
+mod visit_ops;
 #[allow(dead_code)] // Wired by the visit step (issue 25).
 mod visits;
-mod visit_ops;
 mod whatsapp;
 
 pub(crate) use funnel::{CallOutcome, CallTrace};
@@ -39,9 +39,9 @@ pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
 pub(crate) use schema::schema_versions;
+pub(crate) use visit_ops::{Notice, Tell, VisitChange, VisitChanged};
 #[allow(unused_imports)] // Wired by the visit step (issue 25).
 pub(crate) use visits::{Booking, Moved, NewVisit, PeriodUse, Visit, VisitStatus};
-pub(crate) use visit_ops::{Notice, Tell, VisitChange, VisitChanged};
 pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 

@@ -39,7 +39,10 @@ impl std::fmt::Debug for Notice {
 pub(crate) enum VisitChange {
     /// To another period (its place taken against `capacity`, see
     /// [`Store::move_visit`]).
-    Move { to: Slot, capacity: Option<u32> },
+    Move {
+        to: Slot,
+        capacity: Option<u32>,
+    },
     Cancel,
 }
 
@@ -69,10 +72,7 @@ pub(crate) enum VisitChanged {
     Unchanged(Visit),
 }
 
-async fn reservation_on(
-    c: &mut AnyConnection,
-    id: i64,
-) -> Result<Option<Reservation>, StoreError> {
+async fn reservation_on(c: &mut AnyConnection, id: i64) -> Result<Option<Reservation>, StoreError> {
     let row = sqlx::query(AssertSqlSafe(format!(
         "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = $1"
     )))
@@ -239,16 +239,18 @@ mod tests {
     /// Says where the visit went, to the request's number or its chat.
     fn tell() -> Tell {
         Box::new(|v: &Visit, r: &Reservation| {
-            Some(match r.call_sid.strip_prefix(super::super::CHAT_KEY_PREFIX) {
-                Some(wa_id) => Notice::Chat {
-                    wa_id: wa_id.into(),
-                    payload: format!("{{\"to\":\"{wa_id}\",\"at\":\"{}\"}}", v.slot),
+            Some(
+                match r.call_sid.strip_prefix(super::super::CHAT_KEY_PREFIX) {
+                    Some(wa_id) => Notice::Chat {
+                        wa_id: wa_id.into(),
+                        payload: format!("{{\"to\":\"{wa_id}\",\"at\":\"{}\"}}", v.slot),
+                    },
+                    None => Notice::Sms {
+                        phone: r.request.phone.clone()?,
+                        body: format!("{} {}", v.protocol, v.slot),
+                    },
                 },
-                None => Notice::Sms {
-                    phone: r.request.phone.clone()?,
-                    body: format!("{} {}", v.protocol, v.slot),
-                },
-            })
+            )
         })
     }
 
@@ -276,10 +278,18 @@ mod tests {
             let s = &db.store;
             let by_call = ledger_row(s, "CA1", "42").await;
             let by_chat = ledger_row(s, "wa:5548999991111", "43").await;
-            let (a, b, c) = ("2027-03-10/morning", "2027-03-10/afternoon", "2027-03-11/morning");
+            let (a, b, c) = (
+                "2027-03-10/morning",
+                "2027-03-10/afternoon",
+                "2027-03-11/morning",
+            );
             let booked = |x: Booking| matches!(x, Booking::Booked(_));
-            assert!(booked(s.book_visit(visit("P1", by_call, a, 2), 3).await.unwrap()));
-            assert!(booked(s.book_visit(visit("P2", by_chat, b, 1), 3).await.unwrap()));
+            assert!(booked(
+                s.book_visit(visit("P1", by_call, a, 2), 3).await.unwrap()
+            ));
+            assert!(booked(
+                s.book_visit(visit("P2", by_chat, b, 1), 3).await.unwrap()
+            ));
 
             // Two moves, two messages (the second one's kind its own).
             let r = s.change_visit("P1", moved(c), 10, tell()).await.unwrap();
@@ -296,20 +306,31 @@ mod tests {
             let mut sms = s.list_messages(None, 10).await.unwrap();
             sms.reverse();
             let kinds: Vec<&str> = sms.iter().map(|m| m.kind.as_str()).collect();
-            assert_eq!(kinds, ["visit_moved:10", "visit_moved:11"], "{:?}", s.backend());
+            assert_eq!(
+                kinds,
+                ["visit_moved:10", "visit_moved:11"],
+                "{:?}",
+                s.backend()
+            );
             assert_eq!(sms[0].body, format!("P1 {c}"));
             assert_eq!(sms[1].body, format!("P1 {a}"));
             assert_eq!(sms[0].reservation_id, by_call);
 
             // A chat's client is told in the chat; a cancelled visit's place
             // goes back, and it is not cancelled twice.
-            let r = s.change_visit("P2", VisitChange::Cancel, 20, tell()).await.unwrap();
+            let r = s
+                .change_visit("P2", VisitChange::Cancel, 20, tell())
+                .await
+                .unwrap();
             assert!(matches!(r, VisitChanged::Done { told: true, .. }), "{r:?}");
             let replies = s.list_chat_replies(None, 10).await.unwrap();
             assert_eq!(replies.len(), 1);
             assert_eq!(replies[0].wa_id, "5548999991111");
             assert!(replies[0].payload.contains(b), "{}", replies[0].payload);
-            let r = s.change_visit("P2", VisitChange::Cancel, 21, tell()).await.unwrap();
+            let r = s
+                .change_visit("P2", VisitChange::Cancel, 21, tell())
+                .await
+                .unwrap();
             assert!(matches!(r, VisitChanged::NotFound), "{r:?}");
             let day = Slot::parse(b).unwrap().day;
             assert_eq!(s.period_use(day, day).await.unwrap()[1].booked, 0);
@@ -317,7 +338,10 @@ mod tests {
 
             // Nobody to tell: changed all the same, nothing written.
             let quiet: Tell = Box::new(|_: &Visit, _: &Reservation| None);
-            let r = s.change_visit("P1", VisitChange::Cancel, 30, quiet).await.unwrap();
+            let r = s
+                .change_visit("P1", VisitChange::Cancel, 30, quiet)
+                .await
+                .unwrap();
             assert!(matches!(r, VisitChanged::Done { told: false, .. }), "{r:?}");
             assert_eq!(s.list_messages(None, 10).await.unwrap().len(), 2);
 

@@ -30,7 +30,12 @@ async fn ledger(base: &str) -> Vec<(i64, String)> {
         .unwrap();
     let mut out: Vec<(i64, String)> = rows
         .iter()
-        .map(|r| (r["id"].as_i64().unwrap(), r["protocol"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["id"].as_i64().unwrap(),
+                r["protocol"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     out.reverse();
     out
@@ -39,7 +44,10 @@ async fn ledger(base: &str) -> Vec<(i64, String)> {
 #[tokio::test]
 async fn an_operator_moves_and_cancels_a_visit_in_chromium() {
     let (Some(chromium), Some(chromedriver)) = (
-        find("CHROME", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]),
+        find(
+            "CHROME",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        ),
         find("CHROMEDRIVER", &["/usr/bin/chromedriver"]),
     ) else {
         eprintln!("SKIPPED an_operator_moves_and_cancels_a_visit_in_chromium: no Chromium");
@@ -94,7 +102,10 @@ async fn an_operator_moves_and_cancels_a_visit_in_chromium() {
         let form = format!("#visit-{} form.move", first.1);
         let select = c.find(Locator::Css(&format!("{form} select"))).await?;
         select.select_by_value("tarde").await?;
-        c.find(Locator::Css(&format!("{form} button"))).await?.click().await?;
+        c.find(Locator::Css(&format!("{form} button")))
+            .await?
+            .click()
+            .await?;
         let error = text(&c, "#agenda-error").await;
         assert!(error.contains("lotado"), "{error}");
         shot(&c, &shots, "agenda-2-full.png").await;
@@ -113,9 +124,15 @@ async fn an_operator_moves_and_cancels_a_visit_in_chromium() {
             .await?
             .select_by_value("manha")
             .await?;
-        c.find(Locator::Css(&format!("{form} button"))).await?.click().await?;
+        c.find(Locator::Css(&format!("{form} button")))
+            .await?
+            .click()
+            .await?;
         let flash = text(&c, "#flash").await;
-        assert!(flash.contains("remarcada") && flash.contains("avisado"), "{flash}");
+        assert!(
+            flash.contains("remarcada") && flash.contains("avisado"),
+            "{flash}"
+        );
         assert_eq!(text(&c, &format!("#use-{D1}-morning")).await, "0 / 2");
         assert_eq!(text(&c, &format!("#use-{D2}-morning")).await, "1 / 2");
 
@@ -124,7 +141,10 @@ async fn an_operator_moves_and_cancels_a_visit_in_chromium() {
         let width: Value = c
             .execute("return document.documentElement.scrollWidth", vec![])
             .await?;
-        assert!(width.as_i64().unwrap_or(9999) <= 400, "wider than a phone: {width}");
+        assert!(
+            width.as_i64().unwrap_or(9999) <= 400,
+            "wider than a phone: {width}"
+        );
         shot(&c, &shots, "agenda-3-phone.png").await;
         c.execute("document.getElementById('visits').scrollIntoView()", vec![])
             .await?;
@@ -135,7 +155,10 @@ async fn an_operator_moves_and_cancels_a_visit_in_chromium() {
             .await?
             .click()
             .await?;
-        c.find(Locator::Css(&format!("{cancel} button"))).await?.click().await?;
+        c.find(Locator::Css(&format!("{cancel} button")))
+            .await?
+            .click()
+            .await?;
         let flash = text(&c, "#flash").await;
         assert!(flash.contains("cancelada de vez"), "{flash}");
         let waiting = text(&c, "#waiting").await;

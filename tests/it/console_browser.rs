@@ -53,7 +53,11 @@ pub(crate) async fn start_driver(chromedriver: &Path) -> Result<(Driver, String)
     Ok((driver, format!("http://127.0.0.1:{port}")))
 }
 
-pub(crate) async fn browser(webdriver: &str, chromium: &Path, profile: &Path) -> Result<Client, String> {
+pub(crate) async fn browser(
+    webdriver: &str,
+    chromium: &Path,
+    profile: &Path,
+) -> Result<Client, String> {
     let args = [
         "--headless".to_string(),
         "--no-sandbox".into(),

@@ -7,10 +7,19 @@ use test_support::TestApp;
 
 /// Books a visit in the store as the booking step does: the period's place
 /// taken against `capacity`, the visit written.
-pub(crate) async fn book(app: &TestApp, protocol: &str, reservation: Option<i64>, slot: (&str, &str), cap: i64) {
+pub(crate) async fn book(
+    app: &TestApp,
+    protocol: &str,
+    reservation: Option<i64>,
+    slot: (&str, &str),
+    cap: i64,
+) {
     sqlx::any::install_default_drivers();
     let mut c = sqlx::AnyConnection::connect(&app.db.url).await.unwrap();
-    sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut c).await.ok();
+    sqlx::query("PRAGMA busy_timeout = 5000")
+        .execute(&mut c)
+        .await
+        .ok();
     let mut tx = c.begin().await.unwrap();
     sqlx::query(
         "INSERT INTO visit_periods (day, period, booked, capacity) VALUES ($1, $2, 1, $3) \

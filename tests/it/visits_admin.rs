@@ -6,8 +6,8 @@
 //! and its period's place in `visit_periods`).
 
 use crate::BIN;
-use serde_json::{Value, json};
 use crate::visit_seed::book;
+use serde_json::{Value, json};
 use test_support::*;
 
 const ADMIN: &str = "visits-admin-token-55210";
@@ -85,7 +85,12 @@ async fn change_messages(app: &TestApp) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = rows
         .iter()
         .filter(|m| m["kind"].as_str().unwrap().starts_with("visit_"))
-        .map(|m| (m["kind"].as_str().unwrap().into(), m["body"].as_str().unwrap().into()))
+        .map(|m| {
+            (
+                m["kind"].as_str().unwrap().into(),
+                m["body"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     out.reverse();
     out
@@ -99,7 +104,11 @@ async fn operators_list_move_and_cancel_visits_and_the_client_is_told_once_per_c
     book(&app, "20270310-0009", None, (D1, "afternoon"), 1).await;
 
     // Behind the token.
-    let r = http().get(format!("{}/admin/visits", app.base_url)).send().await.unwrap();
+    let r = http()
+        .get(format!("{}/admin/visits", app.base_url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let (status, body) = admin_get(&app, "/admin/visits?from=10/03/2027").await;
     assert_eq!(status, 400, "{body}");
@@ -111,8 +120,16 @@ async fn operators_list_move_and_cancel_visits_and_the_client_is_told_once_per_c
     assert_eq!(period(&a, D1, "morning")["booked"], 1);
     assert_eq!(period(&a, D1, "morning")["capacity"], 2);
     assert_eq!(period(&a, D1, "afternoon")["capacity"], 1);
-    assert_eq!(period(&a, D2, "morning")["booked"], 0, "an empty period is listed");
-    let v = a["visits"].as_array().unwrap().iter().find(|v| v["protocol"] == protocol.as_str());
+    assert_eq!(
+        period(&a, D2, "morning")["booked"],
+        0,
+        "an empty period is listed"
+    );
+    let v = a["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["protocol"] == protocol.as_str());
     let v = v.unwrap_or_else(|| panic!("{body}"));
     assert_eq!(v["box_name"], "CTO-AGR-01");
     assert_eq!(v["port"], 3);
@@ -147,8 +164,14 @@ async fn operators_list_move_and_cancel_visits_and_the_client_is_told_once_per_c
     assert_eq!(told.len(), 2, "{told:?}");
     assert!(told[0].0.starts_with("visit_moved:"), "{told:?}");
     assert_ne!(told[0].0, told[1].0);
-    assert!(told[0].1.contains("quinta-feira, 11/03, de manhã"), "{told:?}");
-    assert!(told[1].1.contains("sexta-feira, 12/03, à tarde"), "{told:?}");
+    assert!(
+        told[0].1.contains("quinta-feira, 11/03, de manhã"),
+        "{told:?}"
+    );
+    assert!(
+        told[1].1.contains("sexta-feira, 12/03, à tarde"),
+        "{told:?}"
+    );
     assert!(told[1].1.contains(&protocol), "{told:?}");
 
     // The places followed the visit.
@@ -220,15 +243,22 @@ async fn the_command_moves_lists_and_marks_done_and_the_erp_reports_done_over_js
     assert_eq!(a["visits"][0]["box_name"], "CTO-AGR-01");
     assert_eq!(period(&a, D2, "afternoon")["booked"], 1);
     let (ok, out, _) = cli(&db, &["visits", "list", "--from", D1, "--to", D3]);
-    assert!(ok && out.contains(&protocol) && out.contains("***…00"), "{out}");
+    assert!(
+        ok && out.contains(&protocol) && out.contains("***…00"),
+        "{out}"
+    );
     assert!(!out.contains(CALLER), "{out}");
     assert_eq!(change_messages(&app).await.len(), 1);
 
     // The ERP's integration reports the visit done.
-    let (status, body) = admin_post(&app, &format!("/admin/visits/{protocol}/done"), json!({})).await;
+    let (status, body) =
+        admin_post(&app, &format!("/admin/visits/{protocol}/done"), json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["visit"]["status"], "done");
-    assert_eq!(body["implant"]["property_id"], app.sandbox.properties()[0]["id"]);
+    assert_eq!(
+        body["implant"]["property_id"],
+        app.sandbox.properties()[0]["id"]
+    );
     let (ok, _, err) = cli(&db, &["visits", "done", &protocol]);
     assert!(!ok && err.contains("no booked visit"), "{err}");
     let (ok, _, err) = cli(&db, &["visits", "cancel", &protocol]);
@@ -281,7 +311,12 @@ async fn page(app: &TestApp, cookie: Option<&str>, path: &str) -> (u16, String) 
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-async fn form(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+async fn form(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String, String) {
     let r = http()
         .post(format!("{}{path}", app.base_url))
         .header("Cookie", cookie)
@@ -320,13 +355,27 @@ async fn the_console_agenda_shows_moves_and_cancels_behind_a_session_and_its_csr
     let cookie = login(&app).await;
     let (status, dash) = page(&app, Some(&cookie), "/console").await;
     assert_eq!(status, 200);
-    assert!(dash.contains("href=\"/console/agenda?lang="), "the dashboard links the agenda");
+    assert!(
+        dash.contains("href=\"/console/agenda?lang="),
+        "the dashboard links the agenda"
+    );
     let (status, body) = page(&app, Some(&cookie), &agenda).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Agenda de visitas"), "pt-BR by default");
-    assert!(body.contains(&protocol) && body.contains("CTO-AGR-01 / 3"), "{body}");
-    assert!(body.contains("***…00") && !body.contains(CALLER), "the number masked");
-    assert!(body.contains(&format!("id=\"use-{D1}-afternoon\"><span class=\"dead\">1 / 1")), "{body}");
+    assert!(
+        body.contains(&protocol) && body.contains("CTO-AGR-01 / 3"),
+        "{body}"
+    );
+    assert!(
+        body.contains("***…00") && !body.contains(CALLER),
+        "the number masked"
+    );
+    assert!(
+        body.contains(&format!(
+            "id=\"use-{D1}-afternoon\"><span class=\"dead\">1 / 1"
+        )),
+        "{body}"
+    );
     let csrf = csrf_of(&body);
     let mv = format!("/console/agenda/{protocol}/move");
 
@@ -348,13 +397,26 @@ async fn the_console_agenda_shows_moves_and_cancels_behind_a_session_and_its_csr
         &app,
         &cookie,
         &mv,
-        &[("csrf", &csrf), ("from", D1), ("day", D1), ("period", "tarde")],
+        &[
+            ("csrf", &csrf),
+            ("from", D1),
+            ("day", D1),
+            ("period", "tarde"),
+        ],
     )
     .await;
     assert_eq!(status, 409);
-    assert!(body.contains("agenda-error") && body.contains("lotado"), "{body}");
-    let (status, _, body) =
-        form(&app, &cookie, &mv, &[("csrf", &csrf), ("day", "amanhã"), ("period", "tarde")]).await;
+    assert!(
+        body.contains("agenda-error") && body.contains("lotado"),
+        "{body}"
+    );
+    let (status, _, body) = form(
+        &app,
+        &cookie,
+        &mv,
+        &[("csrf", &csrf), ("day", "amanhã"), ("period", "tarde")],
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(body.contains("AAAA-MM-DD"), "{body}");
 
@@ -363,19 +425,31 @@ async fn the_console_agenda_shows_moves_and_cancels_behind_a_session_and_its_csr
         &app,
         &cookie,
         &mv,
-        &[("csrf", &csrf), ("from", D1), ("day", D2), ("period", "manha")],
+        &[
+            ("csrf", &csrf),
+            ("from", D1),
+            ("day", D2),
+            ("period", "manha"),
+        ],
     )
     .await;
     assert_eq!(status, 303);
     let (_, body) = page(&app, Some(&cookie), &to).await;
-    assert!(body.contains(&format!("Visita {protocol} remarcada. O cliente será avisado.")), "{body}");
+    assert!(
+        body.contains(&format!(
+            "Visita {protocol} remarcada. O cliente será avisado."
+        )),
+        "{body}"
+    );
     let cancel = format!("/console/agenda/{protocol}/cancel");
-    let (status, to, _) =
-        form(&app, &cookie, &cancel, &[("csrf", &csrf), ("from", D1)]).await;
+    let (status, to, _) = form(&app, &cookie, &cancel, &[("csrf", &csrf), ("from", D1)]).await;
     assert_eq!(status, 303);
     let (_, body) = page(&app, Some(&cookie), &to).await;
     assert!(body.contains("cancelada"), "{body}");
-    assert!(body.contains("Porta reservada, sem visita agendada (1)"), "{body}");
+    assert!(
+        body.contains("Porta reservada, sem visita agendada (1)"),
+        "{body}"
+    );
     let told = change_messages(&app).await;
     assert_eq!(told.len(), 2, "{told:?}");
     let (status, _, body) = form(&app, &cookie, &cancel, &[("csrf", &csrf)]).await;

@@ -53,7 +53,13 @@ fn first_day(state: &AppState, from: Option<&str>) -> Result<Day, ConsoleError> 
 
 async fn load(state: &AppState, from: Day) -> Result<AgendaView, ConsoleError> {
     let rules = agenda_rules(state);
-    Ok(agenda::agenda(state.store(), from, from.plus(PAGE_DAYS - 1), rules.as_ref()).await?)
+    Ok(agenda::agenda(
+        state.store(),
+        from,
+        from.plus(PAGE_DAYS - 1),
+        rules.as_ref(),
+    )
+    .await?)
 }
 
 /// `GET /console/agenda`.
@@ -156,9 +162,7 @@ fn status(code: StatusCode, body: maud::Markup) -> HttpResponse {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'.' | b'_' => {
-                (b as char).to_string()
-            }
+            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'.' | b'_' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -215,7 +215,9 @@ fn use_cell(p: Option<&PeriodView>, l: &AgendaLabels) -> Markup {
     match p {
         None => html! { td.note { "·" } },
         Some(p) => {
-            let cap = p.capacity.map_or(l.unknown_capacity.to_string(), |c| c.to_string());
+            let cap = p
+                .capacity
+                .map_or(l.unknown_capacity.to_string(), |c| c.to_string());
             let full = p.capacity.is_some_and(|c| p.booked >= c && c > 0);
             html! {
                 td.use-cell id={"use-" (p.day) "-" (p.period)} {
