@@ -346,7 +346,7 @@ pub(crate) struct PrivacyLabels {
     pub confirm_title: &'static str,
     /// The rows found, in the order of the counts: calls, reservations, SMS,
     /// WhatsApp replies, WhatsApp messages received, cached addresses.
-    pub tables: [&'static str; 6],
+    pub tables: [&'static str; 7],
     pub kept_note: &'static str,
     pub confirm: &'static str,
     /// The console's link to this page.
@@ -377,6 +377,7 @@ static PRIVACY_PT: PrivacyLabels = PrivacyLabels {
         "Respostas no WhatsApp",
         "Mensagens recebidas no WhatsApp",
         "Endereços em cache",
+        "Visitas técnicas",
     ],
     kept_note: "Não pode ser desfeito. Fica um registro de auditoria sem o telefone nem o código.",
     confirm: "Apagar definitivamente",
@@ -406,6 +407,7 @@ static PRIVACY_EN: PrivacyLabels = PrivacyLabels {
         "WhatsApp replies",
         "WhatsApp messages received",
         "Cached addresses",
+        "Technicians' visits",
     ],
     kept_note: "This cannot be undone. An audit line stays, without the phone number or the code.",
     confirm: "Erase for good",

@@ -36,7 +36,7 @@ enum Shown {
     Error(String),
     /// The erase confirmation: the counts of what would go.
     Confirm {
-        counts: [usize; 6],
+        counts: [usize; 7],
     },
     Done(String),
 }
@@ -115,6 +115,7 @@ pub(crate) async fn act(
                 d.chat_replies.len(),
                 d.chat_inbox.len(),
                 d.geocodes.len(),
+                d.visits.len(),
             ];
             Ok(page(Shown::Confirm { counts }))
         }
@@ -134,6 +135,7 @@ fn erased(p: &PrivacyLabels, e: &crate::store::Erasure) -> String {
         e.chat_replies,
         e.chat_inbox,
         e.geocodes,
+        e.visits,
     ];
     let mut out = format!("{} (#{})\n", p.erased, e.audit_id.unwrap_or_default());
     for (name, n) in p.tables.iter().zip(counts) {
