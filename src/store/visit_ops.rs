@@ -6,9 +6,9 @@
 //! outbox, to the request's mobile number) for a call, a WhatsApp reply (the
 //! `whatsapp_outbox`) for a chat. The SMS outbox is unique per
 //! `(reservation_id, kind)`: each change has its own kind,
-//! `visit_moved:<ms>` or `visit_cancelled:<ms>` (the visit's `updated_at`
-//! after the change), so two moves are two messages and a change retried is
-//! still one.
+//! `visit_moved:<ms>:<slot>` or `visit_cancelled:<ms>:<slot>` (the visit's
+//! `updated_at` after the change and its period), so two moves are two
+//! messages, even within one millisecond, and a change retried is still one.
 
 use super::visits::{Moved, Visit, VisitStatus, end_on, move_on};
 use super::{RESERVATION_COLUMNS, Reservation, Store, StoreError};
@@ -165,7 +165,7 @@ impl Store {
                     && let Some(r) = reservation_on(&mut tx, id).await?
                     && let Some(notice) = tell(&visit, &r)
                 {
-                    let kind = format!("{}:{}", change.kind(), visit.updated_at);
+                    let kind = format!("{}:{}:{}", change.kind(), visit.updated_at, visit.slot);
                     write_notice(&mut tx, id, kind, notice, now).await?;
                     told = true;
                 }
@@ -294,7 +294,8 @@ mod tests {
             // Two moves, two messages (the second one's kind its own).
             let r = s.change_visit("P1", moved(c), 10, tell()).await.unwrap();
             assert!(matches!(r, VisitChanged::Done { told: true, .. }), "{r:?}");
-            let r = s.change_visit("P1", moved(a), 11, tell()).await.unwrap();
+            // In the same millisecond too.
+            let r = s.change_visit("P1", moved(a), 10, tell()).await.unwrap();
             assert!(matches!(r, VisitChanged::Done { told: true, .. }), "{r:?}");
             let r = s.change_visit("P1", moved(a), 12, tell()).await.unwrap();
             assert!(matches!(r, VisitChanged::Unchanged(_)), "{r:?}");
@@ -306,12 +307,8 @@ mod tests {
             let mut sms = s.list_messages(None, 10).await.unwrap();
             sms.reverse();
             let kinds: Vec<&str> = sms.iter().map(|m| m.kind.as_str()).collect();
-            assert_eq!(
-                kinds,
-                ["visit_moved:10", "visit_moved:11"],
-                "{:?}",
-                s.backend()
-            );
+            let want = [format!("visit_moved:10:{c}"), format!("visit_moved:10:{a}")];
+            assert_eq!(kinds, want, "{:?}", s.backend());
             assert_eq!(sms[0].body, format!("P1 {c}"));
             assert_eq!(sms[1].body, format!("P1 {a}"));
             assert_eq!(sms[0].reservation_id, by_call);
