@@ -459,3 +459,60 @@ async fn the_console_agenda_shows_moves_and_cancels_behind_a_session_and_its_csr
     let (_, body) = page(&app, Some(&cookie), &format!("{agenda}&lang=en-US")).await;
     assert!(body.contains("Visits agenda"), "{body}");
 }
+
+#[tokio::test]
+async fn the_client_gets_one_sms_per_change_from_the_provider() {
+    use crate::sms::{AUTH_TOKEN, FakeTwilio, Mode, call, spawn, wait_done};
+    use std::time::Duration;
+    let fake = FakeTwilio::start(Mode::Accept, AUTH_TOKEN).await;
+    let app = spawn(&fake, &[&format!("--admin-token={ADMIN}")]).await;
+    call(&app, CALLER, "123*123").await;
+    let store = ozmap_ivr::Store::connect(&app.db.url).await.unwrap();
+    let row = wait_done(&store, 1).await.remove(0);
+    let protocol = row.request.protocol.clone().unwrap();
+    book(&app, &protocol, Some(row.id), (D1, "morning"), 2).await;
+    let base = format!("/admin/visits/{protocol}");
+    let to = |day: &str| json!({"day": day, "period": "manha"});
+    assert_eq!(
+        admin_post(&app, &format!("{base}/move"), to(D2)).await.0,
+        200
+    );
+    assert_eq!(
+        admin_post(&app, &format!("{base}/move"), to(D3)).await.0,
+        200
+    );
+    assert_eq!(
+        admin_post(&app, &format!("{base}/cancel"), json!({}))
+            .await
+            .0,
+        200
+    );
+    // The reservation's SMS, then one per change, each once.
+    let sent = fake.wait_accepted(4, Duration::from_secs(20)).await;
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    let body = |form: &Vec<(String, String)>, name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let bodies: Vec<String> = sent.iter().map(|f| body(f, "Body")).collect();
+    assert!(sent.iter().all(|f| body(f, "To") == CALLER));
+    let moved: Vec<&String> = bodies.iter().filter(|b| b.contains("remarcada")).collect();
+    assert_eq!(moved.len(), 2, "{bodies:?}");
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("quinta-feira, 11/03, de manhã")),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("sexta-feira, 12/03, de manhã")),
+        "{bodies:?}"
+    );
+    let cancelled = bodies.iter().filter(|b| b.contains("cancelada")).count();
+    assert_eq!(cancelled, 1, "{bodies:?}");
+    assert!(bodies.iter().all(|b| b.contains(&protocol)), "{bodies:?}");
+}
