@@ -94,6 +94,8 @@ pub(crate) enum OpError {
     NotFound(String),
     #[error("the period {0} is full: the visit stays where it was")]
     Full(String),
+    #[error("{0} has passed: choose today or a later day")]
+    Past(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -336,15 +338,19 @@ pub(crate) struct Changed {
 
 /// Moves the visit of `protocol` to `to` (its place there taken against
 /// `capacity`; `None`: the capacity the period was booked against, see
-/// [`Store::move_visit`]) and tells the client.
+/// [`Store::move_visit`]) and tells the client. A day before `today` is
+/// refused.
 pub(crate) async fn move_visit(
     store: &Store,
     prompts: &Prompts,
     protocol: &str,
     to: Slot,
     capacity: Option<u32>,
-    now: i64,
+    (today, now): (Day, i64),
 ) -> Result<Changed, OpError> {
+    if to.day < today {
+        return Err(OpError::Past(to.day.to_string()));
+    }
     let change = VisitChange::Move { to, capacity };
     let tell = teller(prompts, "sms.visit_moved");
     let (visit, told) = match store.change_visit(protocol, change, now, tell).await? {

@@ -175,9 +175,9 @@ pub async fn run(args: VisitsArgs) -> anyhow::Result<String> {
     let store = args.database.check()?.connect().await?;
     let now = now_ms();
     let prompts = || crate::config::load_prompts(&args.language, args.prompts_dir.as_deref());
+    let today = Day::of(&schedule.local(u64::try_from(now).unwrap_or(0)));
     let changed = match &args.command {
         VisitsCommand::List { from, to } => {
-            let today = Day::of(&schedule.local(u64::try_from(now).unwrap_or(0)));
             let (from, to) = range(today, from.as_deref(), to.as_deref())?;
             let a = agenda::agenda(&store, from, to, None).await?;
             return Ok(if args.json {
@@ -192,7 +192,8 @@ pub async fn run(args: VisitsArgs) -> anyhow::Result<String> {
             period,
         } => {
             let to = agenda::parse_slot(day, period).map_err(anyhow::Error::msg)?;
-            let c = agenda::move_visit(&store, &prompts()?, protocol.trim(), to, None, now).await?;
+            let at = (today, now);
+            let c = agenda::move_visit(&store, &prompts()?, protocol.trim(), to, None, at).await?;
             ("moved", c)
         }
         VisitsCommand::Cancel { protocol, for_good } => {

@@ -59,6 +59,7 @@ fn refused(e: OpError) -> HttpResponse {
     match e {
         OpError::NotFound(_) => json_error(StatusCode::NOT_FOUND, &e.to_string()),
         OpError::Full(_) => json_error(StatusCode::CONFLICT, &e.to_string()),
+        OpError::Past(_) => json_error(StatusCode::BAD_REQUEST, &e.to_string()),
         OpError::Store(e) => {
             tracing::error!(error = %e, "admin: cannot change the agenda");
             json_error(
@@ -143,7 +144,8 @@ pub(crate) async fn act(
                 Err(e) => return json_error(StatusCode::BAD_REQUEST, &e),
             };
             let capacity = capacity_of(&state, &to);
-            agenda::move_visit(store, &state.prompts, protocol, to, capacity, now).await
+            let at = (today(&state), now);
+            agenda::move_visit(store, &state.prompts, protocol, to, capacity, at).await
         }
         "cancel" => {
             let b: CancelBody = match body(&raw, Some(CancelBody::default())) {

@@ -148,6 +148,13 @@ async fn operators_list_move_and_cancel_visits_and_the_client_is_told_once_per_c
     assert_eq!(status, 400, "{body}");
     let (status, _) = admin_post(&app, &mv, json!({"day": D1})).await;
     assert_eq!(status, 400);
+    let (status, body) =
+        admin_post(&app, &mv, json!({"day": "2020-03-10", "period": "manha"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("has passed"),
+        "{body}"
+    );
     assert!(change_messages(&app).await.is_empty());
 
     // Two moves: two messages, each with the new day and period.

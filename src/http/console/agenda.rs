@@ -112,7 +112,8 @@ pub(crate) async fn act(
                 }
             };
             let capacity = capacity_of(&state, &to);
-            agenda::move_visit(store, &state.prompts, &protocol, to, capacity, now)
+            let at = (today(&state), now);
+            agenda::move_visit(store, &state.prompts, &protocol, to, capacity, at)
                 .await
                 .map(|c| ("moved", c))
         }
@@ -141,6 +142,7 @@ pub(crate) async fn act(
         Err(e) => {
             let (code, text) = match &e {
                 OpError::Full(_) => (StatusCode::CONFLICT, l.full.to_string()),
+                OpError::Past(_) => (StatusCode::BAD_REQUEST, l.past.to_string()),
                 _ => (StatusCode::NOT_FOUND, l.not_found.to_string()),
             };
             let a = load(&state, from).await?;

@@ -47,6 +47,7 @@ pub(crate) struct AgendaLabels {
     pub no_waiting: &'static str,
     pub full: &'static str,
     pub not_found: &'static str,
+    pub past: &'static str,
     pub bad_slot: &'static str,
     pub weekdays: [&'static str; 7],
     /// booked, cancelled, done; ERP none, pending, done, dead.
@@ -83,6 +84,7 @@ const PT: AgendaLabels = AgendaLabels {
     waiting_note: "A equipe precisa ligar para estes clientes e agendar.",
     no_waiting: "Nenhum pedido esperando agendamento.",
     full: "Este período está lotado: a visita continua onde estava. Escolha outro dia ou período.",
+    past: "Este dia já passou: escolha hoje ou um dia depois.",
     not_found: "Não há visita agendada com este protocolo (já foi cancelada, feita ou remarcada por outra pessoa?).",
     bad_slot: "Informe o dia (AAAA-MM-DD) e o período (manhã ou tarde).",
     weekdays: ["seg", "ter", "qua", "qui", "sex", "sáb", "dom"],
@@ -127,6 +129,7 @@ const EN: AgendaLabels = AgendaLabels {
     waiting_note: "The team must call these clients to book a visit.",
     no_waiting: "No request waiting for a visit.",
     full: "This period is full: the visit stays where it was. Choose another day or period.",
+    past: "This day has passed: choose today or a later day.",
     not_found: "No booked visit has this protocol (cancelled, done or moved by someone else?).",
     bad_slot: "Give the day (YYYY-MM-DD) and the period (morning or afternoon).",
     weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
