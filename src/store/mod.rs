@@ -27,6 +27,8 @@ mod messages;
 mod privacy;
 mod schema;
 mod signatures;
+#[allow(dead_code)] // Wired by the lead when SCHEDULE is http or ixc (issue 25).
+mod visit_jobs;
 #[allow(dead_code)] // Wired by the visit step (issue 25).
 mod visits;
 mod whatsapp;
@@ -38,6 +40,8 @@ pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
 pub(crate) use schema::schema_versions;
+#[allow(unused_imports)] // Wired by the lead when SCHEDULE is http or ixc (issue 25).
+pub(crate) use visit_jobs::{ErpAction, VisitJob};
 #[allow(unused_imports)] // Wired by the visit step (issue 25).
 pub(crate) use visits::{Booking, Moved, NewVisit, PeriodUse, Visit, VisitStatus};
 pub use whatsapp::ChatReply;
