@@ -27,6 +27,14 @@ pub(crate) mod erp_job;
 pub(crate) mod http;
 #[allow(dead_code)]
 pub(crate) mod ixc;
+#[cfg(test)]
+mod erp_job_tests;
+#[cfg(test)]
+mod erp_tests;
+#[cfg(test)]
+mod example_tests;
+#[cfg(test)]
+mod fakes;
 
 use ivr_core::agenda::{Day, Slot};
 
