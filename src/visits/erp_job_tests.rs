@@ -37,7 +37,8 @@ async fn stores() -> Vec<(Store, Option<TestDb>)> {
     v
 }
 
-/// A ledger row whose port is reserved (port 3 of CTO-AGR-01), for `name`.
+/// A ledger row whose port is reserved (port 3 of CTO-AGR-01), for `name`
+/// (one ledger row per client code: a new code for each).
 async fn reserved(s: &Store, code: &str, protocol: &str, name: &str) -> i64 {
     let req = ReservationRequest {
         protocol: Some(protocol.into()),
@@ -47,7 +48,11 @@ async fn reserved(s: &Store, code: &str, protocol: &str, name: &str) -> i64 {
     let call = Call::new(None);
     let sid = format!("CA{protocol}");
     s.create_call(&sid, &call, "x", 1).await.unwrap();
-    assert!(s.advance_call(&sid, 1, &call, "y", Some(&req), 2).await.unwrap());
+    assert!(
+        s.advance_call(&sid, 1, &call, "y", Some(&req), 2)
+            .await
+            .unwrap()
+    );
     let claim = s.claim_due(now_ms(), LEASE).await.unwrap().expect("due");
     let port = ReservedPort {
         property_id: "prop-1".into(),
@@ -56,7 +61,11 @@ async fn reserved(s: &Store, code: &str, protocol: &str, name: &str) -> i64 {
         port: Some(3),
     };
     let done = Settle::Done(ReservationOutcome::Reserved(port));
-    assert!(s.settle_reservation(&claim, done, None, now_ms()).await.unwrap());
+    assert!(
+        s.settle_reservation(&claim, done, None, now_ms())
+            .await
+            .unwrap()
+    );
     claim.reservation.id
 }
 
@@ -95,9 +104,21 @@ async fn a_pending_visit_is_booked_once_with_who_and_where() {
         let own = reserved(&s, "89", "202612070000002", "Ana").await;
         book(&s, "202612070000002", own, "2026-12-10/morning", false).await;
         assert_eq!(run_one(&jobs, now_ms()).await, Some(Ended::Done));
-        assert_eq!(run_one(&jobs, now_ms() + LATER).await, None, "{:?}", s.backend());
-        let v = s.visit_by_protocol("202612070000001").await.unwrap().unwrap();
-        assert_eq!((v.erp_status.as_str(), v.erp_ref.as_deref()), ("done", Some("OS-1")));
+        assert_eq!(
+            run_one(&jobs, now_ms() + LATER).await,
+            None,
+            "{:?}",
+            s.backend()
+        );
+        let v = s
+            .visit_by_protocol("202612070000001")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (v.erp_status.as_str(), v.erp_ref.as_deref()),
+            ("done", Some("OS-1"))
+        );
         assert_eq!(v.last_error, None);
         let st = erp.state();
         assert_eq!((st.created, st.visits.len()), (1, 1));
@@ -108,7 +129,12 @@ async fn a_pending_visit_is_booked_once_with_who_and_where() {
         assert_eq!(body["day"], "2026-12-10");
         assert_eq!(body["period"], "morning");
         assert_eq!(body["phone"], tutorial::PHONE);
-        assert!(body["address"].as_str().unwrap().contains("Delminda Silveira"));
+        assert!(
+            body["address"]
+                .as_str()
+                .unwrap()
+                .contains("Delminda Silveira")
+        );
     }
 }
 
@@ -125,13 +151,21 @@ async fn an_erp_down_is_retried_and_the_visit_booked_once() {
         book(&s, "202612070000003", ledger, "2026-12-11/afternoon", true).await;
         let start = now_ms();
         assert_eq!(run_one(&jobs, start).await, Some(Ended::Failed));
-        let v = s.visit_by_protocol("202612070000003").await.unwrap().unwrap();
+        let v = s
+            .visit_by_protocol("202612070000003")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((v.erp_status.as_str(), v.erp_attempts), ("pending", 1));
         assert!(v.last_error.as_deref().unwrap().contains("HTTP 503"));
         assert_eq!(run_one(&jobs, now_ms()).await, None, "backing off");
         assert_eq!(run_one(&jobs, start + LATER).await, Some(Ended::Failed));
         assert_eq!(run_one(&jobs, start + 2 * LATER).await, Some(Ended::Done));
-        let v = s.visit_by_protocol("202612070000003").await.unwrap().unwrap();
+        let v = s
+            .visit_by_protocol("202612070000003")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((v.erp_status.as_str(), v.erp_attempts), ("done", 3));
         assert_eq!(erp.state().created, 1);
     }
@@ -148,18 +182,37 @@ async fn a_refusal_is_a_dead_letter_with_its_reason_until_an_operator_requeues_i
         let ledger = reserved(&s, "88", "202612070000004", "REFUSE ME").await;
         book(&s, "202612070000004", ledger, "2026-12-11/morning", true).await;
         assert_eq!(run_one(&jobs, now_ms()).await, Some(Ended::Refused));
-        let v = s.visit_by_protocol("202612070000004").await.unwrap().unwrap();
+        let v = s
+            .visit_by_protocol("202612070000004")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(v.erp_status, "dead");
-        assert!(v.last_error.as_deref().unwrap().contains("HTTP 422"), "{v:?}");
+        assert!(
+            v.last_error.as_deref().unwrap().contains("HTTP 422"),
+            "{v:?}"
+        );
         assert_eq!(run_one(&jobs, now_ms() + LATER).await, None);
-        assert!(s.requeue_visit_job("202612070000004", now_ms()).await.unwrap());
-        assert!(!s.requeue_visit_job("202612070000004", now_ms()).await.unwrap());
+        assert!(
+            s.requeue_visit_job("202612070000004", now_ms())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.requeue_visit_job("202612070000004", now_ms())
+                .await
+                .unwrap()
+        );
         assert_eq!(run_one(&jobs, now_ms() + LATER).await, Some(Ended::Refused));
         assert_eq!(erp.state().created, 0);
         // A visit with no ledger row cannot make a work order.
         book(&s, "202612070000005", 999_999, "2026-12-11/morning", true).await;
         assert_eq!(run_one(&jobs, now_ms() + LATER).await, Some(Ended::Refused));
-        let v = s.visit_by_protocol("202612070000005").await.unwrap().unwrap();
+        let v = s
+            .visit_by_protocol("202612070000005")
+            .await
+            .unwrap()
+            .unwrap();
         assert!(v.last_error.unwrap().contains("no reservation"));
     }
 }
@@ -181,16 +234,28 @@ async fn a_cancellation_and_a_move_made_while_the_job_ran_reach_the_erp() {
         s.move_visit(p, to, Some(4), now_ms() + 1).await.unwrap();
         assert_eq!(outbox::process(&jobs, &settings(), &job).await, Ended::Done);
         let v = s.visit_by_protocol(p).await.unwrap().unwrap();
-        assert_eq!((v.erp_status.as_str(), v.erp_ref.as_deref()), ("pending", Some("OS-1")));
-        assert_eq!(erp.state().visits[p].day, "2026-12-10", "the old day, for now");
+        assert_eq!(
+            (v.erp_status.as_str(), v.erp_ref.as_deref()),
+            ("pending", Some("OS-1"))
+        );
+        assert_eq!(
+            erp.state().visits[p].day,
+            "2026-12-10",
+            "the old day, for now"
+        );
         // Due again at once (after the lease): the move reaches the ERP.
         assert_eq!(run_one(&jobs, now_ms() + LATER).await, Some(Ended::Done));
         let held = erp.state().visits[p].clone();
-        assert_eq!((held.day.as_str(), held.period.as_str()), ("2026-12-14", "afternoon"));
+        assert_eq!(
+            (held.day.as_str(), held.period.as_str()),
+            ("2026-12-14", "afternoon")
+        );
         assert_eq!(held.body["reference"], "OS-1");
         assert_eq!(erp.state().created, 1);
         // The operator cancels it: the ERP is told, once.
-        s.end_visit(p, VisitStatus::Cancelled, now_ms() + 2).await.unwrap();
+        s.end_visit(p, VisitStatus::Cancelled, now_ms() + 2)
+            .await
+            .unwrap();
         assert_eq!(run_one(&jobs, now_ms() + LATER).await, Some(Ended::Done));
         assert_eq!(erp.state().visits[p].status, "cancelled");
         let v = s.visit_by_protocol(p).await.unwrap().unwrap();
@@ -207,13 +272,13 @@ async fn the_poll_reports_the_visits_the_erp_finished_or_cancelled() {
             store: s.clone(),
             agenda: contract(&server, 2_000),
         };
-        for (p, at) in [
-            ("202612010000001", "2026-12-02/morning"),
-            ("202612010000002", "2026-12-03/morning"),
-            ("202612010000003", "2026-12-04/afternoon"),
-            ("202612010000004", "2026-12-20/morning"),
+        for (code, p, at) in [
+            ("81", "202612010000001", "2026-12-02/morning"),
+            ("82", "202612010000002", "2026-12-03/morning"),
+            ("83", "202612010000003", "2026-12-04/afternoon"),
+            ("84", "202612010000004", "2026-12-20/morning"),
         ] {
-            let ledger = reserved(&s, "88", p, "Gabriel").await;
+            let ledger = reserved(&s, code, p, "Gabriel").await;
             book(&s, p, ledger, at, true).await;
             assert_eq!(run_one(&jobs, now_ms()).await, Some(Ended::Done));
         }

@@ -3,7 +3,9 @@
 use super::erp::ErpAgenda;
 use super::fakes::{ContractErp, IxcErp, TOKEN};
 use super::http::{HttpAgenda, parse_slots};
-use super::ixc::{IxcAgenda, IxcOrder, free_periods, new_order, order_status, rows, scheduled, written};
+use super::ixc::{
+    IxcAgenda, IxcOrder, free_periods, new_order, order_status, rows, scheduled, written,
+};
 use super::*;
 use ivr_core::agenda::{AgendaRules, Period};
 use secrecy::SecretString;
@@ -143,7 +145,10 @@ async fn a_contract_booking_is_idempotent_by_the_protocol_and_a_move_keeps_its_r
     };
     assert_eq!(agenda.book(&moved).await.unwrap(), "OS-1");
     let held = erp.state().visits["202612070000120"].clone();
-    assert_eq!((held.day.as_str(), held.period.as_str()), ("2026-12-11", "afternoon"));
+    assert_eq!(
+        (held.day.as_str(), held.period.as_str()),
+        ("2026-12-11", "afternoon")
+    );
     assert_eq!(erp.state().created, 1);
     // Cancel, then the status says so; a cancel of what the ERP lacks is done.
     assert_eq!(
@@ -155,7 +160,10 @@ async fn a_contract_booking_is_idempotent_by_the_protocol_and_a_move_keeps_its_r
         agenda.status(&v.protocol, &first).await.unwrap(),
         ErpVisit::Cancelled
     );
-    agenda.cancel(&booking("999", "2026-12-10/morning")).await.unwrap();
+    agenda
+        .cancel(&booking("999", "2026-12-10/morning"))
+        .await
+        .unwrap();
     assert!(matches!(
         agenda.status("999", "x").await,
         Err(AgendaError::Refused(_))
@@ -167,7 +175,13 @@ async fn the_contract_s_errors_are_told_apart() {
     let (server, erp) = ContractErp::start().await;
     let agenda = contract(&server, 300);
     let v = booking("202612070000121", "2026-12-10/morning");
-    for (code, retry) in [(503, true), (429, true), (500, true), (400, false), (404, false)] {
+    for (code, retry) in [
+        (503, true),
+        (429, true),
+        (500, true),
+        (400, false),
+        (404, false),
+    ] {
         erp.state().fail_next.push_back(code);
         match agenda.book(&v).await {
             Err(AgendaError::Unavailable(e)) => assert!(retry, "{code}: {e}"),
@@ -231,9 +245,7 @@ async fn the_contract_s_answers_are_bounded_and_clean() {
         .await;
     wiremock::Mock::given(wiremock::matchers::method("PUT"))
         .and(wiremock::matchers::path("/erp/visits/2"))
-        .respond_with(
-            wiremock::ResponseTemplate::new(200).set_body_string("x".repeat(300 * 1024)),
-        )
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("x".repeat(300 * 1024)))
         .mount(&server)
         .await;
     wiremock::Mock::given(wiremock::matchers::method("PUT"))
@@ -242,7 +254,10 @@ async fn the_contract_s_answers_are_bounded_and_clean() {
         .mount(&server)
         .await;
     let agenda = contract(&server, 2000);
-    let r = agenda.book(&booking("1", "2026-12-10/morning")).await.unwrap();
+    let r = agenda
+        .book(&booking("1", "2026-12-10/morning"))
+        .await
+        .unwrap();
     assert_eq!(r, "OS[2J-7");
     let Err(AgendaError::Refused(e)) = agenda.book(&booking("2", "2026-12-10/morning")).await
     else {
@@ -319,14 +334,20 @@ fn ixc_s_empty_error_and_created_answers() {
     assert!(written(include_bytes!("fixtures/ixc-os-erro.json"), "insert").is_err());
     assert!(written(br#"{"id":"1"}"#, "insert").is_err());
     // The order an insert sends: the agenda, the period's letter, the mark.
-    let o = new_order(&order(), &booking("202612070000120", "2026-12-10/afternoon"));
+    let o = new_order(
+        &order(),
+        &booking("202612070000120", "2026-12-10/afternoon"),
+    );
     assert_eq!(o["id_cliente"], "88");
     assert_eq!(o["id_assunto"], "17");
     assert_eq!(o["data_agenda"], "2026-12-10 13:00:00");
     assert_eq!(o["melhor_horario_agenda"], "T");
     assert_eq!(o["protocolo"], "202612070000120");
     let m = o["mensagem"].as_str().unwrap();
-    assert!(m.contains("ozmap-ivr 202612070000120") && m.contains("porta 3"), "{m}");
+    assert!(
+        m.contains("ozmap-ivr 202612070000120") && m.contains("porta 3"),
+        "{m}"
+    );
 }
 
 #[tokio::test]
@@ -353,14 +374,21 @@ async fn an_ixc_booking_looks_up_before_it_creates_and_a_move_updates_the_order(
         ..v.clone()
     };
     assert_eq!(agenda.book(&moved).await.unwrap(), id);
-    let (inserts, updates) = (erp.state().inserts, erp.state().updates);
+    let inserts = erp.state().inserts;
+    let updates = erp.state().updates;
     assert_eq!((inserts, updates), (1, 1));
     let order = erp.state().orders.values().next().unwrap().clone();
     assert_eq!(order["melhor_horario_agenda"], "T");
     // IXC finishes it: done; cancelled after a cancel.
-    assert_eq!(agenda.status(&v.protocol, &id).await.unwrap(), ErpVisit::Open);
+    assert_eq!(
+        agenda.status(&v.protocol, &id).await.unwrap(),
+        ErpVisit::Open
+    );
     erp.state().orders.values_mut().next().unwrap()["status"] = json!("F");
-    assert_eq!(agenda.status(&v.protocol, &id).await.unwrap(), ErpVisit::Done);
+    assert_eq!(
+        agenda.status(&v.protocol, &id).await.unwrap(),
+        ErpVisit::Done
+    );
     erp.state().orders.values_mut().next().unwrap()["status"] = json!("AG");
     agenda.cancel(&moved).await.unwrap();
     assert_eq!(
@@ -396,7 +424,7 @@ async fn ixc_s_refusals_are_refusals() {
     };
     agenda.book(&ghost).await.unwrap();
     assert!(matches!(
-        agenda.status("1", "4999").await,
+        agenda.status("2", "4999").await,
         Err(AgendaError::Refused(_))
     ));
 }

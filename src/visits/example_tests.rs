@@ -2,16 +2,19 @@
 //! working schedule for the contract's client (skipped, and said so, when
 //! python3 cannot be started).
 
+use super::erp_tests::booking;
 use super::http::HttpAgenda;
 use super::{AgendaError, ErpVisit, SlotQuery};
-use super::erp_tests::booking;
 use ivr_core::agenda::{Day, Slot};
 use secrecy::SecretString;
 use std::time::Duration;
 
 #[tokio::test]
 async fn the_documented_example_server_is_a_working_schedule() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/examples/schedule_server.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/examples/schedule_server.py"
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -72,7 +75,11 @@ async fn the_documented_example_server_is_a_working_schedule() {
     assert!(e.contains("full"), "{e}");
     let after = after.unwrap();
     assert_eq!(after.len(), 5);
-    assert!(!after.iter().any(|f| f.slot == Slot::parse("2026-12-10/morning").unwrap()));
+    assert!(
+        !after
+            .iter()
+            .any(|f| f.slot == Slot::parse("2026-12-10/morning").unwrap())
+    );
     assert_eq!(open.unwrap(), ErpVisit::Open);
     cancelled.unwrap();
     assert_eq!(gone.unwrap(), ErpVisit::Cancelled);

@@ -170,7 +170,10 @@ impl Respond for IxcErp {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let mut s = self.0.lock().unwrap();
         // `7:secret` in HTTP Basic.
-        if req.headers.get("authorization").and_then(|h| h.to_str().ok())
+        if req
+            .headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
             != Some("Basic NzpzZWNyZXQ=")
         {
             return ResponseTemplate::new(401);

@@ -23,10 +23,6 @@
 pub(crate) mod erp;
 #[allow(dead_code)]
 pub(crate) mod erp_job;
-#[allow(dead_code)]
-pub(crate) mod http;
-#[allow(dead_code)]
-pub(crate) mod ixc;
 #[cfg(test)]
 mod erp_job_tests;
 #[cfg(test)]
@@ -35,6 +31,10 @@ mod erp_tests;
 mod example_tests;
 #[cfg(test)]
 mod fakes;
+#[allow(dead_code)]
+pub(crate) mod http;
+#[allow(dead_code)]
+pub(crate) mod ixc;
 
 use ivr_core::agenda::{Day, Slot};
 
