@@ -113,9 +113,22 @@ pub(super) async fn read(
     what: &str,
     max: usize,
 ) -> Result<(u16, Vec<u8>), AgendaError> {
+    read_unless(sent, what, max, &[]).await
+}
+
+/// Like [`read`], a status in `kept` answered as it is (with its body) for
+/// the caller to judge: a 404 to a cancel, a 409 to a booking.
+pub(super) async fn read_unless(
+    sent: Result<reqwest::Response, reqwest::Error>,
+    what: &str,
+    max: usize,
+    kept: &[u16],
+) -> Result<(u16, Vec<u8>), AgendaError> {
     let mut res = sent.map_err(|e| unsent(&e, what))?;
     let status = res.status().as_u16();
-    judge(status, what)?;
+    if !kept.contains(&status) {
+        judge(status, what)?;
+    }
     if res.content_length().is_some_and(|n| n > max as u64) {
         return Err(AgendaError::Refused(format!(
             "{what}: the answer is too large"

@@ -109,7 +109,7 @@ async fn the_contract_s_slots_are_read_tolerantly_in_order_and_once() {
         vec![
             ("2026-12-10/morning".into(), 4, 2),
             ("2026-12-11/afternoon".into(), 4, 1),
-            ("2026-12-14/morning".into(), 9, 9),
+            ("2026-12-14/morning".into(), 2, 2),
         ]
     );
     let asked = erp.state().slots_query.clone().unwrap();

@@ -16,7 +16,7 @@
 //! `M`/`T`; a slot that cannot be read is skipped, an answer that cannot be
 //! read is a refusal. Answers are bounded in size and texts cleaned.
 
-use super::erp::{MAX_REF_CHARS, client, count, read, text};
+use super::erp::{MAX_REF_CHARS, client, count, read, read_unless, text};
 use super::{AgendaError, ErpVisit, FreeSlot, SlotQuery, VisitBooking};
 use ivr_core::agenda::{Day, Period, Slot};
 use secrecy::{ExposeSecret, SecretString};
@@ -95,26 +95,21 @@ impl HttpAgenda {
             .json(&booking_body(v))
             .send()
             .await;
-        let body = match read(sent, "booking", MAX_BODY).await {
-            Err(AgendaError::Refused(e)) if e.ends_with("HTTP 409") => {
-                return Err(AgendaError::Refused(
-                    "booking: the period is full in the ERP (HTTP 409)".into(),
-                ));
-            }
-            other => other?.1,
-        };
-        parse_reference(&body)
+        match read_unless(sent, "booking", MAX_BODY, &[409]).await? {
+            (409, _) => Err(AgendaError::Refused(
+                "booking: the period is full in the ERP (HTTP 409)".into(),
+            )),
+            (_, body) => parse_reference(&body),
+        }
     }
 
     pub(crate) async fn cancel(&self, protocol: &str) -> Result<(), AgendaError> {
         let url = self.url(&["visits", protocol]);
         let sent = self.auth(self.client.delete(url)).send().await;
-        match read(sent, "cancel", MAX_BODY).await {
-            Ok(_) => Ok(()),
-            // Nothing to cancel: cancelled already.
-            Err(AgendaError::Refused(e)) if e.ends_with("HTTP 404") => Ok(()),
-            Err(e) => Err(e),
-        }
+        // A 404: nothing to cancel, cancelled already.
+        read_unless(sent, "cancel", MAX_BODY, &[404])
+            .await
+            .map(|_| ())
     }
 
     pub(crate) async fn status(&self, protocol: &str) -> Result<ErpVisit, AgendaError> {
@@ -170,8 +165,10 @@ pub(super) fn parse_slots(body: &[u8], from: Day, to: Day) -> Result<Vec<FreeSlo
 fn slot_of(item: &Value) -> Option<FreeSlot> {
     let day = Day::parse(&text(item.get("day"), 10)?)?;
     let period = Period::parse(&text(item.get("period"), 16)?)?;
-    let free = count(item.get("free"))?;
-    let capacity = count(item.get("capacity")).unwrap_or(free).max(free);
+    // More free than the capacity cannot be: the smaller is believed.
+    let given = count(item.get("free"))?;
+    let capacity = count(item.get("capacity")).unwrap_or(given);
+    let free = given.min(capacity);
     Some(FreeSlot {
         slot: Slot { day, period },
         capacity,
