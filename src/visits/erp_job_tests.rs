@@ -299,3 +299,33 @@ async fn the_poll_reports_the_visits_the_erp_finished_or_cancelled() {
         assert!(r.done.is_empty() && r.cancelled.is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_visit_whose_port_is_still_being_reserved_waits_without_counting_an_attempt() {
+    for (s, _db) in stores().await {
+        let (server, erp) = ContractErp::start().await;
+        let jobs = ErpJobs {
+            store: s.clone(),
+            agenda: contract(&server, 2_000),
+        };
+        let p = "202612070000007";
+        let req = ReservationRequest {
+            protocol: Some(p.into()),
+            ..tutorial::request_for(ClientCode::parse("77").unwrap())
+        };
+        let call = Call::new(None);
+        s.create_call("CA7", &call, "x", 1).await.unwrap();
+        assert!(
+            s.advance_call("CA7", 1, &call, "y", Some(&req), 2)
+                .await
+                .unwrap()
+        );
+        let ledger = s.reservation_by_protocol(p).await.unwrap().unwrap().id;
+        book(&s, p, ledger, "2026-12-10/morning", true).await;
+        assert_eq!(run_one(&jobs, now_ms()).await, Some(Ended::Waiting));
+        let v = s.visit_by_protocol(p).await.unwrap().unwrap();
+        assert_eq!((v.erp_status.as_str(), v.erp_attempts), ("pending", 0));
+        assert_eq!(run_one(&jobs, now_ms()).await, None, "waiting");
+        assert_eq!(erp.state().created, 0);
+    }
+}

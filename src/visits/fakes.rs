@@ -146,8 +146,6 @@ pub(super) struct IxcState {
     pub orders: BTreeMap<u64, Value>,
     pub inserts: usize,
     pub updates: usize,
-    /// Listings answered with nothing (IXC not yet showing a fresh insert).
-    pub blind_listings: usize,
 }
 
 impl IxcErp {
@@ -195,10 +193,6 @@ impl Respond for IxcErp {
                 let field = field.trim_start_matches("su_oss_chamado.").to_string();
                 let query = body["query"].as_str().unwrap_or_default().to_string();
                 let oper = body["oper"].as_str().unwrap_or_default().to_string();
-                if s.blind_listings > 0 {
-                    s.blind_listings -= 1;
-                    return ResponseTemplate::new(200).set_body_json(json!({"total": "0"}));
-                }
                 let rows: Vec<Value> = s
                     .orders
                     .values()
