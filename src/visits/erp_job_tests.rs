@@ -5,8 +5,8 @@
 //! move while the job ran carried over too, the poll of visits done.
 
 use super::erp_job::{ErpJobs, poll_erp_visits};
-use super::erp_tests::contract;
-use super::fakes::ContractErp;
+use super::erp_tests::{contract, ixc};
+use super::fakes::{ContractErp, IxcErp};
 use crate::outbox::{self, Ended, Settings};
 use crate::store::{Booking, NewVisit, Settle, Store, VisitStatus, now_ms};
 use ivr_core::agenda::{Day, Slot};
@@ -327,5 +327,42 @@ async fn a_visit_whose_port_is_still_being_reserved_waits_without_counting_an_at
         assert_eq!((v.erp_status.as_str(), v.erp_attempts), ("pending", 0));
         assert_eq!(run_one(&jobs, now_ms()).await, None, "waiting");
         assert_eq!(erp.state().created, 0);
+    }
+}
+
+#[tokio::test]
+async fn through_ixc_a_visit_is_one_service_order_moved_in_place() {
+    for (s, _db) in stores().await {
+        let (server, erp) = IxcErp::start().await;
+        let jobs = ErpJobs {
+            store: s.clone(),
+            agenda: ixc(&server, 4),
+        };
+        let p = "202612070000008";
+        let ledger = reserved(&s, "88|120", p, "Gabriel Marioto").await;
+        book(&s, p, ledger, "2026-12-10/morning", true).await;
+        assert_eq!(run_one(&jobs, now_ms()).await, Some(Ended::Done));
+        let v = s.visit_by_protocol(p).await.unwrap().unwrap();
+        let id = v.erp_ref.clone().expect("the order's id");
+        {
+            let st = erp.state();
+            assert_eq!(st.inserts, 1);
+            let order = st.orders.values().next().unwrap();
+            assert_eq!(order["id"], id.as_str());
+            assert_eq!(order["id_cliente"], "88");
+            assert_eq!(order["data_agenda"], "2026-12-10 08:00:00");
+            let m = order["mensagem"].as_str().unwrap();
+            assert!(m.contains("caixa CTO-AGR-01, porta 3"), "{m}");
+        }
+        let to = Slot::parse("2026-12-11/afternoon").unwrap();
+        s.move_visit(p, to, Some(4), now_ms() + 1).await.unwrap();
+        assert_eq!(run_one(&jobs, now_ms() + LATER).await, Some(Ended::Done));
+        let v = s.visit_by_protocol(p).await.unwrap().unwrap();
+        assert_eq!(v.erp_ref.as_deref(), Some(id.as_str()));
+        let st = erp.state();
+        assert_eq!((st.inserts, st.updates), (1, 1));
+        let order = st.orders.values().next().unwrap();
+        assert_eq!(order["data_agenda"], "2026-12-11 13:00:00");
+        assert_eq!(order["melhor_horario_agenda"], "T");
     }
 }

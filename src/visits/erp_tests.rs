@@ -67,7 +67,7 @@ fn order() -> IxcOrder {
     }
 }
 
-fn ixc(server: &wiremock::MockServer, per_period: u32) -> ErpAgenda {
+pub(super) fn ixc(server: &wiremock::MockServer, per_period: u32) -> ErpAgenda {
     let rules = AgendaRules {
         per_period,
         ..AgendaRules::default()
