@@ -28,6 +28,8 @@ mod privacy;
 mod schema;
 mod signatures;
 mod visit_ops;
+#[allow(dead_code)] // Wired by the lead when SCHEDULE is http or ixc (issue 25).
+mod visit_jobs;
 #[allow(dead_code)] // Wired by the visit step (issue 25).
 mod visits;
 mod whatsapp;
@@ -40,6 +42,8 @@ pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
 pub(crate) use schema::schema_versions;
 pub(crate) use visit_ops::{Notice, Tell, VisitChange, VisitChanged};
+#[allow(unused_imports)] // Wired by the lead when SCHEDULE is http or ixc (issue 25).
+pub(crate) use visit_jobs::{ErpAction, VisitJob};
 #[allow(unused_imports)] // Wired by the visit step (issue 25).
 pub(crate) use visits::{Booking, Moved, NewVisit, PeriodUse, Visit, VisitStatus};
 pub use whatsapp::ChatReply;

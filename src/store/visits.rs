@@ -119,7 +119,7 @@ pub(crate) struct PeriodUse {
     pub(crate) capacity: u32,
 }
 
-const VISIT_COLUMNS: &str = "id, protocol, reservation_id, client_code, day, period, status, \
+pub(super) const VISIT_COLUMNS: &str = "id, protocol, reservation_id, client_code, day, period, status, \
      erp_status, erp_ref, erp_attempts, last_error, created_at, updated_at";
 
 /// Takes a place in `slot`'s period (`false`: full). One statement: the check
@@ -175,7 +175,7 @@ async fn recorded_capacity(
     })
 }
 
-fn visit_from(r: &AnyRow) -> Result<Visit, StoreError> {
+pub(super) fn visit_from(r: &AnyRow) -> Result<Visit, StoreError> {
     let day: String = r.try_get("day")?;
     let period: String = r.try_get("period")?;
     let slot = Slot::parse(&format!("{day}/{period}"))

@@ -17,6 +17,25 @@
 //! through the outbox (the visit's `erp_*` columns), retried, idempotent by
 //! the protocol, a dead letter for an operator on a refusal.
 
+// The ERP agendas and their outbox: wired by the lead when SCHEDULE is http
+// or ixc (issue 25).
+#[allow(dead_code)]
+pub(crate) mod erp;
+#[allow(dead_code)]
+pub(crate) mod erp_job;
+#[cfg(test)]
+mod erp_job_tests;
+#[cfg(test)]
+mod erp_tests;
+#[cfg(test)]
+mod example_tests;
+#[cfg(test)]
+mod fakes;
+#[allow(dead_code)]
+pub(crate) mod http;
+#[allow(dead_code)]
+pub(crate) mod ixc;
+
 use ivr_core::agenda::{Day, Slot};
 
 /// What a source is asked for: the free periods for an installation at a
