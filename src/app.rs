@@ -126,6 +126,7 @@ impl Application {
             outbox: sender
                 .as_ref()
                 .map(|_| Outbox::new(prompts.clone(), sms_wake)),
+            prompts: Some(prompts.clone()),
         };
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
         let sms = sender.map(|s| tokio::spawn(s.run(shutdown_rx.clone())));

@@ -311,6 +311,7 @@ mod tests {
             uncertain_since: Some(5),
             recheck_at: None,
             duplicates_removed: Vec::new(),
+            life: Default::default(),
         };
         assert!(ReservationView::from(&r).confirming());
         r.attempts = 0;

@@ -35,6 +35,7 @@ fn row(key: &str, protocol: Option<&str>, status: LedgerStatus, attempts: i64) -
         uncertain_since: None,
         recheck_at: None,
         duplicates_removed: Vec::new(),
+        life: Default::default(),
     }
 }
 
