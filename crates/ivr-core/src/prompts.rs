@@ -114,6 +114,9 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("sms.existing_no_box_no_port", &["protocol"]),
     ("sms.not_viable", &["protocol"]),
     ("sms.failed", &["protocol"]),
+    // The reservation released (its days past, or an operator's word): SMS, or
+    // the same text in the chat that made it.
+    ("sms.released", &["protocol"]),
 ];
 
 /// The chat's own wording (`[chat]`): optional in an operator's copy, where a
