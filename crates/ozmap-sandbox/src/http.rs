@@ -270,7 +270,11 @@ async fn properties_by_client(code: web::Path<String>, shared: web::Data<Shared>
 }
 
 async fn delete_property(id: web::Path<String>, shared: web::Data<Shared>) -> HttpResponse {
-    if shared.world().delete_property(&id) {
+    let deleted = shared.world().delete_property(&id);
+    if deleted && shared.faults.delete_hangs_after_commit() {
+        std::future::pending::<()>().await;
+    }
+    if deleted {
         HttpResponse::NoContent().finish()
     } else {
         error(StatusCode::NOT_FOUND, "property not found")

@@ -83,3 +83,29 @@ async fn bad_patches_and_unknown_clients_are_refused() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     fx.srv.stop().await;
 }
+
+#[tokio::test]
+async fn a_hanging_delete_frees_the_port_and_never_answers() {
+    let fx = spawn().await;
+    let (_, p) = fx
+        .post("/properties", &tutorial_body("9", TUTORIAL_BOX, true))
+        .await;
+    let id = p["id"].as_str().unwrap().to_string();
+    fx.srv.faults().set_delete_hang_after_commit(true);
+    let late = Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap()
+        .delete(fx.url(&format!("/properties/{id}")))
+        .header("Authorization", TOKEN)
+        .send()
+        .await;
+    assert!(late.is_err_and(|e| e.is_timeout()));
+    assert!(fx.srv.live_properties().is_empty(), "deleted all the same");
+    fx.srv.faults().reset();
+    assert_eq!(
+        fx.delete(&format!("/properties/{id}")).await,
+        StatusCode::NOT_FOUND
+    );
+    fx.srv.stop().await;
+}
