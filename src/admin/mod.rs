@@ -288,23 +288,37 @@ pub async fn run(args: ReservationsArgs) -> anyhow::Result<String> {
         }
         ReservationsCommand::Installed { code, protocol } => {
             let (what, mark) = match protocol {
-                Some(p) => (p.clone(), store.mark_installed_by_protocol(p.trim(), now).await?),
+                Some(p) => (
+                    p.clone(),
+                    store.mark_installed_by_protocol(p.trim(), now).await?,
+                ),
                 None => {
                     let r = find(&store, code).await?;
                     (r.id.to_string(), store.mark_installed(r.id, now).await?)
                 }
             };
-            life_answer(&what, mark, "marked installed: the worker sets the client implanted")
+            life_answer(
+                &what,
+                mark,
+                "marked installed: the worker sets the client implanted",
+            )
         }
         ReservationsCommand::Release { code, protocol } => {
             let (what, mark) = match protocol {
-                Some(p) => (p.clone(), store.release_for_good_by_protocol(p.trim(), now).await?),
+                Some(p) => (
+                    p.clone(),
+                    store.release_for_good_by_protocol(p.trim(), now).await?,
+                ),
                 None => {
                     let r = find(&store, code).await?;
                     (r.id.to_string(), store.release_for_good(r.id, now).await?)
                 }
             };
-            life_answer(&what, mark, "to be released: the worker deletes the property")
+            life_answer(
+                &what,
+                mark,
+                "to be released: the worker deletes the property",
+            )
         }
         ReservationsCommand::Cancel { id, ozmap } => {
             let ozmap = ozmap.check()?;

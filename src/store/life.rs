@@ -219,9 +219,13 @@ impl Store {
                 message,
                 chat,
             ),
-            Settle::Done(LifeDone::Held { until, note }) => {
-                ("life_attempts = life_attempts", Some(until), Some(note), None, None)
-            }
+            Settle::Done(LifeDone::Held { until, note }) => (
+                "life_attempts = life_attempts",
+                Some(until),
+                Some(note),
+                None,
+                None,
+            ),
             Settle::RetryLater { at, error } => (
                 "life_attempts = life_attempts + 1",
                 Some(at),
@@ -236,9 +240,13 @@ impl Store {
                 None,
                 None,
             ),
-            Settle::Released { at, note } => {
-                ("life_attempts = life_attempts", Some(at), Some(note), None, None)
-            }
+            Settle::Released { at, note } => (
+                "life_attempts = life_attempts",
+                Some(at),
+                Some(note),
+                None,
+                None,
+            ),
         };
         let (id, token) = (claim.reservation.id, claim.token.clone());
         // An implant may land on an installed row only; a release never on one.

@@ -66,9 +66,17 @@ async fn a_reservation_is_released_after_its_days_once_with_one_message() {
         let r = s.reservation(id).await.unwrap().unwrap();
         assert_eq!(r.life.reserved_at, Some(t0));
         let day = i64::from(DAYS) * DAY_MS;
-        assert!(s.claim_life(t0 + day - 1, LEASE, DAYS).await.unwrap().is_none());
         assert!(
-            s.claim_life(t0 + 10 * day, LEASE, 0).await.unwrap().is_none(),
+            s.claim_life(t0 + day - 1, LEASE, DAYS)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.claim_life(t0 + 10 * day, LEASE, 0)
+                .await
+                .unwrap()
+                .is_none(),
             "0 days: never for its age"
         );
         let c = s.claim_life(t0 + day, LEASE, DAYS).await.unwrap().unwrap();
@@ -82,10 +90,22 @@ async fn a_reservation_is_released_after_its_days_once_with_one_message() {
         // record is refused and writes no message.
         let later = t0 + day + LEASE + 1;
         let c2 = s.claim_life(later, LEASE, DAYS).await.unwrap().unwrap();
-        assert!(!s.settle_life(&c, released("P: released"), later).await.unwrap());
+        assert!(
+            !s.settle_life(&c, released("P: released"), later)
+                .await
+                .unwrap()
+        );
         assert!(s.list_messages(None, 10).await.unwrap().is_empty());
-        assert!(s.settle_life(&c2, released("P: released"), later).await.unwrap());
-        assert!(!s.settle_life(&c2, released("P: released"), later).await.unwrap());
+        assert!(
+            s.settle_life(&c2, released("P: released"), later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.settle_life(&c2, released("P: released"), later)
+                .await
+                .unwrap()
+        );
         let messages = s.list_messages(None, 10).await.unwrap();
         assert_eq!(messages.len(), 1, "{:?}", s.backend());
         assert_eq!(messages[0].kind, "released");
@@ -94,14 +114,20 @@ async fn a_reservation_is_released_after_its_days_once_with_one_message() {
         assert_eq!(r.life.state(), Some("released"));
         assert_eq!(r.status, LedgerStatus::Done);
         assert!(
-            s.claim_life(later + 100 * day, LEASE, DAYS).await.unwrap().is_none(),
+            s.claim_life(later + 100 * day, LEASE, DAYS)
+                .await
+                .unwrap()
+                .is_none(),
             "released once"
         );
         assert_eq!(
             s.release_for_good(id, later).await.unwrap(),
             LifeMark::Released
         );
-        assert_eq!(s.mark_installed(id, later).await.unwrap(), LifeMark::Released);
+        assert_eq!(
+            s.mark_installed(id, later).await.unwrap(),
+            LifeMark::Released
+        );
     }
 }
 
@@ -112,8 +138,14 @@ async fn an_installed_row_is_implanted_once_and_never_released() {
         let t0 = 1_000;
         let id = done_row(s, "43", t0, ReservationOutcome::Reserved(port())).await;
         assert!(s.claim_life(t0 + 1, LEASE, DAYS).await.unwrap().is_none());
-        assert_eq!(s.mark_installed(id, t0 + 1).await.unwrap(), LifeMark::Marked);
-        assert_eq!(s.mark_installed(id, t0 + 2).await.unwrap(), LifeMark::Already);
+        assert_eq!(
+            s.mark_installed(id, t0 + 1).await.unwrap(),
+            LifeMark::Marked
+        );
+        assert_eq!(
+            s.mark_installed(id, t0 + 2).await.unwrap(),
+            LifeMark::Already
+        );
         assert_eq!(
             s.release_for_good(id, t0 + 2).await.unwrap(),
             LifeMark::Installed
@@ -179,7 +211,9 @@ async fn an_operator_releases_for_good_where_it_applies() {
             LifeMark::NoReservation
         );
         assert_eq!(
-            s.release_for_good_by_protocol("2026120nope", t0).await.unwrap(),
+            s.release_for_good_by_protocol("2026120nope", t0)
+                .await
+                .unwrap(),
             LifeMark::NoReservation
         );
         let protocol = s.reservation(ours).await.unwrap().unwrap().request.protocol;
@@ -197,7 +231,10 @@ async fn an_operator_releases_for_good_where_it_applies() {
         let c = s.claim_life(t0 + 2, LEASE, 0).await.unwrap().unwrap();
         assert_eq!(c.reservation.id, ours);
         assert_eq!(c.life, Some(LifeJob::Release { for_good: true }));
-        assert_eq!(s.mark_installed(ours, t0 + 3).await.unwrap(), LifeMark::Busy);
+        assert_eq!(
+            s.mark_installed(ours, t0 + 3).await.unwrap(),
+            LifeMark::Busy
+        );
         // Refused in OZmap: a dead letter, no more claims, until an operator
         // asks again.
         assert!(
@@ -221,9 +258,16 @@ async fn an_operator_releases_for_good_where_it_applies() {
         let c = s.claim_life(t0 + 7, LEASE, 0).await.unwrap().unwrap();
         assert_eq!(c.reservation.life.attempts, 0);
         assert!(
-            s.settle_life(&c, Settle::Done(LifeDone::Held { until: t0 + 100, note: "visit".into() }), t0 + 8)
-                .await
-                .unwrap()
+            s.settle_life(
+                &c,
+                Settle::Done(LifeDone::Held {
+                    until: t0 + 100,
+                    note: "visit".into()
+                }),
+                t0 + 8
+            )
+            .await
+            .unwrap()
         );
         assert!(s.claim_life(t0 + 99, LEASE, 0).await.unwrap().is_none());
         assert!(s.claim_life(t0 + 100, LEASE, 0).await.unwrap().is_some());
@@ -246,9 +290,16 @@ async fn a_released_row_makes_way_for_a_new_request() {
             s.reservation(id).await.unwrap().unwrap().status,
             LedgerStatus::Done
         );
-        assert_eq!(s.release_for_good(id, t0 + 2).await.unwrap(), LifeMark::Marked);
+        assert_eq!(
+            s.release_for_good(id, t0 + 2).await.unwrap(),
+            LifeMark::Marked
+        );
         let c = s.claim_life(t0 + 3, LEASE, DAYS).await.unwrap().unwrap();
-        assert!(s.settle_life(&c, released("P: released"), t0 + 4).await.unwrap());
+        assert!(
+            s.settle_life(&c, released("P: released"), t0 + 4)
+                .await
+                .unwrap()
+        );
         // Released: the next request of the code takes the row up again.
         s.create_call("CB2", &call, "x", t0 + 5).await.unwrap();
         s.advance_call("CB2", 1, &call, "y", Some(&request("47")), t0 + 5)

@@ -12,8 +12,8 @@
 
 use super::{Attempted, Reservations};
 use crate::outbox::Failure;
-use crate::reserve::same_request;
 use crate::outbox::Settle;
+use crate::reserve::same_request;
 use crate::store::{Claim, LifeDone, LifeJob, StoreError, VisitStatus, now_ms};
 use crate::whatsapp::chat_payload;
 use ivr_core::chat::ChatMessage;

@@ -121,7 +121,10 @@ async fn past_its_days_the_property_is_deleted_once_and_the_client_told_once() {
     assert!(claim_later(&r, 29).await.is_none());
     let claim = claim_later(&r, 31).await.expect("due after 30 days");
     assert_eq!(same(&r.worker).process(claim).await, AttemptEnd::Answered);
-    assert!(r.sandbox.live_properties().is_empty(), "the port is free again");
+    assert!(
+        r.sandbox.live_properties().is_empty(),
+        "the port is free again"
+    );
     let row = r.store.reservation(id).await.unwrap().unwrap();
     assert!(row.life.released_at.is_some(), "{:?}", row.life);
     assert_eq!(kinds(&r.store).await, vec!["released", "reserved"]);
@@ -148,7 +151,11 @@ async fn a_crash_between_the_delete_and_the_record_tells_the_client_once() {
     };
     // The first worker deleted the property, then died before recording it.
     let first = claim_later(&r, 31).await.unwrap();
-    r.worker.ozmap.delete_property(&p.property_id).await.unwrap();
+    r.worker
+        .ozmap
+        .delete_property(&p.property_id)
+        .await
+        .unwrap();
     drop(first);
     // Its lease runs out; the next worker finds the property gone: released.
     let at = now_ms() + 31 * DAY_MS + LEASE + 1;
@@ -196,7 +203,12 @@ async fn a_visit_still_booked_holds_the_release_until_its_day_ends() {
         r.store.release_for_good(id, now_ms()).await.unwrap(),
         LifeMark::Marked
     );
-    let claim = r.store.claim_life(now_ms(), LEASE, 30).await.unwrap().unwrap();
+    let claim = r
+        .store
+        .claim_life(now_ms(), LEASE, 30)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(same(&r.worker).process(claim).await, AttemptEnd::Answered);
     assert!(r.sandbox.live_properties().is_empty());
     r.sandbox.stop().await;
@@ -232,7 +244,12 @@ async fn an_installed_client_is_implanted_and_never_released() {
         r.store.mark_installed(id, now_ms()).await.unwrap(),
         LifeMark::Marked
     );
-    let claim = r.store.claim_life(now_ms(), LEASE, 30).await.unwrap().unwrap();
+    let claim = r
+        .store
+        .claim_life(now_ms(), LEASE, 30)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(same(&r.worker).process(claim).await, AttemptEnd::Answered);
     assert_eq!(r.sandbox.client_implanted(), vec![("127".into(), true)]);
     let row = r.store.reservation(id).await.unwrap().unwrap();
@@ -248,10 +265,23 @@ async fn a_chat_made_row_is_told_in_the_chat() {
     let id = reserved(&r, "128", "wa:5548999990000", "2026120700000006").await;
     let claim = claim_later(&r, 31).await.unwrap();
     assert_eq!(same(&r.worker).process(claim).await, AttemptEnd::Answered);
-    assert!(r.store.reservation(id).await.unwrap().unwrap().life.released_at.is_some());
+    assert!(
+        r.store
+            .reservation(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .life
+            .released_at
+            .is_some()
+    );
     assert!(kinds(&r.store).await.is_empty(), "no SMS for a chat");
     let replies = r.store.list_chat_replies(None, 10).await.unwrap();
     assert_eq!(replies.len(), 1);
-    assert!(replies[0].payload.contains("2026120700000006"), "{}", replies[0].payload);
+    assert!(
+        replies[0].payload.contains("2026120700000006"),
+        "{}",
+        replies[0].payload
+    );
     r.sandbox.stop().await;
 }

@@ -47,11 +47,9 @@ use crate::reserve::{
     self, Attempt, Finished, PostLog, Rechecked, ReserveError, ReserveSettings, recheck, reserve,
 };
 use crate::sms::Outbox;
-use crate::store::{
-    Claim, LedgerDone, LedgerStatus, LifeDone, Recheck, Store, StoreError, now_ms,
-};
-use ivr_core::prompts::Prompts;
+use crate::store::{Claim, LedgerDone, LedgerStatus, LifeDone, Recheck, Store, StoreError, now_ms};
 use ivr_core::domain::{ReservationOutcome, ReservedPort};
+use ivr_core::prompts::Prompts;
 use ozmap_client::OzmapClient;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

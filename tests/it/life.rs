@@ -103,7 +103,10 @@ async fn past_its_days_a_reservation_is_released_once_and_its_port_taken_by_the_
     })
     .await;
     assert!(row["life"]["released_at"].is_i64(), "{row}");
-    assert!(sandbox.live_properties().is_empty(), "the port is free again");
+    assert!(
+        sandbox.live_properties().is_empty(),
+        "the port is free again"
+    );
     let sent = fake.wait_accepted(2, Duration::from_secs(15)).await;
     assert_eq!(sent.len(), 2, "{:?}", bodies(&fake));
     let protocol = row["protocol"].as_str().unwrap();
@@ -128,7 +131,10 @@ async fn past_its_days_a_reservation_is_released_once_and_its_port_taken_by_the_
     // Nothing more is released or sent.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(sandbox.live_properties().len(), 1);
-    assert_eq!(fake.wait_accepted(3, Duration::from_secs(15)).await.len(), 3);
+    assert_eq!(
+        fake.wait_accepted(3, Duration::from_secs(15)).await.len(),
+        3
+    );
     assert_eq!(svc.count_in_log("reservation released"), 1);
     assert!(!svc.log_text().contains(CALLER), "the number is in the log");
 }
@@ -148,7 +154,12 @@ async fn an_installed_reservation_is_implanted_in_ozmap_and_never_released() {
     let url = format!("{}/admin/reservations/{id}/installed", svc.base);
     let r = http.post(&url).send().await.unwrap();
     assert_eq!(r.status(), 401, "operators only");
-    let r = http.post(&url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    let r = http
+        .post(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["result"], "marked");
@@ -170,7 +181,10 @@ async fn an_installed_reservation_is_implanted_in_ozmap_and_never_released() {
     tokio::time::sleep(Duration::from_millis(2_000)).await;
     assert_eq!(sandbox.live_properties().len(), 1);
     assert_eq!(svc.ledger().await[0]["life_state"], "implanted");
-    assert_eq!(fake.wait_accepted(1, Duration::from_secs(15)).await.len(), 1);
+    assert_eq!(
+        fake.wait_accepted(1, Duration::from_secs(15)).await.len(),
+        1
+    );
 }
 
 mod sigkill_between_the_delete_and_the_record_tells_the_client_once {
@@ -235,5 +249,7 @@ async fn unreleased(db: &TestDb) -> bool {
         .fetch_one(&mut c)
         .await
         .expect("the row");
-    r.try_get::<Option<i64>, _>("released_at").unwrap().is_none()
+    r.try_get::<Option<i64>, _>("released_at")
+        .unwrap()
+        .is_none()
 }

@@ -314,10 +314,12 @@ fn parse_client_patch(body: &[u8]) -> Result<ClientPatch, String> {
     let Value::Object(obj) = v else {
         return Err("the body must be a JSON object".into());
     };
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "implanted" | "certified" | "status" | "observation"))
-    {
+    if let Some(k) = obj.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "implanted" | "certified" | "status" | "observation"
+        )
+    }) {
         return Err(format!("{k} cannot be changed here"));
     }
     let flag = |key: &str| -> Result<Option<bool>, String> {

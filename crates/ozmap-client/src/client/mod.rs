@@ -449,7 +449,9 @@ impl OzmapClient {
     /// is gone).
     pub async fn get_property(&self, id: &str) -> Result<Property, OzmapError> {
         let url = self.url(&format!("properties/{}", encode_segment(id)))?;
-        let body = self.execute("get_property", self.http.get(url), &[]).await?;
+        let body = self
+            .execute("get_property", self.http.get(url), &[])
+            .await?;
         let mut p: Property = decode(&body)?;
         if p.id.is_empty() {
             p.id = id.to_string();

@@ -23,7 +23,11 @@ async fn a_patch_implants_the_client_and_a_get_shows_it() {
     let client = p["client"].as_str().unwrap().to_string();
     let (status, c) = fx.get(&format!("/ftth-clients/{client}"), &[]).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(c["implanted"], json!(false), "a reserved client is not implanted");
+    assert_eq!(
+        c["implanted"],
+        json!(false),
+        "a reserved client is not implanted"
+    );
     assert_eq!(c["code"], json!("123|123"));
     assert_eq!(fx.srv.client_implanted(), vec![("123|123".into(), false)]);
 
@@ -66,7 +70,12 @@ async fn bad_patches_and_unknown_clients_are_refused() {
     }
     assert_eq!(fx.srv.client_implanted(), vec![("7".into(), false)]);
     assert_eq!(
-        patch(&fx, "/ftth-clients/0123456789abcdef01234567", &json!({"implanted": true})).await,
+        patch(
+            &fx,
+            "/ftth-clients/0123456789abcdef01234567",
+            &json!({"implanted": true})
+        )
+        .await,
         StatusCode::NOT_FOUND
     );
     // The client goes with its property.
