@@ -11,6 +11,8 @@ use super::network::{Network, PlannedPort};
 use ozmap_client::distance_m;
 use serde_json::{Value, json};
 
+mod clients;
+pub(crate) use clients::ClientPatch;
 mod ids;
 use ids::derived_id;
 #[cfg(test)]
@@ -93,15 +95,6 @@ pub(crate) struct PropertyState {
     pub lng: f64,
     pub connection: Option<Connection>,
     pub created_at: String,
-}
-
-/// The fields of a client a `PATCH /ftth-clients/{id}` may change.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ClientPatch {
-    pub implanted: Option<bool>,
-    pub certified: Option<bool>,
-    pub status: Option<i64>,
-    pub observation: Option<String>,
 }
 
 /// A property to create, already validated for shape by the HTTP layer.
@@ -405,44 +398,6 @@ impl World {
             }
         }
         true
-    }
-
-    /// Applies `patch` to the client `id` of a live property; `false` when
-    /// no live property has that client.
-    pub(crate) fn patch_client(&mut self, id: &str, patch: &ClientPatch) -> bool {
-        let Some(p) = self.properties.iter_mut().find(|p| p.client.id == id) else {
-            return false;
-        };
-        let c = &mut p.client;
-        if let Some(v) = patch.implanted {
-            c.implanted = v;
-        }
-        if let Some(v) = patch.certified {
-            c.certified = v;
-        }
-        if let Some(v) = patch.status {
-            c.status = v;
-        }
-        if let Some(v) = &patch.observation {
-            c.observation = Some(v.clone());
-        }
-        true
-    }
-
-    /// The FTTHClient of a live property, by the client's id.
-    pub(crate) fn client_json(&self, id: &str) -> Option<Value> {
-        let p = self.properties.iter().find(|p| p.client.id == id)?;
-        Some(json!({
-            "id": p.client.id,
-            "kind": "FTTHClient",
-            "code": p.client.code,
-            "name": p.client.name,
-            "implanted": p.client.implanted,
-            "certified": p.client.certified,
-            "status": p.client.status,
-            "observation": p.client.observation,
-            "property": p.id,
-        }))
     }
 
     pub(crate) fn box_json(&self, b: &BoxState) -> Value {
