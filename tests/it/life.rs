@@ -253,3 +253,49 @@ async fn unreleased(db: &TestDb) -> bool {
         .unwrap()
         .is_none()
 }
+
+/// `ozmap-ivr reservations …` on the service's database.
+fn cli(db: &TestDb, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(crate::BIN)
+        .arg("reservations")
+        .args(args)
+        .env("IVR_DATABASE_URL", &db.url)
+        .output()
+        .expect("run ozmap-ivr reservations");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn an_operator_releases_a_reservation_at_once_from_the_command_line() {
+    let fake = FakeTwilio::start(Mode::Accept, test_support::driver::PLATFORM_TOKEN).await;
+    let sandbox = start_sandbox().await;
+    let db = TestDb::sqlite();
+    let svc = serve(&db, &sandbox.base_url(), &fake).await;
+    let client = clients(34, 1).remove(0);
+    reserve(&svc, &client).await;
+    svc.wait_ledger_done(1, Duration::from_secs(20)).await;
+    let (ok, text) = cli(&db, &["release", "no-such-code"]);
+    assert!(!ok, "{text}");
+    let (ok, text) = cli(&db, &["release", &client.code]);
+    assert!(ok && text.contains("to be released"), "{text}");
+    let (ok, text) = cli(&db, &["release", &client.code]);
+    assert!(ok && text.contains("already asked"), "{text}");
+    row_until(&svc, "the row was not released", |r| {
+        r["life_state"] == "released"
+    })
+    .await;
+    assert!(sandbox.live_properties().is_empty());
+    let (ok, text) = cli(&db, &["installed", &client.code]);
+    assert!(!ok && text.contains("already released"), "{text}");
+    let (ok, text) = cli(&db, &["list"]);
+    assert!(ok && text.contains("released"), "{text}");
+    assert_eq!(
+        fake.wait_accepted(2, Duration::from_secs(15)).await.len(),
+        2
+    );
+}
