@@ -15,11 +15,20 @@ use crate::outbox::Failure;
 use crate::outbox::Settle;
 use crate::reserve::same_request;
 use crate::store::{Claim, LifeDone, LifeJob, StoreError, VisitStatus, now_ms};
-use crate::whatsapp::chat_payload;
 use ivr_core::chat::ChatMessage;
 use ivr_core::domain::{ReservationOutcome, ReservedPort};
 use ivr_core::flow::{Arg, Line};
+use ivr_core::prompts::Prompts;
 use ozmap_client::OzmapError;
+
+/// How a release is told in a chat: the prompts its text comes from, and the
+/// channel's message body for a `wa_id` (the WhatsApp adapter's, wired by
+/// `app`: the worker knows no channel).
+#[derive(Clone)]
+pub(crate) struct ChatNotice {
+    pub prompts: Prompts,
+    pub payload: fn(&str, &ChatMessage) -> String,
+}
 
 /// Hours behind UTC of Brazil's westernmost time zone (Acre, UTC−5): a visit
 /// day's end there is the latest it ends anywhere in the country, so a hold
@@ -179,14 +188,14 @@ impl Reservations {
         let w = &self.worker;
         let row = &claim.reservation;
         if row.made_in_chat() {
-            let chat = w.prompts.as_ref().and_then(|prompts| {
+            let chat = w.chat.as_ref().and_then(|notice| {
                 let wa_id = row.call_sid.strip_prefix(crate::store::CHAT_KEY_PREFIX)?;
                 let protocol = row.request.protocol.clone().unwrap_or_default();
-                let text =
-                    prompts.text(&Line::new("sms.released").arg("protocol", Arg::Digits(protocol)));
+                let line = Line::new("sms.released").arg("protocol", Arg::Digits(protocol));
+                let text = notice.prompts.text(&line);
                 Some((
                     wa_id.to_string(),
-                    chat_payload(wa_id, &ChatMessage::Text(text)),
+                    (notice.payload)(wa_id, &ChatMessage::Text(text)),
                 ))
             });
             return LifeDone::Released {

@@ -52,13 +52,24 @@ async fn rig() -> Rig {
         wake: Arc::new(Notify::new()),
         outbox: Some(Outbox::new(prompts.clone(), Arc::new(Notify::new()))),
         health: Default::default(),
-        prompts: Some(prompts),
+        chat: Some(ChatNotice {
+            prompts,
+            payload: text_payload,
+        }),
     };
     Rig {
         store,
         sandbox,
         worker,
         _db: db,
+    }
+}
+
+/// A stand-in for the channel's message body (the worker knows no channel).
+fn text_payload(wa_id: &str, m: &ivr_core::chat::ChatMessage) -> String {
+    match m {
+        ivr_core::chat::ChatMessage::Text(t) => format!("{wa_id}: {t}"),
+        _ => format!("{wa_id}: ?"),
     }
 }
 
@@ -71,7 +82,7 @@ fn same(w: &Worker) -> Worker {
         wake: w.wake.clone(),
         outbox: w.outbox.clone(),
         health: w.health.clone(),
-        prompts: w.prompts.clone(),
+        chat: w.chat.clone(),
     }
 }
 
@@ -279,7 +290,9 @@ async fn a_chat_made_row_is_told_in_the_chat() {
     let replies = r.store.list_chat_replies(None, 10).await.unwrap();
     assert_eq!(replies.len(), 1);
     assert!(
-        replies[0].payload.contains("2026120700000006"),
+        replies[0]
+            .payload
+            .starts_with("5548999990000: Protocolo 2026120700000006"),
         "{}",
         replies[0].payload
     );

@@ -39,6 +39,8 @@ mod breaker;
 mod health;
 mod life;
 
+pub(crate) use life::ChatNotice;
+
 pub(crate) use breaker::{Breaker, BreakerState};
 pub(crate) use health::{HealthView, OzmapHealth};
 
@@ -49,7 +51,6 @@ use crate::reserve::{
 use crate::sms::Outbox;
 use crate::store::{Claim, LedgerDone, LedgerStatus, LifeDone, Recheck, Store, StoreError, now_ms};
 use ivr_core::domain::{ReservationOutcome, ReservedPort};
-use ivr_core::prompts::Prompts;
 use ozmap_client::OzmapClient;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -128,9 +129,9 @@ pub(crate) struct Worker {
     pub outbox: Option<Outbox>,
     /// What the console and the metrics show of OZmap.
     pub health: Arc<OzmapHealth>,
-    /// The prompts a release's WhatsApp message is written from (`None`: a
-    /// chat-made row is released without one).
-    pub prompts: Option<Prompts>,
+    /// How a release is told in a chat (`None`: a chat-made row is released
+    /// without a message).
+    pub chat: Option<ChatNotice>,
 }
 
 /// The delay before attempt `attempts + 1`, with ±20 % jitter.
