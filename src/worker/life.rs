@@ -19,7 +19,7 @@ use ivr_core::chat::ChatMessage;
 use ivr_core::domain::{ReservationOutcome, ReservedPort};
 use ivr_core::flow::{Arg, Line};
 use ivr_core::prompts::Prompts;
-use ozmap_client::OzmapError;
+use ozmap_client::{OzmapError, Property};
 
 /// How a release is told in a chat: the prompts its text comes from, and the
 /// channel's message body for a `wa_id` (the WhatsApp adapter's, wired by
@@ -129,7 +129,7 @@ impl Reservations {
                 "reservation release: the property is already gone from OZmap"
             ),
             Err(e) => return Err(failure("reading the property to release", e)),
-            Ok(p) if !same_request(&p, &w.reserve, &row.request) => {
+            Ok(p) if !self.is_ours(&p, claim).await? => {
                 return Err(Failure::Refused(
                     "the property in OZmap is not this request's (another place or observation): left alone".into(),
                 ));
@@ -145,6 +145,31 @@ impl Reservations {
             },
         }
         Ok(self.released_message(claim))
+    }
+
+    /// Whether `p` is this request's property: at its address with the
+    /// service's observation (the duplicates' guard). A row whose personal
+    /// data was erased keeps no address: there the property must be listed
+    /// under the row's client code, with the service's observation.
+    async fn is_ours(&self, p: &Property, claim: &Claim) -> Result<bool, Failure> {
+        let w = &self.worker;
+        let req = &claim.reservation.request;
+        let erased = req.place.lat == 0.0 && req.place.lng == 0.0;
+        if !erased {
+            return Ok(same_request(p, &w.reserve, req));
+        }
+        let observation = p
+            .observation
+            .as_deref()
+            .is_none_or(|o| o.trim() == w.reserve.property_observation);
+        let listed = w
+            .ozmap
+            .properties_by_client(req.client_code.as_str())
+            .await
+            .map_err(|e| failure("looking the client code up", e))?
+            .iter()
+            .any(|q| q.id == p.id);
+        Ok(observation && listed)
     }
 
     /// Records a life job, fenced by its claim; a release with its message.

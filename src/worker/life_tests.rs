@@ -298,3 +298,31 @@ async fn a_chat_made_row_is_told_in_the_chat() {
     );
     r.sandbox.stop().await;
 }
+
+#[tokio::test]
+async fn a_row_whose_personal_data_was_erased_is_still_released() {
+    let r = rig().await;
+    let id = reserved(&r, "129", "CA7", "2026120700000007").await;
+    let code = ClientCode::parse("129").unwrap();
+    let erased = r
+        .store
+        .erase_subject(&crate::store::Subject::Client(code), now_ms())
+        .await
+        .unwrap();
+    assert_eq!(erased.reservations, 1);
+    let row = r.store.reservation(id).await.unwrap().unwrap();
+    assert_eq!((row.request.place.lat, row.request.place.lng), (0.0, 0.0));
+    let claim = claim_later(&r, 31).await.unwrap();
+    assert_eq!(same(&r.worker).process(claim).await, AttemptEnd::Answered);
+    assert!(
+        r.sandbox.live_properties().is_empty(),
+        "the port is free again"
+    );
+    let row = r.store.reservation(id).await.unwrap().unwrap();
+    assert!(row.life.released_at.is_some(), "{:?}", row.life);
+    assert!(
+        !kinds(&r.store).await.contains(&"released".to_string()),
+        "an erased row has no number to tell"
+    );
+    r.sandbox.stop().await;
+}
