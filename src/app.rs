@@ -126,6 +126,10 @@ impl Application {
             outbox: sender
                 .as_ref()
                 .map(|_| Outbox::new(prompts.clone(), sms_wake)),
+            chat: Some(crate::worker::ChatNotice {
+                prompts: prompts.clone(),
+                payload: crate::whatsapp::chat_payload,
+            }),
         };
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
         let sms = sender.map(|s| tokio::spawn(s.run(shutdown_rx.clone())));

@@ -33,7 +33,9 @@
 //!   senders' messages and the WhatsApp inbox's kept messages; it knows no
 //!   table.
 //! - `worker`: carries ledger rows out against OZmap, exactly once, as leased
-//!   jobs (its circuit breaker says when not to claim), and keeps OZmap's health
+//!   jobs (its circuit breaker says when not to claim), then the reservation's
+//!   life (the client implanted once installed, the port released after
+//!   `IVR_RESERVATION_DAYS`; `worker::life`), and keeps OZmap's health
 //!   (breaker, latency, last error) for the console and metrics.
 //! - `sms`: the outcome in writing: the message written with each outcome, the
 //!   sender and its providers.

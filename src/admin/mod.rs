@@ -31,7 +31,7 @@ pub(crate) use visits::range as visit_range;
 pub use visits::{VisitsArgs, run as visits};
 
 use crate::config::{DatabaseArgs, OzmapArgs};
-use crate::store::{LedgerStatus, Reservation, now_ms};
+use crate::store::{LedgerStatus, Life, LifeMark, Reservation, now_ms};
 use clap::{Args, Subcommand, ValueEnum};
 use ivr_core::domain::ReservationOutcome;
 use serde::Serialize;
@@ -92,6 +92,26 @@ pub enum ReservationsCommand {
     },
     /// Send a dead letter back to the worker.
     Retry { id: i64 },
+    /// The client is installed (the visit was done): the worker sets the
+    /// client `implanted: true` in OZmap, once; the reservation is never
+    /// released after.
+    Installed {
+        /// The client code (or give --protocol).
+        #[arg(required_unless_present = "protocol")]
+        code: Option<String>,
+        #[arg(long, conflicts_with = "code")]
+        protocol: Option<String>,
+    },
+    /// Release the reservation now (e.g. its visit cancelled for good): the
+    /// worker deletes this request's property in OZmap, freeing the port, and
+    /// tells the client, once.
+    Release {
+        /// The client code (or give --protocol).
+        #[arg(required_unless_present = "protocol")]
+        code: Option<String>,
+        #[arg(long, conflicts_with = "code")]
+        protocol: Option<String>,
+    },
     /// Cancel: delete the property in OZmap (freeing the port), then mark the row.
     Cancel {
         id: i64,
@@ -135,6 +155,13 @@ pub(crate) struct ReservationView {
     /// When the worker looks at the finished row again (a copy that may still
     /// come, a box name not read yet).
     pub recheck_at_ms: Option<i64>,
+    /// After the reservation: `installed`, `implanted`, `releasing`,
+    /// `released`, or `null`.
+    pub life_state: Option<&'static str>,
+    /// The reservation's life: `reserved_at`, `installed_at`, `implanted_at`,
+    /// `released_at`, `release_asked_at`, `due_at` (ms), `attempts`, `error`,
+    /// `dead_at` (a dead letter: an operator must look).
+    pub life: Life,
 }
 
 impl ReservationView {
@@ -177,6 +204,8 @@ impl From<&Reservation> for ReservationView {
             uncertain_since_ms: r.uncertain_since,
             duplicates_removed: r.duplicates_removed.clone(),
             recheck_at_ms: r.recheck_at,
+            life_state: r.life.state(),
+            life: r.life.clone(),
         }
     }
 }
@@ -196,7 +225,7 @@ fn table(rows: &[ReservationView]) -> String {
             "{:>6}  {:<16}  {:<9}  {:<10}  {:>3}  {:<14}  {:<22}  {:<14}  {}\n",
             r.id,
             r.protocol.as_deref().unwrap_or("-"),
-            r.status,
+            r.life_state.unwrap_or(r.status),
             r.outcome.unwrap_or("-"),
             r.attempts,
             clip(&r.client_code, 14),
@@ -261,6 +290,40 @@ pub async fn run(args: ReservationsArgs) -> anyhow::Result<String> {
                 )
             }
         }
+        ReservationsCommand::Installed { code, protocol } => {
+            let (what, mark) = match protocol {
+                Some(p) => (
+                    p.clone(),
+                    store.mark_installed_by_protocol(p.trim(), now).await?,
+                ),
+                None => {
+                    let r = find(&store, code).await?;
+                    (r.id.to_string(), store.mark_installed(r.id, now).await?)
+                }
+            };
+            life_answer(
+                &what,
+                mark,
+                "marked installed: the worker sets the client implanted",
+            )
+        }
+        ReservationsCommand::Release { code, protocol } => {
+            let (what, mark) = match protocol {
+                Some(p) => (
+                    p.clone(),
+                    store.release_for_good_by_protocol(p.trim(), now).await?,
+                ),
+                None => {
+                    let r = find(&store, code).await?;
+                    (r.id.to_string(), store.release_for_good(r.id, now).await?)
+                }
+            };
+            life_answer(
+                &what,
+                mark,
+                "to be released: the worker deletes the property",
+            )
+        }
         ReservationsCommand::Cancel { id, ozmap } => {
             let ozmap = ozmap.check()?;
             let r = store
@@ -281,6 +344,43 @@ pub async fn run(args: ReservationsArgs) -> anyhow::Result<String> {
             store.mark_cancelled(id, now).await?;
             Ok(format!("reservation {id} cancelled\n"))
         }
+    }
+}
+
+/// The ledger row of a client code.
+async fn find(store: &crate::store::Store, code: Option<String>) -> anyhow::Result<Reservation> {
+    let Some(c) = code else {
+        anyhow::bail!("give a client code or --protocol");
+    };
+    let code = ivr_core::domain::ClientCode::parse(c.trim())
+        .ok_or_else(|| anyhow::anyhow!("not a client code"))?;
+    store
+        .reservation_by_code(&code)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no reservation for this client code"))
+}
+
+/// What an operator's `installed` / `release` came to, for the terminal.
+fn life_answer(which: &str, mark: LifeMark, done: &str) -> anyhow::Result<String> {
+    match mark {
+        LifeMark::Marked => Ok(format!("reservation {which} {done}\n")),
+        LifeMark::Already => Ok(format!(
+            "reservation {which}: already asked; nothing changed\n"
+        )),
+        other => anyhow::bail!("reservation {which}: {}", life_refusal(other)),
+    }
+}
+
+/// Why an operator's word on a row changed nothing.
+pub(crate) fn life_refusal(mark: LifeMark) -> &'static str {
+    match mark {
+        LifeMark::Released => "its port was already released",
+        LifeMark::Installed => "the client is installed: it is never released",
+        LifeMark::Busy => "the worker holds the row this moment; try again shortly",
+        LifeMark::NoReservation => {
+            "it holds no port to act on (pending, dead, no coverage, or a port this service did not reserve)"
+        }
+        LifeMark::Marked | LifeMark::Already => "nothing to refuse",
     }
 }
 
@@ -315,6 +415,7 @@ mod tests {
             uncertain_since: Some(5),
             recheck_at: None,
             duplicates_removed: Vec::new(),
+            life: Default::default(),
         };
         assert!(ReservationView::from(&r).confirming());
         r.attempts = 0;

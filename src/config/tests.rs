@@ -54,6 +54,7 @@ fn worker_settings_come_from_the_flags() {
         "--breaker-failures=0",
         "--breaker-cooldown-ms=1000",
         "--shutdown-grace-ms=0",
+        "--reservation-days=0",
     ])
     .unwrap();
     assert_eq!(
@@ -62,10 +63,12 @@ fn worker_settings_come_from_the_flags() {
             c.worker.backoff_base_ms,
             c.worker.breaker_failures,
             c.worker.breaker_cooldown_ms,
-            c.worker.shutdown_grace_ms
+            c.worker.shutdown_grace_ms,
+            c.worker.reservation_days
         ),
-        (3_000, 200, 0, 1_000, 0)
+        (3_000, 200, 0, 1_000, 0, 0)
     );
+    assert_eq!(parse(&[]).unwrap().worker.reservation_days, 30);
 }
 
 #[test]
@@ -94,6 +97,7 @@ fn errors_name_the_variable() {
         (&["--retry-base-ms=0"], "IVR_RETRY_BASE_MS"),
         (&["--breaker-cooldown-ms=0"], "IVR_BREAKER_COOLDOWN_MS"),
         (&["--shutdown-grace-ms=120000"], "IVR_SHUTDOWN_GRACE_MS"),
+        (&["--reservation-days=3651"], "IVR_RESERVATION_DAYS"),
         (&["--speech-model=phonecall"], "IVR_SPEECH_MODEL"),
         (&["--speech-model="], "IVR_SPEECH_MODEL"),
         (

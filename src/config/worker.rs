@@ -24,6 +24,13 @@ pub struct WorkerArgs {
     /// lets the row go (another instance, or the next start, picks it up).
     #[arg(long, env = "IVR_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
     pub shutdown_grace_ms: u64,
+    /// Days after which a reservation this service made, with no visit done
+    /// (not marked installed), is released in OZmap: the property deleted,
+    /// its port freed, the client told. Never before the end of the day of a
+    /// visit still booked for it. 0: never for its age (an operator may still
+    /// release one).
+    #[arg(long, env = "IVR_RESERVATION_DAYS", default_value_t = 30)]
+    pub reservation_days: u32,
 }
 
 impl WorkerArgs {
@@ -58,6 +65,12 @@ impl WorkerArgs {
             0..=60_000,
             "must be at most 60000 milliseconds",
         )?;
+        let reservation_days = within(
+            "IVR_RESERVATION_DAYS",
+            self.reservation_days,
+            0..=3_650,
+            "must be between 0 (never) and 3650 days",
+        )?;
         let defaults = WorkerSettings::default();
         Ok(WorkerSettings {
             lease_ms: lease_ms as i64,
@@ -66,6 +79,7 @@ impl WorkerArgs {
             breaker_failures,
             breaker_cooldown_ms,
             shutdown_grace_ms,
+            reservation_days,
             ..defaults
         })
     }

@@ -121,6 +121,12 @@ pub(super) fn read_row(row: &Reservation, key: &str, call: &Call) -> Reservation
         _ => row.call_sid == key,
     };
     match (row.status, &row.outcome) {
+        // Released in OZmap (its days past, or an operator's word) between
+        // this session's request and this read: no port is held any more,
+        // so none is told; the request is kept for the team.
+        (LedgerStatus::Done, Some(_)) if row.life.released_at.is_some() => {
+            ReservationProgress::Dead
+        }
         (LedgerStatus::Done, Some(outcome)) => ReservationProgress::Done(match outcome {
             ReservationOutcome::Reserved(p) if !made_here => {
                 ReservationOutcome::Existing(p.clone())

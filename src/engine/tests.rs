@@ -35,6 +35,7 @@ fn row(key: &str, protocol: Option<&str>, status: LedgerStatus, attempts: i64) -
         uncertain_since: None,
         recheck_at: None,
         duplicates_removed: Vec::new(),
+        life: Default::default(),
     }
 }
 
@@ -162,4 +163,13 @@ fn the_outcome_told_is_counted_only_for_a_settled_reservation() {
     assert_eq!(told(ReservationProgress::Dead), Some(CallOutcome::Failed));
     assert_eq!(told(ReservationProgress::Waiting { failing: true }), None);
     assert_eq!(told_outcome(&Event::Silence), None);
+}
+
+#[test]
+fn a_released_row_tells_no_port() {
+    let mut r = row("CA1", Some("20261207000001"), LedgerStatus::Done, 1);
+    let call = session(Some("20261207000009"));
+    assert_eq!(kind(&read_row(&r, "CA2", &call)), "existing");
+    r.life.released_at = Some(5);
+    assert_eq!(kind(&read_row(&r, "CA2", &call)), "dead");
 }

@@ -7,7 +7,7 @@ use super::AppState;
 use super::extract::{Operator, json_error};
 use crate::admin::{ChannelArg, Found, MessageStatusArg, find_message, list_messages as views};
 use crate::admin::{ReservationView, StatusArg};
-use crate::store::{LedgerStatus, MessageStatus};
+use crate::store::{LedgerStatus, LifeMark, MessageStatus};
 use actix_web::http::StatusCode;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
@@ -182,5 +182,48 @@ pub(crate) async fn show(
         Ok(Some(r)) => json_ok(&ReservationView::from(&r)),
         Ok(None) => json_error(StatusCode::NOT_FOUND, "no such reservation"),
         Err(e) => ledger_unavailable(e),
+    }
+}
+
+/// `POST /admin/reservations/{id}/installed`: the client is installed (its
+/// visit done); the worker sets it `implanted` in OZmap, once.
+/// `POST /admin/reservations/{id}/release`: release the port now (a visit
+/// cancelled for good); the worker deletes the property and tells the client.
+/// 200 with `{"result": "marked"|"already", "reservation": …}`; 404 for no
+/// such row; 409 with the reason when the row cannot take it.
+pub(crate) async fn life(
+    _: Operator,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (id, action) = path.into_inner();
+    let Ok(id) = id.parse::<i64>() else {
+        return json_error(StatusCode::BAD_REQUEST, "the id must be a number");
+    };
+    let store = state.store();
+    let now = crate::store::now_ms();
+    let mark = match action.as_str() {
+        "installed" => store.mark_installed(id, now).await,
+        "release" => store.release_for_good(id, now).await,
+        _ => return json_error(StatusCode::NOT_FOUND, "use /installed or /release"),
+    };
+    let mark = match mark {
+        Ok(m) => m,
+        Err(e) => return ledger_unavailable(e),
+    };
+    let row = match store.reservation(id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return json_error(StatusCode::NOT_FOUND, "no such reservation"),
+        Err(e) => return ledger_unavailable(e),
+    };
+    match mark {
+        LifeMark::Marked | LifeMark::Already => {
+            tracing::info!(id, action = %action, result = mark.as_str(), "admin: reservation life");
+            json_ok(&serde_json::json!({
+                "result": mark.as_str(),
+                "reservation": ReservationView::from(&row),
+            }))
+        }
+        other => json_error(StatusCode::CONFLICT, crate::admin::life_refusal(other)),
     }
 }

@@ -66,6 +66,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource(format!("{ADMIN_RESERVATIONS}/{{id}}")).route(web::get().to(admin::show)),
         )
+        .service(
+            web::resource(format!("{ADMIN_RESERVATIONS}/{{id}}/{{action}}"))
+                .route(web::post().to(admin::life)),
+        )
         .service(web::resource(ADMIN_FUNNEL).route(web::get().to(console::funnel_json)))
         .service(web::resource(CONSOLE).route(web::get().to(console::show)))
         .service(web::resource(format!("{CONSOLE}/login")).route(web::post().to(console::login)))

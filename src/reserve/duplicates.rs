@@ -172,7 +172,7 @@ fn split(
 /// Whether `p` is a property this service would have made for `req`: at its
 /// address, with the observation it writes (a field OZmap leaves out does not
 /// count against it).
-fn same_request(p: &Property, s: &ReserveSettings, req: &ReservationRequest) -> bool {
+pub(crate) fn same_request(p: &Property, s: &ReserveSettings, req: &ReservationRequest) -> bool {
     let observation = p
         .observation
         .as_deref()

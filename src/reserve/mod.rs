@@ -43,7 +43,7 @@
 mod duplicates;
 mod ports;
 
-pub(crate) use duplicates::{Rechecked, recheck};
+pub(crate) use duplicates::{Rechecked, recheck, same_request};
 pub(crate) use ports::box_name;
 use ports::{port_of, reserved_from};
 

@@ -63,6 +63,9 @@ pub(crate) const KIND_RESERVED: &str = "reserved";
 pub(crate) const KIND_EXISTING: &str = "existing";
 pub(crate) const KIND_NOT_VIABLE: &str = "not_viable";
 pub(crate) const KIND_FAILED: &str = "failed";
+/// The reservation was released (its port freed after `IVR_RESERVATION_DAYS`,
+/// or at an operator's word).
+pub(crate) const KIND_RELEASED: &str = "released";
 
 /// What the worker writes with an outcome: the message for the caller (from
 /// the `[sms]` prompts), and a nudge to the sender once it is committed.
@@ -106,6 +109,11 @@ impl Outbox {
     /// the team will call back.
     pub(crate) fn failure(&self, request: &ReservationRequest) -> Option<NewMessage> {
         self.compose(request, KIND_FAILED, Line::new("sms.failed"))
+    }
+
+    /// The message telling the client that the reservation was released.
+    pub(crate) fn released(&self, request: &ReservationRequest) -> Option<NewMessage> {
+        self.compose(request, KIND_RELEASED, Line::new("sms.released"))
     }
 
     /// The sender has a new message to send.

@@ -230,7 +230,8 @@ impl Store {
 /// Writes a confirmed request to the ledger on `c` (inside the caller's
 /// transaction, with the state that confirmed it): once per client code, except
 /// that a dead, cancelled or "no coverage" row is taken up again by the new
-/// request (coverage may have come since).
+/// request (coverage may have come since), and so is a released one (its port
+/// was freed in OZmap: the new request reserves again, its life starts over).
 pub(super) async fn upsert_reservation(
     c: &mut AnyConnection,
     code: String,
@@ -246,9 +247,13 @@ pub(super) async fn upsert_reservation(
                          ON CONFLICT (client_code) DO UPDATE SET call_sid = excluded.call_sid, \
                          request = excluded.request, protocol = excluded.protocol, status = 'pending', outcome = NULL, attempts = 0, \
                          next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
-                         last_error = NULL, updated_at = excluded.updated_at \
+                         last_error = NULL, updated_at = excluded.updated_at, created_at = CASE \
+                         WHEN reservations.released_at IS NULL THEN reservations.created_at ELSE excluded.created_at END, \
+                         reserved_at = NULL, installed_at = NULL, implanted_at = NULL, released_at = NULL, release_asked_at = NULL, \
+                         life_due_at = NULL, life_attempts = 0, life_error = NULL, life_dead_at = NULL \
                          WHERE reservations.status IN ('dead', 'cancelled') \
-                         OR (reservations.status = 'done' AND reservations.outcome = '{\"kind\":\"not_viable\"}')",
+                         OR (reservations.status = 'done' AND reservations.outcome = '{\"kind\":\"not_viable\"}') \
+                         OR (reservations.status = 'done' AND reservations.released_at IS NOT NULL)",
     )
     .bind(code)
     .bind(call_sid)

@@ -48,6 +48,7 @@ impl Store {
                 .transpose()
                 .map_err(corrupt)?
                 .unwrap_or_default(),
+            life: super::life::Life::from_row(r)?,
         })
     }
 
@@ -225,7 +226,7 @@ impl Store {
 
     /// A claimed ledger row as a [`Claim`]: [`Store::claim_row`] with the
     /// reservation read from what it returns.
-    async fn claim_reservation(
+    pub(super) async fn claim_reservation(
         &self,
         now: i64,
         lease_ms: i64,
@@ -234,7 +235,11 @@ impl Store {
         let claimed = self.claim_row(now, lease_ms, sql).await?;
         claimed
             .map(|(row, token)| {
-                Self::reservation_from(&row).map(|reservation| Claim { reservation, token })
+                Self::reservation_from(&row).map(|reservation| Claim {
+                    reservation,
+                    token,
+                    life: None,
+                })
             })
             .transpose()
     }
@@ -299,7 +304,7 @@ impl Store {
                 );
                 (
                     "status = 'done', outcome = $1, last_error = NULL, attempts = attempts + 1, \
-                     recheck_at = $6, duplicates_removed = $7, uncertain_since = $8",
+                     recheck_at = $6, duplicates_removed = $7, uncertain_since = $8, reserved_at = $2",
                     json(&done.outcome)?,
                     None,
                     message,

@@ -23,6 +23,7 @@ mod funnel;
 mod geocache;
 mod inbox;
 mod ledger;
+mod life;
 mod messages;
 mod privacy;
 mod schema;
@@ -37,6 +38,8 @@ mod whatsapp;
 pub(crate) use funnel::{CallOutcome, CallTrace};
 pub(crate) use inbox::{InboxClaim, KeptMessage};
 pub(crate) use ledger::{LedgerDone, Recheck};
+pub(crate) use life::Life;
+pub(crate) use life::{DAY_MS, LifeDone, LifeJob, LifeMark};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
@@ -192,6 +195,8 @@ pub struct Reservation {
     pub recheck_at: Option<i64>,
     /// Copies of the row's property that the worker deleted in OZmap.
     pub duplicates_removed: Vec<String>,
+    /// The reservation's life after it was made (see [`life`]).
+    pub life: Life,
 }
 
 /// A claimed ledger row: only the holder of `token` may record its result.
@@ -199,6 +204,8 @@ pub struct Reservation {
 pub struct Claim {
     pub reservation: Reservation,
     pub token: String,
+    /// A life job's claim ([`Store::claim_life`]): what the worker does.
+    pub(crate) life: Option<LifeJob>,
 }
 
 /// What the geocoder answered for a query, cached.
@@ -266,7 +273,8 @@ impl std::fmt::Debug for Store {
 
 const RESERVATION_COLUMNS: &str = "id, client_code, call_sid, request, status, outcome, attempts, \
      next_attempt_at, last_error, created_at, updated_at, uncertain_since, recheck_at, \
-     duplicates_removed";
+     duplicates_removed, reserved_at, installed_at, implanted_at, released_at, release_asked_at, \
+     life_due_at, life_attempts, life_error, life_dead_at";
 
 impl Store {
     /// Opens (creating a SQLite file if missing) and migrates.

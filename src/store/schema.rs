@@ -418,6 +418,40 @@ const MIGRATIONS: &[Migration] = &[
         )
     ",
     },
+    // The reservation's life (`store::life`): when the port was reserved, a
+    // row installed (the client implanted in OZmap, `implanted_at`) or
+    // released (the property deleted after `IVR_RESERVATION_DAYS`, or at an
+    // operator's word), and the worker's job on it (due, attempts, error,
+    // dead letter). Rows done before it count from their creation.
+    Migration {
+        version: 14,
+        sqlite: "
+        ALTER TABLE reservations ADD COLUMN reserved_at INTEGER;
+        UPDATE reservations SET reserved_at = created_at WHERE status = 'done';
+        ALTER TABLE reservations ADD COLUMN installed_at INTEGER;
+        ALTER TABLE reservations ADD COLUMN implanted_at INTEGER;
+        ALTER TABLE reservations ADD COLUMN released_at INTEGER;
+        ALTER TABLE reservations ADD COLUMN release_asked_at INTEGER;
+        ALTER TABLE reservations ADD COLUMN life_due_at INTEGER;
+        ALTER TABLE reservations ADD COLUMN life_attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reservations ADD COLUMN life_error TEXT;
+        ALTER TABLE reservations ADD COLUMN life_dead_at INTEGER;
+        CREATE INDEX reservations_life ON reservations (status, reserved_at)
+    ",
+        postgres: "
+        ALTER TABLE reservations ADD COLUMN reserved_at BIGINT;
+        UPDATE reservations SET reserved_at = created_at WHERE status = 'done';
+        ALTER TABLE reservations ADD COLUMN installed_at BIGINT;
+        ALTER TABLE reservations ADD COLUMN implanted_at BIGINT;
+        ALTER TABLE reservations ADD COLUMN released_at BIGINT;
+        ALTER TABLE reservations ADD COLUMN release_asked_at BIGINT;
+        ALTER TABLE reservations ADD COLUMN life_due_at BIGINT;
+        ALTER TABLE reservations ADD COLUMN life_attempts BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE reservations ADD COLUMN life_error TEXT;
+        ALTER TABLE reservations ADD COLUMN life_dead_at BIGINT;
+        CREATE INDEX reservations_life ON reservations (status, reserved_at)
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -250,6 +250,10 @@ async fn previous_reservation(ch: &Channel, s: &StoredCall) -> anyhow::Result<Op
     let Some(row) = ch.engine.store.reservation_by_code(code).await? else {
         return Ok(None);
     };
+    // A released reservation is no reservation: its port was freed.
+    if row.life.released_at.is_some() {
+        return Ok(None);
+    }
     let port = match (row.status, row.outcome) {
         (
             LedgerStatus::Done,

@@ -31,6 +31,7 @@
 mod cli;
 mod conversation;
 mod graph;
+pub(crate) use graph::payload as chat_payload;
 mod inbox;
 mod notification;
 mod routes;

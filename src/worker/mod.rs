@@ -37,6 +37,9 @@
 
 mod breaker;
 mod health;
+mod life;
+
+pub(crate) use life::ChatNotice;
 
 pub(crate) use breaker::{Breaker, BreakerState};
 pub(crate) use health::{HealthView, OzmapHealth};
@@ -46,7 +49,7 @@ use crate::reserve::{
     self, Attempt, Finished, PostLog, Rechecked, ReserveError, ReserveSettings, recheck, reserve,
 };
 use crate::sms::Outbox;
-use crate::store::{Claim, LedgerDone, LedgerStatus, Recheck, Store, StoreError, now_ms};
+use crate::store::{Claim, LedgerDone, LedgerStatus, LifeDone, Recheck, Store, StoreError, now_ms};
 use ivr_core::domain::{ReservationOutcome, ReservedPort};
 use ozmap_client::OzmapClient;
 use std::sync::Arc;
@@ -72,6 +75,9 @@ pub(crate) struct WorkerSettings {
     /// On shutdown, how long the attempt in hand may go on before the worker drops
     /// it and releases the row for another worker (or the next start).
     pub shutdown_grace_ms: u64,
+    /// Days after which a reservation with no visit done is released in
+    /// OZmap (`IVR_RESERVATION_DAYS`; 0: never for its age).
+    pub reservation_days: u32,
 }
 
 impl Default for WorkerSettings {
@@ -85,6 +91,7 @@ impl Default for WorkerSettings {
             breaker_failures: 5,
             breaker_cooldown_ms: 30_000,
             shutdown_grace_ms: 5_000,
+            reservation_days: 30,
         }
     }
 }
@@ -122,6 +129,9 @@ pub(crate) struct Worker {
     pub outbox: Option<Outbox>,
     /// What the console and the metrics show of OZmap.
     pub health: Arc<OzmapHealth>,
+    /// How a release is told in a chat (`None`: a chat-made row is released
+    /// without a message).
+    pub chat: Option<ChatNotice>,
 }
 
 /// The delay before attempt `attempts + 1`, with ±20 % jitter.
@@ -196,6 +206,7 @@ struct Reservations {
 enum Attempted {
     Finished(LedgerDone),
     Rechecked(Recheck),
+    Life(LifeDone),
 }
 
 /// The worker's record of each POST, on the claimed row.
@@ -354,17 +365,25 @@ impl Jobs for Reservations {
     type Done = Attempted;
     type Error = StoreError;
 
-    /// A due request first; else a finished row due for a second look.
+    /// A due request first; else a finished row due for a second look; else
+    /// one due for a life job (implanted, released).
     async fn claim(&self, now: i64, lease_ms: i64) -> Result<Option<Claim>, StoreError> {
         let store = &self.worker.store;
-        match store.claim_due(now, lease_ms).await? {
-            Some(c) => Ok(Some(c)),
-            None => store.claim_recheck(now, lease_ms).await,
+        if let Some(c) = store.claim_due(now, lease_ms).await? {
+            return Ok(Some(c));
         }
+        if let Some(c) = store.claim_recheck(now, lease_ms).await? {
+            return Ok(Some(c));
+        }
+        let days = self.worker.settings.reservation_days;
+        store.claim_life(now, lease_ms, days).await
     }
 
     fn attempts(claim: &Claim) -> i64 {
-        claim.reservation.attempts
+        match claim.life {
+            Some(_) => claim.reservation.life.attempts,
+            None => claim.reservation.attempts,
+        }
     }
 
     /// A span carrying the row's id and attempt, so every line about it (the
@@ -380,6 +399,9 @@ impl Jobs for Reservations {
     /// The reservation procedure, or the second look at a finished row (the
     /// loop puts either under the attempt deadline).
     async fn attempt(&self, claim: &Claim) -> Result<Attempted, Failure> {
+        if let Some(job) = claim.life {
+            return self.life(claim, job).await;
+        }
         if claim.reservation.status == LedgerStatus::Done {
             self.second_look(claim).await
         } else {
@@ -391,10 +413,15 @@ impl Jobs for Reservations {
     /// with the SMS that tells the caller, in one transaction.
     async fn settle(&self, claim: &Claim, how: Settle<Attempted>) -> Result<bool, StoreError> {
         let w = &self.worker;
+        if claim.life.is_some() {
+            return self.settle_life(claim, how).await;
+        }
         if claim.reservation.status == LedgerStatus::Done {
             let how = match how {
                 Settle::Done(Attempted::Rechecked(r)) => Settle::Done(r),
-                Settle::Done(Attempted::Finished(_)) => Settle::Done(Recheck::default()),
+                Settle::Done(Attempted::Finished(_) | Attempted::Life(_)) => {
+                    Settle::Done(Recheck::default())
+                }
                 Settle::RetryLater { at, error } => Settle::RetryLater { at, error },
                 Settle::DeadLetter { error } => Settle::DeadLetter { error },
                 Settle::Released { at, note } => Settle::Released { at, note },
@@ -403,7 +430,7 @@ impl Jobs for Reservations {
         }
         let how = match how {
             Settle::Done(Attempted::Finished(d)) => Settle::Done(d),
-            Settle::Done(Attempted::Rechecked(_)) => Settle::Released {
+            Settle::Done(Attempted::Rechecked(_) | Attempted::Life(_)) => Settle::Released {
                 at: now_ms(),
                 note: "a second look at a row not finished".into(),
             },

@@ -136,6 +136,7 @@ mod with_sandbox {
             wake: Arc::new(Notify::new()),
             outbox: None,
             health: Default::default(),
+            chat: None,
         }
     }
 
@@ -185,6 +186,7 @@ mod with_sandbox {
         let w = Worker {
             outbox: Some(outbox.clone()),
             health: Default::default(),
+            chat: None,
             ..worker(&r, WorkerSettings::default(), Duration::from_secs(2))
         };
         let claim = r.store.claim_due(now_ms(), 60_000).await.unwrap().unwrap();
@@ -219,6 +221,7 @@ mod with_sandbox {
             .unwrap(),
             outbox: Some(outbox),
             health: Default::default(),
+            chat: None,
             ..worker(&r, WorkerSettings::default(), Duration::from_secs(2))
         };
         let claim = r.store.claim_due(now_ms(), 60_000).await.unwrap().unwrap();
@@ -415,6 +418,7 @@ mod with_sandbox {
             ozmap: ozmap_client::mock::client_for(&oz, 2000),
             outbox: Some(outbox),
             health: Default::default(),
+            chat: None,
             ..worker(&r, WorkerSettings::default(), Duration::from_secs(2))
         };
         let claim = r.store.claim_due(now_ms(), 60_000).await.unwrap().unwrap();

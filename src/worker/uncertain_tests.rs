@@ -74,6 +74,7 @@ fn worker(store: &Store, ozmap: OzmapClient) -> Worker {
         wake: Arc::new(Notify::new()),
         outbox: Some(outbox()),
         health: Default::default(),
+        chat: None,
     }
 }
 

@@ -18,6 +18,8 @@
 //! - [`instances`]: two instances on one PostgreSQL behind a balancer;
 //! - [`late_commit`]: a slow OZmap that commits a property after the timeout,
 //!   or twice: one property per request;
+//! - [`life`]: the reservation's life: released after its days (killed between
+//!   the DELETE and the record too), implanted when installed;
 //! - [`cli`]: the binary as a newcomer uses it;
 //! - [`check`]: `ozmap-ivr check` against the sandbox and fakes;
 //! - [`sms`]: the outcome in writing, against a fake messaging API;
@@ -60,6 +62,7 @@ mod house_numbers;
 mod instances;
 mod jambonz;
 mod late_commit;
+mod life;
 mod limits;
 mod outcome;
 mod outside_text;

@@ -19,9 +19,9 @@ use test_support::*;
 use wiremock::matchers::{basic_auth, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const SID: &str = "ACfake0000000000000000000000000000";
+pub(crate) const SID: &str = "ACfake0000000000000000000000000000";
 pub(crate) const AUTH_TOKEN: &str = "sms-test-auth-token";
-const FROM: &str = "+5548988880000";
+pub(crate) const FROM: &str = "+5548988880000";
 pub(crate) const CALLER: &str = "+5548999990000";
 
 /// How the fake answers.
@@ -91,7 +91,7 @@ impl FakeTwilio {
         f
     }
 
-    fn set(&self, mode: Mode) {
+    pub(crate) fn set(&self, mode: Mode) {
         let m = match mode {
             Mode::Accept => 0,
             Mode::Unavailable => 1,
@@ -100,8 +100,13 @@ impl FakeTwilio {
         self.counts.mode.store(m, Ordering::SeqCst);
     }
 
-    fn accepted(&self) -> Vec<Vec<(String, String)>> {
+    pub(crate) fn accepted(&self) -> Vec<Vec<(String, String)>> {
         self.counts.accepted.lock().unwrap().clone()
+    }
+
+    /// The fake API's root, for `TWILIO_API_URL`.
+    pub(crate) fn uri(&self) -> String {
+        self.server.uri()
     }
 
     fn turned_away(&self) -> usize {
@@ -147,7 +152,7 @@ impl FakeTwilio {
     }
 }
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())

@@ -117,6 +117,9 @@ pub const KEYS: &[(&str, &[&str])] = &[
     // A visit an operator moved or cancelled (`when`: its day and period, written).
     ("sms.visit_moved", &["protocol", "when"]),
     ("sms.visit_cancelled", &["protocol", "when"]),
+    // The reservation released (its days past, or an operator's word): SMS, or
+    // the same text in the chat that made it.
+    ("sms.released", &["protocol"]),
 ];
 
 /// The chat's own wording (`[chat]`): optional in an operator's copy, where a

@@ -49,6 +49,8 @@ struct FaultInner {
     /// 0: none.
     fail_status: AtomicU32,
     refuse_token: AtomicBool,
+    /// `DELETE /properties/{id}` deletes, then never answers.
+    delete_hang: AtomicBool,
     /// The fault, and whether it is spent after one use.
     post: Mutex<Option<(PostFault, bool)>>,
 }
@@ -96,6 +98,16 @@ impl FaultControl {
         self.inner.refuse_token.load(Ordering::SeqCst)
     }
 
+    /// Every `DELETE /properties/{id}` deletes the property (its port freed),
+    /// then never answers: a client killed while waiting never records it.
+    pub fn set_delete_hang_after_commit(&self, on: bool) {
+        self.inner.delete_hang.store(on, Ordering::SeqCst);
+    }
+
+    pub fn delete_hangs_after_commit(&self) -> bool {
+        self.inner.delete_hang.load(Ordering::SeqCst)
+    }
+
     /// A fault for every `POST /properties` until cleared.
     pub fn set_post_fault(&self, fault: PostFault) {
         *self.post_slot() = Some((fault, false));
@@ -115,6 +127,7 @@ impl FaultControl {
         self.set_delay_ms(0);
         self.set_fail_status(None);
         self.set_refuse_token(false);
+        self.set_delete_hang_after_commit(false);
         self.clear_post_fault();
     }
 

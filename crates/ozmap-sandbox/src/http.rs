@@ -7,7 +7,7 @@
 use super::fault::{FAULT_HEADER, PostFault, parse_fault_header};
 use super::filter::{number, parse_list_request};
 use super::network::valid_lat_lng;
-use super::state::{CreateError, NewProperty, World};
+use super::state::{ClientPatch, CreateError, NewProperty, World};
 use super::{Shared, fault::HeaderFault};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -44,6 +44,11 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/properties/{id}")
                     .route(web::get().to(get_property))
                     .route(web::delete().to(delete_property)),
+            )
+            .service(
+                web::resource("/ftth-clients/{id}")
+                    .route(web::get().to(get_client))
+                    .route(web::patch().to(patch_client)),
             )
             .service(
                 web::resource("/prospects")
@@ -265,11 +270,76 @@ async fn properties_by_client(code: web::Path<String>, shared: web::Data<Shared>
 }
 
 async fn delete_property(id: web::Path<String>, shared: web::Data<Shared>) -> HttpResponse {
-    if shared.world().delete_property(&id) {
+    let deleted = shared.world().delete_property(&id);
+    if deleted && shared.faults.delete_hangs_after_commit() {
+        std::future::pending::<()>().await;
+    }
+    if deleted {
         HttpResponse::NoContent().finish()
     } else {
         error(StatusCode::NOT_FOUND, "property not found")
     }
+}
+
+/// `GET /ftth-clients/{id}`: the client of a live property.
+async fn get_client(id: web::Path<String>, shared: web::Data<Shared>) -> HttpResponse {
+    let w = shared.world();
+    match w.client_json(&id) {
+        Some(c) => HttpResponse::Ok().json(c),
+        None => error(StatusCode::NOT_FOUND, "client not found"),
+    }
+}
+
+/// `PATCH /ftth-clients/{id}`: updates `implanted`, `certified`, `status`
+/// or `observation` (activation sets `implanted: true`); 204 as OZmap's
+/// documented updates answer. Other fields are refused with 400.
+async fn patch_client(
+    id: web::Path<String>,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let patch = match parse_client_patch(&body) {
+        Ok(p) => p,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
+    };
+    if shared.world().patch_client(&id, &patch) {
+        HttpResponse::NoContent().finish()
+    } else {
+        error(StatusCode::NOT_FOUND, "client not found")
+    }
+}
+
+fn parse_client_patch(body: &[u8]) -> Result<ClientPatch, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|_| "the body is not JSON".to_string())?;
+    let Value::Object(obj) = v else {
+        return Err("the body must be a JSON object".into());
+    };
+    if let Some(k) = obj.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "implanted" | "certified" | "status" | "observation"
+        )
+    }) {
+        return Err(format!("{k} cannot be changed here"));
+    }
+    let flag = |key: &str| -> Result<Option<bool>, String> {
+        match obj.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(format!("{key} must be a boolean")),
+        }
+    };
+    let status = match obj.get("status") {
+        None => None,
+        Some(Value::Number(n)) if matches!(n.as_i64(), Some(0 | 1)) => n.as_i64(),
+        Some(_) => return Err("status must be 0 or 1".into()),
+    };
+    Ok(ClientPatch {
+        implanted: flag("implanted")?,
+        certified: flag("certified")?,
+        status,
+        observation: opt_string(&obj, "observation")?,
+    })
 }
 
 fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {

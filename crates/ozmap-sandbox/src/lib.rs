@@ -123,6 +123,16 @@ impl SandboxServer {
             .collect()
     }
 
+    /// The client code and `implanted` flag of every live property, in order
+    /// (a reserved client is `false`; activation PATCHes it to `true`).
+    pub fn client_implanted(&self) -> Vec<(String, bool)> {
+        let w = self.shared.world();
+        w.properties
+            .iter()
+            .map(|p| (p.client.code.clone(), p.client.implanted))
+            .collect()
+    }
+
     /// The properties that exist now (created and not deleted), in order.
     pub fn live_properties(&self) -> Vec<Value> {
         let w = self.shared.world();

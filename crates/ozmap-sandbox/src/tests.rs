@@ -1302,5 +1302,6 @@ async fn the_scenario_table_is_true_over_http() {
     fx.srv.stop().await;
 }
 
+mod clients;
 mod late;
 mod sdk;

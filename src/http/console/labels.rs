@@ -88,7 +88,7 @@ impl Labels {
 /// (`messages --status`), the outcomes, the message kinds and channels, the
 /// call's steps (`Step::NAMES`) and the OZmap breaker's states.
 #[cfg(test)]
-pub(crate) const TERM_KEYS: [&str; 33] = [
+pub(crate) const TERM_KEYS: [&str; 37] = [
     "pending",
     "done",
     "dead",
@@ -122,9 +122,13 @@ pub(crate) const TERM_KEYS: [&str; 33] = [
     "closed",
     "open",
     "half_open",
+    "installed",
+    "implanted",
+    "releasing",
+    "released",
 ];
 
-static TERMS_PT: [(&str, &str); 33] = [
+static TERMS_PT: [(&str, &str); 37] = [
     ("pending", "na fila"),
     ("done", "concluída"),
     ("dead", "parada (precisa de operador)"),
@@ -158,9 +162,13 @@ static TERMS_PT: [(&str, &str); 33] = [
     ("closed", "fechado (OZmap respondendo)"),
     ("open", "aberto (pausa nas reservas)"),
     ("half_open", "meio aberto (uma tentativa)"),
+    ("installed", "instalado (a marcar no OZmap)"),
+    ("implanted", "instalado (implantado no OZmap)"),
+    ("releasing", "a liberar"),
+    ("released", "liberada (porta livre)"),
 ];
 
-static TERMS_EN: [(&str, &str); 33] = [
+static TERMS_EN: [(&str, &str); 37] = [
     ("pending", "queued"),
     ("done", "finished"),
     ("dead", "stopped (needs an operator)"),
@@ -194,6 +202,10 @@ static TERMS_EN: [(&str, &str); 33] = [
     ("closed", "closed (OZmap answering)"),
     ("open", "open (reservations paused)"),
     ("half_open", "half-open (one trial)"),
+    ("installed", "installed (to be set in OZmap)"),
+    ("implanted", "installed (implanted in OZmap)"),
+    ("releasing", "to be released"),
+    ("released", "released (port free)"),
 ];
 
 pub(crate) static PT: Labels = Labels {

@@ -35,6 +35,8 @@ fn row(id: i64, status: &'static str, outcome: Option<&'static str>) -> Reservat
         uncertain_since_ms: None,
         duplicates_removed: vec![],
         recheck_at_ms: None,
+        life_state: None,
+        life: Default::default(),
     }
 }
 

@@ -215,7 +215,10 @@ fn ledger(d: &Dashboard<'_>) -> Markup {
                         tr data-id=(r.id) data-status=(r.status) {
                             td { (r.id) }
                             td { (r.protocol.as_deref().unwrap_or("—")) }
-                            td.dead[r.status == "dead"] { (l.term(r.status)) }
+                            td.dead[r.status == "dead"] .life data-life=(r.life_state.unwrap_or("")) {
+                                (l.term(r.status))
+                                @if let Some(s) = r.life_state { " · " (l.term(s)) }
+                            }
                             td.outcome data-duplicates=(r.duplicates_removed.len()) { (outcome(r, l)) }
                             td { (r.client_code) }
                             td { (r.attempts) }
@@ -237,7 +240,10 @@ fn detail(r: &ReservationView, d: &Dashboard<'_>) -> Markup {
         section #detail data-id=(r.id) {
             h2 { (l.detail) " " (r.id) }
             dl {
-                dt { (l.status) } dd #detail-status { (l.term(r.status)) }
+                dt { (l.status) } dd #detail-status {
+                    (l.term(r.status))
+                    @if let Some(s) = r.life_state { " · " (l.term(s)) }
+                }
                 dt { (l.outcome) } dd #detail-outcome { (outcome(r, l)) }
                 dt { (l.protocol) } dd { (r.protocol.as_deref().unwrap_or("—")) }
                 dt { (l.code) } dd { (r.client_code) }

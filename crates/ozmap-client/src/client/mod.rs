@@ -445,6 +445,29 @@ impl OzmapClient {
         decode(&answer)
     }
 
+    /// `GET /properties/{id}`: one property ([`OzmapError::NotFound`] when it
+    /// is gone).
+    pub async fn get_property(&self, id: &str) -> Result<Property, OzmapError> {
+        let url = self.url(&format!("properties/{}", encode_segment(id)))?;
+        let body = self
+            .execute("get_property", self.http.get(url), &[])
+            .await?;
+        let mut p: Property = decode(&body)?;
+        if p.id.is_empty() {
+            p.id = id.to_string();
+        }
+        Ok(p)
+    }
+
+    /// `PATCH /ftth-clients/{id}` with `{"implanted": true}`: the client is
+    /// activated (a reserved client is `implanted: false`). Setting it again
+    /// changes nothing, so a repeat is harmless.
+    pub async fn implant_client(&self, id: &str) -> Result<(), OzmapError> {
+        let url = self.url(&format!("ftth-clients/{}", encode_segment(id)))?;
+        let rb = self.http.patch(url).json(&json!({"implanted": true}));
+        self.execute("implant_client", rb, &[]).await.map(|_| ())
+    }
+
     /// `DELETE /properties/{id}`: cancels a reservation (the port is freed).
     pub async fn delete_property(&self, id: &str) -> Result<(), OzmapError> {
         let url = self.url(&format!("properties/{}", encode_segment(id)))?;

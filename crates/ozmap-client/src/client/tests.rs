@@ -442,3 +442,43 @@ async fn lists_follow_has_next_page_until_enough_rows_within_a_bound() {
     assert_eq!(splitters.len(), 1);
     stuck.verify().await;
 }
+
+#[tokio::test]
+async fn property_by_id_and_client_activation() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/properties/p1"))
+        .and(header("Authorization", TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "p1", "box": "b1", "client": "c1", "observation": "Reserva de Porta",
+            "lat": -27.5, "lng": -48.5, "connections": []
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/properties/gone"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/v2/ftth-clients/c1"))
+        .and(header("Authorization", TOKEN))
+        .and(body_json(json!({"implanted": true})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/v2/ftth-clients/c2"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let c = client_for(&server, 2_000);
+    let p = c.get_property("p1").await.unwrap();
+    assert_eq!(p.client.as_ref().map(|r| r.id()), Some("c1"));
+    assert_eq!(p.observation.as_deref(), Some("Reserva de Porta"));
+    assert_eq!(p.position, Some((-27.5, -48.5)));
+    assert_eq!(c.get_property("gone").await, Err(OzmapError::NotFound));
+    c.implant_client("c1").await.unwrap();
+    assert_eq!(c.implant_client("c2").await, Err(OzmapError::Server(503)));
+}

@@ -11,6 +11,8 @@ use super::network::{Network, PlannedPort};
 use ozmap_client::distance_m;
 use serde_json::{Value, json};
 
+mod clients;
+pub(crate) use clients::ClientPatch;
 mod ids;
 use ids::derived_id;
 #[cfg(test)]
