@@ -9,12 +9,12 @@
 //! reservation made in a chat) in the same transaction as the change
 //! ([`Store::change_visit`]). What the reservation's life does next (the port
 //! released after a cancellation for good, the client implanted in OZmap when
-//! the visit is done) belongs to the worker: the two seams at the end of this
-//! file say what must happen, for the lead to wire.
+//! the visit is done) is the worker's, asked here through the ledger
+//! ([`Store::release_for_good`], [`Store::mark_installed`]).
 
 use crate::redact;
 use crate::store::{
-    CHAT_KEY_PREFIX, Notice, Reservation, Store, StoreError, Tell, Visit, VisitChange,
+    CHAT_KEY_PREFIX, LifeMark, Notice, Reservation, Store, StoreError, Tell, Visit, VisitChange,
     VisitChanged, VisitStatus,
 };
 use ivr_core::agenda::{AgendaRules, Day, Period, Slot};
@@ -387,7 +387,7 @@ pub(crate) async fn cancel_visit(
     };
     tracing::info!(protocol, for_good, told, "visit cancelled by an operator");
     let release = match (for_good, visit.reservation_id) {
-        (true, Some(id)) => release_reservation_for_good(store, id).await?,
+        (true, Some(id)) => release_reservation_for_good(store, id, now).await?,
         _ => None,
     };
     Ok(Changed {
@@ -406,7 +406,7 @@ pub(crate) async fn mark_done(store: &Store, protocol: &str, now: i64) -> Result
         .await?
         .ok_or_else(|| OpError::NotFound(protocol.to_string()))?;
     tracing::info!(protocol, "visit marked done");
-    let implant = client_implanted(store, &visit).await?;
+    let implant = client_implanted(store, &visit, now).await?;
     Ok(Changed {
         visit: visit_view(store, &visit).await?,
         told: false,
@@ -420,8 +420,10 @@ pub(crate) async fn mark_done(store: &Store, protocol: &str, now: i64) -> Result
 pub(crate) struct ReleaseWish {
     pub reservation_id: i64,
     pub property_id: String,
-    /// `false` until the worker's release job is wired: nothing was released.
+    /// The worker's release job has it (now, or from an earlier word).
     pub queued: bool,
+    /// What the ledger said ([`life_word`]).
+    pub state: &'static str,
 }
 
 /// A client to mark implanted in OZmap (the property of its reservation).
@@ -429,9 +431,23 @@ pub(crate) struct ReleaseWish {
 pub(crate) struct ImplantWish {
     pub reservation_id: i64,
     pub property_id: String,
-    /// `false` until the worker's implant job is wired: nothing was changed
-    /// in OZmap.
+    /// The worker's implant job has it (now, or from an earlier word).
     pub queued: bool,
+    /// What the ledger said ([`life_word`]).
+    pub state: &'static str,
+}
+
+/// The ledger's answer to a release or an installation, as a word for the
+/// JSON, the CLI and the console.
+pub(crate) fn life_word(mark: LifeMark) -> &'static str {
+    match mark {
+        LifeMark::Marked => "queued",
+        LifeMark::Already => "already_queued",
+        LifeMark::Released => "already_released",
+        LifeMark::Installed => "installed",
+        LifeMark::Busy => "busy",
+        LifeMark::NoReservation => "no_reservation",
+    }
 }
 
 /// The property a ledger row holds in OZmap.
@@ -447,41 +463,66 @@ async fn property_of(store: &Store, reservation_id: i64) -> Result<Option<String
         }))
 }
 
-/// SEAM (the reservation's life, another part of issue 25): a visit cancelled
-/// for good releases its reservation in OZmap through the worker, exactly
-/// once. Until that job is wired this only says what must be released (the
-/// visit is already cancelled; `queued: false`); the lead replaces the body
-/// with the store call that queues the release.
+/// Asks the ledger, and again shortly while the worker holds the row this
+/// moment ([`LifeMark::Busy`]).
+async fn life_mark<F, Fut>(ask: F) -> Result<LifeMark, StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<LifeMark, StoreError>>,
+{
+    let mut mark = ask().await?;
+    for _ in 0..5 {
+        if mark != LifeMark::Busy {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        mark = ask().await?;
+    }
+    Ok(mark)
+}
+
+/// A visit cancelled for good releases its reservation in OZmap: the
+/// worker's release job ([`Store::release_for_good`]) deletes the property,
+/// exactly once, and tells the client.
 pub(crate) async fn release_reservation_for_good(
     store: &Store,
     reservation_id: i64,
+    now: i64,
 ) -> Result<Option<ReleaseWish>, StoreError> {
-    Ok(property_of(store, reservation_id)
-        .await?
-        .map(|property_id| ReleaseWish {
-            reservation_id,
-            property_id,
-            queued: false,
-        }))
+    let Some(property_id) = property_of(store, reservation_id).await? else {
+        return Ok(None);
+    };
+    let mark = life_mark(|| store.release_for_good(reservation_id, now)).await?;
+    tracing::info!(state = life_word(mark), "release asked by an operator");
+    Ok(Some(ReleaseWish {
+        reservation_id,
+        property_id,
+        queued: matches!(mark, LifeMark::Marked | LifeMark::Already),
+        state: life_word(mark),
+    }))
 }
 
-/// SEAM (the reservation's life): a visit done makes the client implanted in
-/// OZmap through the worker. Until that job is wired this only says which
-/// property must be marked (`queued: false`); the lead replaces the body.
+/// A visit done makes the client implanted in OZmap: the worker's implant
+/// job ([`Store::mark_installed`]), exactly once; an installed reservation is
+/// never released.
 pub(crate) async fn client_implanted(
     store: &Store,
     visit: &Visit,
+    now: i64,
 ) -> Result<Option<ImplantWish>, StoreError> {
     let Some(id) = visit.reservation_id else {
         return Ok(None);
     };
-    Ok(property_of(store, id)
-        .await?
-        .map(|property_id| ImplantWish {
-            reservation_id: id,
-            property_id,
-            queued: false,
-        }))
+    let Some(property_id) = property_of(store, id).await? else {
+        return Ok(None);
+    };
+    let mark = life_mark(|| store.mark_installed(id, now)).await?;
+    Ok(Some(ImplantWish {
+        reservation_id: id,
+        property_id,
+        queued: matches!(mark, LifeMark::Marked | LifeMark::Already),
+        state: life_word(mark),
+    }))
 }
 
 #[cfg(test)]

@@ -192,7 +192,8 @@ impl Store {
             .join(", ");
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {columns} FROM reservations r WHERE r.status = 'done' \
-             AND r.erased_at IS NULL AND r.outcome NOT LIKE '%\"not_viable\"%' AND NOT EXISTS (SELECT 1 FROM visits v \
+             AND r.erased_at IS NULL AND r.released_at IS NULL AND r.installed_at IS NULL \
+             AND r.outcome NOT LIKE '%\"not_viable\"%' AND NOT EXISTS (SELECT 1 FROM visits v \
              WHERE (v.reservation_id = r.id OR v.protocol = r.protocol) \
              AND v.status IN ('booked', 'done')) ORDER BY r.id DESC LIMIT $1"
         )))

@@ -37,7 +37,6 @@ mod notification;
 mod routes;
 
 pub use cli::{ChatArgs, run as chat};
-pub(crate) use graph::payload as chat_payload;
 pub use notification::sign;
 pub(crate) use routes::configure;
 

@@ -8,6 +8,7 @@
 use crate::BIN;
 use crate::visit_seed::book;
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 use test_support::*;
 
 const ADMIN: &str = "visits-admin-token-55210";
@@ -196,7 +197,7 @@ async fn operators_list_move_and_cancel_visits_and_the_client_is_told_once_per_c
     assert_eq!(body["visit"]["status"], "cancelled");
     let property = app.sandbox.properties()[0]["id"].clone();
     assert_eq!(body["release"]["property_id"], property, "{body}");
-    assert_eq!(body["release"]["queued"], false);
+    assert_eq!(body["release"]["queued"], true, "{body}");
     let told = change_messages(&app).await;
     assert_eq!(told.len(), 3, "{told:?}");
     assert!(told[2].0.starts_with("visit_cancelled:"), "{told:?}");
@@ -209,6 +210,19 @@ async fn operators_list_move_and_cancel_visits_and_the_client_is_told_once_per_c
     assert_eq!(period(&a, D3, "afternoon")["booked"], 0);
     assert_eq!(a["waiting"][0]["protocol"], protocol.as_str(), "{body}");
     assert_eq!(a["waiting"][0]["phone"], "***…00");
+    // The worker releases it in OZmap: the property goes, and the request
+    // leaves the list of those waiting for a call.
+    let gone = Instant::now() + Duration::from_secs(20);
+    while !app.sandbox.live_properties().is_empty() {
+        if Instant::now() > gone {
+            let (_, rows) = admin_get(&app, "/admin/reservations").await;
+            panic!("the reservation was not released: {rows}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, body) = admin_get(&app, &format!("/admin/visits?from={D3}&to={D3}")).await;
+    let a: Value = serde_json::from_str(&body).unwrap();
+    assert!(a["waiting"].as_array().unwrap().is_empty(), "{body}");
 
     let (status, _) = admin_post(&app, "/admin/visits/nope/done", json!({})).await;
     assert_eq!(status, 404);
@@ -266,6 +280,7 @@ async fn the_command_moves_lists_and_marks_done_and_the_erp_reports_done_over_js
         body["implant"]["property_id"],
         app.sandbox.properties()[0]["id"]
     );
+    assert_eq!(body["implant"]["queued"], true, "{body}");
     let (ok, _, err) = cli(&db, &["visits", "done", &protocol]);
     assert!(!ok && err.contains("no booked visit"), "{err}");
     let (ok, _, err) = cli(&db, &["visits", "cancel", &protocol]);

@@ -187,17 +187,11 @@ impl AgendaLabels {
         let did = match (what, en) {
             ("moved", false) => "remarcada",
             ("cancelled", false) => "cancelada",
-            ("released", false) => {
-                "cancelada de vez; a liberação da porta no OZmap ainda não é automática: \
-                 cancele a reserva no console"
-            }
+            ("released", false) => "cancelada de vez; a porta será liberada no OZmap",
             ("done", false) => "marcada como feita",
             ("moved", true) => "moved",
             ("cancelled", true) => "cancelled",
-            ("released", true) => {
-                "cancelled for good; releasing the port in OZmap is not automatic yet: \
-                 cancel the reservation in the console"
-            }
+            ("released", true) => "cancelled for good; the port will be released in OZmap",
             (_, true) => "marked done",
             _ => "",
         };
