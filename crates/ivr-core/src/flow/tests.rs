@@ -559,6 +559,16 @@ mod properties {
             ))),
             any::<bool>().prop_map(|answered| Event::DialEnded { answered }),
             Just(Event::Poll(Progress::Client(ClientLookup::Unknown))),
+            Just(Event::Poll(Progress::Slots(SlotOffer::Offered(vec![
+                crate::agenda::Slot::parse("2026-12-10/morning").unwrap(),
+                crate::agenda::Slot::parse("2026-12-10/afternoon").unwrap(),
+                crate::agenda::Slot::parse("2026-12-11/morning").unwrap(),
+            ])))),
+            Just(Event::Poll(Progress::Slots(SlotOffer::None))),
+            Just(Event::Poll(Progress::Booked(
+                crate::agenda::Slot::parse("2026-12-10/morning").unwrap()
+            ))),
+            Just(Event::Poll(Progress::SlotTaken(SlotOffer::Failed))),
             Just(Event::Poll(Progress::Client(ClientLookup::Failed))),
             any::<bool>().prop_map(|located| Event::Poll(Progress::Client(ClientLookup::Known(
                 crate::domain::KnownClient {
@@ -572,8 +582,8 @@ mod properties {
 
     proptest! {
         #[test]
-        fn invariants_hold_for_any_sequence(events in proptest::collection::vec((event(), 0u64..60_000), 0..60), agent in any::<bool>(), directory in any::<bool>()) {
-            let c = FlowConfig { agent_available: agent, client_directory: directory, ..cfg() };
+        fn invariants_hold_for_any_sequence(events in proptest::collection::vec((event(), 0u64..60_000), 0..60), agent in any::<bool>(), directory in any::<bool>(), visits in any::<bool>()) {
+            let c = FlowConfig { agent_available: agent, client_directory: directory, visits, ..cfg() };
             let mut call = Call::new(None);
             let mut now = 0;
             // What the directory last said about the code being collected.
@@ -609,7 +619,18 @@ mod properties {
                         prop_assert!(matches!(t.call.step, Step::LookingUpClient { .. }), "look-up outside looking up");
                         prop_assert_eq!(Some(code), t.call.data.code.as_ref());
                     }
+                    Some(Effect::FindSlots { .. }) => {
+                        prop_assert!(visits);
+                        prop_assert!(matches!(t.call.step, Step::FindingSlots { .. }), "slots outside finding");
+                    }
+                    Some(Effect::BookVisit(slot)) => {
+                        prop_assert!(matches!(t.call.step, Step::BookingVisit { .. }), "booking outside booking");
+                        prop_assert!(call.data.offered.contains(slot), "a booking of a period not offered");
+                    }
                     None => {}
+                }
+                if t.call.step == Step::ChooseVisit {
+                    prop_assert!(!t.call.data.offered.is_empty());
                 }
                 if t.call.step == Step::ConfirmInstallation {
                     prop_assert!(t.call.data.place.is_some() && t.call.data.from_directory);
@@ -639,3 +660,4 @@ mod client;
 mod location;
 mod number;
 mod rights;
+mod visit;
