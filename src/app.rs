@@ -103,6 +103,7 @@ impl Application {
         );
         let directory = Arc::new(crate::directory::Lookups::new(cfg.directory.directory()?));
         announce_directory(&cfg);
+        let agenda = crate::visits::Agenda::build(&cfg.visits.source)?;
         let ozmap = cfg.ozmap.client()?;
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -147,6 +148,7 @@ impl Application {
             cfg.call.schedule.clone(),
             cfg.call.geocode_hold(),
             wake,
+            agenda,
         ));
         let whatsapp = cfg
             .whatsapp

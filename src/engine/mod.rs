@@ -29,6 +29,7 @@ mod geocoding;
 mod progress;
 #[cfg(test)]
 mod tests;
+mod visits;
 
 pub(crate) use commit::{Answer, Base, Commit, Committed};
 pub(crate) use progress::told_outcome;
@@ -37,6 +38,7 @@ use crate::config::AgentSchedule;
 use crate::directory::Lookups;
 use crate::geocode::Locator;
 use crate::store::{CallOutcome, Store};
+use crate::visits::Agenda;
 use geocoding::GeoLookup;
 use ivr_core::flow::{self, Call, ClientLookup, Effect, Event, FlowConfig, Moment, Progress};
 use ivr_core::flow::{GeoResult, Transition};
@@ -62,6 +64,8 @@ pub(crate) struct Engine {
     pub(crate) schedule: AgentSchedule,
     /// Nudged when a ledger row is written (the worker carries it out).
     pub(crate) wake_worker: Arc<Notify>,
+    /// The technician's agenda (`SCHEDULE`).
+    pub(crate) agenda: Agenda,
     /// How long one geocoder look-up may take before it counts as failed.
     geocode_hold: Duration,
     /// Geocoder look-ups running on this instance, by cache key.
@@ -112,6 +116,7 @@ impl Engine {
         schedule: AgentSchedule,
         geocode_hold: Duration,
         wake_worker: Arc<Notify>,
+        agenda: Agenda,
     ) -> Self {
         Engine {
             store,
@@ -119,6 +124,7 @@ impl Engine {
             directory,
             schedule,
             wake_worker,
+            agenda,
             geocode_hold,
             geo_inflight: Mutex::new(HashMap::new()),
         }
@@ -173,6 +179,23 @@ impl Engine {
                         Some(found) => Progress::Geocoded(found),
                         None => break,
                     }
+                }
+                // The agenda is the store's (or answers within its own
+                // timeout): read and booked within the step, and what was
+                // said before (the outcome) is kept before the offer.
+                Some(Effect::FindSlots { after }) => {
+                    let offer = self.find_slots(&t.call, after, now).await;
+                    let said = std::mem::take(&mut t.reply.lines);
+                    t = flow::advance_at(policy.flow, &t.call, Event::Poll(Progress::Slots(offer)), at);
+                    t.reply.lines.splice(0..0, said);
+                    continue;
+                }
+                Some(Effect::BookVisit(slot)) => {
+                    let booked = self.book_slot(&t.call, slot, now).await;
+                    let said = std::mem::take(&mut t.reply.lines);
+                    t = flow::advance_at(policy.flow, &t.call, Event::Poll(booked), at);
+                    t.reply.lines.splice(0..0, said);
+                    continue;
                 }
                 Some(Effect::Reserve(_)) | None => break,
             };

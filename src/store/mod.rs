@@ -38,7 +38,7 @@ pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
 pub(crate) use schema::schema_versions;
-#[allow(unused_imports)] // Wired by the visit step (issue 25).
+#[allow(unused_imports)] // Moved is the operators' (visit-ops).
 pub(crate) use visits::{Booking, Moved, NewVisit, PeriodUse, Visit, VisitStatus};
 pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};

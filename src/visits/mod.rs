@@ -1,4 +1,3 @@
-#![allow(dead_code)] // Wired by the visit step (issue 25).
 //! The technician's visit: where free periods come from and where a booking
 //! goes (`SCHEDULE`).
 //!
@@ -17,7 +16,136 @@
 //! through the outbox (the visit's `erp_*` columns), retried, idempotent by
 //! the protocol, a dead letter for an operator on a refusal.
 
-use ivr_core::agenda::{Day, Slot};
+mod builtin;
+
+use crate::store::Store;
+use ivr_core::agenda::{AgendaRules, Day, Slot};
+use secrecy::SecretString;
+use std::time::Duration;
+use url::Url;
+
+/// Where the agenda comes from, as configured (`SCHEDULE`, see
+/// `config::schedule`): plain data; [`Agenda::build`] makes the source.
+#[derive(Clone, Debug)]
+pub(crate) enum ScheduleSettings {
+    /// No visit is offered.
+    None,
+    /// The service's own agenda.
+    Builtin(AgendaRules),
+    /// Our JSON contract (`docs/schedule.md`).
+    Http {
+        url: Url,
+        token: Option<SecretString>,
+        timeout: Duration,
+        lead_days: u32,
+        horizon_days: u32,
+    },
+    /// IXC Soft's service orders.
+    Ixc {
+        url: Url,
+        /// `user:token`, sent as HTTP Basic.
+        token: SecretString,
+        /// The installation orders' `id_assunto`.
+        subject: String,
+        timeout: Duration,
+        lead_days: u32,
+        horizon_days: u32,
+    },
+}
+
+/// The agenda's settings and how the outcome SMS waits for a visit.
+#[derive(Clone, Debug)]
+pub(crate) struct VisitSettings {
+    pub source: ScheduleSettings,
+    /// How long the outcome SMS of a reservation is held for the caller's
+    /// choice (`SCHEDULE_SMS_HOLD_S`), so one message carries both.
+    pub sms_hold: Duration,
+}
+
+impl VisitSettings {
+    /// Whether the call offers a visit.
+    pub(crate) fn offered(&self) -> bool {
+        !matches!(self.source, ScheduleSettings::None)
+    }
+
+    /// How long one question to the agenda may take.
+    pub(crate) fn timeout(&self) -> Duration {
+        match &self.source {
+            ScheduleSettings::Http { timeout, .. } | ScheduleSettings::Ixc { timeout, .. } => {
+                *timeout
+            }
+            // The store: a read and a write, fast.
+            ScheduleSettings::None | ScheduleSettings::Builtin(_) => Duration::from_secs(2),
+        }
+    }
+}
+
+/// The agenda the engine asks (built once at start from [`ScheduleSettings`]).
+///
+/// Seam for the ERP sources: the lead adds `Erp(ErpAgenda)` (`visits/erp.rs`,
+/// `http` and `ixc`) here, with its `free_slots(query)` answering
+/// [`FreeSlot`]s; [`Agenda::free_slots`] then keeps the ones with room, and
+/// [`Agenda::to_erp`] is `true` for it (the booking reaches the ERP through
+/// the visit's outbox columns).
+#[derive(Clone, Debug)]
+pub(crate) enum Agenda {
+    /// No visit offered.
+    None,
+    /// The service's own agenda: periods from the rules, capacity in the store.
+    Builtin(AgendaRules),
+}
+
+impl Agenda {
+    /// The agenda of `settings`. `http` and `ixc` are not wired yet: the
+    /// start stops with an error naming `SCHEDULE`.
+    pub(crate) fn build(settings: &ScheduleSettings) -> anyhow::Result<Agenda> {
+        match settings {
+            ScheduleSettings::None => Ok(Agenda::None),
+            ScheduleSettings::Builtin(rules) => Ok(Agenda::Builtin(rules.clone())),
+            ScheduleSettings::Http { .. } | ScheduleSettings::Ixc { .. } => Err(anyhow::anyhow!(
+                "configuration: SCHEDULE: http and ixc are not available in this build yet;                  use SCHEDULE=builtin or SCHEDULE=none"
+            )),
+        }
+    }
+
+    /// Whether a booking goes on to an ERP (through the visit's outbox).
+    pub(crate) fn to_erp(&self) -> bool {
+        false
+    }
+
+    /// The visits a period takes, booking against it.
+    pub(crate) fn capacity(&self, _slot: &Slot) -> u32 {
+        match self {
+            Agenda::None => 0,
+            Agenda::Builtin(rules) => rules.per_period,
+        }
+    }
+
+    /// The first day and the last that can take a visit, seen from `today`.
+    pub(crate) fn window(&self, today: Day) -> Option<(Day, Day)> {
+        match self {
+            Agenda::None => None,
+            Agenda::Builtin(rules) => Some((
+                today.plus(i64::from(rules.lead_days)),
+                today.plus(i64::from(rules.horizon_days.max(rules.lead_days))),
+            )),
+        }
+    }
+
+    /// The periods with room for a visit for `query`, in order, seen from
+    /// `today` (the agents' local date).
+    pub(crate) async fn free_slots(
+        &self,
+        store: &Store,
+        query: &SlotQuery,
+        today: Day,
+    ) -> Result<Vec<Slot>, AgendaError> {
+        match self {
+            Agenda::None => Ok(Vec::new()),
+            Agenda::Builtin(rules) => builtin::free_slots(rules, store, query, today).await,
+        }
+    }
+}
 
 /// What a source is asked for: the free periods for an installation at a
 /// point (and in a box, when known) between two days (both included).

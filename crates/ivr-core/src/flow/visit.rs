@@ -123,6 +123,10 @@ pub(super) fn on_poll(b: Builder<'_>, progress: Progress, now_ms: u64) -> Transi
             b.call.data.offered.clear();
             end(b, Line::new("visit.booked").arg("slot", Arg::Slot(slot)))
         }
+        // The booking could not be written.
+        (Step::BookingVisit { .. }, Progress::Slots(SlotOffer::Failed)) => {
+            end(b, Line::new("visit.failed"))
+        }
         (Step::BookingVisit { .. }, Progress::SlotTaken(offer)) => {
             let mut b = b.say(Line::new("visit.taken"));
             b.call.data.offered.clear();
