@@ -124,10 +124,13 @@ impl Application {
             reserve: cfg.reserve.clone(),
             settings: cfg.worker.clone(),
             wake: wake.clone(),
-            outbox: sender
-                .as_ref()
-                .map(|_| Outbox::new(prompts.clone(), sms_wake)),
+            outbox: sender.as_ref().map(|_| {
+                Outbox::new(prompts.clone(), sms_wake)
+                    .with_visit_hold(cfg.visits.offered().then_some(cfg.visits.sms_hold))
+            }),
         };
+        let visit_texts = (sender.is_some() && cfg.visits.offered())
+            .then(|| crate::sms::VisitTexts::new(Arc::new(prompts.clone())));
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
         let sms = sender.map(|s| tokio::spawn(s.run(shutdown_rx.clone())));
         let limits = Arc::new(RateLimits::new(
@@ -149,6 +152,7 @@ impl Application {
             cfg.call.geocode_hold(),
             wake,
             agenda,
+            visit_texts,
         ));
         let whatsapp = cfg
             .whatsapp

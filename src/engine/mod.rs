@@ -38,7 +38,9 @@ use crate::config::AgentSchedule;
 use crate::directory::Lookups;
 use crate::geocode::Locator;
 use crate::store::{CallOutcome, Store};
+use crate::sms::VisitTexts;
 use crate::visits::Agenda;
+use ivr_core::flow::Step;
 use geocoding::GeoLookup;
 use ivr_core::flow::{self, Call, ClientLookup, Effect, Event, FlowConfig, Moment, Progress};
 use ivr_core::flow::{GeoResult, Transition};
@@ -66,6 +68,8 @@ pub(crate) struct Engine {
     pub(crate) wake_worker: Arc<Notify>,
     /// The technician's agenda (`SCHEDULE`).
     pub(crate) agenda: Agenda,
+    /// The visit's sentences in the outcome SMS; `None` when SMS are off.
+    pub(crate) visit_texts: Option<VisitTexts>,
     /// How long one geocoder look-up may take before it counts as failed.
     geocode_hold: Duration,
     /// Geocoder look-ups running on this instance, by cache key.
@@ -117,6 +121,7 @@ impl Engine {
         geocode_hold: Duration,
         wake_worker: Arc<Notify>,
         agenda: Agenda,
+        visit_texts: Option<VisitTexts>,
     ) -> Self {
         Engine {
             store,
@@ -125,6 +130,7 @@ impl Engine {
             schedule,
             wake_worker,
             agenda,
+            visit_texts,
             geocode_hold,
             geo_inflight: Mutex::new(HashMap::new()),
         }
@@ -161,7 +167,9 @@ impl Engine {
         let told = told_outcome(&event);
         let at = self.moment(now);
         let mut t = flow::advance_at(policy.flow, call, event, at);
+        let mut visited = in_visit_step(&call.step);
         for _ in 0..MAX_EFFECTS {
+            visited |= in_visit_step(&t.call.step);
             let answer = match t.effect.clone() {
                 Some(Effect::LookUpClient(code)) => {
                     let task = self.directory.start(key, code);
@@ -201,8 +209,19 @@ impl Engine {
             };
             t = flow::advance_at(policy.flow, &t.call, Event::Poll(answer), at);
         }
+        if visited && !in_visit_step(&t.call.step) {
+            self.visit_step_ended(&t.call, t.call.data.visit, now).await;
+        }
         Advanced { t, told }
     }
+}
+
+/// The steps of the visit: the held outcome SMS waits while a call is in them.
+fn in_visit_step(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::FindingSlots { .. } | Step::ChooseVisit | Step::BookingVisit { .. }
+    )
 }
 
 /// A task's answer under the channel's wait: `None` when a webhook's budget

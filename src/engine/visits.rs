@@ -101,7 +101,9 @@ impl Engine {
         let Some((row, protocol)) = self.visit_reservation(call).await else {
             return Progress::Slots(SlotOffer::Failed);
         };
+        let message = self.visit_texts.as_ref().map(|t| t.message(&protocol, slot));
         let visit = NewVisit {
+            message,
             protocol,
             reservation_id: Some(row.id),
             client_code: row.client_code.as_str().to_string(),
@@ -121,6 +123,23 @@ impl Engine {
                 tracing::warn!(error = %e, "visit: the booking could not be written");
                 Progress::Slots(SlotOffer::Failed)
             }
+        }
+    }
+
+    /// The visit step ended (`visit`: the period booked, in this call or
+    /// before): the reservation's held outcome SMS is due now, with the visit
+    /// in place of how to book one. A booking in this step already did it in
+    /// its transaction; doing it again changes nothing.
+    pub(crate) async fn visit_step_ended(&self, call: &Call, visit: Option<Slot>, now: i64) {
+        let Some(texts) = &self.visit_texts else {
+            return;
+        };
+        let Some((row, _)) = self.visit_reservation(call).await else {
+            return;
+        };
+        let replace = visit.map(|slot| (texts.how(), texts.visit(slot)));
+        if let Err(e) = self.store.release_visit_message(row.id, replace, now).await {
+            tracing::warn!(error = %e, "visit: the held SMS could not be released");
         }
     }
 }

@@ -36,7 +36,8 @@ pub(crate) use phone::mobile_number;
 pub(crate) use provider::{Provider, ProviderSettings, SendError};
 pub(crate) use sender::{Sender, SenderSettings};
 
-use crate::store::NewMessage;
+use crate::store::{NewMessage, VisitMessage};
+use ivr_core::agenda::Slot;
 use ivr_core::domain::{ReservationOutcome, ReservationRequest, ReservedPort};
 use ivr_core::flow::{Arg, Line};
 use ivr_core::prompts::Prompts;
@@ -70,6 +71,9 @@ pub(crate) const KIND_FAILED: &str = "failed";
 pub(crate) struct Outbox {
     prompts: Arc<Prompts>,
     wake: Arc<Notify>,
+    /// With visits offered (`SCHEDULE`): how long a reservation's outcome
+    /// waits for the caller's choice (see [`VisitTexts`]).
+    visit_hold: Option<Duration>,
 }
 
 impl Outbox {
@@ -77,7 +81,15 @@ impl Outbox {
         Self {
             prompts: Arc::new(prompts),
             wake,
+            visit_hold: None,
         }
+    }
+
+    /// A reservation's outcome (reserved, existing) is written held for
+    /// `hold`, saying how to book a visit, until the call books one.
+    pub(crate) fn with_visit_hold(mut self, hold: Option<Duration>) -> Self {
+        self.visit_hold = hold;
+        self
     }
 
     /// The message telling the caller of `request` its outcome; `None` when
@@ -94,6 +106,20 @@ impl Outbox {
             });
             (kind, line)
         };
+        if let (Some(hold), ReservationOutcome::Reserved(p) | ReservationOutcome::Existing(p)) =
+            (self.visit_hold, outcome)
+        {
+            let (kind, key) = match outcome {
+                ReservationOutcome::Existing(_) => (KIND_EXISTING, "sms.existing_visit"),
+                _ => (KIND_RESERVED, "sms.reserved_visit"),
+            };
+            let (kind, line) = with_port(kind, key, p);
+            let mut m = self.compose(request, kind, line)?;
+            let how = VisitTexts::new(self.prompts.clone()).how();
+            m.body = format!("{} {how}", m.body);
+            m.hold_ms = i64::try_from(hold.as_millis()).unwrap_or(i64::MAX);
+            return Some(m);
+        }
         let (kind, line) = match outcome {
             ReservationOutcome::Reserved(p) => with_port(KIND_RESERVED, "sms.reserved", p),
             ReservationOutcome::Existing(p) => with_port(KIND_EXISTING, "sms.existing", p),
@@ -124,6 +150,47 @@ impl Outbox {
         let body = self
             .prompts
             .text(&line.arg("protocol", Arg::Digits(protocol)));
-        Some(NewMessage { kind, phone, body })
+        Some(NewMessage {
+            kind,
+            phone,
+            body,
+            hold_ms: 0,
+        })
+    }
+}
+
+/// The visit's sentences in writing (`[sms]` prompts): how to book one (in
+/// the held outcome message), the booked visit that replaces it, and the
+/// message of its own when the outcome's had already gone.
+#[derive(Clone)]
+pub(crate) struct VisitTexts {
+    prompts: Arc<Prompts>,
+}
+
+impl VisitTexts {
+    pub(crate) fn new(prompts: Arc<Prompts>) -> Self {
+        Self { prompts }
+    }
+
+    pub(crate) fn how(&self) -> String {
+        self.prompts.text(&Line::new("sms.visit_how"))
+    }
+
+    pub(crate) fn visit(&self, slot: Slot) -> String {
+        self.prompts
+            .text(&Line::new("sms.visit").arg("slot", Arg::Slot(slot)))
+    }
+
+    /// What a booked visit does to the reservation's messages.
+    pub(crate) fn message(&self, protocol: &str, slot: Slot) -> VisitMessage {
+        VisitMessage {
+            how: self.how(),
+            visit: self.visit(slot),
+            separate: self.prompts.text(
+                &Line::new("sms.visit_booked")
+                    .arg("protocol", Arg::Digits(protocol.to_string()))
+                    .arg("slot", Arg::Slot(slot)),
+            ),
+        }
     }
 }

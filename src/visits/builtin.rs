@@ -79,6 +79,7 @@ mod tests {
                     slot: before[0],
                     capacity: 1,
                     to_erp: false,
+                    message: None,
                 },
                 0,
             )

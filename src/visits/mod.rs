@@ -24,6 +24,9 @@ use secrecy::SecretString;
 use std::time::Duration;
 use url::Url;
 
+// The http and ixc settings are read by the ERP sources (visits/erp.rs, wired
+// by the lead after merge).
+#[allow(dead_code)]
 /// Where the agenda comes from, as configured (`SCHEDULE`, see
 /// `config::schedule`): plain data; [`Agenda::build`] makes the source.
 #[derive(Clone, Debug)]
@@ -159,6 +162,7 @@ pub(crate) struct SlotQuery {
     pub to: Day,
 }
 
+#[allow(dead_code)] // The ERP sources' (visits/erp.rs, visit-erp).
 /// A period with room, as a source sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FreeSlot {
@@ -169,6 +173,7 @@ pub(crate) struct FreeSlot {
     pub free: u32,
 }
 
+#[allow(dead_code)] // The ERP sources' (visits/erp.rs, visit-erp).
 /// A visit as sent to an ERP: what its work order needs.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct VisitBooking {
@@ -190,6 +195,7 @@ pub(crate) struct VisitBooking {
     pub erp_ref: Option<String>,
 }
 
+#[allow(dead_code)] // The ERP sources' (visits/erp.rs, visit-erp).
 /// Why a source could not answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum AgendaError {
@@ -202,6 +208,7 @@ pub(crate) enum AgendaError {
     Refused(String),
 }
 
+#[allow(dead_code)] // The ERP sources' (visits/erp.rs, visit-erp).
 /// Where a booked visit stands in the ERP.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ErpVisit {

@@ -71,6 +71,7 @@ mod signatures;
 mod sms;
 mod stall;
 mod webhooks;
+mod visits;
 mod whatsapp;
 mod whatsapp_inbox;
 mod whatsapp_outbox;

@@ -492,6 +492,18 @@ pub const PORT_KEYS: &[[&str; 4]] = &[
         "outcome.existing_visit_no_box_no_port",
     ],
     [
+        "sms.reserved_visit",
+        "sms.reserved_visit_no_port",
+        "sms.reserved_visit_no_box",
+        "sms.reserved_visit_no_box_no_port",
+    ],
+    [
+        "sms.existing_visit",
+        "sms.existing_visit_no_port",
+        "sms.existing_visit_no_box",
+        "sms.existing_visit_no_box_no_port",
+    ],
+    [
         "chat.previous",
         "chat.previous_no_port",
         "chat.previous_no_box",

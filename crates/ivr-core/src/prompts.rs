@@ -136,6 +136,19 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("sms.existing_no_box", &["protocol", "port"]),
     ("sms.existing_no_box_no_port", &["protocol"]),
     ("sms.not_viable", &["protocol"]),
+    // With visits offered (SCHEDULE): the outcome, then how to book a visit
+    // (`sms.visit_how`), replaced by the visit booked (`sms.visit`).
+    ("sms.reserved_visit", &["protocol", "box", "port"]),
+    ("sms.reserved_visit_no_port", &["protocol", "box"]),
+    ("sms.reserved_visit_no_box", &["protocol", "port"]),
+    ("sms.reserved_visit_no_box_no_port", &["protocol"]),
+    ("sms.existing_visit", &["protocol", "box", "port"]),
+    ("sms.existing_visit_no_port", &["protocol", "box"]),
+    ("sms.existing_visit_no_box", &["protocol", "port"]),
+    ("sms.existing_visit_no_box_no_port", &["protocol"]),
+    ("sms.visit_how", &[]),
+    ("sms.visit", &["slot"]),
+    ("sms.visit_booked", &["protocol", "slot"]),
     ("sms.failed", &["protocol"]),
 ];
 

@@ -88,7 +88,7 @@ impl Labels {
 /// (`messages --status`), the outcomes, the message kinds and channels, the
 /// call's steps (`Step::NAMES`) and the OZmap breaker's states.
 #[cfg(test)]
-pub(crate) const TERM_KEYS: [&str; 33] = [
+pub(crate) const TERM_KEYS: [&str; 36] = [
     "pending",
     "done",
     "dead",
@@ -116,6 +116,9 @@ pub(crate) const TERM_KEYS: [&str; 33] = [
     "ask_street",
     "confirm_address",
     "reserving",
+    "finding_slots",
+    "choose_visit",
+    "booking_visit",
     "offer_agent",
     "transferred",
     "finished",
@@ -124,7 +127,7 @@ pub(crate) const TERM_KEYS: [&str; 33] = [
     "half_open",
 ];
 
-static TERMS_PT: [(&str, &str); 33] = [
+static TERMS_PT: [(&str, &str); 36] = [
     ("pending", "na fila"),
     ("done", "concluída"),
     ("dead", "parada (precisa de operador)"),
@@ -152,6 +155,9 @@ static TERMS_PT: [(&str, &str); 33] = [
     ("ask_street", "Rua"),
     ("confirm_address", "Confirma endereço"),
     ("reserving", "Reserva no OZmap"),
+    ("finding_slots", "Consulta da agenda"),
+    ("choose_visit", "Escolha da visita"),
+    ("booking_visit", "Agendamento da visita"),
     ("offer_agent", "Oferta de atendente"),
     ("transferred", "Transferida"),
     ("finished", "Encerrada"),
@@ -160,7 +166,7 @@ static TERMS_PT: [(&str, &str); 33] = [
     ("half_open", "meio aberto (uma tentativa)"),
 ];
 
-static TERMS_EN: [(&str, &str); 33] = [
+static TERMS_EN: [(&str, &str); 36] = [
     ("pending", "queued"),
     ("done", "finished"),
     ("dead", "stopped (needs an operator)"),
@@ -188,6 +194,9 @@ static TERMS_EN: [(&str, &str); 33] = [
     ("ask_street", "Street"),
     ("confirm_address", "Address read back"),
     ("reserving", "Reserving in OZmap"),
+    ("finding_slots", "Agenda lookup"),
+    ("choose_visit", "Visit choice"),
+    ("booking_visit", "Visit booking"),
     ("offer_agent", "Agent offered"),
     ("transferred", "Transferred"),
     ("finished", "Call ended"),
