@@ -129,3 +129,94 @@ async fn two_instances_race_two_callers_for_the_last_place_of_a_period() {
     drop((a, b));
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// The `Body` of a message the fake messaging API accepted.
+fn body(form: &[(String, String)]) -> &str {
+    form.iter()
+        .find(|(k, _)| k == "Body")
+        .map(|(_, v)| v.as_str())
+        .expect("a Body")
+}
+
+#[tokio::test]
+async fn one_sms_carries_the_reservation_and_the_visit_booked() {
+    use crate::sms::{AUTH_TOKEN, CALLER, FakeTwilio, Mode};
+    let fake = FakeTwilio::start(Mode::Accept, AUTH_TOKEN).await;
+    // Held an hour: only the booking can make it due now.
+    let app = crate::sms::spawn(&fake, &["--schedule=builtin", "--schedule-sms-hold-s=3600"]).await;
+    let mut answers = to_the_offer("555*1");
+    answers.push(keys("1"));
+    let report = app
+        .call_with(
+            |o| {
+                o.auth_token = Some(secrecy::SecretString::from(AUTH_TOKEN));
+                o.from = CALLER.to_string();
+            },
+            answers,
+        )
+        .await;
+    let slot = first_offered(&heard(&report));
+    let sent = fake.wait_accepted(1, Duration::from_secs(15)).await;
+    assert_eq!(sent.len(), 1, "one message: {sent:?}");
+    let text = body(&sent[0]);
+    assert!(text.contains("reservamos a porta"), "{text}");
+    assert!(
+        text.contains(&format!("Visita do técnico: {slot}.")),
+        "{text}"
+    );
+    assert!(!text.contains("ligue de novo"), "{text}");
+    assert!(!text.contains("vai ligar para agendar"), "{text}");
+}
+
+#[tokio::test]
+async fn a_skip_sends_the_held_sms_at_once_saying_how_to_book() {
+    use crate::sms::{AUTH_TOKEN, CALLER, FakeTwilio, Mode};
+    let fake = FakeTwilio::start(Mode::Accept, AUTH_TOKEN).await;
+    let app = crate::sms::spawn(&fake, &["--schedule=builtin", "--schedule-sms-hold-s=3600"]).await;
+    let mut answers = to_the_offer("556*1");
+    answers.push(keys("9"));
+    app.call_with(
+        |o| {
+            o.auth_token = Some(secrecy::SecretString::from(AUTH_TOKEN));
+            o.from = CALLER.to_string();
+        },
+        answers,
+    )
+    .await;
+    let sent = fake.wait_accepted(1, Duration::from_secs(15)).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let text = body(&sent[0]);
+    assert!(
+        text.contains("Para agendar a visita do técnico, ligue de novo para nós."),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_whatsapp_conversation_books_a_visit_by_typing_it() {
+    use crate::whatsapp::{Chat, body, is_buttons, up_to_the_address};
+    let c = Chat::start_with_flags(TestDb::sqlite(), false, &["--schedule=builtin"]).await;
+    up_to_the_address(&c).await;
+    let r = c
+        .text("Rua Delminda Silveira, 900, Agronômica, Florianópolis", 1)
+        .await;
+    assert!(is_buttons(&r[0]), "{r:?}");
+    // Yes: the hold, then (pushed) the outcome with the offer as a list.
+    let r = c.button("yes", 2).await;
+    let offer = body(&r[1]);
+    assert!(offer.contains("porta "), "{offer}");
+    assert!(offer.contains("\n1 - "), "{offer}");
+    assert!(offer.contains("\n9 - agendar depois"), "{offer}");
+    assert!(!offer.contains("tecle"), "{offer}");
+    let second = offer
+        .lines()
+        .find_map(|l| l.strip_prefix("2 - "))
+        .expect("a second period")
+        .to_string();
+    let r = c.text("2", 1).await;
+    let booked = body(&r[0]);
+    assert!(
+        booked.contains(&format!("A visita do técnico está agendada para {second}.")),
+        "{booked}"
+    );
+}
