@@ -25,7 +25,13 @@ pub enum ScheduleKind {
 #[command(next_help_heading = "Technician's visit (the agenda offered after the reservation)")]
 pub struct ScheduleArgs {
     /// builtin, http, ixc or none.
-    #[arg(long, env = "SCHEDULE", value_enum, ignore_case = true, default_value = "builtin")]
+    #[arg(
+        long,
+        env = "SCHEDULE",
+        value_enum,
+        ignore_case = true,
+        default_value = "builtin"
+    )]
     pub schedule: ScheduleKind,
     /// builtin: the periods that take visits, `manha`, `tarde` or both.
     #[arg(long, env = "SCHEDULE_PERIODS", default_value = "manha,tarde")]
@@ -118,12 +124,8 @@ impl ScheduleArgs {
             "must be between 200 and 30000 milliseconds",
         )?);
         let url = || {
-            outbound_url("SCHEDULE_URL", self.schedule_url.clone())?.ok_or_else(|| {
-                err(
-                    "SCHEDULE_URL",
-                    "must be set when SCHEDULE is http or ixc",
-                )
-            })
+            outbound_url("SCHEDULE_URL", self.schedule_url.clone())?
+                .ok_or_else(|| err("SCHEDULE_URL", "must be set when SCHEDULE is http or ixc"))
         };
         let token = non_empty(self.schedule_token.clone()).map(SecretString::from);
         let source = match self.schedule {
@@ -272,6 +274,9 @@ mod tests {
         assert_eq!(*timeout, Duration::from_millis(2500));
         assert!(c.call.flow.visits);
         let h = parse(&["--schedule=http", "--schedule-url=http://127.0.0.1:9/"]).unwrap();
-        assert!(matches!(h.visits.source, ScheduleSettings::Http { token: None, .. }));
+        assert!(matches!(
+            h.visits.source,
+            ScheduleSettings::Http { token: None, .. }
+        ));
     }
 }

@@ -37,11 +37,11 @@ pub(crate) use progress::told_outcome;
 use crate::config::AgentSchedule;
 use crate::directory::Lookups;
 use crate::geocode::Locator;
-use crate::store::{CallOutcome, Store};
 use crate::sms::VisitTexts;
+use crate::store::{CallOutcome, Store};
 use crate::visits::Agenda;
-use ivr_core::flow::Step;
 use geocoding::GeoLookup;
+use ivr_core::flow::Step;
 use ivr_core::flow::{self, Call, ClientLookup, Effect, Event, FlowConfig, Moment, Progress};
 use ivr_core::flow::{GeoResult, Transition};
 use std::collections::HashMap;
@@ -194,7 +194,12 @@ impl Engine {
                 Some(Effect::FindSlots { after }) => {
                     let offer = self.find_slots(&t.call, after, now).await;
                     let said = std::mem::take(&mut t.reply.lines);
-                    t = flow::advance_at(policy.flow, &t.call, Event::Poll(Progress::Slots(offer)), at);
+                    t = flow::advance_at(
+                        policy.flow,
+                        &t.call,
+                        Event::Poll(Progress::Slots(offer)),
+                        at,
+                    );
                     t.reply.lines.splice(0..0, said);
                     continue;
                 }

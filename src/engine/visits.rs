@@ -101,7 +101,10 @@ impl Engine {
         let Some((row, protocol)) = self.visit_reservation(call).await else {
             return Progress::Slots(SlotOffer::Failed);
         };
-        let message = self.visit_texts.as_ref().map(|t| t.message(&protocol, slot));
+        let message = self
+            .visit_texts
+            .as_ref()
+            .map(|t| t.message(&protocol, slot));
         let visit = NewVisit {
             message,
             protocol,

@@ -40,9 +40,9 @@ pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
 pub(crate) use schema::schema_versions;
+pub(crate) use visit_messages::VisitMessage;
 #[allow(unused_imports)] // Moved is the operators' (visit-ops).
 pub(crate) use visits::{Booking, Moved, NewVisit, PeriodUse, Visit, VisitStatus};
-pub(crate) use visit_messages::VisitMessage;
 pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 

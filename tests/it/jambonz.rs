@@ -559,7 +559,11 @@ async fn a_visit_is_offered_and_booked_on_jambonz_and_every_answer_is_valid() {
         ])
         .await;
     assert_eq!(end.last().unwrap()["verb"], "hangup", "{}", j.heard);
-    assert!(j.heard.contains("Para agendar depois, tecle 9."), "{}", j.heard);
+    assert!(
+        j.heard.contains("Para agendar depois, tecle 9."),
+        "{}",
+        j.heard
+    );
     assert!(
         j.heard.contains("A visita do técnico está agendada para"),
         "{}",

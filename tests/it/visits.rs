@@ -70,7 +70,10 @@ async fn key_9_books_nothing_and_says_how_to_book() {
     answers.push(keys("9"));
     let report = app.call(answers).await;
     let skipped = heard(&report);
-    assert!(skipped.contains("você recebe por SMS como agendar"), "{skipped}");
+    assert!(
+        skipped.contains("você recebe por SMS como agendar"),
+        "{skipped}"
+    );
     // Asked again, the client is offered the periods again.
     let report = app.call(to_the_offer("321*1")).await;
     let again = heard(&report);

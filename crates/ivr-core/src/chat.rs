@@ -191,7 +191,10 @@ mod tests {
         let [ChatMessage::Text(text)] = out.as_slice() else {
             panic!("{out:?}");
         };
-        assert!(text.contains("\n1 - quinta-feira, dia 10, de manhã\n"), "{text}");
+        assert!(
+            text.contains("\n1 - quinta-feira, dia 10, de manhã\n"),
+            "{text}"
+        );
         assert!(text.contains("\n2 - sábado, dia 12, à tarde\n"), "{text}");
         assert!(text.ends_with("\n9 - agendar depois"), "{text}");
         assert!(text.starts_with("Esse período"), "{text}");

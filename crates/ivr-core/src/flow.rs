@@ -113,7 +113,10 @@ pub enum Step {
     /// later dates, or to book another time.
     ChooseVisit,
     /// `slot` is being booked since `since_ms`.
-    BookingVisit { since_ms: u64, slot: Slot },
+    BookingVisit {
+        since_ms: u64,
+        slot: Slot,
+    },
     /// The outcome was told; a human is offered.
     OfferAgent,
     /// The call was handed to a human.
@@ -555,7 +558,9 @@ pub enum Effect {
     LookUpClient(ClientCode),
     /// Ask the agenda for the next free periods after `after` (the first
     /// ones when `None`) for the session's reservation.
-    FindSlots { after: Option<Slot> },
+    FindSlots {
+        after: Option<Slot>,
+    },
     /// Book the visit in this period for the session's reservation, durably,
     /// before it is read back.
     BookVisit(Slot),

@@ -8,8 +8,8 @@
 
 use super::builder::Builder;
 use super::{Arg, AskKind, CallData, Effect, Line, Progress, SlotOffer, Step, Transition};
-use crate::agenda::spoken::{self, Choice, KEY_LATER, KEY_MORE};
 use crate::agenda::Slot;
+use crate::agenda::spoken::{self, Choice, KEY_LATER, KEY_MORE};
 use crate::domain::ReservedPort;
 
 /// Periods offered at once; a full page offers later dates too.

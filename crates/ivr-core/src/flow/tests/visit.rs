@@ -187,12 +187,7 @@ fn a_period_taken_meanwhile_gets_the_next_ones() {
     );
     assert_eq!(
         keys_of(&t),
-        [
-            "visit.taken",
-            "visit.offer",
-            "visit.option",
-            "visit.later"
-        ]
+        ["visit.taken", "visit.offer", "visit.option", "visit.later"]
     );
     assert_eq!(t.call.data.offered, next);
     // And when nothing is left, the team calls.
@@ -253,7 +248,10 @@ fn silence_and_garbage_end_like_a_skip_without_a_person() {
     let t1 = advance(&cfg, &t.call, Event::Silence, 3_000);
     assert_eq!(keys_of(&t1)[..2], ["no_input", "visit.offer_retry"]);
     let t2 = advance(&cfg, &t1.call, said("banana"), 4_000);
-    assert_eq!(keys_of(&t2)[..2], ["not_understood.visit", "visit.offer_retry"]);
+    assert_eq!(
+        keys_of(&t2)[..2],
+        ["not_understood.visit", "visit.offer_retry"]
+    );
     let t3 = advance(&cfg, &t2.call, keys("7"), 5_000);
     assert_eq!(
         keys_of(&t3),
@@ -318,7 +316,10 @@ fn holds_at_the_agenda_ignore_stray_input() {
 fn old_stored_calls_load_and_new_ones_round_trip() {
     let t = offered(&visits(false));
     let json = serde_json::to_string(&t.call).unwrap();
-    assert!(json.contains("\"offered\":[\"2026-12-10/morning\""), "{json}");
+    assert!(
+        json.contains("\"offered\":[\"2026-12-10/morning\""),
+        "{json}"
+    );
     let back: Call = serde_json::from_str(&json).unwrap();
     assert_eq!(back, t.call);
     let old = r#"{"step":{"step":"reserving","since_ms":5},"attempts":0,"corrections":0,
