@@ -130,7 +130,7 @@ impl Application {
             }),
         };
         let visit_texts = (sender.is_some() && cfg.visits.offered())
-            .then(|| crate::sms::VisitTexts::new(Arc::new(prompts.clone())));
+            .then(|| crate::visits::VisitTexts::new(Arc::new(prompts.clone())));
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
         let sms = sender.map(|s| tokio::spawn(s.run(shutdown_rx.clone())));
         let limits = Arc::new(RateLimits::new(

@@ -36,8 +36,8 @@ pub(crate) use phone::mobile_number;
 pub(crate) use provider::{Provider, ProviderSettings, SendError};
 pub(crate) use sender::{Sender, SenderSettings};
 
-use crate::store::{NewMessage, VisitMessage};
-use ivr_core::agenda::Slot;
+use crate::store::NewMessage;
+use crate::visits::VisitTexts;
 use ivr_core::domain::{ReservationOutcome, ReservationRequest, ReservedPort};
 use ivr_core::flow::{Arg, Line};
 use ivr_core::prompts::Prompts;
@@ -156,41 +156,5 @@ impl Outbox {
             body,
             hold_ms: 0,
         })
-    }
-}
-
-/// The visit's sentences in writing (`[sms]` prompts): how to book one (in
-/// the held outcome message), the booked visit that replaces it, and the
-/// message of its own when the outcome's had already gone.
-#[derive(Clone)]
-pub(crate) struct VisitTexts {
-    prompts: Arc<Prompts>,
-}
-
-impl VisitTexts {
-    pub(crate) fn new(prompts: Arc<Prompts>) -> Self {
-        Self { prompts }
-    }
-
-    pub(crate) fn how(&self) -> String {
-        self.prompts.text(&Line::new("sms.visit_how"))
-    }
-
-    pub(crate) fn visit(&self, slot: Slot) -> String {
-        self.prompts
-            .text(&Line::new("sms.visit").arg("slot", Arg::Slot(slot)))
-    }
-
-    /// What a booked visit does to the reservation's messages.
-    pub(crate) fn message(&self, protocol: &str, slot: Slot) -> VisitMessage {
-        VisitMessage {
-            how: self.how(),
-            visit: self.visit(slot),
-            separate: self.prompts.text(
-                &Line::new("sms.visit_booked")
-                    .arg("protocol", Arg::Digits(protocol.to_string()))
-                    .arg("slot", Arg::Slot(slot)),
-            ),
-        }
     }
 }

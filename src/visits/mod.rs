@@ -17,6 +17,9 @@
 //! the protocol, a dead letter for an operator on a refusal.
 
 mod builtin;
+mod texts;
+
+pub(crate) use texts::VisitTexts;
 
 use crate::store::Store;
 use ivr_core::agenda::{AgendaRules, Day, Slot};
