@@ -151,8 +151,10 @@ impl Application {
             cfg.call.schedule.clone(),
             cfg.call.geocode_hold(),
             wake,
-            agenda,
-            visit_texts,
+            crate::visits::Visits {
+                agenda,
+                texts: visit_texts,
+            },
         ));
         let whatsapp = cfg
             .whatsapp

@@ -38,7 +38,7 @@ use crate::config::AgentSchedule;
 use crate::directory::Lookups;
 use crate::geocode::Locator;
 use crate::store::{CallOutcome, Store};
-use crate::visits::{Agenda, VisitTexts};
+use crate::visits::Visits;
 use geocoding::GeoLookup;
 use ivr_core::flow::Step;
 use ivr_core::flow::{self, Call, ClientLookup, Effect, Event, FlowConfig, Moment, Progress};
@@ -65,10 +65,8 @@ pub(crate) struct Engine {
     pub(crate) schedule: AgentSchedule,
     /// Nudged when a ledger row is written (the worker carries it out).
     pub(crate) wake_worker: Arc<Notify>,
-    /// The technician's agenda (`SCHEDULE`).
-    pub(crate) agenda: Agenda,
-    /// The visit's sentences in the outcome SMS; `None` when SMS are off.
-    pub(crate) visit_texts: Option<VisitTexts>,
+    /// The technician's agenda (`SCHEDULE`) and the visit in writing.
+    pub(crate) visits: Visits,
     /// How long one geocoder look-up may take before it counts as failed.
     geocode_hold: Duration,
     /// Geocoder look-ups running on this instance, by cache key.
@@ -119,8 +117,7 @@ impl Engine {
         schedule: AgentSchedule,
         geocode_hold: Duration,
         wake_worker: Arc<Notify>,
-        agenda: Agenda,
-        visit_texts: Option<VisitTexts>,
+        visits: Visits,
     ) -> Self {
         Engine {
             store,
@@ -128,8 +125,7 @@ impl Engine {
             directory,
             schedule,
             wake_worker,
-            agenda,
-            visit_texts,
+            visits,
             geocode_hold,
             geo_inflight: Mutex::new(HashMap::new()),
         }

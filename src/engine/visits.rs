@@ -58,7 +58,7 @@ impl Engine {
     /// The next free periods after `after` for the reservation `row`.
     async fn offer(&self, row: &Reservation, after: Option<Slot>, now: i64) -> SlotOffer {
         let today = self.agenda_today(now);
-        let Some((from, to)) = self.agenda.window(today) else {
+        let Some((from, to)) = self.visits.agenda.window(today) else {
             return SlotOffer::None;
         };
         let box_id = match &row.outcome {
@@ -74,7 +74,12 @@ impl Engine {
             from,
             to,
         };
-        match self.agenda.free_slots(&self.store, &query, today).await {
+        match self
+            .visits
+            .agenda
+            .free_slots(&self.store, &query, today)
+            .await
+        {
             Ok(slots) => {
                 let next: Vec<Slot> = slots
                     .into_iter()
@@ -102,7 +107,8 @@ impl Engine {
             return Progress::Slots(SlotOffer::Failed);
         };
         let message = self
-            .visit_texts
+            .visits
+            .texts
             .as_ref()
             .map(|t| t.message(&protocol, slot));
         let visit = NewVisit {
@@ -111,8 +117,8 @@ impl Engine {
             reservation_id: Some(row.id),
             client_code: row.client_code.as_str().to_string(),
             slot,
-            capacity: self.agenda.capacity(&slot),
-            to_erp: self.agenda.to_erp(),
+            capacity: self.visits.agenda.capacity(&slot),
+            to_erp: self.visits.agenda.to_erp(),
         };
         match self.store.book_visit(visit, now).await {
             Ok(Booking::Booked(v)) => {
@@ -134,7 +140,7 @@ impl Engine {
     /// in place of how to book one. A booking in this step already did it in
     /// its transaction; doing it again changes nothing.
     pub(crate) async fn visit_step_ended(&self, call: &Call, visit: Option<Slot>, now: i64) {
-        let Some(texts) = &self.visit_texts else {
+        let Some(texts) = &self.visits.texts else {
             return;
         };
         let Some((row, _)) = self.visit_reservation(call).await else {

@@ -99,3 +99,118 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{all_dbs, request};
+    use super::super::{MessageStatus, NewMessage, NewVisit, Settle};
+    use super::*;
+    use ivr_core::agenda::Slot;
+    use ivr_core::domain::ReservationOutcome;
+    use ivr_core::flow::Call;
+
+    /// A reservation `code` settled at 1 300 with its outcome message held
+    /// for a minute; its ledger id.
+    async fn held(s: &Store, sid: &str, code: &str) -> i64 {
+        let call = Call::new(None);
+        s.create_call(sid, &call, "x", 1).await.unwrap();
+        s.advance_call(sid, 1, &call, "y", Some(&request(code)), 100)
+            .await
+            .unwrap();
+        let c = s.claim_due(100, 1_000).await.unwrap().unwrap();
+        let m = NewMessage {
+            kind: "reserved",
+            phone: "+5548999990000".into(),
+            body: "P: porta 3. HOW".into(),
+            hold_ms: 60_000,
+        };
+        let done = Settle::Done(ReservationOutcome::NotViable);
+        assert!(
+            s.settle_reservation(&c, done, Some(m), 1_300)
+                .await
+                .unwrap()
+        );
+        c.reservation.id
+    }
+
+    fn texts() -> VisitMessage {
+        VisitMessage {
+            how: "HOW".into(),
+            visit: "VISIT".into(),
+            separate: "SEPARATE".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_booking_rewrites_the_held_message_or_sends_one_more_once() {
+        for db in all_dbs().await {
+            let s = &db.store;
+            let id = held(s, "CA1", "42").await;
+            assert!(
+                s.claim_message(2_000, 1_000).await.unwrap().is_none(),
+                "held"
+            );
+            let visit = NewVisit {
+                protocol: "P1".into(),
+                reservation_id: Some(id),
+                client_code: "42".into(),
+                slot: Slot::parse("2026-12-10/morning").unwrap(),
+                capacity: 2,
+                to_erp: false,
+                message: Some(texts()),
+            };
+            s.book_visit(visit, 3_000).await.unwrap();
+            let claim = s
+                .claim_message(3_000, 1_000)
+                .await
+                .unwrap()
+                .expect("due now");
+            assert_eq!(claim.message.body, "P: porta 3. VISIT");
+            assert!(
+                s.settle_message(&claim, Settle::Done(Some("SM1".into())), 3_100)
+                    .await
+                    .unwrap()
+            );
+            // Already sent: one more message, once.
+            for _ in 0..2 {
+                let mut c = s.pool.acquire().await.unwrap();
+                write_visit_message(&mut c, id, &texts(), 4_000)
+                    .await
+                    .unwrap();
+            }
+            let all = s.list_messages(None, 10).await.unwrap();
+            let kinds: Vec<_> = all.iter().map(|m| (m.kind.as_str(), m.status)).collect();
+            assert_eq!(all.len(), 2, "{kinds:?} {:?}", s.backend());
+            let extra = all.iter().find(|m| m.kind == "visit_booked").unwrap();
+            assert_eq!(
+                (extra.body.as_str(), extra.phone.as_str(), extra.status),
+                ("SEPARATE", "+5548999990000", MessageStatus::Pending)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_end_of_the_visit_step_releases_the_held_message() {
+        for db in all_dbs().await {
+            let s = &db.store;
+            let id = held(s, "CA1", "42").await;
+            s.release_visit_message(id, None, 2_000).await.unwrap();
+            let claim = s
+                .claim_message(2_000, 1_000)
+                .await
+                .unwrap()
+                .expect("due now");
+            assert_eq!(claim.message.body, "P: porta 3. HOW");
+            let other = held(s, "CA2", "43").await;
+            s.release_visit_message(other, Some(("HOW".into(), "VISIT".into())), 2_500)
+                .await
+                .unwrap();
+            let claim = s
+                .claim_message(2_500, 1_000)
+                .await
+                .unwrap()
+                .expect("due now");
+            assert_eq!(claim.message.body, "P: porta 3. VISIT");
+        }
+    }
+}

@@ -86,6 +86,14 @@ impl VisitSettings {
     }
 }
 
+/// What the session engine needs for the visit step.
+#[derive(Clone, Debug)]
+pub(crate) struct Visits {
+    pub agenda: Agenda,
+    /// The visit's sentences in the outcome SMS; `None` when SMS are off.
+    pub texts: Option<VisitTexts>,
+}
+
 /// The agenda the engine asks (built once at start from [`ScheduleSettings`]).
 ///
 /// Seam for the ERP sources: the lead adds `Erp(ErpAgenda)` (`visits/erp.rs`,

@@ -16,6 +16,12 @@ pub(crate) struct VisitTexts {
     prompts: Arc<Prompts>,
 }
 
+impl std::fmt::Debug for VisitTexts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VisitTexts")
+    }
+}
+
 impl VisitTexts {
     pub(crate) fn new(prompts: Arc<Prompts>) -> Self {
         Self { prompts }
