@@ -117,7 +117,8 @@ impl Agenda {
             ScheduleSettings::None => Ok(Agenda::None),
             ScheduleSettings::Builtin(rules) => Ok(Agenda::Builtin(rules.clone())),
             ScheduleSettings::Http { .. } | ScheduleSettings::Ixc { .. } => Err(anyhow::anyhow!(
-                "configuration: SCHEDULE: http and ixc are not available in this build yet;                  use SCHEDULE=builtin or SCHEDULE=none"
+                "configuration: SCHEDULE: http and ixc are not available in this build yet; \
+                 use SCHEDULE=builtin or SCHEDULE=none"
             )),
         }
     }
