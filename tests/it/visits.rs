@@ -223,3 +223,44 @@ async fn a_whatsapp_conversation_books_a_visit_by_typing_it() {
         "{booked}"
     );
 }
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_at_the_offer_gets_the_held_sms_after_the_hold() {
+    let app = TestApp::spawn(&[
+        "--schedule=builtin",
+        "--sms-provider=log",
+        "--schedule-sms-hold-s=2",
+    ])
+    .await;
+    let client = &clients(41, 1)[0];
+    let mut phone = Phone::new(std::slice::from_ref(&app.base_url));
+    let confirm = phone.walk_to_confirmation(client).await.unwrap();
+    let offer = phone.confirm_and_wait(&confirm).await.unwrap();
+    assert!(offer.gather.is_some(), "{}", phone.heard_text());
+    // The caller hangs up here: the outcome's message waits for the hold.
+    let store = ozmap_ivr::Store::connect(&app.db.url).await.unwrap();
+    let held = store.list_messages(None, 10).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].status, ozmap_ivr::MessageStatus::Pending);
+    assert!(
+        held[0].next_attempt_at >= held[0].created_at + 1_900,
+        "held: {} -> {}",
+        held[0].created_at,
+        held[0].next_attempt_at
+    );
+    assert!(held[0].body.contains("ligue de novo"), "{}", held[0].body);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let m = store.list_messages(None, 10).await.unwrap();
+        if m[0].status == ozmap_ivr::MessageStatus::Sent {
+            assert_eq!(m.len(), 1);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never sent: {:?}",
+            m[0].status
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
