@@ -88,7 +88,7 @@ impl Labels {
 /// (`messages --status`), the outcomes, the message kinds and channels, the
 /// call's steps (`Step::NAMES`) and the OZmap breaker's states.
 #[cfg(test)]
-pub(crate) const TERM_KEYS: [&str; 36] = [
+pub(crate) const TERM_KEYS: [&str; 37] = [
     "pending",
     "done",
     "dead",
@@ -98,6 +98,7 @@ pub(crate) const TERM_KEYS: [&str; 36] = [
     "reserved",
     "existing",
     "not_viable",
+    "visit_booked",
     "sms",
     "whatsapp",
     "text",
@@ -127,7 +128,7 @@ pub(crate) const TERM_KEYS: [&str; 36] = [
     "half_open",
 ];
 
-static TERMS_PT: [(&str, &str); 36] = [
+static TERMS_PT: [(&str, &str); 37] = [
     ("pending", "na fila"),
     ("done", "concluída"),
     ("dead", "parada (precisa de operador)"),
@@ -137,6 +138,7 @@ static TERMS_PT: [(&str, &str); 36] = [
     ("reserved", "Porta reservada"),
     ("existing", "Já tinha reserva"),
     ("not_viable", "Sem cobertura"),
+    ("visit_booked", "Visita agendada"),
     ("sms", "SMS"),
     ("whatsapp", "WhatsApp"),
     ("text", "texto"),
@@ -166,7 +168,7 @@ static TERMS_PT: [(&str, &str); 36] = [
     ("half_open", "meio aberto (uma tentativa)"),
 ];
 
-static TERMS_EN: [(&str, &str); 36] = [
+static TERMS_EN: [(&str, &str); 37] = [
     ("pending", "queued"),
     ("done", "finished"),
     ("dead", "stopped (needs an operator)"),
@@ -176,6 +178,7 @@ static TERMS_EN: [(&str, &str); 36] = [
     ("reserved", "Port reserved"),
     ("existing", "Already had one"),
     ("not_viable", "No coverage"),
+    ("visit_booked", "Visit booked"),
     ("sms", "SMS"),
     ("whatsapp", "WhatsApp"),
     ("text", "text message"),
