@@ -32,6 +32,8 @@ pub struct Application {
     /// The WhatsApp sender and outcome pusher; empty when the channel is off.
     chat: Vec<tokio::task::JoinHandle<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
+    /// The visits' ERP outbox and poll (`SCHEDULE=http` or `ixc`).
+    erp: Vec<tokio::task::JoinHandle<()>>,
     pub state: web::Data<AppState>,
 }
 
@@ -103,6 +105,7 @@ impl Application {
         );
         let directory = Arc::new(crate::directory::Lookups::new(cfg.directory.directory()?));
         announce_directory(&cfg);
+        let agenda = crate::visits::Agenda::build(&cfg.visits.source)?;
         let ozmap = cfg.ozmap.client()?;
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -123,14 +126,17 @@ impl Application {
             reserve: cfg.reserve.clone(),
             settings: cfg.worker.clone(),
             wake: wake.clone(),
-            outbox: sender
-                .as_ref()
-                .map(|_| Outbox::new(prompts.clone(), sms_wake)),
+            outbox: sender.as_ref().map(|_| {
+                Outbox::new(prompts.clone(), sms_wake)
+                    .with_visit_hold(cfg.visits.offered().then_some(cfg.visits.sms_hold))
+            }),
             chat: Some(crate::worker::ChatNotice {
                 prompts: prompts.clone(),
                 payload: crate::whatsapp::chat_payload,
             }),
         };
+        let visit_texts = (sender.is_some() && cfg.visits.offered())
+            .then(|| crate::visits::VisitTexts::new(Arc::new(prompts.clone())));
         let worker = tokio::spawn(worker.run(shutdown_rx.clone()));
         let sms = sender.map(|s| tokio::spawn(s.run(shutdown_rx.clone())));
         let limits = Arc::new(RateLimits::new(
@@ -138,6 +144,32 @@ impl Application {
             cfg.http.rate_requests_per_second,
         ));
         let chat_shutdown = shutdown_rx.clone();
+        let wake_erp = Arc::new(tokio::sync::Notify::new());
+        let erp = match agenda.erp() {
+            Some(erp) => {
+                tracing::info!(erp = erp.kind(), "visits are booked in the ERP's agenda");
+                let schedule = cfg.call.schedule.clone();
+                let today = move |now: i64| {
+                    ivr_core::agenda::Day::of(&schedule.local(u64::try_from(now).unwrap_or(0)))
+                };
+                vec![
+                    tokio::spawn(crate::visits::erp_job::run_erp_jobs(
+                        store.clone(),
+                        (**erp).clone(),
+                        sender_settings(&cfg.worker),
+                        wake_erp.clone(),
+                        shutdown_rx.clone(),
+                    )),
+                    tokio::spawn(crate::visits::erp_job::run_erp_poll(
+                        store.clone(),
+                        erp.clone(),
+                        today,
+                        shutdown_rx.clone(),
+                    )),
+                ]
+            }
+            None => Vec::new(),
+        };
         let housekeeping = tokio::spawn(crate::housekeeping::run(
             store.clone(),
             limits.clone(),
@@ -151,6 +183,11 @@ impl Application {
             cfg.call.schedule.clone(),
             cfg.call.geocode_hold(),
             wake,
+            crate::visits::Visits {
+                agenda,
+                texts: visit_texts,
+                wake_erp,
+            },
         ));
         let whatsapp = cfg
             .whatsapp
@@ -223,6 +260,7 @@ impl Application {
             sms,
             chat,
             housekeeping,
+            erp,
             state,
         })
     }
@@ -249,6 +287,7 @@ impl Application {
             sms,
             chat,
             housekeeping,
+            erp,
             ..
         } = self;
         let result = server.await;
@@ -261,6 +300,9 @@ impl Application {
             let _ = task.await;
         }
         let _ = housekeeping.await;
+        for task in erp {
+            let _ = task.await;
+        }
         Ok(result?)
     }
 }

@@ -96,6 +96,8 @@ pub(crate) enum OpError {
     Full(String),
     #[error("{0} has passed: choose today or a later day")]
     Past(String),
+    #[error("the visit {0} has no booking the ERP refused (nothing to send again)")]
+    NotDead(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -412,6 +414,25 @@ pub(crate) async fn mark_done(store: &Store, protocol: &str, now: i64) -> Result
         told: false,
         release: None,
         implant,
+    })
+}
+
+/// Sends the visit of `protocol`, whose booking the ERP refused (a dead
+/// letter), to the ERP's outbox again.
+pub(crate) async fn retry_erp(store: &Store, protocol: &str, now: i64) -> Result<Changed, OpError> {
+    if !store.requeue_visit_job(protocol, now).await? {
+        return Err(OpError::NotDead(protocol.to_string()));
+    }
+    tracing::info!(protocol, "visit sent to the ERP again by an operator");
+    let visit = store
+        .visit_by_protocol(protocol)
+        .await?
+        .ok_or_else(|| OpError::NotFound(protocol.to_string()))?;
+    Ok(Changed {
+        visit: visit_view(store, &visit).await?,
+        told: false,
+        release: None,
+        implant: None,
     })
 }
 

@@ -1,4 +1,4 @@
-//! `ozmap-ivr visits list|move|cancel|done`: the agenda from the command line,
+//! `ozmap-ivr visits list|move|cancel|done|retry`: the agenda from the command line,
 //! on the store the service uses (as `reservations` does). A move or a
 //! cancellation writes the client's message in the same transaction; the
 //! service's sender sends it. The message's words are the prompts of
@@ -62,6 +62,9 @@ pub enum VisitsCommand {
     },
     /// Mark a visit done: the technician installed the client.
     Done { protocol: String },
+    /// Send a visit whose booking the ERP refused (a dead letter) to the ERP
+    /// again, after fixing what it said.
+    Retry { protocol: String },
 }
 
 /// A day given on the command line.
@@ -156,14 +159,14 @@ fn said(what: &str, c: &Changed) -> String {
     }
     if let Some(r) = &c.release {
         out.push_str(&format!(
-            "to release: property {} of reservation {} (not released yet: the release job is not wired)\n",
-            r.property_id, r.reservation_id
+            "to release: property {} of reservation {} ({})\n",
+            r.property_id, r.reservation_id, r.state
         ));
     }
     if let Some(i) = &c.implant {
         out.push_str(&format!(
-            "to mark implanted: property {} of reservation {} (not sent to OZmap yet)\n",
-            i.property_id, i.reservation_id
+            "to mark implanted: property {} of reservation {} ({})\n",
+            i.property_id, i.reservation_id, i.state
         ));
     }
     out
@@ -204,6 +207,10 @@ pub async fn run(args: VisitsArgs) -> anyhow::Result<String> {
         VisitsCommand::Done { protocol } => (
             "done",
             agenda::mark_done(&store, protocol.trim(), now).await?,
+        ),
+        VisitsCommand::Retry { protocol } => (
+            "sent to the ERP again",
+            agenda::retry_erp(&store, protocol.trim(), now).await?,
         ),
     };
     Ok(if args.json {

@@ -36,6 +36,7 @@ mod hours;
 mod http;
 mod ozmap;
 mod prompts;
+mod schedule;
 mod signing;
 mod sms;
 #[cfg(test)]
@@ -50,6 +51,7 @@ pub(crate) use hours::AgentSchedule;
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
 pub(crate) use ozmap::{DatabaseArgs, OzmapArgs, ReserveArgs};
 pub(crate) use prompts::load as load_prompts;
+pub(crate) use schedule::ScheduleArgs;
 pub(crate) use signing::{SigningArgs, SigningSettings};
 pub(crate) use sms::SmsArgs;
 pub(crate) use whatsapp::{WhatsAppArgs, WhatsAppSettings};
@@ -60,6 +62,7 @@ use crate::geocode::GeocoderSettings;
 use crate::reserve::{OzmapSettings, ReserveSettings};
 use crate::sms::SmsSettings;
 use crate::store::DatabaseSettings;
+use crate::visits::VisitSettings;
 use crate::worker::WorkerSettings;
 use clap::Args;
 use secrecy::SecretString;
@@ -95,6 +98,8 @@ pub struct ServeArgs {
     pub directory: DirectoryArgs,
     #[command(flatten)]
     pub whatsapp: WhatsAppArgs,
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
     /// Bearer token for `/admin/…`, `/metrics` and the console's login, at least
     /// 24 characters; unset: those routes are off. Secret.
     #[arg(
@@ -144,6 +149,8 @@ pub struct Config {
     pub(crate) directory: DirectorySettings,
     /// The WhatsApp channel; `None` when it is off.
     pub(crate) whatsapp: Option<WhatsAppSettings>,
+    /// The technician's agenda (`SCHEDULE`).
+    pub(crate) visits: VisitSettings,
 }
 
 impl Config {
@@ -198,6 +205,11 @@ impl ServeArgs {
         // Held past the step budget at most the look-up's own timeout, and a poll.
         call.flow.directory_hold_ms =
             directory_timeout_ms + u64::from(call.flow.poll_pause_s) * 1_000;
+        let visits = self.schedule.check()?;
+        call.flow.visits = visits.offered();
+        // Held at most one request to the agenda, and a poll.
+        call.flow.visit_hold_ms =
+            visits.timeout().as_millis() as u64 + u64::from(call.flow.poll_pause_s) * 1_000;
         if !ozmap.is_sandbox() && !signing.enforced() && !signing.allow_unsigned {
             return Err(err(
                 "TWILIO_AUTH_TOKEN",
@@ -220,6 +232,7 @@ impl ServeArgs {
             sms,
             directory,
             whatsapp,
+            visits,
         })
     }
 }

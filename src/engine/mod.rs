@@ -29,6 +29,7 @@ mod geocoding;
 mod progress;
 #[cfg(test)]
 mod tests;
+mod visits;
 
 pub(crate) use commit::{Answer, Base, Commit, Committed};
 pub(crate) use progress::told_outcome;
@@ -37,7 +38,9 @@ use crate::config::AgentSchedule;
 use crate::directory::Lookups;
 use crate::geocode::Locator;
 use crate::store::{CallOutcome, Store};
+use crate::visits::Visits;
 use geocoding::GeoLookup;
+use ivr_core::flow::Step;
 use ivr_core::flow::{self, Call, ClientLookup, Effect, Event, FlowConfig, Moment, Progress};
 use ivr_core::flow::{GeoResult, Transition};
 use std::collections::HashMap;
@@ -62,6 +65,8 @@ pub(crate) struct Engine {
     pub(crate) schedule: AgentSchedule,
     /// Nudged when a ledger row is written (the worker carries it out).
     pub(crate) wake_worker: Arc<Notify>,
+    /// The technician's agenda (`SCHEDULE`) and the visit in writing.
+    pub(crate) visits: Visits,
     /// How long one geocoder look-up may take before it counts as failed.
     geocode_hold: Duration,
     /// Geocoder look-ups running on this instance, by cache key.
@@ -112,6 +117,7 @@ impl Engine {
         schedule: AgentSchedule,
         geocode_hold: Duration,
         wake_worker: Arc<Notify>,
+        visits: Visits,
     ) -> Self {
         Engine {
             store,
@@ -119,6 +125,7 @@ impl Engine {
             directory,
             schedule,
             wake_worker,
+            visits,
             geocode_hold,
             geo_inflight: Mutex::new(HashMap::new()),
         }
@@ -155,7 +162,9 @@ impl Engine {
         let told = told_outcome(&event);
         let at = self.moment(now);
         let mut t = flow::advance_at(policy.flow, call, event, at);
+        let mut visited = in_visit_step(&call.step);
         for _ in 0..MAX_EFFECTS {
+            visited |= in_visit_step(&t.call.step);
             let answer = match t.effect.clone() {
                 Some(Effect::LookUpClient(code)) => {
                     let task = self.directory.start(key, code);
@@ -174,12 +183,45 @@ impl Engine {
                         None => break,
                     }
                 }
+                // The agenda is the store's (or answers within its own
+                // timeout): read and booked within the step, and what was
+                // said before (the outcome) is kept before the offer.
+                Some(Effect::FindSlots { after }) => {
+                    let offer = self.find_slots(&t.call, after, now).await;
+                    let said = std::mem::take(&mut t.reply.lines);
+                    t = flow::advance_at(
+                        policy.flow,
+                        &t.call,
+                        Event::Poll(Progress::Slots(offer)),
+                        at,
+                    );
+                    t.reply.lines.splice(0..0, said);
+                    continue;
+                }
+                Some(Effect::BookVisit(slot)) => {
+                    let booked = self.book_slot(&t.call, slot, now).await;
+                    let said = std::mem::take(&mut t.reply.lines);
+                    t = flow::advance_at(policy.flow, &t.call, Event::Poll(booked), at);
+                    t.reply.lines.splice(0..0, said);
+                    continue;
+                }
                 Some(Effect::Reserve(_)) | None => break,
             };
             t = flow::advance_at(policy.flow, &t.call, Event::Poll(answer), at);
         }
+        if visited && !in_visit_step(&t.call.step) {
+            self.visit_step_ended(&t.call, t.call.data.visit, now).await;
+        }
         Advanced { t, told }
     }
+}
+
+/// The steps of the visit: the held outcome SMS waits while a call is in them.
+fn in_visit_step(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::FindingSlots { .. } | Step::ChooseVisit | Step::BookingVisit { .. }
+    )
 }
 
 /// A task's answer under the channel's wait: `None` when a webhook's budget

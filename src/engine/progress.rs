@@ -50,6 +50,13 @@ impl Engine {
             Step::Reserving { .. } => Ok(Progress::Reservation(
                 self.reservation_progress(key, call).await?,
             )),
+            // A poll at the agenda's hold (the step's own answer was lost: a
+            // restart, another instance): asked again; a booking is
+            // idempotent by the protocol.
+            Step::FindingSlots { after, .. } => {
+                Ok(Progress::Slots(self.find_slots(call, after, now).await))
+            }
+            Step::BookingVisit { slot, .. } => Ok(self.book_slot(call, slot, now).await),
             _ => Ok(Progress::Pending),
         }
     }

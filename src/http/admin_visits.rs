@@ -15,21 +15,27 @@ use super::AppState;
 use super::extract::{Operator, json_error};
 use crate::admin::agenda::{self, OpError};
 use crate::store::now_ms;
+use crate::visits::ScheduleSettings;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use ivr_core::agenda::{AgendaRules, Day, Slot};
 use serde::Serialize;
 
-/// SEAM (the agenda's configuration, `SCHEDULE_*`, another part of issue 25):
-/// the service's own agenda's rules, so the agenda lists every working
-/// period with its capacity. `None` until the lead wires it: periods with
-/// nothing booked then show no capacity.
-pub(crate) fn agenda_rules(_state: &AppState) -> Option<AgendaRules> {
-    None
+/// The rules of the agenda the service books against (the service's own,
+/// or IXC's periods and capacity), so the agenda lists every working period
+/// with its capacity; `None` with an HTTP agenda (its capacity is the ERP's,
+/// recorded per period when offered) or none.
+pub(crate) fn agenda_rules(state: &AppState) -> Option<AgendaRules> {
+    match &state.cfg.visits.source {
+        ScheduleSettings::Builtin(rules) | ScheduleSettings::Ixc { rules, .. } => {
+            Some(rules.clone())
+        }
+        ScheduleSettings::None | ScheduleSettings::Http { .. } => None,
+    }
 }
 
-/// SEAM (as [`agenda_rules`]): the capacity of `slot` for a move. `None`: the
+/// The capacity of `slot` for a move, by the rules. `None`: the
 /// capacity the period was booked against, else the visit's current period's
 /// (see `Store::move_visit`).
 pub(crate) fn capacity_of(state: &AppState, slot: &Slot) -> Option<u32> {
@@ -60,6 +66,7 @@ fn refused(e: OpError) -> HttpResponse {
         OpError::NotFound(_) => json_error(StatusCode::NOT_FOUND, &e.to_string()),
         OpError::Full(_) => json_error(StatusCode::CONFLICT, &e.to_string()),
         OpError::Past(_) => json_error(StatusCode::BAD_REQUEST, &e.to_string()),
+        OpError::NotDead(_) => json_error(StatusCode::CONFLICT, &e.to_string()),
         OpError::Store(e) => {
             tracing::error!(error = %e, "admin: cannot change the agenda");
             json_error(
@@ -122,7 +129,7 @@ fn body<T: serde::de::DeserializeOwned>(raw: &[u8], default: Option<T>) -> Resul
     serde_json::from_slice(raw).map_err(|e| format!("bad JSON body: {e}"))
 }
 
-/// `POST /admin/visits/{protocol}/{move|cancel|done}`.
+/// `POST /admin/visits/{protocol}/{move|cancel|done|retry}`.
 pub(crate) async fn act(
     _: Operator,
     path: web::Path<(String, String)>,
@@ -155,10 +162,11 @@ pub(crate) async fn act(
             agenda::cancel_visit(store, &state.prompts, protocol, b.for_good, now).await
         }
         "done" => agenda::mark_done(store, protocol, now).await,
+        "retry" => agenda::retry_erp(store, protocol, now).await,
         _ => {
             return json_error(
                 StatusCode::NOT_FOUND,
-                "the action must be one of move, cancel, done",
+                "the action must be one of move, cancel, done, retry",
             );
         }
     };

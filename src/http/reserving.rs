@@ -30,7 +30,11 @@ pub(super) fn answered_in_place(hook: Hook, stored: &StoredCall) -> bool {
         && stored.last_reply.is_some()
         && !matches!(
             stored.call.step,
-            Step::Reserving { .. } | Step::Geocoding { .. } | Step::LookingUpClient { .. }
+            Step::Reserving { .. }
+                | Step::Geocoding { .. }
+                | Step::LookingUpClient { .. }
+                | Step::FindingSlots { .. }
+                | Step::BookingVisit { .. }
         )
 }
 

@@ -305,7 +305,14 @@ fn count_address_attempts(state: &AppState, before: &Call, t: &flow::Transition)
     } else if attempts > 0
         && t.call.is_over()
         && !before.is_over()
-        && !matches!(before.step, Step::Reserving { .. } | Step::OfferAgent)
+        && !matches!(
+            before.step,
+            Step::Reserving { .. }
+                | Step::OfferAgent
+                | Step::FindingSlots { .. }
+                | Step::ChooseVisit
+                | Step::BookingVisit { .. }
+        )
     {
         state.webhooks.address_settled(attempts, false);
     }

@@ -37,6 +37,7 @@ pub(crate) use provider::{Provider, ProviderSettings, SendError};
 pub(crate) use sender::{Sender, SenderSettings};
 
 use crate::store::NewMessage;
+use crate::visits::VisitTexts;
 use ivr_core::domain::{ReservationOutcome, ReservationRequest, ReservedPort};
 use ivr_core::flow::{Arg, Line};
 use ivr_core::prompts::Prompts;
@@ -73,6 +74,9 @@ pub(crate) const KIND_RELEASED: &str = "released";
 pub(crate) struct Outbox {
     prompts: Arc<Prompts>,
     wake: Arc<Notify>,
+    /// With visits offered (`SCHEDULE`): how long a reservation's outcome
+    /// waits for the caller's choice (see [`VisitTexts`]).
+    visit_hold: Option<Duration>,
 }
 
 impl Outbox {
@@ -80,7 +84,15 @@ impl Outbox {
         Self {
             prompts: Arc::new(prompts),
             wake,
+            visit_hold: None,
         }
+    }
+
+    /// A reservation's outcome (reserved, existing) is written held for
+    /// `hold`, saying how to book a visit, until the call books one.
+    pub(crate) fn with_visit_hold(mut self, hold: Option<Duration>) -> Self {
+        self.visit_hold = hold;
+        self
     }
 
     /// The message telling the caller of `request` its outcome; `None` when
@@ -97,6 +109,20 @@ impl Outbox {
             });
             (kind, line)
         };
+        if let (Some(hold), ReservationOutcome::Reserved(p) | ReservationOutcome::Existing(p)) =
+            (self.visit_hold, outcome)
+        {
+            let (kind, key) = match outcome {
+                ReservationOutcome::Existing(_) => (KIND_EXISTING, "sms.existing_visit"),
+                _ => (KIND_RESERVED, "sms.reserved_visit"),
+            };
+            let (kind, line) = with_port(kind, key, p);
+            let mut m = self.compose(request, kind, line)?;
+            let how = VisitTexts::new(self.prompts.clone()).how();
+            m.body = format!("{} {how}", m.body);
+            m.hold_ms = i64::try_from(hold.as_millis()).unwrap_or(i64::MAX);
+            return Some(m);
+        }
         let (kind, line) = match outcome {
             ReservationOutcome::Reserved(p) => with_port(KIND_RESERVED, "sms.reserved", p),
             ReservationOutcome::Existing(p) => with_port(KIND_EXISTING, "sms.existing", p),
@@ -132,6 +158,11 @@ impl Outbox {
         let body = self
             .prompts
             .text(&line.arg("protocol", Arg::Digits(protocol)));
-        Some(NewMessage { kind, phone, body })
+        Some(NewMessage {
+            kind,
+            phone,
+            body,
+            hold_ms: 0,
+        })
     }
 }

@@ -47,6 +47,7 @@ fn sms(body: &str) -> NewMessage {
         kind: "released",
         phone: "+5548999990000".into(),
         body: body.into(),
+        hold_ms: 0,
     }
 }
 

@@ -59,6 +59,10 @@ pub(crate) struct NewMessage {
     pub kind: &'static str,
     pub phone: String,
     pub body: String,
+    /// Held this long after it is written before it is due (the outcome of a
+    /// reservation waiting for the caller's choice of a visit,
+    /// `SCHEDULE_SMS_HOLD_S`); 0: due at once.
+    pub hold_ms: i64,
 }
 
 impl std::fmt::Debug for NewMessage {
@@ -126,7 +130,7 @@ pub(super) async fn insert_message(
     sqlx::query(
         "INSERT INTO messages (reservation_id, kind, phone, body, status, attempts, \
          next_attempt_at, claimed_until, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $5, $5) \
+         VALUES ($1, $2, $3, $4, 'pending', 0, $6, 0, $5, $5) \
          ON CONFLICT (reservation_id, kind) DO UPDATE SET phone = excluded.phone, \
          body = excluded.body, status = 'pending', attempts = 0, \
          next_attempt_at = excluded.next_attempt_at, claimed_until = 0, claim_token = NULL, \
@@ -138,6 +142,7 @@ pub(super) async fn insert_message(
     .bind(msg.phone.clone())
     .bind(msg.body.clone())
     .bind(now)
+    .bind(now.saturating_add(msg.hold_ms.max(0)))
     .execute(&mut *c)
     .await?;
     Ok(())

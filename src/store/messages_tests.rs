@@ -11,6 +11,7 @@ fn sms(kind: &'static str, body: &str) -> NewMessage {
         kind,
         phone: "+5548999990000".into(),
         body: body.into(),
+        hold_ms: 0,
     }
 }
 

@@ -28,10 +28,9 @@ mod messages;
 mod privacy;
 mod schema;
 mod signatures;
-#[allow(dead_code)] // Wired by the lead when SCHEDULE is http or ixc (issue 25).
 mod visit_jobs;
+mod visit_messages;
 mod visit_ops;
-#[allow(dead_code)] // Wired by the visit step (issue 25).
 mod visits;
 mod whatsapp;
 
@@ -44,11 +43,10 @@ pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
 pub(crate) use schema::schema_versions;
-#[allow(unused_imports)] // Wired by the lead when SCHEDULE is http or ixc (issue 25).
 pub(crate) use visit_jobs::{ErpAction, VisitJob};
+pub(crate) use visit_messages::VisitMessage;
 pub(crate) use visit_ops::{Notice, Tell, VisitChange, VisitChanged};
-#[allow(unused_imports)] // Wired by the visit step (issue 25).
-pub(crate) use visits::{Booking, Moved, NewVisit, PeriodUse, Visit, VisitStatus};
+pub(crate) use visits::{Booking, NewVisit, PeriodUse, Visit, VisitStatus};
 pub use whatsapp::ChatReply;
 pub(crate) use whatsapp::{ChatClaim, ChatWrite, ChatWritten};
 

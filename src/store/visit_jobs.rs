@@ -22,8 +22,10 @@
 
 use super::visits::{VISIT_COLUMNS, VisitStatus, visit_from};
 use super::{Settle, Store, StoreError, Visit};
-use ivr_core::agenda::Day;
+use ivr_core::agenda::{Day, Slot};
 use sqlx::AssertSqlSafe;
+use sqlx::Row;
+use std::collections::HashMap;
 
 /// A claimed visit: only the holder of `token` may record how its job went.
 #[derive(Clone, Debug)]
@@ -62,6 +64,73 @@ const DUE: &str = "(claimed_until <= $3 AND ((erp_status = 'pending' AND next_at
 
 /// The visit is as the claim found it.
 const UNCHANGED: &str = "(status = $9 AND day = $10 AND period = $11 AND updated_at = $12)";
+
+impl Store {
+    /// Per period from `from` to `to`, the booked visits whose booking has
+    /// not reached the ERP yet.
+    pub(crate) async fn erp_pending_by_period(
+        &self,
+        from: Day,
+        to: Day,
+    ) -> Result<HashMap<Slot, u32>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT day, period, COUNT(*) AS n FROM visits WHERE status = 'booked' \
+             AND erp_status = 'pending' AND day >= $1 AND day <= $2 GROUP BY day, period",
+        )
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let day: String = r.try_get("day")?;
+            let period: String = r.try_get("period")?;
+            let n: i64 = r.try_get("n")?;
+            if let Some(slot) = Slot::parse(&format!("{day}/{period}")) {
+                out.insert(slot, u32::try_from(n).unwrap_or(u32::MAX));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the capacity a booking in `slot` is held to (an ERP's period,
+    /// as offered), keeping its booked count.
+    pub(crate) async fn record_period_capacity(
+        &self,
+        slot: &Slot,
+        capacity: u32,
+    ) -> Result<(), StoreError> {
+        let (day, period) = (slot.day.to_string(), slot.period.as_str());
+        self.write(Box::new(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO visit_periods (day, period, booked, capacity) VALUES ($1, $2, 0, $3) \
+                     ON CONFLICT (day, period) DO UPDATE SET capacity = excluded.capacity",
+                )
+                .bind(day)
+                .bind(period)
+                .bind(i64::from(capacity))
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })
+        }))
+        .await
+    }
+
+    /// The capacity recorded for `slot`'s period, if any.
+    pub(crate) async fn period_capacity(&self, slot: &Slot) -> Result<Option<u32>, StoreError> {
+        let row = sqlx::query("SELECT capacity FROM visit_periods WHERE day = $1 AND period = $2")
+            .bind(slot.day.to_string())
+            .bind(slot.period.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(u32::try_from(r.try_get::<i64, _>("capacity")?).unwrap_or(0)),
+            None => None,
+        })
+    }
+}
 
 impl Store {
     /// Claims the oldest due visit for `lease_ms` (see the module docs).

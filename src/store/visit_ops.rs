@@ -228,6 +228,7 @@ mod tests {
 
     fn visit(protocol: &str, reservation_id: i64, at: &str, capacity: u32) -> NewVisit {
         NewVisit {
+            message: None,
             protocol: protocol.into(),
             reservation_id: Some(reservation_id),
             client_code: "42".into(),

@@ -18,7 +18,9 @@
 use super::erp::ErpAgenda;
 use super::{AgendaError, ErpVisit, VisitBooking};
 use crate::outbox::{self, Failure, Jobs, Settle};
-use crate::store::{ErpAction, LedgerStatus, Store, StoreError, Visit, VisitJob, now_ms};
+use crate::store::{
+    ErpAction, LedgerStatus, Store, StoreError, Visit, VisitJob, VisitStatus, now_ms,
+};
 use ivr_core::agenda::Day;
 use ivr_core::domain::ReservationOutcome;
 use std::sync::Arc;
@@ -230,4 +232,72 @@ pub(crate) async fn poll_erp_visits(
         }
     }
     Ok(reports)
+}
+
+/// Acts on what the ERP reports ([`poll_erp_visits`]): a visit done is ended
+/// as done and its reservation marked installed (the worker implants the
+/// client in OZmap); a visit the ERP cancelled is ended as cancelled (its
+/// place given back; the reservation stays, for an operator to decide).
+/// Returns how many visits changed.
+pub(crate) async fn apply_erp_reports(
+    store: &Store,
+    reports: &ErpReports,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let mut changed = 0;
+    for p in &reports.done {
+        if store.end_visit(p, VisitStatus::Done, now).await?.is_some() {
+            changed += 1;
+        }
+        let mark = store.mark_installed_by_protocol(p, now).await?;
+        tracing::info!(?mark, "the ERP reports a visit done");
+    }
+    for p in &reports.cancelled {
+        if store
+            .end_visit(p, VisitStatus::Cancelled, now)
+            .await?
+            .is_some()
+        {
+            changed += 1;
+            tracing::info!("the ERP reports a visit cancelled");
+        }
+    }
+    Ok(changed)
+}
+
+/// How often the ERP is asked about the visits whose day has come.
+pub(crate) const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// Visits asked about in one round.
+const POLL_LIMIT: i64 = 200;
+
+/// Asks the ERP every [`POLL_EVERY`] (and once at start) about the visits
+/// whose day has come, and acts on the answers, until `shutdown`. `today`
+/// gives the ISP's local date at a time (Unix ms).
+pub(crate) async fn run_erp_poll(
+    store: Store,
+    agenda: Arc<ErpAgenda>,
+    today: impl Fn(i64) -> Day + Send + 'static,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(POLL_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = now_ms();
+        let round = async {
+            let reports = poll_erp_visits(&store, &agenda, today(now), POLL_LIMIT).await?;
+            apply_erp_reports(&store, &reports, now).await
+        };
+        match round.await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(visits = n, "visits the ERP reported on were updated"),
+            Err(e) => tracing::warn!(error = %e, "the visits the ERP reported on were not updated"),
+        }
+    }
 }

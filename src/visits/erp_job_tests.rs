@@ -4,7 +4,7 @@
 //! a dead letter with its reason, a cancellation carried over, an operator's
 //! move while the job ran carried over too, the poll of visits done.
 
-use super::erp_job::{ErpJobs, poll_erp_visits};
+use super::erp_job::{ErpJobs, apply_erp_reports, poll_erp_visits};
 use super::erp_tests::{contract, ixc};
 use super::fakes::{ContractErp, IxcErp};
 use crate::outbox::{self, Ended, Settings};
@@ -71,6 +71,7 @@ async fn reserved(s: &Store, code: &str, protocol: &str, name: &str) -> i64 {
 
 async fn book(s: &Store, protocol: &str, ledger: i64, at: &str, to_erp: bool) {
     let v = NewVisit {
+        message: None,
         protocol: protocol.into(),
         reservation_id: Some(ledger),
         client_code: "88".into(),
@@ -293,6 +294,29 @@ async fn the_poll_reports_the_visits_the_erp_finished_or_cancelled() {
         let r = poll_erp_visits(&s, &jobs.agenda, today, 100).await.unwrap();
         assert_eq!(r.done, vec!["202612010000001".to_string()]);
         assert_eq!(r.cancelled, vec!["202612010000002".to_string()]);
+        // Acted on: the visit done, its reservation installed (the worker
+        // implants the client); the cancelled one ended, its place back.
+        assert_eq!(apply_erp_reports(&s, &r, now_ms()).await.unwrap(), 2);
+        let done = s
+            .visit_by_protocol("202612010000001")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.status, VisitStatus::Done);
+        let row = s
+            .reservation_by_protocol("202612010000001")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(row.life.installed_at.is_some(), "{:?}", row.life);
+        let gone = s
+            .visit_by_protocol("202612010000002")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(gone.status, VisitStatus::Cancelled);
+        // Told again: nothing more changes.
+        assert_eq!(apply_erp_reports(&s, &r, now_ms()).await.unwrap(), 0);
         // The ERP down: nothing learnt, no error.
         erp.state().fail_next.extend([503]);
         let r = poll_erp_visits(&s, &jobs.agenda, today, 100).await.unwrap();

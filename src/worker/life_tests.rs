@@ -188,6 +188,7 @@ async fn a_visit_still_booked_holds_the_release_until_its_day_ends() {
         .store
         .book_visit(
             NewVisit {
+                message: None,
                 protocol: "2026120700000003".into(),
                 reservation_id: Some(id),
                 client_code: "125".into(),

@@ -106,12 +106,17 @@ fn serve_with_no_configuration_and_the_short_call_of_a_client_the_directory_know
     let out = Command::new(BIN)
         .args(["call", &format!("{}/voice", server.url), "--no-pause"])
         .args(["--answer", "keys:123*123", "--answer", "keys:1"])
-        .args(["--answer", "keys:1"])
+        .args(["--answer", "keys:1", "--answer", "keys:1"])
         .env_remove("TWILIO_AUTH_TOKEN")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
+    // The built-in agenda (SCHEDULE's default): the first period is booked.
+    assert!(
+        stdout.contains("A visita do técnico está agendada para"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("A instalação é na Rua Delminda Silveira, 900, Agronômica"),
         "{stdout}"

@@ -543,3 +543,31 @@ async fn without_a_jambonz_secret_basic_auth_is_the_proof_and_nothing_else_passe
     assert!(hook.starts_with("http://ivr:s3cr%40t@127.0.0.1:"), "{hook}");
     validate(&j.answers);
 }
+
+#[tokio::test]
+async fn a_visit_is_offered_and_booked_on_jambonz_and_every_answer_is_valid() {
+    let app = spawn(&["--schedule=builtin"]).await;
+    let mut j = Jambonz::new(&app, Some(SECRET));
+    let end = j
+        .call(vec![
+            Reply::Keys("123*123"),
+            Reply::Keys("1"),
+            Reply::Words("gabriel marioto"),
+            Reply::Words(tutorial::SPOKEN_ADDRESS),
+            Reply::Keys("1"),
+            Reply::Words("a segunda"),
+        ])
+        .await;
+    assert_eq!(end.last().unwrap()["verb"], "hangup", "{}", j.heard);
+    assert!(
+        j.heard.contains("Para agendar depois, tecle 9."),
+        "{}",
+        j.heard
+    );
+    assert!(
+        j.heard.contains("A visita do técnico está agendada para"),
+        "{}",
+        j.heard
+    );
+    validate(&j.answers);
+}

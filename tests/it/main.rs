@@ -74,6 +74,7 @@ mod signatures;
 mod sms;
 mod stall;
 mod visit_seed;
+mod visits;
 mod visits_admin;
 mod webhooks;
 mod whatsapp;

@@ -224,7 +224,7 @@ pub(crate) fn is_buttons(v: &Value) -> bool {
 }
 
 /// Greeting to the address question.
-pub(super) async fn up_to_the_address(c: &Chat) {
+pub(crate) async fn up_to_the_address(c: &Chat) {
     let r = c.text("oi", 1).await;
     assert_eq!(r[0]["to"], WA_ID);
     assert!(body(&r[0]).contains("Digite o código"), "{r:?}");

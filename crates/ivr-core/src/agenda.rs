@@ -10,6 +10,8 @@
 //! periods that could take a visit; which of them still have room is the
 //! store's to say.
 
+pub mod spoken;
+
 use crate::hours::{LocalTime, is_national_holiday};
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -49,12 +49,16 @@ pub struct ChatCtx<'a> {
 
 impl ChatCtx<'_> {
     fn join(&self, lines: &[Line]) -> String {
+        self.join_with(lines, " ")
+    }
+
+    fn join_with(&self, lines: &[Line], separator: &str) -> String {
         let text = lines
             .iter()
             .map(|l| self.prompts.chat_text(l))
             .filter(|t| !t.is_empty())
             .collect::<Vec<_>>()
-            .join(" ");
+            .join(separator);
         truncate(&text, MAX_BODY)
     }
 
@@ -71,7 +75,18 @@ impl ChatCtx<'_> {
                 let mut lines = reply.lines.clone();
                 lines.extend(prompt.iter().cloned());
                 let body = self.join(&lines);
-                if *kind == AskKind::YesNo {
+                if *kind == AskKind::Visit {
+                    // The periods as a numbered list, one per line: a typed
+                    // number (or "quinta de manhã") chooses.
+                    let before = self.join(&reply.lines);
+                    let list = self.join_with(prompt, "\n");
+                    let body = if before.is_empty() {
+                        list
+                    } else {
+                        format!("{before}\n\n{list}")
+                    };
+                    out.push(ChatMessage::Text(truncate(&body, MAX_BODY)));
+                } else if *kind == AskKind::YesNo {
                     let title = |key| truncate(&self.prompts.chat_text(&Line::new(key)), MAX_TITLE);
                     out.push(ChatMessage::Buttons {
                         body,
@@ -149,6 +164,41 @@ mod tests {
         assert_eq!(button_digits("yes"), Some("1"));
         assert_eq!(button_digits("no"), Some("2"));
         assert_eq!(button_digits("x"), None);
+    }
+
+    #[test]
+    fn a_visit_offer_is_a_numbered_list_without_keypad_words() {
+        let p = Prompts::shipped("pt-BR").unwrap();
+        let slot = |s| crate::agenda::Slot::parse(s).unwrap();
+        let option = |s, k: &str| {
+            Line::new("visit.option")
+                .arg("slot", Arg::Slot(slot(s)))
+                .arg("key", Arg::Text(k.into()))
+        };
+        let reply = Reply {
+            lines: vec![Line::new("visit.taken")],
+            next: Next::Ask {
+                kind: AskKind::Visit,
+                prompt: vec![
+                    Line::new("visit.offer"),
+                    option("2026-12-10/morning", "1"),
+                    option("2026-12-12/afternoon", "2"),
+                    Line::new("visit.later").arg("key", Arg::Text("9".into())),
+                ],
+            },
+        };
+        let out = ctx(&p).render(&reply);
+        let [ChatMessage::Text(text)] = out.as_slice() else {
+            panic!("{out:?}");
+        };
+        assert!(
+            text.contains("\n1 - quinta-feira, dia 10, de manhã\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n2 - sábado, dia 12, à tarde\n"), "{text}");
+        assert!(text.ends_with("\n9 - agendar depois"), "{text}");
+        assert!(text.starts_with("Esse período"), "{text}");
+        assert!(!text.contains("tecle"), "{text}");
     }
 
     #[test]

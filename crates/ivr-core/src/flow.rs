@@ -8,6 +8,7 @@
 //!
 //! Spoken texts are named by key ([`Line`]); the words live in `prompts/`.
 
+use crate::agenda::Slot;
 use crate::domain::{
     AddressQuery, BoxName, Cep, ClientCode, KnownClient, Place, ReservationOutcome,
     ReservationRequest, Town,
@@ -40,6 +41,11 @@ pub struct FlowConfig {
     /// How long the caller may be kept on hold for the client directory; past
     /// it the call goes on as without one.
     pub directory_hold_ms: u64,
+    /// Whether the technician's visit is offered after a reservation
+    /// (`SCHEDULE` other than `none`).
+    pub visits: bool,
+    /// How long the caller may be kept on hold for the agenda.
+    pub visit_hold_ms: u64,
 }
 
 impl Default for FlowConfig {
@@ -55,6 +61,8 @@ impl Default for FlowConfig {
             min_speech_confidence: 0.4,
             client_directory: false,
             directory_hold_ms: 6_000,
+            visits: false,
+            visit_hold_ms: 8_000,
         }
     }
 }
@@ -94,6 +102,21 @@ pub enum Step {
     Reserving {
         since_ms: u64,
     },
+    /// The port is reserved: the agenda is asked for free periods after
+    /// `after` (the first ones when `None`) since `since_ms`.
+    FindingSlots {
+        since_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<Slot>,
+    },
+    /// The free periods (`data.offered`) are offered; the caller chooses one,
+    /// later dates, or to book another time.
+    ChooseVisit,
+    /// `slot` is being booked since `since_ms`.
+    BookingVisit {
+        since_ms: u64,
+        slot: Slot,
+    },
     /// The outcome was told; a human is offered.
     OfferAgent,
     /// The call was handed to a human.
@@ -104,7 +127,7 @@ pub enum Step {
 
 impl Step {
     /// Every step's name, in the order a call meets them (for logs and the funnel).
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 19] = [
         "ask_code",
         "confirm_code",
         "looking_up_client",
@@ -118,6 +141,9 @@ impl Step {
         "ask_street",
         "confirm_address",
         "reserving",
+        "finding_slots",
+        "choose_visit",
+        "booking_visit",
         "offer_agent",
         "transferred",
         "finished",
@@ -139,6 +165,9 @@ impl Step {
             Step::AskStreet => "ask_street",
             Step::ConfirmAddress => "confirm_address",
             Step::Reserving { .. } => "reserving",
+            Step::FindingSlots { .. } => "finding_slots",
+            Step::ChooseVisit => "choose_visit",
+            Step::BookingVisit { .. } => "booking_visit",
             Step::OfferAgent => "offer_agent",
             Step::Transferred => "transferred",
             Step::Finished => "finished",
@@ -197,6 +226,12 @@ pub struct CallData {
     /// Codes the directory did not know, in this call.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unknown_codes: u32,
+    /// The visit periods offered at `ChooseVisit`, in the order of their keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered: Vec<Slot>,
+    /// The visit booked in this call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<Slot>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -287,6 +322,25 @@ pub enum Progress {
     Geocoded(GeoResult),
     Reservation(ReservationProgress),
     Client(ClientLookup),
+    /// What the agenda has after the reservation.
+    Slots(SlotOffer),
+    /// The chosen period is booked (durably, before it is said).
+    Booked(Slot),
+    /// The chosen period filled up meanwhile: the next free ones.
+    SlotTaken(SlotOffer),
+}
+
+/// The free periods the agenda has for the caller.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SlotOffer {
+    /// The next free periods, at most three, in order.
+    Offered(Vec<Slot>),
+    /// No free period within the agenda's horizon.
+    None,
+    /// The agenda could not be asked (failed, refused or too slow).
+    Failed,
+    /// The reservation already has a visit booked, in this period.
+    AlreadyBooked(Slot),
 }
 
 /// What the client directory said about a code.
@@ -342,6 +396,9 @@ pub enum Arg {
     Text(String),
     /// Read digit by digit.
     Digits(String),
+    /// A visit's period, said in the prompts' language
+    /// ([`crate::agenda::spoken::say`]).
+    Slot(Slot),
     /// A client code: its digit groups read one by one, `|` read as a word.
     Code(ClientCode),
 }
@@ -426,6 +483,30 @@ pub const PORT_KEYS: &[[&str; 4]] = &[
         "sms.existing_no_box_no_port",
     ],
     [
+        "outcome.reserved_visit",
+        "outcome.reserved_visit_no_port",
+        "outcome.reserved_visit_no_box",
+        "outcome.reserved_visit_no_box_no_port",
+    ],
+    [
+        "outcome.existing_visit",
+        "outcome.existing_visit_no_port",
+        "outcome.existing_visit_no_box",
+        "outcome.existing_visit_no_box_no_port",
+    ],
+    [
+        "sms.reserved_visit",
+        "sms.reserved_visit_no_port",
+        "sms.reserved_visit_no_box",
+        "sms.reserved_visit_no_box_no_port",
+    ],
+    [
+        "sms.existing_visit",
+        "sms.existing_visit_no_port",
+        "sms.existing_visit_no_box",
+        "sms.existing_visit_no_box_no_port",
+    ],
+    [
         "chat.previous",
         "chat.previous_no_port",
         "chat.previous_no_box",
@@ -443,6 +524,8 @@ pub enum AskKind {
     Number,
     /// A street name, the town being known.
     Street,
+    /// One of the offered visit periods (a key, or said).
+    Visit,
 }
 
 /// What the call does after the spoken lines.
@@ -473,6 +556,14 @@ pub enum Effect {
     Reserve(ReservationRequest),
     /// Ask the client directory about the confirmed code.
     LookUpClient(ClientCode),
+    /// Ask the agenda for the next free periods after `after` (the first
+    /// ones when `None`) for the session's reservation.
+    FindSlots {
+        after: Option<Slot>,
+    },
+    /// Book the visit in this period for the session's reservation, durably,
+    /// before it is read back.
+    BookVisit(Slot),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -485,8 +576,10 @@ pub struct Transition {
 mod builder;
 mod client;
 mod steps;
+mod visit;
 
 pub use steps::{advance, advance_at};
+pub use visit::OFFER_SIZE;
 
 #[cfg(test)]
 mod tests;

@@ -231,6 +231,18 @@ fn normalise(rule: &str) -> String {
     s.trim().to_string()
 }
 
+/// Weekdays written as in `IVR_AGENT_HOURS` ("seg-sab", "seg a sex, sab",
+/// "mon-fri"), Monday first.
+pub fn parse_weekdays(raw: &str) -> Result<[bool; 7], String> {
+    let days = normalise(raw);
+    let days = days.trim();
+    if days.is_empty() {
+        return Err("no days: write e.g. seg-sab".into());
+    }
+    let bits = parse_days(days)?;
+    Ok(std::array::from_fn(|d| bits & (1 << d) != 0))
+}
+
 fn parse_days(raw: &str) -> Result<u8, String> {
     let mut days = 0u8;
     for item in raw.split(',').map(str::trim) {

@@ -103,6 +103,29 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("hints.yes_no", &[]),
     ("hints.address", &[]),
     ("hints.number", &[]),
+    ("hints.visit", &[]),
+    // The technician's visit (SCHEDULE): the offer after the reservation.
+    ("outcome.reserved_visit", &["box", "port"]),
+    ("outcome.reserved_visit_no_port", &["box"]),
+    ("outcome.reserved_visit_no_box", &["port"]),
+    ("outcome.reserved_visit_no_box_no_port", &[]),
+    ("outcome.existing_visit", &["box", "port"]),
+    ("outcome.existing_visit_no_port", &["box"]),
+    ("outcome.existing_visit_no_box", &["port"]),
+    ("outcome.existing_visit_no_box_no_port", &[]),
+    ("visit.offer", &[]),
+    ("visit.offer_retry", &[]),
+    ("visit.option", &["slot", "key"]),
+    ("visit.more", &["key"]),
+    ("visit.later", &["key"]),
+    ("visit.booked", &["slot"]),
+    ("visit.taken", &[]),
+    ("visit.no_more", &[]),
+    ("visit.skipped", &[]),
+    ("visit.none", &[]),
+    ("visit.failed", &[]),
+    ("visit.already", &["slot"]),
+    ("not_understood.visit", &[]),
     // The outcome in writing, sent by SMS after the call (plain text, no SSML).
     ("sms.reserved", &["protocol", "box", "port"]),
     ("sms.reserved_no_port", &["protocol", "box"]),
@@ -113,6 +136,19 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("sms.existing_no_box", &["protocol", "port"]),
     ("sms.existing_no_box_no_port", &["protocol"]),
     ("sms.not_viable", &["protocol"]),
+    // With visits offered (SCHEDULE): the outcome, then how to book a visit
+    // (`sms.visit_how`), replaced by the visit booked (`sms.visit`).
+    ("sms.reserved_visit", &["protocol", "box", "port"]),
+    ("sms.reserved_visit_no_port", &["protocol", "box"]),
+    ("sms.reserved_visit_no_box", &["protocol", "port"]),
+    ("sms.reserved_visit_no_box_no_port", &["protocol"]),
+    ("sms.existing_visit", &["protocol", "box", "port"]),
+    ("sms.existing_visit_no_port", &["protocol", "box"]),
+    ("sms.existing_visit_no_box", &["protocol", "port"]),
+    ("sms.existing_visit_no_box_no_port", &["protocol"]),
+    ("sms.visit_how", &[]),
+    ("sms.visit", &["slot"]),
+    ("sms.visit_booked", &["protocol", "slot"]),
     ("sms.failed", &["protocol"]),
     // A visit an operator moved or cancelled (`when`: its day and period, written).
     ("sms.visit_moved", &["protocol", "when"]),
@@ -353,12 +389,19 @@ impl Prompts {
                     match line.args.iter().find(|(n, _)| n == name).map(|(_, a)| a) {
                         Some(Arg::Text(t) | Arg::Digits(t)) => out.push_str(t),
                         Some(Arg::Code(code)) => out.push_str(code.as_str()),
+                        Some(Arg::Slot(slot)) => out.push_str(&self.slot(slot)),
                         None => {}
                     }
                 }
             }
         }
         out
+    }
+
+    /// A visit's period in this file's language ("quinta-feira, dia 10, de
+    /// manhã"; "Thursday the 10th, in the morning").
+    pub fn slot(&self, slot: &crate::agenda::Slot) -> String {
+        crate::agenda::spoken::say(slot, &self.language)
     }
 
     /// A line rendered as SSML parts, placeholders filled.
@@ -374,6 +417,7 @@ impl Prompts {
                     match line.args.iter().find(|(n, _)| n == name).map(|(_, a)| a) {
                         Some(Arg::Text(t)) => out.push(SayPart::Text(t.clone())),
                         Some(Arg::Digits(d)) => out.push(SayPart::Digits(d.clone())),
+                        Some(Arg::Slot(slot)) => out.push(SayPart::Text(self.slot(slot))),
                         Some(Arg::Code(code)) => {
                             for (i, group) in code.groups().enumerate() {
                                 if i > 0 {

@@ -161,6 +161,8 @@ impl RenderCtx<'_> {
                 Some("#"),
                 rec.address_hints.clone().or_else(|| hints("hints.address")),
             ),
+            // One key chooses; a period may be said ("quinta de manhã").
+            AskKind::Visit => (6, Some(1), Some(""), hints("hints.visit")),
         };
         // Both are (part of) an address: the caller may pause inside it.
         let address = matches!(kind, AskKind::Address | AskKind::Street);
@@ -265,13 +267,14 @@ mod tests {
 
     use super::*;
 
-    const ALL: [AskKind; 6] = [
+    const ALL: [AskKind; 7] = [
         AskKind::Code,
         AskKind::YesNo,
         AskKind::Name,
         AskKind::Address,
         AskKind::Number,
         AskKind::Street,
+        AskKind::Visit,
     ];
 
     fn is_address(kind: AskKind) -> bool {
@@ -286,6 +289,7 @@ mod tests {
             AskKind::Address => "address.ask",
             AskKind::Number => "number.ask",
             AskKind::Street => "street.ask",
+            AskKind::Visit => "visit.offer",
         };
         Reply {
             lines: Vec::new(),
@@ -567,7 +571,8 @@ mod tests {
                         "{kind:?}: seconds, not {t:?}"
                     );
                     match attr(a, "finishOnKey") {
-                        None => assert_eq!(*kind, AskKind::YesNo),
+                        // One key answers: no finishing key.
+                        None => assert!(matches!(kind, AskKind::YesNo | AskKind::Visit)),
                         Some(k) => assert_eq!(k, "#", "{kind:?}"),
                     }
                     assert_eq!(attr(a, "language"), Some(language));

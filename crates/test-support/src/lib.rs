@@ -65,6 +65,11 @@ pub fn config(db: &str, ozmap_url: &str, extra: &[&str]) -> Config {
     {
         args.push("--allow-unsigned".into());
     }
+    // The call ends after the outcome, as before visits, unless a test asks
+    // for an agenda (`--schedule=builtin`, tests/it/visits.rs).
+    if !extra.iter().any(|e| e.starts_with("--schedule=")) {
+        args.push("--schedule=none".into());
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     Cli::try_parse_from(args)
         .expect("test flags")

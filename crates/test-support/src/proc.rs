@@ -68,6 +68,8 @@ impl Service {
             ("TWILIO_AUTH_TOKEN", PLATFORM_TOKEN.into()),
             // Every test call comes from the same number: no per-caller limit here.
             ("IVR_RATE_CALLS_PER_MINUTE", "0".into()),
+            // No visit offered unless a test asks for an agenda.
+            ("SCHEDULE", "none".into()),
             (
                 "RUST_LOG",
                 "info,sqlx=warn,actix_server=warn,actix_web=warn".into(),

@@ -240,6 +240,15 @@ mod tests {
             Step::AskStreet,
             Step::ConfirmAddress,
             Step::Reserving { since_ms: 0 },
+            Step::FindingSlots {
+                since_ms: 0,
+                after: None,
+            },
+            Step::ChooseVisit,
+            Step::BookingVisit {
+                since_ms: 0,
+                slot: ivr_core::agenda::Slot::parse("2026-12-10/morning").unwrap(),
+            },
             Step::OfferAgent,
             Step::Transferred,
             Step::Finished,

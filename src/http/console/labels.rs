@@ -88,7 +88,7 @@ impl Labels {
 /// (`messages --status`), the outcomes, the message kinds and channels, the
 /// call's steps (`Step::NAMES`) and the OZmap breaker's states.
 #[cfg(test)]
-pub(crate) const TERM_KEYS: [&str; 37] = [
+pub(crate) const TERM_KEYS: [&str; 41] = [
     "pending",
     "done",
     "dead",
@@ -98,6 +98,7 @@ pub(crate) const TERM_KEYS: [&str; 37] = [
     "reserved",
     "existing",
     "not_viable",
+    "visit_booked",
     "sms",
     "whatsapp",
     "text",
@@ -116,6 +117,9 @@ pub(crate) const TERM_KEYS: [&str; 37] = [
     "ask_street",
     "confirm_address",
     "reserving",
+    "finding_slots",
+    "choose_visit",
+    "booking_visit",
     "offer_agent",
     "transferred",
     "finished",
@@ -128,7 +132,7 @@ pub(crate) const TERM_KEYS: [&str; 37] = [
     "released",
 ];
 
-static TERMS_PT: [(&str, &str); 37] = [
+static TERMS_PT: [(&str, &str); 41] = [
     ("pending", "na fila"),
     ("done", "concluída"),
     ("dead", "parada (precisa de operador)"),
@@ -138,6 +142,7 @@ static TERMS_PT: [(&str, &str); 37] = [
     ("reserved", "Porta reservada"),
     ("existing", "Já tinha reserva"),
     ("not_viable", "Sem cobertura"),
+    ("visit_booked", "Visita agendada"),
     ("sms", "SMS"),
     ("whatsapp", "WhatsApp"),
     ("text", "texto"),
@@ -156,6 +161,9 @@ static TERMS_PT: [(&str, &str); 37] = [
     ("ask_street", "Rua"),
     ("confirm_address", "Confirma endereço"),
     ("reserving", "Reserva no OZmap"),
+    ("finding_slots", "Consulta da agenda"),
+    ("choose_visit", "Escolha da visita"),
+    ("booking_visit", "Agendamento da visita"),
     ("offer_agent", "Oferta de atendente"),
     ("transferred", "Transferida"),
     ("finished", "Encerrada"),
@@ -168,7 +176,7 @@ static TERMS_PT: [(&str, &str); 37] = [
     ("released", "liberada (porta livre)"),
 ];
 
-static TERMS_EN: [(&str, &str); 37] = [
+static TERMS_EN: [(&str, &str); 41] = [
     ("pending", "queued"),
     ("done", "finished"),
     ("dead", "stopped (needs an operator)"),
@@ -178,6 +186,7 @@ static TERMS_EN: [(&str, &str); 37] = [
     ("reserved", "Port reserved"),
     ("existing", "Already had one"),
     ("not_viable", "No coverage"),
+    ("visit_booked", "Visit booked"),
     ("sms", "SMS"),
     ("whatsapp", "WhatsApp"),
     ("text", "text message"),
@@ -196,6 +205,9 @@ static TERMS_EN: [(&str, &str); 37] = [
     ("ask_street", "Street"),
     ("confirm_address", "Address read back"),
     ("reserving", "Reserving in OZmap"),
+    ("finding_slots", "Agenda lookup"),
+    ("choose_visit", "Visit choice"),
+    ("booking_visit", "Visit booking"),
     ("offer_agent", "Agent offered"),
     ("transferred", "Transferred"),
     ("finished", "Call ended"),

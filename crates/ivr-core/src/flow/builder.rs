@@ -106,6 +106,7 @@ fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Ve
             )
         }
         Step::OfferAgent => (AskKind::YesNo, vec![Line::new("agent.offer")]),
+        Step::ChooseVisit => return super::visit::ask_lines(data, attempts),
         _ => return None,
     })
 }

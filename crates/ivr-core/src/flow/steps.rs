@@ -2,6 +2,7 @@
 
 use super::builder::Builder;
 use super::client;
+use super::visit;
 use super::{
     Arg, Call, Effect, Event, FlowConfig, GeoResult, Line, Moment, Progress, ReservationProgress,
     Step, Transition,
@@ -94,6 +95,7 @@ fn asks_a_question(step: &Step) -> bool {
             | Step::ChooseAddress
             | Step::AskStreet
             | Step::ConfirmAddress
+            | Step::ChooseVisit
     )
 }
 
@@ -101,7 +103,11 @@ fn asks_a_question(step: &Step) -> bool {
 fn on_hold(step: &Step) -> bool {
     matches!(
         step,
-        Step::LookingUpClient { .. } | Step::Geocoding { .. } | Step::Reserving { .. }
+        Step::LookingUpClient { .. }
+            | Step::Geocoding { .. }
+            | Step::Reserving { .. }
+            | Step::FindingSlots { .. }
+            | Step::BookingVisit { .. }
     )
 }
 
@@ -119,6 +125,7 @@ fn on_silence(b: Builder<'_>) -> Transition {
         Step::Finished | Step::Transferred => b.goodbye("goodbye.default"),
         // Silence after the offer of a human means no.
         Step::OfferAgent => b.goodbye("goodbye.default"),
+        Step::ChooseVisit => visit::failed(b, "no_input"),
         _ => b.failed("no_input"),
     }
 }
@@ -273,9 +280,12 @@ fn on_answer(
             Some(true) => b.transfer("transfer.requested"),
             _ => b.goodbye("goodbye.default"),
         },
-        Step::LookingUpClient { .. } | Step::Geocoding { .. } | Step::Reserving { .. } => {
-            b.hold(None)
-        }
+        Step::ChooseVisit => visit::on_answer(b, digits, speech, now_ms),
+        Step::LookingUpClient { .. }
+        | Step::Geocoding { .. }
+        | Step::Reserving { .. }
+        | Step::FindingSlots { .. }
+        | Step::BookingVisit { .. } => b.hold(None),
         Step::Finished | Step::Transferred => b.goodbye("goodbye.default"),
     }
 }
@@ -380,6 +390,12 @@ fn on_poll(b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
         }
         (Step::Reserving { .. }, Progress::Reservation(ReservationProgress::Done(outcome))) => {
             match outcome {
+                ReservationOutcome::Reserved(p) if b.cfg.visits => {
+                    visit::after_outcome(b, "outcome.reserved_visit", p, now_ms)
+                }
+                ReservationOutcome::Existing(p) if b.cfg.visits => {
+                    visit::after_outcome(b, "outcome.existing_visit", p, now_ms)
+                }
                 ReservationOutcome::Reserved(p) => b
                     .say(port_line("outcome.reserved", p))
                     .with_protocol()
@@ -415,6 +431,9 @@ fn on_poll(b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
             } else {
                 b.hold(None)
             }
+        }
+        (Step::FindingSlots { .. } | Step::BookingVisit { .. }, progress) => {
+            visit::on_poll(b, progress, now_ms)
         }
         // A poll for a call that is no longer waiting (a late or repeated request):
         // say the current question again.

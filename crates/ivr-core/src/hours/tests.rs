@@ -358,3 +358,24 @@ fn is_sunday(year: i32, month: u8, day: u8) -> bool {
     let y = if month < 3 { year - 1 } else { year };
     (y + y / 4 - y / 100 + y / 400 + T[usize::from(month) - 1] + i32::from(day)) % 7 == 0
 }
+
+#[test]
+fn weekdays_alone_parse_as_in_the_hours() {
+    let all = |s| parse_weekdays(s).unwrap();
+    assert_eq!(all("seg-sab"), [true, true, true, true, true, true, false]);
+    assert_eq!(
+        all("seg a sex"),
+        [true, true, true, true, true, false, false]
+    );
+    assert_eq!(
+        all("sáb, dom"),
+        [false, false, false, false, false, true, true]
+    );
+    assert_eq!(all("mon-fri"), [true, true, true, true, true, false, false]);
+    assert_eq!(
+        all("sex-seg"),
+        [true, false, false, false, true, true, true]
+    );
+    assert!(parse_weekdays("").is_err());
+    assert!(parse_weekdays("feriado").is_err());
+}

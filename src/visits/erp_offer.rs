@@ -1,0 +1,55 @@
+//! An ERP's free periods as the caller is offered them, and the capacity a
+//! booking here is held to.
+//!
+//! The ERP counts the visits it has (its own, and ours that reached it); the
+//! store counts ours (`visit_periods.booked`), some of them still on their way
+//! to the ERP (`erp_status = 'pending'`). A period has room here while the
+//! ERP's `free` is above our pending ones, and a booking here is held to
+//! `booked + free - pending`: our visits plus what the ERP can still take,
+//! less what we already owe it. That capacity is recorded with the period
+//! (every instance books against the same row), so two callers racing for the
+//! ERP's last place get one "yes", whichever instance they are on.
+
+use super::erp::ErpAgenda;
+use super::{AgendaError, SlotQuery};
+use crate::store::Store;
+use ivr_core::agenda::Slot;
+use std::collections::HashMap;
+
+/// The periods with room between `query.from` and `query.to`, in order; each
+/// one's capacity recorded in the store for the booking that may follow.
+pub(super) async fn free_slots(
+    erp: &ErpAgenda,
+    store: &Store,
+    query: &SlotQuery,
+) -> Result<Vec<Slot>, AgendaError> {
+    let offered = erp.free_slots(query).await?;
+    let unavailable = |e: crate::store::StoreError| AgendaError::Unavailable(e.to_string());
+    let used: HashMap<Slot, u32> = store
+        .period_use(query.from, query.to)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .map(|u| (u.slot, u.booked))
+        .collect();
+    let pending = store
+        .erp_pending_by_period(query.from, query.to)
+        .await
+        .map_err(unavailable)?;
+    let mut slots = Vec::new();
+    for f in offered {
+        let owed = pending.get(&f.slot).copied().unwrap_or(0);
+        let booked = used.get(&f.slot).copied().unwrap_or(0);
+        let capacity = (booked + f.free).saturating_sub(owed);
+        store
+            .record_period_capacity(&f.slot, capacity)
+            .await
+            .map_err(unavailable)?;
+        if f.free > owed {
+            slots.push(f.slot);
+        }
+    }
+    slots.sort();
+    slots.dedup();
+    Ok(slots)
+}
