@@ -89,6 +89,7 @@ mod geocode;
 mod housekeeping;
 mod http;
 mod in_process;
+mod location;
 mod logbuf;
 mod outbox;
 mod ratelimit;

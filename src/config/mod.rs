@@ -34,6 +34,7 @@ mod directory;
 mod geocoder;
 mod hours;
 mod http;
+mod location;
 mod ozmap;
 mod prompts;
 mod signing;
@@ -48,6 +49,7 @@ pub(crate) use directory::DirectoryArgs;
 pub(crate) use geocoder::GeocoderArgs;
 pub(crate) use hours::AgentSchedule;
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
+pub(crate) use location::LocationArgs;
 pub(crate) use ozmap::{DatabaseArgs, OzmapArgs, ReserveArgs};
 pub(crate) use signing::{SigningArgs, SigningSettings};
 pub(crate) use sms::SmsArgs;
@@ -56,6 +58,7 @@ pub(crate) use worker::WorkerArgs;
 
 use crate::directory::DirectorySettings;
 use crate::geocode::GeocoderSettings;
+use crate::location::LocationSettings;
 use crate::reserve::{OzmapSettings, ReserveSettings};
 use crate::sms::SmsSettings;
 use crate::store::DatabaseSettings;
@@ -94,6 +97,8 @@ pub struct ServeArgs {
     pub directory: DirectoryArgs,
     #[command(flatten)]
     pub whatsapp: WhatsAppArgs,
+    #[command(flatten)]
+    pub location: LocationArgs,
     /// Bearer token for `/admin/…`, `/metrics` and the console's login, at least
     /// 24 characters; unset: those routes are off. Secret.
     #[arg(
@@ -143,6 +148,8 @@ pub struct Config {
     pub(crate) directory: DirectorySettings,
     /// The WhatsApp channel; `None` when it is off.
     pub(crate) whatsapp: Option<WhatsAppSettings>,
+    /// The links by SMS where a caller marks the house.
+    pub(crate) location: LocationSettings,
 }
 
 impl Config {
@@ -188,6 +195,7 @@ impl ServeArgs {
             .geocoder
             .check(ozmap.is_sandbox(), call.geocode_hold())?;
         let whatsapp = self.whatsapp.check()?;
+        let location = self.location.check()?;
         let sms = self
             .sms
             .check(ozmap.is_sandbox(), signing.keys.twilio_auth_token.clone())?;
@@ -219,6 +227,7 @@ impl ServeArgs {
             sms,
             directory,
             whatsapp,
+            location,
         })
     }
 }

@@ -23,6 +23,7 @@ mod funnel;
 mod geocache;
 mod inbox;
 mod ledger;
+mod location_links;
 mod messages;
 mod privacy;
 mod schema;
@@ -34,6 +35,7 @@ mod whatsapp;
 pub(crate) use funnel::{CallOutcome, CallTrace};
 pub(crate) use inbox::{InboxClaim, KeptMessage};
 pub(crate) use ledger::{LedgerDone, Recheck};
+pub(crate) use location_links::{LinkPosition, LiveLink};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
@@ -380,4 +382,4 @@ mod messages_tests;
 #[cfg(test)]
 mod privacy_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

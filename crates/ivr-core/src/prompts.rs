@@ -114,6 +114,9 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("sms.existing_no_box_no_port", &["protocol"]),
     ("sms.not_viable", &["protocol"]),
     ("sms.failed", &["protocol"]),
+    // The link where a caller marks the house (issue 26): one SMS, so plain
+    // GSM-7 characters and short.
+    ("sms.location_link", &["url"]),
 ];
 
 /// The chat's own wording (`[chat]`): optional in an operator's copy, where a
