@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// chromedriver, killed with the test.
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -23,7 +23,7 @@ impl Drop for Driver {
     }
 }
 
-fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+pub(crate) fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     std::env::var_os(env)
         .map(PathBuf::from)
         .into_iter()
@@ -31,7 +31,7 @@ fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-async fn start_driver(chromedriver: &Path) -> Result<(Driver, String), String> {
+pub(crate) async fn start_driver(chromedriver: &Path) -> Result<(Driver, String), String> {
     let port = test_support::proc::free_port();
     let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
@@ -282,7 +282,7 @@ async fn wait_dead(app: &test_support::TestApp) -> i64 {
     }
 }
 
-fn tempdir(name: &str) -> PathBuf {
+pub(crate) fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ozmap-ivr-{name}-{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -44,7 +44,7 @@
       if (r.code === 200) {
         button.hidden = true;
         if (r.body.address) {
-          address.textContent = r.body.address;
+          address.textContent = words("near") + r.body.address;
           address.hidden = false;
         }
         say(message, "ok");

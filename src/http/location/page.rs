@@ -31,6 +31,8 @@ pub(super) struct Words {
     pub unavailable: &'static str,
     pub unsupported: &'static str,
     pub failed: &'static str,
+    /// Before the nearest address, once taken.
+    pub near: &'static str,
     pub gone_title: &'static str,
     pub gone: &'static str,
     pub done: &'static str,
@@ -58,6 +60,7 @@ const PT_BR: Words = Words {
     unsupported: "Este navegador não informa a localização. Abra o link no navegador do \
                   telefone (Chrome ou Safari).",
     failed: "Não foi possível enviar agora. Confira a internet do telefone e tente de novo.",
+    near: "Endereço mais próximo: ",
     gone_title: "Este link não é mais válido",
     gone: "O link expirou ou já foi usado. Se ainda precisa marcar a casa, ligue de novo.",
     done: "Recebemos a localização. Volte para a ligação.",
@@ -85,6 +88,7 @@ const EN_US: Words = Words {
     unsupported: "This browser does not give your location. Open the link in the phone's \
                   browser (Chrome or Safari).",
     failed: "Could not send it now. Check the phone's internet and try again.",
+    near: "Nearest address: ",
     gone_title: "This link is no longer valid",
     gone: "The link expired or was already used. If you still need to mark the house, \
            call again.",
@@ -134,7 +138,7 @@ pub(super) fn live(w: &Words) -> Markup {
                     data-locating=(w.locating) data-accuracy=(w.accuracy)
                     data-sending=(w.sending) data-denied=(w.denied)
                     data-unavailable=(w.unavailable) data-unsupported=(w.unsupported)
-                    data-failed=(w.failed) {
+                    data-failed=(w.failed) data-near=(w.near) {
                     h1 { (w.title) }
                     p.lead { (w.lead) }
                     button #here type="button" { (w.button) }
