@@ -45,8 +45,8 @@ mod tests {
     fn defaults_and_bounds() {
         let c = parse_for_tests(&[]).unwrap();
         assert_eq!((c.location.link_min, c.location.max_accuracy_m), (20, 100));
-        let c = parse_for_tests(&["--location-link-min=0", "--location-max-accuracy-m=30"])
-            .unwrap();
+        let c =
+            parse_for_tests(&["--location-link-min=0", "--location-max-accuracy-m=30"]).unwrap();
         assert_eq!((c.location.link_min, c.location.max_accuracy_m), (0, 30));
         let e = parse_for_tests(&["--location-link-min=241"]).unwrap_err();
         assert_eq!(e.var, "IVR_LOCATION_LINK_MIN");

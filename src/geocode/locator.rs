@@ -218,9 +218,10 @@ impl Locator {
         }
         let judged = match (&found, &self.geocoder) {
             (Some(p), _) if !p.city.is_empty() => Some(self.area.admits(p)),
-            (_, Geocoder::Gazetteer(g)) => {
-                Some(g.nearest(lat, lng, AREA_REACH_M).is_some_and(|p| self.area.admits(&p)))
-            }
+            (_, Geocoder::Gazetteer(g)) => Some(
+                g.nearest(lat, lng, AREA_REACH_M)
+                    .is_some_and(|p| self.area.admits(&p)),
+            ),
             _ => None,
         };
         match judged {

@@ -236,7 +236,9 @@ impl Links {
         if !token::plausible(token) {
             return Ok(None);
         }
-        self.store.live_location_link(&token::hash(token), now).await
+        self.store
+            .live_location_link(&token::hash(token), now)
+            .await
     }
 
     /// Takes a position for the link `token`: refused when it is not a

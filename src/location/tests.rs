@@ -53,14 +53,18 @@ fn twilio(server: &MockServer) -> Provider {
         auth_token: SecretString::from("tw-token"),
         from: "+5548988880000".into(),
     };
-    Provider::build(&s, Duration::from_secs(2)).unwrap().unwrap()
+    Provider::build(&s, Duration::from_secs(2))
+        .unwrap()
+        .unwrap()
 }
 
 async fn fake_twilio(status: u16) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/2010-04-01/Accounts/AC0123/Messages.json"))
-        .respond_with(ResponseTemplate::new(status).set_body_json(serde_json::json!({"sid": "SM1"})))
+        .respond_with(
+            ResponseTemplate::new(status).set_body_json(serde_json::json!({"sid": "SM1"})),
+        )
         .mount(&server)
         .await;
     server
@@ -73,9 +77,7 @@ async fn a_link_takes_one_accurate_position_inside_the_area() {
     let loc = locator();
     let link = l.create_link("CA1", 1_000).await.unwrap();
     assert!(
-        link.url
-            .starts_with("https://ivr.example.com.br/l/")
-            && link.url.ends_with(&link.token),
+        link.url.starts_with("https://ivr.example.com.br/l/") && link.url.ends_with(&link.token),
         "{}",
         link.url
     );
@@ -102,7 +104,8 @@ async fn a_link_takes_one_accurate_position_inside_the_area() {
         Err(LinkError::NotAPosition)
     ));
     assert!(matches!(
-        l.take_position(&loc, &link.token, fix(HOUSE, 250.0), 2_000).await,
+        l.take_position(&loc, &link.token, fix(HOUSE, 250.0), 2_000)
+            .await,
         Err(LinkError::Inaccurate { max_m: 100, .. })
     ));
     assert!(matches!(
@@ -131,7 +134,8 @@ async fn a_link_takes_one_accurate_position_inside_the_area() {
     assert_eq!((place.lat, place.lng), HOUSE);
     assert_eq!(l.position_for("CA1").await.unwrap(), Some(taken.position));
     assert!(matches!(
-        l.take_position(&loc, &link.token, fix(HOUSE, 12.0), 4_000).await,
+        l.take_position(&loc, &link.token, fix(HOUSE, 12.0), 4_000)
+            .await,
         Err(LinkError::Gone)
     ));
     // Unknown and malformed tokens: the same answer.

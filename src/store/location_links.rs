@@ -202,10 +202,7 @@ mod tests {
                 None
             );
             assert_eq!(s.live_location_link("h1", 22).await.unwrap(), None);
-            assert_eq!(
-                s.location_position("CA1").await.unwrap(),
-                Some(pos(-27.57))
-            );
+            assert_eq!(s.location_position("CA1").await.unwrap(), Some(pos(-27.57)));
             // Expired: neither live nor usable.
             assert_eq!(s.live_location_link("h2", 1_000).await.unwrap(), None);
             assert_eq!(

@@ -58,7 +58,11 @@ async fn cdp(webdriver: &str, session: &str, cmd: &str, params: Value) {
         .await
         .expect("chromedriver answers");
     let status = r.status();
-    assert!(status.is_success(), "{cmd}: {status} {}", r.text().await.unwrap_or_default());
+    assert!(
+        status.is_success(),
+        "{cmd}: {status} {}",
+        r.text().await.unwrap_or_default()
+    );
 }
 
 async fn at(webdriver: &str, session: &str, (lat, lng): (f64, f64), accuracy: f64) {
@@ -130,7 +134,10 @@ async fn shot(c: &Client, dir: &Path, name: &str) {
 #[tokio::test]
 async fn a_caller_marks_the_house_in_chromium_on_a_phone() {
     let (Some(chromium), Some(chromedriver)) = (
-        find("CHROME", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]),
+        find(
+            "CHROME",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        ),
         find("CHROMEDRIVER", &["/usr/bin/chromedriver"]),
     ) else {
         eprintln!(
@@ -192,25 +199,51 @@ async fn a_caller_marks_the_house_in_chromium_on_a_phone() {
     shot(&c, &shots, "2-page.png").await;
     press(&c).await;
     status_with(&c, "Recebemos a localização. Volte para a ligação.").await;
-    let accuracy = c.find(Locator::Id("accuracy")).await.unwrap().text().await.unwrap();
+    let accuracy = c
+        .find(Locator::Id("accuracy"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(accuracy, "Precisão de 12 m");
-    let address = c.find(Locator::Id("address")).await.unwrap().text().await.unwrap();
+    let address = c
+        .find(Locator::Id("address"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         address.starts_with("Endereço mais próximo: R. Delminda Silveira, 900"),
         "{address}"
     );
     assert!(
-        !c.find(Locator::Id("here")).await.unwrap().is_displayed().await.unwrap(),
+        !c.find(Locator::Id("here"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
         "the button goes once the position is taken"
     );
     shot(&c, &shots, "3-done.png").await;
     let p = stored(&app.base_url, "CAbrowser1").await;
-    assert_eq!((p["lat"].as_f64(), p["lng"].as_f64()), (Some(HOUSE.0), Some(HOUSE.1)));
+    assert_eq!(
+        (p["lat"].as_f64(), p["lng"].as_f64()),
+        (Some(HOUSE.0), Some(HOUSE.1))
+    );
     assert_eq!(p["accuracy_m"], 12.0);
 
     // The used link, opened again: no longer valid.
     c.goto(&url).await.unwrap();
-    let h1 = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    let h1 = c
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(h1, "Este link não é mais válido");
 
     // A coarse position: refused, the button back; then a good one on the same link.
@@ -220,13 +253,23 @@ async fn a_caller_marks_the_house_in_chromium_on_a_phone() {
     press(&c).await;
     let said = status_with(&c, "aproxime-se da casa e tente de novo").await;
     assert!(said.contains("350 m"), "{said}");
-    assert!(c.find(Locator::Id("here")).await.unwrap().is_enabled().await.unwrap());
+    assert!(
+        c.find(Locator::Id("here"))
+            .await
+            .unwrap()
+            .is_enabled()
+            .await
+            .unwrap()
+    );
     shot(&c, &shots, "4-coarse.png").await;
     assert_eq!(stored(&app.base_url, "CAbrowser2").await, Value::Null);
     at(&webdriver, &session, HOUSE, 20.0).await;
     press(&c).await;
     status_with(&c, "Recebemos a localização").await;
-    assert_eq!(stored(&app.base_url, "CAbrowser2").await["accuracy_m"], 20.0);
+    assert_eq!(
+        stored(&app.base_url, "CAbrowser2").await["accuracy_m"],
+        20.0
+    );
 
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&profile);

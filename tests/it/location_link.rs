@@ -94,7 +94,10 @@ async fn a_link_takes_one_position_then_is_gone_like_an_unknown_one() {
     assert_eq!(status, 200);
     assert!(html.contains("Estou aqui") && html.contains("lang=\"pt-BR\""));
     assert!(html.contains("/l/static/page.js") && html.contains("/l/static/page.css"));
-    assert!(!html.contains("http://") && !html.contains("https://"), "{html}");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
     for (file, kind) in [("page.js", "javascript"), ("page.css", "css")] {
         let r = reqwest::get(format!("{}/l/static/{file}", app.base_url))
             .await
@@ -104,24 +107,45 @@ async fn a_link_takes_one_position_then_is_gone_like_an_unknown_one() {
     }
     // Too coarse, then outside the area: refused, the link still usable.
     let (s, v) = post(&url, at(HOUSE, 250.0)).await;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("inaccurate")));
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("inaccurate"))
+    );
     let msg = v["message"].as_str().unwrap();
-    assert!(msg.contains("250 m") && msg.contains("aproxime-se da casa"), "{msg}");
+    assert!(
+        msg.contains("250 m") && msg.contains("aproxime-se da casa"),
+        "{msg}"
+    );
     let (s, v) = post(&url, at(SAO_PAULO, 8.0)).await;
-    assert_eq!((s, v["status"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("outside")));
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("outside"))
+    );
     assert_eq!(page(&url).await.0, 200);
     assert_eq!(admin_position(&app.base_url, "CAloc1").await, Value::Null);
     // At the house: taken, with the nearest address, and stored.
     let (s, v) = post(&url, at(HOUSE, 12.0)).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["message"], "Recebemos a localização. Volte para a ligação.");
-    assert!(v["address"].as_str().unwrap().contains("Delminda Silveira"), "{v}");
+    assert_eq!(
+        v["message"],
+        "Recebemos a localização. Volte para a ligação."
+    );
+    assert!(
+        v["address"].as_str().unwrap().contains("Delminda Silveira"),
+        "{v}"
+    );
     let stored = admin_position(&app.base_url, "CAloc1").await;
-    assert_eq!((stored["lat"].as_f64(), stored["lng"].as_f64()), (Some(HOUSE.0), Some(HOUSE.1)));
+    assert_eq!(
+        (stored["lat"].as_f64(), stored["lng"].as_f64()),
+        (Some(HOUSE.0), Some(HOUSE.1))
+    );
     assert_eq!(stored["accuracy_m"], 12.0);
     // Used: the page and the post say "gone", exactly as for a token that never was.
     let (s, again) = post(&url, at(HOUSE, 5.0)).await;
-    assert_eq!((s, again["status"].as_str()), (StatusCode::NOT_FOUND, Some("gone")));
+    assert_eq!(
+        (s, again["status"].as_str()),
+        (StatusCode::NOT_FOUND, Some("gone"))
+    );
     let unknown = format!("{}/l/{UNKNOWN}", app.base_url);
     assert_eq!(post(&unknown, at(HOUSE, 5.0)).await, (s, again));
     let used = page(&url).await;
@@ -153,10 +177,22 @@ async fn what_is_not_a_position_is_400_and_posts_are_limited_per_link() {
     let c = Client::new();
     let bodies: [(&str, String); 5] = [
         ("text/plain", at(HOUSE, 10.0).to_string()),
-        ("application/json", "{\"lat\": \"-27.5\", \"lng\": -48.5, \"accuracy\": 5}".into()),
-        ("application/json", json!({"lat": -27.5, "lng": -48.5}).to_string()),
-        ("application/json", json!({"lat": -27.5, "lng": -48.5, "accuracy": 5, "phone": CALLER}).to_string()),
-        ("application/json", json!({"lat": 91.0, "lng": -48.5, "accuracy": 5}).to_string()),
+        (
+            "application/json",
+            "{\"lat\": \"-27.5\", \"lng\": -48.5, \"accuracy\": 5}".into(),
+        ),
+        (
+            "application/json",
+            json!({"lat": -27.5, "lng": -48.5}).to_string(),
+        ),
+        (
+            "application/json",
+            json!({"lat": -27.5, "lng": -48.5, "accuracy": 5, "phone": CALLER}).to_string(),
+        ),
+        (
+            "application/json",
+            json!({"lat": 91.0, "lng": -48.5, "accuracy": 5}).to_string(),
+        ),
     ];
     for (kind, body) in bodies {
         let r = c
@@ -197,8 +233,18 @@ async fn operators_make_links_and_send_them_by_sms() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    for bad in [json!({"session_key": ""}), json!({"phone": CALLER}), json!({"session_key": "CA", "x": 1})] {
-        let r = c.post(&admin).bearer_auth(ADMIN).json(&bad).send().await.unwrap();
+    for bad in [
+        json!({"session_key": ""}),
+        json!({"phone": CALLER}),
+        json!({"session_key": "CA", "x": 1}),
+    ] {
+        let r = c
+            .post(&admin)
+            .bearer_auth(ADMIN)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400, "{bad}");
     }
     let r = c
@@ -224,7 +270,10 @@ async fn operators_make_links_and_send_them_by_sms() {
     assert_eq!(sent.len(), 1, "one SMS, at once");
     let field = |k: &str| sent[0].iter().find(|(n, _)| n == k).unwrap().1.clone();
     assert_eq!(field("To"), CALLER);
-    assert_eq!(field("Body"), format!("Abra em frente à casa e toque em Estou aqui: {url}"));
+    assert_eq!(
+        field("Body"),
+        format!("Abra em frente à casa e toque em Estou aqui: {url}")
+    );
     assert_eq!(post(url, at(HOUSE, 10.0)).await.0, 200);
 }
 
@@ -238,7 +287,10 @@ async fn the_log_holds_no_token_position_or_number() {
         &sandbox.base_url(),
         &[
             ("SMS_PROVIDER", "log"),
-            ("RUST_LOG", "trace,sqlx=warn,actix_server=warn,h2=warn,hyper=warn,reqwest=warn"),
+            (
+                "RUST_LOG",
+                "trace,sqlx=warn,actix_server=warn,h2=warn,hyper=warn,reqwest=warn",
+            ),
         ],
     )
     .await;
@@ -259,7 +311,9 @@ async fn the_log_holds_no_token_position_or_number() {
     assert_eq!(post(&url, json!({"lat": "x"})).await.0, 400);
     assert_eq!(post(&url, at(HOUSE, 12.0)).await.0, 200);
     assert_eq!(post(&url, at(HOUSE, 12.0)).await.0, 404);
-    let log = svc.log_when("location link: position", Duration::from_secs(5)).await;
+    let log = svc
+        .log_when("location link: position", Duration::from_secs(5))
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let log = log + &svc.log_text();
     assert!(log.contains("location link"), "{log}");
@@ -274,4 +328,34 @@ async fn the_log_holds_no_token_position_or_number() {
     ] {
         assert!(!log.contains(secret), "{secret:?} in the log:\n{log}");
     }
+}
+
+#[tokio::test]
+async fn the_page_speaks_english_with_english_prompts() {
+    let app = app(&["--language=en-US"]).await;
+    let url = make_link(&app.base_url, ADMIN, "CAloc6").await;
+    let (status, html) = page(&url).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("lang=\"en-US\"")
+            && (html.contains("I&#39;m here") || html.contains("I'm here")),
+        "{html}"
+    );
+    let (s, v) = post(&url, at(HOUSE, 300.0)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        v["message"],
+        "Accuracy 300 m: move closer to the house and try again."
+    );
+    let (s, v) = post(&url, at(HOUSE, 10.0)).await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (
+            StatusCode::OK,
+            Some("We received your location. Go back to the call.")
+        )
+    );
+    let (status, html) = page(&url).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("This link is no longer valid"), "{html}");
 }

@@ -56,8 +56,7 @@ fn html(status: StatusCode, body: maud::Markup) -> HttpResponse {
 }
 
 fn answer(status: StatusCode, kind: &str, message: &str) -> HttpResponse {
-    private(&mut HttpResponse::build(status))
-        .json(json!({ "status": kind, "message": message }))
+    private(&mut HttpResponse::build(status)).json(json!({ "status": kind, "message": message }))
 }
 
 /// `GET /l/{token}`.
@@ -149,7 +148,10 @@ pub(crate) async fn post(
     let fix = match read(&req, payload, w).await {
         Ok(fix) => fix,
         Err(res) => {
-            tracing::info!(outcome = "not_a_position", "location link: position refused");
+            tracing::info!(
+                outcome = "not_a_position",
+                "location link: position refused"
+            );
             return res;
         }
     };
@@ -232,7 +234,10 @@ pub(crate) async fn admin_position(
         })),
         Err(e) => {
             tracing::error!(error = %e, "location link: store unavailable");
-            json_error(StatusCode::SERVICE_UNAVAILABLE, "the store cannot be read now")
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store cannot be read now",
+            )
         }
     }
 }
@@ -266,10 +271,7 @@ pub(crate) async fn admin_create(
         );
     };
     let key = b.session_key.trim();
-    if key.is_empty()
-        || key.len() > MAX_SESSION_KEY
-        || !key.bytes().all(|c| c.is_ascii_graphic())
-    {
+    if key.is_empty() || key.len() > MAX_SESSION_KEY || !key.bytes().all(|c| c.is_ascii_graphic()) {
         return json_error(
             StatusCode::BAD_REQUEST,
             "session_key must be 1 to 128 printable ASCII characters",
@@ -277,8 +279,16 @@ pub(crate) async fn admin_create(
     }
     let now = now_ms();
     let made = match b.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(phone) => state.location.offer(key, phone, now).await.map(|l| (l, true)),
-        None => state.location.create_link(key, now).await.map(|l| (l, false)),
+        Some(phone) => state
+            .location
+            .offer(key, phone, now)
+            .await
+            .map(|l| (l, true)),
+        None => state
+            .location
+            .create_link(key, now)
+            .await
+            .map(|l| (l, false)),
     };
     match made {
         Ok((link, sent)) => private(&mut HttpResponse::Created()).json(json!({
@@ -297,7 +307,10 @@ pub(crate) async fn admin_create(
         Err(OfferError::Sms(e)) => json_error(StatusCode::BAD_GATEWAY, &e.to_string()),
         Err(e @ (OfferError::Store(_) | OfferError::Random(_))) => {
             tracing::error!(error = %e, "location link: not made");
-            json_error(StatusCode::SERVICE_UNAVAILABLE, "the link cannot be made now")
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the link cannot be made now",
+            )
         }
     }
 }
