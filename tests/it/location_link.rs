@@ -2,7 +2,8 @@
 //! an operator (`POST /admin/location-links`), opened, posted once, then gone;
 //! expired, used and unknown links are one answer; a coarse position or one
 //! outside the area is refused and the link stays usable; a body that is not a
-//! position is `400`; posts are limited; the SMS goes to a fake Twilio; and
+//! position is `400`; posts are limited; five posts at once take the link
+//! once; the SMS goes to a fake Twilio; and
 //! the real binary's log holds no token, position or number.
 
 use crate::sms::{CALLER, FakeTwilio, Mode};
@@ -358,4 +359,31 @@ async fn the_page_speaks_english_with_english_prompts() {
     let (status, html) = page(&url).await;
     assert_eq!(status, 404);
     assert!(html.contains("This link is no longer valid"), "{html}");
+}
+
+#[tokio::test]
+async fn five_posts_at_once_one_is_taken() {
+    let app = app(&[]).await;
+    let url = make_link(&app.base_url, ADMIN, "CAloc7").await;
+    let posts: Vec<_> = (0..5)
+        .map(|i| {
+            let url = url.clone();
+            tokio::spawn(async move { post(&url, at(HOUSE, 10.0 + f64::from(i))).await })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for p in posts {
+        codes.push(p.await.unwrap().0);
+    }
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            StatusCode::OK,
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND
+        ]
+    );
 }
