@@ -204,6 +204,14 @@ impl Application {
             })
             .transpose()?;
         let chat_settings = sender_settings(&cfg.worker);
+        // The location links send their SMS at once, on a provider of their own.
+        let location = Arc::new(crate::location::Links::new(
+            store.clone(),
+            cfg.location.clone(),
+            &cfg.http.public_url,
+            cfg.sms.provider()?,
+            prompts.clone(),
+        ));
         warn_about_signatures(&cfg);
         let public_url = cfg.http.public_url.clone();
         let platform_base_url = cfg.http.platform_base_url();
@@ -219,6 +227,7 @@ impl Application {
             stalls: Default::default(),
             ozmap: ozmap_health,
             recogniser,
+            location,
         });
         let chat = match &whatsapp {
             Some(ch) => {

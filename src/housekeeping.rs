@@ -7,7 +7,9 @@
 //!   name and address (LGPD), and an abandoned call must not keep them. Sent SMS
 //!   older than that go too ([`Store::purge_sent_messages`]: they hold the
 //!   caller's number); dead ones stay for an operator. Webhook signatures whose
-//!   replay window has passed go too ([`Store::purge_signatures`]).
+//!   replay window has passed go too ([`Store::purge_signatures`]), and the
+//!   location links expired unused, or used and a day past their expiry
+//!   (with the position they brought: [`Store::purge_location_links`]).
 //! - Every minute [`RateLimits::retain_recent`] drops keys whose bucket has refilled,
 //!   so a stream of distinct numbers or addresses cannot grow memory without bound,
 //!   and writes the refused requests counted since (one line per source); at
@@ -44,7 +46,10 @@ pub(crate) async fn purge_expired(
     let calls = store.purge_calls(cutoff).await?;
     let signatures = store.purge_signatures(now_ms).await?;
     let chat = store.purge_chat(cutoff).await?;
-    Ok(calls + signatures + chat + store.purge_sent_messages(cutoff).await?)
+    let links = store
+        .purge_location_links(now_ms, crate::location::KEEP_USED_MS)
+        .await?;
+    Ok(calls + signatures + chat + links + store.purge_sent_messages(cutoff).await?)
 }
 
 /// Runs both chores until `shutdown` turns true.

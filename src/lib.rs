@@ -39,6 +39,10 @@
 //!   (breaker, latency, last error) for the console and metrics.
 //! - `sms`: the outcome in writing: the message written with each outcome, the
 //!   sender and its providers.
+//! - `location`: the link by SMS where a caller marks the house: tokens
+//!   (stored hashed), the SMS sent at once, a position taken once and judged
+//!   against the service area, and the seam a held call waits on (its page is
+//!   the web side's, `http::location`).
 //! - `admin`: the operators' commands and views: `ozmap-ivr reservations`,
 //!   `ozmap-ivr messages` (both outboxes by channel) and `ozmap-ivr console
 //!   logout-all`.
@@ -59,20 +63,22 @@
 //! keeps them so (no cycle; the engine knows no channel; configuration is read
 //! by the composition, never the other way):
 //! - `app` → `config`, `directory`, `engine`, `housekeeping`, `http`,
-//!   `ratelimit`, `sms`, `whatsapp`, `worker`; `in_process` → `app`, `config`,
+//!   `location`, `ratelimit`, `sms`, `whatsapp`, `worker`; `in_process` → `app`, `config`,
 //!   `store`;
 //! - the channels: `http` → `admin` (the views), `config`, `engine`,
-//!   `ratelimit`, `redact`, `store`, `worker` (OZmap's health); `whatsapp` →
+//!   `location` (the page's links), `ratelimit`, `redact`, `store`, `worker`
+//!   (OZmap's health); `whatsapp` →
 //!   `config`, `engine`, `outbox`, `ratelimit` (its log of refusals), `redact`,
 //!   `sms` (the senders' errors), `store`;
 //! - `engine` → `config` (the agents' hours), `directory`, `geocode`, `store`;
 //! - `admin` → `config`, `redact`, `store`;
 //! - `check` → `config`, `directory`, `geocode`, `reserve`, `sms`, `store`;
-//! - `config` → `directory`, `geocode`, `reserve`, `sms`, `store`, `worker`
+//! - `location` → `geocode`, `redact`, `sms`, `store`;
+//! - `config` → `directory`, `geocode`, `location`, `reserve`, `sms`, `store`, `worker`
 //!   (the settings types those modules define);
 //! - `worker` → `outbox`, `reserve`, `sms`, `store`; `sms` → `outbox`,
-//!   `redact`, `store`; `outbox` → `store`; `housekeeping` → `ratelimit`,
-//!   `store`;
+//!   `redact`, `store`; `outbox` → `store`; `housekeeping` → `location` (how
+//!   long a used link is kept), `ratelimit`, `store`;
 //! - `directory`, `geocode`, `reserve`, `store`, `ratelimit`, `redact`,
 //!   `logbuf` → none.
 //!
@@ -91,6 +97,7 @@ mod geocode;
 mod housekeeping;
 mod http;
 mod in_process;
+mod location;
 mod logbuf;
 mod outbox;
 mod ratelimit;

@@ -34,6 +34,7 @@ mod directory;
 mod geocoder;
 mod hours;
 mod http;
+mod location;
 mod ozmap;
 mod prompts;
 mod schedule;
@@ -49,6 +50,7 @@ pub(crate) use directory::DirectoryArgs;
 pub(crate) use geocoder::GeocoderArgs;
 pub(crate) use hours::AgentSchedule;
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
+pub(crate) use location::LocationArgs;
 pub(crate) use ozmap::{DatabaseArgs, OzmapArgs, ReserveArgs};
 pub(crate) use prompts::load as load_prompts;
 pub(crate) use schedule::ScheduleArgs;
@@ -59,6 +61,7 @@ pub(crate) use worker::WorkerArgs;
 
 use crate::directory::DirectorySettings;
 use crate::geocode::GeocoderSettings;
+use crate::location::LocationSettings;
 use crate::reserve::{OzmapSettings, ReserveSettings};
 use crate::sms::SmsSettings;
 use crate::store::DatabaseSettings;
@@ -100,6 +103,8 @@ pub struct ServeArgs {
     pub whatsapp: WhatsAppArgs,
     #[command(flatten)]
     pub schedule: ScheduleArgs,
+    #[command(flatten)]
+    pub location: LocationArgs,
     /// Bearer token for `/admin/…`, `/metrics` and the console's login, at least
     /// 24 characters; unset: those routes are off. Secret.
     #[arg(
@@ -151,6 +156,8 @@ pub struct Config {
     pub(crate) whatsapp: Option<WhatsAppSettings>,
     /// The technician's agenda (`SCHEDULE`).
     pub(crate) visits: VisitSettings,
+    /// The links by SMS where a caller marks the house.
+    pub(crate) location: LocationSettings,
 }
 
 impl Config {
@@ -196,6 +203,7 @@ impl ServeArgs {
             .geocoder
             .check(ozmap.is_sandbox(), call.geocode_hold())?;
         let whatsapp = self.whatsapp.check()?;
+        let location = self.location.check()?;
         let sms = self
             .sms
             .check(ozmap.is_sandbox(), signing.keys.twilio_auth_token.clone())?;
@@ -233,6 +241,7 @@ impl ServeArgs {
             directory,
             whatsapp,
             visits,
+            location,
         })
     }
 }

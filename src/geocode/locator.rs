@@ -13,6 +13,18 @@ use url::Url;
 /// How far from a shared location the gazetteer's nearest address may be.
 pub(crate) const REVERSE_MAX_M: f64 = 60.0;
 
+/// How far from the nearest address of the gazetteer a point of an area of
+/// cities may be and still count as inside it ([`Locator::judge_point`]).
+pub(crate) const AREA_REACH_M: f64 = 2_000.0;
+
+/// Where a point lies ([`Locator::judge_point`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum PointVerdict {
+    /// In the service area, with the nearest address when one is known.
+    Inside(Option<Place>),
+    Outside,
+}
+
 /// Turns an [`AddressQuery`] into a [`Place`].
 #[derive(Debug)]
 pub(crate) struct Locator {
@@ -46,6 +58,12 @@ impl Locator {
             area: ServiceArea::Brazil,
             streets,
         }
+    }
+
+    /// This locator with another service area (unit tests only).
+    #[cfg(test)]
+    pub(crate) fn with_area(self, area: ServiceArea) -> Self {
+        Locator { area, ..self }
     }
 
     /// The service area lookups are bounded by.
@@ -176,6 +194,40 @@ impl Locator {
         };
         tracing::info!(found = found.is_some(), "reverse geocode");
         found.map(|p| Place { lat, lng, ..p })
+    }
+
+    /// Whether a point (a position sent from a phone) lies in the service
+    /// area, with what is there for its read-back ([`Self::reverse`]):
+    /// - outside Brazil's box, or outside an area that is a box: outside;
+    /// - an area of cities: the nearest address's city, when the geocoder
+    ///   names one; with the gazetteer and no address within
+    ///   [`REVERSE_MAX_M`], the nearest address within [`AREA_REACH_M`]
+    ///   (a new street beside known ones is inside, a point kilometres from
+    ///   any address of the ISP is not);
+    /// - anywhere in Brazil, or when the geocoder cannot say (Google, a
+    ///   failure): inside; the reservation's own search for a box decides.
+    pub(crate) async fn judge_point(&self, lat: f64, lng: f64) -> PointVerdict {
+        if !super::area::BRAZIL.contains(lat, lng)
+            || self.area.bounds().is_some_and(|b| !b.contains(lat, lng))
+        {
+            return PointVerdict::Outside;
+        }
+        let found = self.reverse(lat, lng).await;
+        if !matches!(self.area, ServiceArea::Cities(_)) {
+            return PointVerdict::Inside(found);
+        }
+        let judged = match (&found, &self.geocoder) {
+            (Some(p), _) if !p.city.is_empty() => Some(self.area.admits(p)),
+            (_, Geocoder::Gazetteer(g)) => Some(
+                g.nearest(lat, lng, AREA_REACH_M)
+                    .is_some_and(|p| self.area.admits(&p)),
+            ),
+            _ => None,
+        };
+        match judged {
+            Some(false) => PointVerdict::Outside,
+            _ => PointVerdict::Inside(found),
+        }
     }
 
     /// What the caller's address is, and how sure the match is. A place found

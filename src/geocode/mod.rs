@@ -27,7 +27,7 @@ mod settings;
 
 pub(crate) use area::{AreaCity, ServiceArea};
 pub use gazetteer::AddressBook;
-pub(crate) use locator::Locator;
+pub(crate) use locator::{Locator, PointVerdict};
 pub(crate) use settings::{GeocoderKind, GeocoderSettings};
 
 use ivr_core::domain::{Cep, HouseNumber, Place, Town};

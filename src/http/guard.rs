@@ -170,6 +170,8 @@ fn route_of(path: &str) -> &'static str {
         "console"
     } else if under("/healthz") {
         "healthz"
+    } else if under(crate::location::PATH) {
+        "location"
     } else {
         "other"
     }
@@ -250,6 +252,8 @@ mod tests {
         assert_eq!(route_of("/admin/reservations/12"), "admin");
         assert_eq!(route_of("/metrics"), "metrics");
         assert_eq!(route_of("/console/login"), "console");
+        assert_eq!(route_of("/l/AAAAAAAAAAAAAAAAAAAAAA"), "location");
+        assert_eq!(route_of("/lx"), "other");
         assert_eq!(route_of("/"), "other");
     }
 

@@ -22,6 +22,8 @@
 //! - `admin`, `extract`: the ledger as JSON, behind the operators' token.
 //! - `metrics`: Prometheus (OpenMetrics) text for operators.
 //! - `console`: the operators' console in the browser, and `GET /admin/funnel`.
+//! - `location`: the link where a caller marks the house (`GET`/`POST
+//!   /l/{token}`, its page and files) and `POST /admin/location-links`.
 //! - `state`: what every handler shares ([`AppState`]).
 
 mod admin;
@@ -34,6 +36,7 @@ mod gate;
 mod greeting;
 mod guard;
 mod jambonz;
+mod location;
 mod metrics;
 mod reserving;
 pub(crate) mod routes;

@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::webhook::{method_not_allowed, method_not_allowed_jambonz, webhook};
-use super::{Hook, admin, admin_visits, console, healthz, jambonz, metrics};
+use super::{Hook, admin, admin_visits, console, healthz, jambonz, location, metrics};
 use actix_web::{HttpRequest, web};
 use ivr_core::webhook::paths::{ANSWER, DIAL, POLL, RESUME, SILENCE, START, STATUS};
 
@@ -94,6 +94,22 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource(format!("{ADMIN_VISITS}/{{protocol}}/{{action}}"))
                 .route(web::post().to(admin_visits::act)),
+        )
+        .service(web::resource(location::STATIC_STYLE).route(web::get().to(location::style)))
+        .service(web::resource(location::STATIC_SCRIPT).route(web::get().to(location::script)))
+        .service(
+            web::resource(format!("{}/{{token}}", location::PATH))
+                .route(web::get().to(location::show))
+                .route(web::post().to(location::post)),
+        )
+        .service(
+            web::resource(location::ADMIN_LINKS)
+                .app_data(web::PayloadConfig::new(location::MAX_BODY * 2))
+                .route(web::post().to(location::admin_create)),
+        )
+        .service(
+            web::resource(format!("{}/{{session_key}}", location::ADMIN_LINKS))
+                .route(web::get().to(location::admin_position)),
         )
         .service(web::resource(ADMIN_MESSAGES).route(web::get().to(admin::list_messages)))
         .service(

@@ -38,6 +38,8 @@ pub struct AppState {
     /// Model, `enhanced`, timeouts and the address hints (the ISP's streets),
     /// built once at start.
     pub(crate) recogniser: Recogniser,
+    /// The links by SMS where a caller marks the house.
+    pub(crate) location: Arc<crate::location::Links>,
 }
 
 impl AppState {

@@ -17,6 +17,8 @@
 //! - Wrong tries of `IVR_ADMIN_TOKEN` (the console's login form and bearer
 //!   tokens on `/metrics`, `/admin/…` and `/console`): ten a minute per source
 //!   address, always on (`guesses`).
+//! - Positions posted to a location link: six a minute per link, twenty per
+//!   source address, always on (`positions`).
 //! - Refusals in the log: one line per source, route and reason per interval,
 //!   with a count (`refusals`).
 //! - A limit of 0 turns that limit off (not the token tries').
@@ -24,6 +26,7 @@
 //!   writes the refusals counted since the last call; call it every minute.
 
 mod guesses;
+mod positions;
 mod refusals;
 
 pub(crate) use refusals::{INTERVAL as REFUSALS_INTERVAL, Refusals};
@@ -50,6 +53,8 @@ pub(crate) struct RateLimits<C: Clock = DefaultClock> {
     calls: Option<Keyed<String, C>>,
     requests: Option<Keyed<IpAddr, C>>,
     guesses: guesses::Guesses<C>,
+    /// Positions posted to location links, per link and per address.
+    pub(crate) positions: positions::Positions<C>,
     /// The log lines about refused requests.
     pub(crate) refusals: Refusals,
 }
@@ -82,7 +87,8 @@ impl<C: Clock + Clone> RateLimits<C> {
         Self {
             calls,
             requests,
-            guesses: guesses::Guesses::new(clock),
+            guesses: guesses::Guesses::new(clock.clone()),
+            positions: positions::Positions::new(clock),
             refusals: Refusals::default(),
         }
     }
@@ -121,6 +127,7 @@ impl<C: Clock> RateLimits<C> {
     pub(crate) fn retain_recent(&self) {
         self.refusals.flush();
         self.guesses.retain_recent();
+        self.positions.retain_recent();
         if let Some(l) = &self.calls {
             l.retain_recent();
             l.shrink_to_fit();

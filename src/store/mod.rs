@@ -24,6 +24,7 @@ mod geocache;
 mod inbox;
 mod ledger;
 mod life;
+mod location_links;
 mod messages;
 mod privacy;
 mod schema;
@@ -39,6 +40,7 @@ pub(crate) use inbox::{InboxClaim, KeptMessage};
 pub(crate) use ledger::{LedgerDone, Recheck};
 pub(crate) use life::Life;
 pub(crate) use life::{DAY_MS, LifeDone, LifeJob, LifeMark};
+pub(crate) use location_links::{LinkPosition, LiveLink};
 pub use messages::{Message, MessageStatus};
 pub(crate) use messages::{MessageClaim, NewMessage};
 pub(crate) use privacy::{EraseError, Erasure, Subject, normalise_phone};
@@ -392,4 +394,4 @@ mod messages_tests;
 #[cfg(test)]
 mod privacy_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

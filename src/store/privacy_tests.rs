@@ -61,6 +61,18 @@ async fn erase_anonymises_the_person_only_once_and_audits_without_the_number() {
         s.advance_call("CA2", 1, &other, "y", Some(&other_req), 2)
             .await
             .unwrap();
+        // Each call marked its house through a location link.
+        for (hash, sid) in [("h1", "CA1"), ("h2", "CA2")] {
+            s.insert_location_link(hash, sid, 1, 1_000).await.unwrap();
+            let at = LinkPosition {
+                lat: -27.57,
+                lng: -48.52,
+                accuracy_m: 9.0,
+                place: None,
+                at: 2,
+            };
+            s.take_location_link(hash, &at, 2).await.unwrap().unwrap();
+        }
         let place = req.place.clone();
         s.geocode_put("k1", &GeoCached::Found { place }, 3)
             .await
@@ -100,6 +112,8 @@ async fn erase_anonymises_the_person_only_once_and_audits_without_the_number() {
         assert_eq!(row.request.protocol, req.protocol);
         assert_eq!(row.status, LedgerStatus::Cancelled, "a pending row stops");
         assert!(s.geocode_get("k1", 4).await.unwrap().is_none());
+        assert_eq!(s.location_position("CA1").await.unwrap(), None);
+        assert!(s.location_position("CA2").await.unwrap().is_some());
         // the other caller is untouched
         let kept = s.load_call("CA2").await.unwrap().unwrap();
         assert_eq!(kept.call.data.name.as_deref(), Some("João Lima"));

@@ -452,6 +452,37 @@ const MIGRATIONS: &[Migration] = &[
         CREATE INDEX reservations_life ON reservations (status, reserved_at)
     ",
     },
+    // The links by SMS where a caller marks the house (`location`, issue 26):
+    // the SHA-256 of each token (never the token: a leaked database opens no
+    // live link), the session it belongs to, its expiry, and once used the
+    // position sent with it (JSON: coordinates, accuracy, nearest address).
+    Migration {
+        version: 15,
+        sqlite: "
+        CREATE TABLE location_links (
+            token_hash TEXT PRIMARY KEY,
+            session_key TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            position TEXT
+        );
+        CREATE INDEX location_links_session ON location_links (session_key, used_at);
+        CREATE INDEX location_links_expiry ON location_links (expires_at)
+    ",
+        postgres: "
+        CREATE TABLE location_links (
+            token_hash TEXT PRIMARY KEY,
+            session_key TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            used_at BIGINT,
+            position TEXT
+        );
+        CREATE INDEX location_links_session ON location_links (session_key, used_at);
+        CREATE INDEX location_links_expiry ON location_links (expires_at)
+    ",
+    },
 ];
 
 pub(super) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -10,6 +10,8 @@
 //!   headless Chromium is its own binary, `tests/browser.rs`);
 //! - [`console_sessions`]: a console session belongs to the token that opened it;
 //! - [`security`]: signatures and limits over real HTTP;
+//! - [`location_link`]: the link where a caller marks the house: made, opened,
+//!   used once, expired, limited, sent by SMS, kept out of the log;
 //! - [`limits`]: guessing the operators' token is slow, every route has the per-address limit;
 //! - [`signatures`]: where the platforms' signing differs (Telnyx retries and replays, basic auth);
 //! - [`floods`]: bodies trickled a byte a second cut off, forged floods a few log lines;
@@ -64,6 +66,7 @@ mod jambonz;
 mod late_commit;
 mod life;
 mod limits;
+mod location_link;
 mod outcome;
 mod outside_text;
 mod package;

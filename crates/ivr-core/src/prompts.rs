@@ -156,6 +156,9 @@ pub const KEYS: &[(&str, &[&str])] = &[
     // The reservation released (its days past, or an operator's word): SMS, or
     // the same text in the chat that made it.
     ("sms.released", &["protocol"]),
+    // The link where a caller marks the house (issue 26): one SMS, so plain
+    // GSM-7 characters and short.
+    ("sms.location_link", &["url"]),
 ];
 
 /// The chat's own wording (`[chat]`): optional in an operator's copy, where a

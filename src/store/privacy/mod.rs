@@ -453,6 +453,9 @@ impl Store {
                 sid.to_string()
             }
         };
+        // The positions its location links brought go with the session.
+        let mut linked: Vec<String> = found.calls.iter().map(|c| c.0.clone()).collect();
+        linked.extend(found.reservations.iter().map(|r| r.1.clone()));
         let mut calls = Vec::new();
         for (sid, call) in &found.calls {
             let state = serde_json::to_string(&emptied(call)).map_err(corrupt)?;
@@ -480,6 +483,12 @@ impl Store {
             .write(Box::new(move |c| {
                 Box::pin(async move {
                     let mut tx = c.begin().await?;
+                    for key in linked {
+                        sqlx::query("DELETE FROM location_links WHERE session_key = $1")
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     for (sid, new_sid, state) in calls {
                         sqlx::query(
                             "UPDATE calls SET call_sid = $1, state = $2, last_reply = NULL, seq = seq + 1 \
