@@ -259,42 +259,9 @@ pub(crate) fn parse_slot(day: &str, period: &str) -> Result<Slot, String> {
     Ok(Slot { day, period })
 }
 
-/// A slot in writing, in the prompts' language: "quinta-feira, 10/12, de
-/// manhã" (pt-BR) or "Thursday, 12/10, morning" (en-US).
+/// A slot in writing, in the prompts' language (with its date).
 pub(crate) fn written_slot(language: &str, slot: &Slot) -> String {
-    const PT: [&str; 7] = [
-        "segunda-feira",
-        "terça-feira",
-        "quarta-feira",
-        "quinta-feira",
-        "sexta-feira",
-        "sábado",
-        "domingo",
-    ];
-    const EN: [&str; 7] = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ];
-    let d = slot.day;
-    let w = usize::from(d.weekday());
-    if language.starts_with("en") {
-        let p = match slot.period {
-            Period::Morning => "morning",
-            Period::Afternoon => "afternoon",
-        };
-        format!("{}, {:02}/{:02}, {p}", EN[w], d.month, d.day)
-    } else {
-        let p = match slot.period {
-            Period::Morning => "de manhã",
-            Period::Afternoon => "à tarde",
-        };
-        format!("{}, {:02}/{:02}, {p}", PT[w], d.day, d.month)
-    }
+    ivr_core::agenda::spoken::written(slot, language)
 }
 
 /// The message telling the client of a change (`key`: `sms.visit_moved` or

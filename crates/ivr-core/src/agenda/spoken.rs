@@ -75,6 +75,27 @@ pub fn say(slot: &Slot, language: &str) -> String {
     }
 }
 
+/// `slot` in writing, with its date, in `language`: "quinta-feira, 10/12, de
+/// manhã" (pt-BR) or "Thursday, 12/10, morning" (en-US): for messages and
+/// operators' views, where the month helps.
+pub fn written(slot: &Slot, language: &str) -> String {
+    let w = usize::from(slot.day.weekday());
+    let d = slot.day;
+    if language.to_ascii_lowercase().starts_with("en") {
+        let p = match slot.period {
+            Period::Morning => "morning",
+            Period::Afternoon => "afternoon",
+        };
+        format!("{}, {:02}/{:02}, {p}", EN_WEEKDAYS[w], d.month, d.day)
+    } else {
+        let p = match slot.period {
+            Period::Morning => "de manhã",
+            Period::Afternoon => "à tarde",
+        };
+        format!("{}, {:02}/{:02}, {p}", PT_WEEKDAYS[w], d.day, d.month)
+    }
+}
+
 /// Lower case, without accents, split on anything but letters and digits.
 fn tokens(s: &str) -> Vec<String> {
     let folded: String = crate::text::clean(s, crate::speech::MAX_SPEECH_CHARS)
