@@ -48,7 +48,7 @@ mod worker;
 pub(crate) use call::{CallArgs, CallSettings};
 pub(crate) use directory::DirectoryArgs;
 pub(crate) use geocoder::GeocoderArgs;
-pub(crate) use hours::AgentSchedule;
+pub(crate) use hours::{AgentSchedule, DEFAULT_TIMEZONE};
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
 pub(crate) use location::LocationArgs;
 pub(crate) use ozmap::{DatabaseArgs, OzmapArgs, ReserveArgs};
@@ -192,11 +192,13 @@ impl Config {
 
 impl ServeArgs {
     pub fn validate(self) -> Result<Config, ConfigError> {
-        let worker = self.worker.check()?;
+        let mut worker = self.worker.check()?;
         let http = self.http.check()?;
         let database = self.database.check()?;
         let signing = self.signing.check()?;
         let mut call = self.call.check(signing.platform())?;
+        // A visit's day ends at midnight on the agents' clock.
+        worker.timezone = call.schedule.tz_name().to_string();
         let ozmap = self.ozmap.check()?;
         let reserve = self.reserve.check(ozmap.timeout)?;
         let geocoder = self

@@ -30,14 +30,25 @@ pub(crate) struct ChatNotice {
     pub payload: fn(&str, &ChatMessage) -> String,
 }
 
-/// Hours behind UTC of Brazil's westernmost time zone (Acre, UTC−5): a visit
-/// day's end there is the latest it ends anywhere in the country, so a hold
-/// until then is never before the end of the visit's local day.
+/// Hours behind UTC of Brazil's westernmost time zone (Acre, UTC−5): where
+/// the ISP's time zone is unknown, a visit day's end there is the latest it
+/// ends anywhere in the country, so a hold until then is never early.
 const WESTMOST_OFFSET_MS: i64 = 5 * 3_600_000;
 
-/// The end of `day` (Unix ms) in Brazil's westernmost time zone.
-pub(crate) fn end_of_day_ms(day: ivr_core::agenda::Day) -> i64 {
-    (day.days_since_epoch() + 1) * crate::store::DAY_MS + WESTMOST_OFFSET_MS
+/// The end of `day` (Unix ms): the next midnight in the time zone `tz` (an
+/// IANA name), or in Brazil's westernmost one when `tz` is unknown.
+pub(crate) fn end_of_day_ms(day: ivr_core::agenda::Day, tz: &str) -> i64 {
+    let westmost = (day.days_since_epoch() + 1) * crate::store::DAY_MS + WESTMOST_OFFSET_MS;
+    let Ok(tz) = jiff::tz::db().get(tz) else {
+        return westmost;
+    };
+    let next = day.plus(1);
+    let Ok(year) = i16::try_from(next.year) else {
+        return westmost;
+    };
+    jiff::civil::Date::new(year, next.month as i8, next.day as i8)
+        .and_then(|d| d.to_zoned(tz))
+        .map_or(westmost, |z| z.timestamp().as_millisecond())
 }
 
 fn failure(stage: &str, e: OzmapError) -> Failure {
@@ -110,7 +121,7 @@ impl Reservations {
                 .await
                 .map_err(|e| Failure::Retry(format!("reading the visit: {e}")))?;
             if let Some(v) = visit.filter(|v| v.status == VisitStatus::Booked) {
-                let until = end_of_day_ms(v.slot.day);
+                let until = end_of_day_ms(v.slot.day, &w.settings.timezone);
                 if until > now_ms() {
                     tracing::info!(
                         visit_day = %v.slot.day,

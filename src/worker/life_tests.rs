@@ -208,7 +208,10 @@ async fn a_visit_still_booked_holds_the_release_until_its_day_ends() {
     assert_eq!(same(&r.worker).process(claim).await, AttemptEnd::Answered);
     assert_eq!(r.sandbox.live_properties().len(), 1, "not released");
     let row = r.store.reservation(id).await.unwrap().unwrap();
-    assert_eq!(row.life.due_at, Some(end_of_day_ms(day)));
+    assert_eq!(
+        row.life.due_at,
+        Some(end_of_day_ms(day, "America/Sao_Paulo"))
+    );
     assert!(row.life.released_at.is_none());
     // An operator cancels the visit for good: released at once.
     assert_eq!(
@@ -326,4 +329,15 @@ async fn a_row_whose_personal_data_was_erased_is_still_released() {
         "an erased row has no number to tell"
     );
     r.sandbox.stop().await;
+}
+
+#[test]
+fn a_visit_day_ends_at_midnight_on_the_isps_clock() {
+    let day = Day::parse("2026-12-10").unwrap();
+    // São Paulo is UTC−3 in December: 2026-12-11 03:00 UTC.
+    assert_eq!(end_of_day_ms(day, "America/Sao_Paulo"), 1_796_958_000_000);
+    // Manaus, UTC−4.
+    assert_eq!(end_of_day_ms(day, "America/Manaus"), 1_796_961_600_000);
+    // An unknown zone: Acre's midnight (UTC−5), never early anywhere in Brazil.
+    assert_eq!(end_of_day_ms(day, "Nowhere/Nothing"), 1_796_965_200_000);
 }
