@@ -46,6 +46,11 @@ pub struct FlowConfig {
     pub visits: bool,
     /// How long the caller may be kept on hold for the agenda.
     pub visit_hold_ms: u64,
+    /// Whether a caller on a mobile number is offered a link by SMS to mark
+    /// the house (`SMS_PROVIDER` set, links valid more than 0 minutes).
+    pub location_link: bool,
+    /// How long a call waits for the link's position (the link's life).
+    pub location_wait_ms: u64,
 }
 
 impl Default for FlowConfig {
@@ -63,6 +68,8 @@ impl Default for FlowConfig {
             directory_hold_ms: 6_000,
             visits: false,
             visit_hold_ms: 8_000,
+            location_link: false,
+            location_wait_ms: 20 * 60_000,
         }
     }
 }
@@ -98,6 +105,16 @@ pub enum Step {
     AskStreet,
     /// `data.place` is read back; `data.unsure` words it as a guess.
     ConfirmAddress,
+    /// The link by SMS is offered (a house without a number, an address not
+    /// found twice): yes sends it; no goes back to `data.before_link`.
+    OfferLink,
+    /// A link was sent by SMS at `since_ms`; the call waits (a short
+    /// `<Gather>` each time, key 1 to say the address instead) for the
+    /// position up to `until_ms`.
+    AwaitingLocation {
+        since_ms: u64,
+        until_ms: u64,
+    },
     /// The reservation for `data.code` is in the ledger since `since_ms`.
     Reserving {
         since_ms: u64,
@@ -127,7 +144,7 @@ pub enum Step {
 
 impl Step {
     /// Every step's name, in the order a call meets them (for logs and the funnel).
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 21] = [
         "ask_code",
         "confirm_code",
         "looking_up_client",
@@ -140,6 +157,8 @@ impl Step {
         "choose_address",
         "ask_street",
         "confirm_address",
+        "offer_link",
+        "awaiting_location",
         "reserving",
         "finding_slots",
         "choose_visit",
@@ -164,6 +183,8 @@ impl Step {
             Step::ChooseAddress => "choose_address",
             Step::AskStreet => "ask_street",
             Step::ConfirmAddress => "confirm_address",
+            Step::OfferLink => "offer_link",
+            Step::AwaitingLocation { .. } => "awaiting_location",
             Step::Reserving { .. } => "reserving",
             Step::FindingSlots { .. } => "finding_slots",
             Step::ChooseVisit => "choose_visit",
@@ -232,6 +253,47 @@ pub struct CallData {
     /// The visit booked in this call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visit: Option<Slot>,
+    /// The caller's number takes an SMS (a mobile; decided by the adapter).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sms_capable: bool,
+    /// The link by SMS was offered or sent in this call (offered by itself once).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub link_offered: bool,
+    /// The question the link was offered at: where a refusal, a failed SMS or
+    /// the end of the wait goes back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_link: Option<Box<Step>>,
+    /// How `place` was given, for the operators (set when it is confirmed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_source: Option<PlaceSource>,
+}
+
+/// How the place of the installation was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceSource {
+    /// A spoken (or typed) address.
+    Speech,
+    /// A CEP and a number.
+    Cep,
+    /// The client directory's installation address.
+    Directory,
+    /// The position a link by SMS brought.
+    Link,
+    /// A location shared in the chat.
+    Chat,
+}
+
+impl PlaceSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            PlaceSource::Speech => "speech",
+            PlaceSource::Cep => "cep",
+            PlaceSource::Directory => "directory",
+            PlaceSource::Link => "link",
+            PlaceSource::Chat => "chat",
+        }
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -328,6 +390,14 @@ pub enum Progress {
     Booked(Slot),
     /// The chosen period filled up meanwhile: the next free ones.
     SlotTaken(SlotOffer),
+    /// The link by SMS went out.
+    LinkSent,
+    /// The link could not be offered: `sms` when the SMS failed (said to the
+    /// caller); else the number takes no SMS or SMS are off (nothing said).
+    LinkFailed { sms: bool },
+    /// The link brought a position: the nearest address, or the coordinates
+    /// with `label` to read them back (as a shared location's).
+    Located { place: Place, label: Option<String> },
 }
 
 /// The free periods the agenda has for the caller.
@@ -564,6 +634,9 @@ pub enum Effect {
     /// Book the visit in this period for the session's reservation, durably,
     /// before it is read back.
     BookVisit(Slot),
+    /// Send the caller a link by SMS at once (the caller is waiting), bound
+    /// to the session; its outcome is fed back as a poll.
+    SendLocationLink,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -575,10 +648,12 @@ pub struct Transition {
 
 mod builder;
 mod client;
+mod location;
 mod steps;
 mod visit;
 
 pub use steps::{advance, advance_at};
+pub use location::KEY_LINK;
 pub use visit::OFFER_SIZE;
 
 #[cfg(test)]
