@@ -263,6 +263,9 @@ pub struct CallData {
     /// the end of the wait goes back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_link: Option<Box<Step>>,
+    /// Waits with nothing new since the link was sent (a message every few).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub link_waits: u32,
     /// How `place` was given, for the operators (set when it is confirmed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place_source: Option<PlaceSource>,

@@ -125,7 +125,7 @@ fn ask_lines(
             ))],
         ),
         Step::AwaitingLocation { .. } => {
-            (AskKind::YesNo, super::location::wait_lines(attempts))
+            (AskKind::YesNo, super::location::wait_lines(data.link_waits))
         }
         Step::ChooseVisit => return super::visit::ask_lines(data, attempts),
         _ => return None,

@@ -82,14 +82,15 @@ pub(super) fn send(mut b: Builder<'_>, back: Step, now_ms: u64) -> Transition {
         until_ms: now_ms.saturating_add(b.cfg.location_wait_ms),
     };
     b.call.attempts = 0;
+    b.call.data.link_waits = 0;
     b.say(Line::new("location.sending"))
         .with_effect(Effect::SendLocationLink)
         .ask()
 }
 
 /// The wait's question: said at the first wait and every few after.
-pub(super) fn wait_lines(attempts: u32) -> Vec<Line> {
-    if attempts % SAY_EVERY == 0 {
+pub(super) fn wait_lines(waits: u32) -> Vec<Line> {
+    if waits % SAY_EVERY == 0 {
         vec![Line::new("location.waiting")]
     } else {
         Vec::new()
@@ -98,7 +99,7 @@ pub(super) fn wait_lines(attempts: u32) -> Vec<Line> {
 
 /// One more wait with nothing new.
 fn wait(mut b: Builder<'_>) -> Transition {
-    b.call.attempts = b.call.attempts.saturating_add(1);
+    b.call.data.link_waits = b.call.data.link_waits.saturating_add(1);
     b.ask()
 }
 
@@ -134,7 +135,7 @@ pub(super) fn on_poll(mut b: Builder<'_>, progress: Progress, now_ms: u64) -> Tr
     };
     match progress {
         Progress::LinkSent => {
-            b.call.attempts = 0;
+            b.call.data.link_waits = 0;
             b.ask()
         }
         Progress::LinkFailed { sms } => {
