@@ -309,7 +309,6 @@ impl Links {
 
     /// Sets the hook called with each position taken on this instance
     /// (replacing the one before).
-    #[allow(dead_code)] // The call's side of issue 26 sets it.
     pub(crate) fn on_position(&self, hook: OnPosition) {
         if let Ok(mut h) = self.on_position.write() {
             *h = Some(hook);
