@@ -571,3 +571,50 @@ async fn a_visit_is_offered_and_booked_on_jambonz_and_every_answer_is_valid() {
     );
     validate(&j.answers);
 }
+
+#[tokio::test]
+async fn the_link_by_sms_on_jambonz_waits_reads_back_and_reserves_and_every_answer_is_valid() {
+    use crate::sms::{FakeTwilio, Mode};
+    let fake = FakeTwilio::start(Mode::Accept, crate::sms::AUTH_TOKEN).await;
+    let secret = format!("--jambonz-webhook-secret={SECRET}");
+    let app = crate::sms::spawn(&fake, &[secret.as_str()]).await;
+    let mut j = Jambonz::new(&app, Some(SECRET));
+    let first = j.start().await;
+    let wait = j
+        .walk(
+            first,
+            vec![
+                Reply::Keys("123*123"),
+                Reply::Keys("1"),
+                Reply::Words("gabriel marioto"),
+                Reply::Keys("8"),
+            ],
+            true,
+        )
+        .await;
+    assert!(j.heard.contains("Vamos mandar um SMS"), "{}", j.heard);
+    let sent = fake.wait_accepted(1, Duration::from_secs(10)).await;
+    let body = crate::sms::field(&sent[0], "Body");
+    let url = body.split_whitespace().find(|w| w.contains("/l/")).unwrap();
+    let (lat, lng) = crate::location_link::HOUSE;
+    let r = reqwest::Client::new()
+        .post(url)
+        .json(&json!({ "lat": lat, "lng": lng, "accuracy": 10.0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut verbs = wait;
+    for _ in 0..10 {
+        if j.heard.contains("Recebi a localização") {
+            break;
+        }
+        verbs = j.walk(verbs, vec![Reply::Silence], true).await;
+    }
+    assert!(j.heard.contains("Delminda Silveira"), "{}", j.heard);
+    let end = j.walk(verbs, vec![Reply::Keys("1")], false).await;
+    assert_eq!(end.last().unwrap()["verb"], "hangup", "{}", j.heard);
+    assert!(j.heard.contains("Reservamos"), "{}", j.heard);
+    assert_eq!(app.sandbox.property_posts(), 1);
+    validate(&j.answers);
+}
