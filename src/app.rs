@@ -184,20 +184,22 @@ impl Application {
             cfg.sms.provider()?,
             prompts.clone(),
         ));
-        let engine = Arc::new(Engine::new(
-            store.clone(),
-            locator,
-            directory,
-            cfg.call.schedule.clone(),
-            cfg.call.geocode_hold(),
-            wake,
-            crate::visits::Visits {
-                agenda,
-                texts: visit_texts,
-                wake_erp,
-            },
-        )
-        .with_location(location.clone()));
+        let engine = Arc::new(
+            Engine::new(
+                store.clone(),
+                locator,
+                directory,
+                cfg.call.schedule.clone(),
+                cfg.call.geocode_hold(),
+                wake,
+                crate::visits::Visits {
+                    agenda,
+                    texts: visit_texts,
+                    wake_erp,
+                },
+            )
+            .with_location(location.clone()),
+        );
         let whatsapp = cfg
             .whatsapp
             .clone()

@@ -61,7 +61,11 @@ async fn after_position(state: &Arc<AppState>, taken: &Taken) -> anyhow::Result<
         let quiet = now.saturating_sub(stored.updated_at);
         if !state.store().call_ended(key).await? && quiet < grace {
             // Past the wait, a live call goes back to the address itself.
-            if now > i64::try_from(until_ms).unwrap_or(i64::MAX).saturating_add(grace) {
+            if now
+                > i64::try_from(until_ms)
+                    .unwrap_or(i64::MAX)
+                    .saturating_add(grace)
+            {
                 return Ok(());
             }
             let left = u64::try_from(grace - quiet).unwrap_or(0) + 100;
@@ -89,7 +93,9 @@ async fn reserve(
         wait: Wait::Done,
     };
     let located = Event::Poll(crate::engine::located(taken.position.clone()));
-    let Advanced { t, .. } = engine.advance(key, &stored.call, located, now, policy).await;
+    let Advanced { t, .. } = engine
+        .advance(key, &stored.call, located, now, policy)
+        .await;
     if t.call.step != Step::ConfirmAddress {
         return Ok(Committed::Moved);
     }

@@ -63,7 +63,10 @@ async fn wait_for_read_back(phone: &mut Phone, mut d: Doc) -> Doc {
         if d.text().contains("Recebi a localização") {
             return d;
         }
-        let silence = d.redirect.clone().expect("the wait falls through to a poll");
+        let silence = d
+            .redirect
+            .clone()
+            .expect("the wait falls through to a poll");
         d = phone.post(&silence, &[]).await.unwrap();
     }
     panic!("never read back: {}", phone.heard_text());
@@ -100,12 +103,21 @@ async fn key_8_sends_the_link_and_the_held_call_reserves_at_the_house() {
     assert!(d.text().contains("Delminda Silveira"), "{}", d.text());
     let d = phone.answer(&d, keys("1")).await.unwrap();
     let d = phone.settle(d).await.unwrap();
-    assert!(d.text().contains("Reservamos a porta"), "{}", phone.heard_text());
+    assert!(
+        d.text().contains("Reservamos a porta"),
+        "{}",
+        phone.heard_text()
+    );
     let rows = crate::sms::wait_done(&store(&app).await, 1).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].request.client_code.as_str(), code.as_str());
     // The console's funnel knows how the place was given.
-    let stored = store(&app).await.load_call(&phone.call_sid).await.unwrap().unwrap();
+    let stored = store(&app)
+        .await
+        .load_call(&phone.call_sid)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         stored.call.data.place_source,
         Some(ivr_core::flow::PlaceSource::Link)

@@ -397,10 +397,15 @@ pub enum Progress {
     LinkSent,
     /// The link could not be offered: `sms` when the SMS failed (said to the
     /// caller); else the number takes no SMS or SMS are off (nothing said).
-    LinkFailed { sms: bool },
+    LinkFailed {
+        sms: bool,
+    },
     /// The link brought a position: the nearest address, or the coordinates
     /// with `label` to read them back (as a shared location's).
-    Located { place: Place, label: Option<String> },
+    Located {
+        place: Place,
+        label: Option<String>,
+    },
 }
 
 /// The free periods the agenda has for the caller.
@@ -655,8 +660,8 @@ mod location;
 mod steps;
 mod visit;
 
-pub use steps::{advance, advance_at};
 pub use location::KEY_LINK;
+pub use steps::{advance, advance_at};
 pub use visit::OFFER_SIZE;
 
 #[cfg(test)]

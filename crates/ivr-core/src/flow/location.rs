@@ -90,7 +90,7 @@ pub(super) fn send(mut b: Builder<'_>, back: Step, now_ms: u64) -> Transition {
 
 /// The wait's question: said at the first wait and every few after.
 pub(super) fn wait_lines(waits: u32) -> Vec<Line> {
-    if waits % SAY_EVERY == 0 {
+    if waits.is_multiple_of(SAY_EVERY) {
         vec![Line::new("location.waiting")]
     } else {
         Vec::new()
@@ -114,7 +114,9 @@ pub(super) fn on_wait_answer(
         Some(d) => d == "1",
         None => speech_in.is_some_and(|s| {
             let s = s.to_lowercase();
-            s.contains("endere") || s.contains("address") || speech::yes_no(None, Some(&s)).is_some()
+            s.contains("endere")
+                || s.contains("address")
+                || speech::yes_no(None, Some(&s)).is_some()
         }),
     };
     if wants_address {

@@ -371,14 +371,18 @@ pub(super) fn start_reserving(mut b: Builder<'_>, now_ms: u64) -> Transition {
         return b.goto(Step::AskCode);
     };
     if b.call.data.place_source.is_none() {
-        b.call.data.place_source = Some(if b.call.data.from_directory && b.call.data.query.is_none() {
-            PlaceSource::Directory
-        } else {
-            match b.call.data.query {
-                Some(AddressQuery::Cep { .. } | AddressQuery::Street { .. }) => PlaceSource::Cep,
-                _ => PlaceSource::Speech,
-            }
-        });
+        b.call.data.place_source = Some(
+            if b.call.data.from_directory && b.call.data.query.is_none() {
+                PlaceSource::Directory
+            } else {
+                match b.call.data.query {
+                    Some(AddressQuery::Cep { .. } | AddressQuery::Street { .. }) => {
+                        PlaceSource::Cep
+                    }
+                    _ => PlaceSource::Speech,
+                }
+            },
+        );
     }
     let request = ReservationRequest {
         client_code: code,

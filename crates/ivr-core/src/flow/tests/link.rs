@@ -58,7 +58,13 @@ fn key_8_sends_the_link_and_the_call_waits() {
     );
     assert_eq!(t[4].reply.lines[0].key, "location.sending");
     assert_eq!(keys_of(&t[5]), ["location.waiting"]);
-    assert!(matches!(t[5].reply.next, Next::Ask { kind: AskKind::YesNo, .. }));
+    assert!(matches!(
+        t[5].reply.next,
+        Next::Ask {
+            kind: AskKind::YesNo,
+            ..
+        }
+    ));
     // A quiet wait in between.
     assert!(keys_of(&t[6]).is_empty());
     assert_eq!(t[6].call.data.link_waits, 1);
@@ -113,7 +119,10 @@ fn a_failed_sms_is_told_and_the_question_goes_on() {
     ev.push(keys(KEY_LINK));
     ev.push(Event::Poll(Progress::LinkFailed { sms: true }));
     let t = walk_mobile(&link_cfg(), ev);
-    assert_eq!(keys_of(&t[5]), ["location.sms_failed", "address.ask", "location.key"]);
+    assert_eq!(
+        keys_of(&t[5]),
+        ["location.sms_failed", "address.ask", "location.key"]
+    );
     assert_eq!(t[5].call.step, Step::AskAddress);
 }
 
@@ -150,7 +159,10 @@ fn a_silence_while_waiting_waits_and_the_link_expires() {
     assert_eq!(t[14].call.attempts, 0);
     assert_eq!(t[14].call.data.link_waits, 10);
     // Sent at 4 s, valid 10 s: the poll at 15 s is past it.
-    assert_eq!(keys_of(&t[15]), ["location.expired", "address.ask", "location.key"]);
+    assert_eq!(
+        keys_of(&t[15]),
+        ["location.expired", "address.ask", "location.key"]
+    );
     assert_eq!(t[15].call.step, Step::AskAddress);
 }
 

@@ -59,7 +59,10 @@ fn event() -> impl Strategy<Value = Event> {
         Just(Event::Poll(Progress::Client(ClientLookup::Failed))),
         Just(Event::Poll(Progress::LinkSent)),
         any::<bool>().prop_map(|sms| Event::Poll(Progress::LinkFailed { sms })),
-        Just(Event::Poll(Progress::Located { place: place(), label: None })),
+        Just(Event::Poll(Progress::Located {
+            place: place(),
+            label: None
+        })),
         any::<bool>().prop_map(|located| Event::Poll(Progress::Client(ClientLookup::Known(
             crate::domain::KnownClient {
                 name: "Ana".into(),
