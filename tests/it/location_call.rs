@@ -207,3 +207,26 @@ async fn a_failed_sms_is_told_and_the_address_question_goes_on() {
     );
     app.stop().await;
 }
+
+/// No status callback and no more polls (the platform never said the call
+/// ended): past the quiet time a waiting call polls within, the position
+/// still reserves.
+#[tokio::test]
+async fn a_call_that_stops_polling_still_reserves_from_the_position() {
+    let fake = FakeTwilio::start(Mode::Accept, PLATFORM_TOKEN).await;
+    let app = app(&fake).await;
+    let mut phone = Phone::new(std::slice::from_ref(&app.base_url));
+    let code = driver::clients(87, 1)[0].code.clone();
+    let d = to_address(&mut phone, &code).await;
+    phone.answer(&d, keys("8")).await.unwrap();
+    let url = link_in(&fake);
+    post_position(&url).await;
+    let store = store(&app).await;
+    // Not at once: the call may still be on the line and poll.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(store.list_reservations(None, 10).await.unwrap().is_empty());
+    let rows = crate::sms::wait_done(&store, 1).await;
+    assert_eq!(rows[0].request.client_code.as_str(), code.as_str());
+    fake.wait_accepted(2, Duration::from_secs(30)).await;
+    app.stop().await;
+}
