@@ -291,7 +291,9 @@ mod tests {
         for db in all_dbs().await {
             let s = &db.store;
             let mut call = Call::new(Some("+5548991234567".into()));
+            call.data.place_source = Some(PlaceSource::Link);
             assert!(s.create_call("CA1", &call, "<r/>", 10).await.unwrap());
+            assert!(!s.call_ended("CA1").await.unwrap());
             let steps = [
                 Step::ConfirmCode,
                 Step::AskCode,
@@ -316,7 +318,10 @@ mod tests {
             assert_eq!(t.outcome, Some(CallOutcome::NotViable));
             assert_eq!(t.ended_at, None);
             assert!(t.call.is_none());
+            assert_eq!(t.place_source, Some(PlaceSource::Link));
             assert!(s.end_call("CA1", 30).await.unwrap());
+            assert!(s.call_ended("CA1").await.unwrap());
+            assert!(!s.call_ended("CAnone").await.unwrap());
             assert!(
                 !s.end_call("CA1", 40).await.unwrap(),
                 "the first end counts"
