@@ -4,7 +4,8 @@
 //! posted to `/l/{token}` while the call waits, and the call reads the
 //! address back and reserves; the same after the caller hung up (the ledger
 //! row and the outcome SMS follow, and a late poll does not reserve twice);
-//! a caller on a landline is never offered the link.
+//! a caller on a landline is never offered the link; and one call through
+//! jambonz, every answer checked by its validator.
 
 use crate::location_link::HOUSE;
 use crate::sms::{FROM, FakeTwilio, Mode, SID};
@@ -229,4 +230,51 @@ async fn a_call_that_stops_polling_still_reserves_from_the_position() {
     assert_eq!(rows[0].request.client_code.as_str(), code.as_str());
     fake.wait_accepted(2, Duration::from_secs(30)).await;
     app.stop().await;
+}
+
+#[tokio::test]
+async fn on_jambonz_the_link_waits_reads_back_and_reserves_and_every_answer_is_valid() {
+    use crate::jambonz::{Jambonz, Reply, SECRET, validate};
+    let fake = FakeTwilio::start(Mode::Accept, crate::sms::AUTH_TOKEN).await;
+    let secret = format!("--jambonz-webhook-secret={SECRET}");
+    let app = crate::sms::spawn(&fake, &[secret.as_str()]).await;
+    let mut j = Jambonz::new(&app, Some(SECRET));
+    let first = j.start().await;
+    let wait = j
+        .walk(
+            first,
+            vec![
+                Reply::Keys("123*123"),
+                Reply::Keys("1"),
+                Reply::Words("gabriel marioto"),
+                Reply::Keys("8"),
+            ],
+            true,
+        )
+        .await;
+    assert!(j.heard.contains("Vamos mandar um SMS"), "{}", j.heard);
+    let sent = fake.wait_accepted(1, Duration::from_secs(10)).await;
+    let body = crate::sms::field(&sent[0], "Body");
+    let url = body.split_whitespace().find(|w| w.contains("/l/")).unwrap();
+    let (lat, lng) = HOUSE;
+    let r = reqwest::Client::new()
+        .post(url)
+        .json(&json!({ "lat": lat, "lng": lng, "accuracy": 10.0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut verbs = wait;
+    for _ in 0..10 {
+        if j.heard.contains("Recebi a localização") {
+            break;
+        }
+        verbs = j.walk(verbs, vec![Reply::Silence], true).await;
+    }
+    assert!(j.heard.contains("Delminda Silveira"), "{}", j.heard);
+    let end = j.walk(verbs, vec![Reply::Keys("1")], false).await;
+    assert_eq!(end.last().unwrap()["verb"], "hangup", "{}", j.heard);
+    assert!(j.heard.contains("Reservamos"), "{}", j.heard);
+    assert_eq!(app.sandbox.property_posts(), 1);
+    validate(&j.answers);
 }
