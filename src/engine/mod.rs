@@ -6,7 +6,7 @@
 //! 1. the adapter loads the session and turns the platform's request into a
 //!    flow [`Event`];
 //! 2. [`Engine::advance`] advances the core and runs the effects it asks for
-//!    (the client directory, the geocoder) under the channel's [`Wait`]: a
+//!    (the client directory, the geocoder, the link by SMS) under the channel's [`Wait`]: a
 //!    webhook waits within its step budget and otherwise holds the caller (a
 //!    poll takes the answer later, [`Engine::progress`]); a chat waits;
 //! 3. [`Engine::commit`] writes the session once, with what goes with it (the

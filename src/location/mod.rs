@@ -302,7 +302,9 @@ impl Links {
     }
 
     /// Told (all waiters) when a position is taken on this instance.
-    #[allow(dead_code)] // The call's hold (issue 26's second half) waits on it.
+    // Not waited on by the call: its wait is a short `<Gather>` whose silence
+    // polls `position_for`; kept for a hold that would wait in place.
+    #[allow(dead_code)]
     pub(crate) fn arrived(&self) -> &Notify {
         &self.arrived
     }
