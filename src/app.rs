@@ -176,19 +176,30 @@ impl Application {
             cfg.call.retention_days,
             shutdown_rx,
         ));
-        let engine = Arc::new(Engine::new(
+        // The location links send their SMS at once, on a provider of their own.
+        let location = Arc::new(crate::location::Links::new(
             store.clone(),
-            locator,
-            directory,
-            cfg.call.schedule.clone(),
-            cfg.call.geocode_hold(),
-            wake,
-            crate::visits::Visits {
-                agenda,
-                texts: visit_texts,
-                wake_erp,
-            },
+            cfg.location.clone(),
+            &cfg.http.public_url,
+            cfg.sms.provider()?,
+            prompts.clone(),
         ));
+        let engine = Arc::new(
+            Engine::new(
+                store.clone(),
+                locator,
+                directory,
+                cfg.call.schedule.clone(),
+                cfg.call.geocode_hold(),
+                wake,
+                crate::visits::Visits {
+                    agenda,
+                    texts: visit_texts,
+                    wake_erp,
+                },
+            )
+            .with_location(location.clone()),
+        );
         let whatsapp = cfg
             .whatsapp
             .clone()
@@ -204,14 +215,6 @@ impl Application {
             })
             .transpose()?;
         let chat_settings = sender_settings(&cfg.worker);
-        // The location links send their SMS at once, on a provider of their own.
-        let location = Arc::new(crate::location::Links::new(
-            store.clone(),
-            cfg.location.clone(),
-            &cfg.http.public_url,
-            cfg.sms.provider()?,
-            prompts.clone(),
-        ));
         warn_about_signatures(&cfg);
         let public_url = cfg.http.public_url.clone();
         let platform_base_url = cfg.http.platform_base_url();
@@ -229,6 +232,8 @@ impl Application {
             recogniser,
             location,
         });
+        // A position whose call hung up first still gets the reservation.
+        crate::http::location_call::watch_positions(&state);
         let chat = match &whatsapp {
             Some(ch) => {
                 tracing::info!("WhatsApp: on; point the app's webhook at {public_url}/whatsapp");

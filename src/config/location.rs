@@ -53,4 +53,25 @@ mod tests {
         let e = parse_for_tests(&["--location-max-accuracy-m=2"]).unwrap_err();
         assert_eq!(e.var, "IVR_LOCATION_MAX_ACCURACY_M");
     }
+
+    #[test]
+    fn a_call_offers_the_link_only_when_sms_really_go_out() {
+        // The sandbox's default provider writes to the log: nobody could open it.
+        let c = parse_for_tests(&[]).unwrap();
+        assert!(!c.call.flow.location_link);
+        let twilio = [
+            "--sms-provider=twilio",
+            "--twilio-account-sid=AC0123456789abcdef0123456789abcdef",
+            "--twilio-auth-token=t0k3n",
+            "--sms-from=+5548988880000",
+        ];
+        let c = parse_for_tests(&twilio).unwrap();
+        assert!(c.call.flow.location_link);
+        assert_eq!(c.call.flow.location_wait_ms, 20 * 60_000);
+        let mut off = twilio.to_vec();
+        off.push("--location-link-min=0");
+        assert!(!parse_for_tests(&off).unwrap().call.flow.location_link);
+        let c = parse_for_tests(&["--sms-provider=none"]).unwrap();
+        assert!(!c.call.flow.location_link);
+    }
 }

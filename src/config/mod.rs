@@ -215,6 +215,14 @@ impl ServeArgs {
         // Held past the step budget at most the look-up's own timeout, and a poll.
         call.flow.directory_hold_ms =
             directory_timeout_ms + u64::from(call.flow.poll_pause_s) * 1_000;
+        // The link by SMS (issue 26): offered on a call when SMS really go out
+        // (with `log` nobody could open it) and links live; the call waits for
+        // its position as long as the link lives.
+        call.flow.location_link = !matches!(
+            sms.provider,
+            crate::sms::ProviderSettings::Off | crate::sms::ProviderSettings::Log
+        ) && location.link_min > 0;
+        call.flow.location_wait_ms = u64::from(location.link_min) * 60_000;
         let visits = self.schedule.check()?;
         call.flow.visits = visits.offered();
         // Held at most one request to the agenda, and a poll.

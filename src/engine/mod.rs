@@ -6,7 +6,7 @@
 //! 1. the adapter loads the session and turns the platform's request into a
 //!    flow [`Event`];
 //! 2. [`Engine::advance`] advances the core and runs the effects it asks for
-//!    (the client directory, the geocoder) under the channel's [`Wait`]: a
+//!    (the client directory, the geocoder, the link by SMS) under the channel's [`Wait`]: a
 //!    webhook waits within its step budget and otherwise holds the caller (a
 //!    poll takes the answer later, [`Engine::progress`]); a chat waits;
 //! 3. [`Engine::commit`] writes the session once, with what goes with it (the
@@ -26,12 +26,14 @@
 
 mod commit;
 mod geocoding;
+mod location;
 mod progress;
 #[cfg(test)]
 mod tests;
 mod visits;
 
 pub(crate) use commit::{Answer, Base, Commit, Committed};
+pub(crate) use location::located;
 pub(crate) use progress::told_outcome;
 
 use crate::config::AgentSchedule;
@@ -71,6 +73,8 @@ pub(crate) struct Engine {
     geocode_hold: Duration,
     /// Geocoder look-ups running on this instance, by cache key.
     geo_inflight: Mutex<HashMap<String, GeoLookup>>,
+    /// The links by SMS where a caller marks the house (none in some tests).
+    location: Option<Arc<crate::location::Links>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -128,7 +132,14 @@ impl Engine {
             visits,
             geocode_hold,
             geo_inflight: Mutex::new(HashMap::new()),
+            location: None,
         }
+    }
+
+    /// With the links by SMS (`Effect::SendLocationLink`, the held call's poll).
+    pub(crate) fn with_location(mut self, links: Arc<crate::location::Links>) -> Self {
+        self.location = Some(links);
+        self
     }
 
     /// The clock for the flow, and whether a person answers now
@@ -202,6 +213,17 @@ impl Engine {
                     let booked = self.book_slot(&t.call, slot, now).await;
                     let said = std::mem::take(&mut t.reply.lines);
                     t = flow::advance_at(policy.flow, &t.call, Event::Poll(booked), at);
+                    t.reply.lines.splice(0..0, said);
+                    continue;
+                }
+                // The caller is waiting for the SMS: sent within the step.
+                Some(Effect::SendLocationLink) => {
+                    if let Wait::Within { budget, allow } = policy.wait {
+                        allow(budget);
+                    }
+                    let sent = self.send_link(key, &t.call, now).await;
+                    let said = std::mem::take(&mut t.reply.lines);
+                    t = flow::advance_at(policy.flow, &t.call, Event::Poll(sent), at);
                     t.reply.lines.splice(0..0, said);
                     continue;
                 }

@@ -57,6 +57,9 @@ impl Engine {
                 Ok(Progress::Slots(self.find_slots(call, after, now).await))
             }
             Step::BookingVisit { slot, .. } => Ok(self.book_slot(call, slot, now).await),
+            Step::AwaitingLocation { since_ms, .. } => {
+                Ok(self.link_progress(key, since_ms).await?)
+            }
             _ => Ok(Progress::Pending),
         }
     }

@@ -186,6 +186,8 @@ fn greeted_call(
 ) -> (Call, String) {
     let mut call = Call::new(Some(from.to_string()).filter(|f| !f.is_empty()));
     call.data.protocol = Some(protocol.to_string());
+    // Whether the link by SMS can reach this caller (a Brazilian mobile).
+    call.data.sms_capable = crate::sms::mobile_number(from).is_some();
     let t = flow::advance_at(
         &state.cfg.call.flow,
         &call,

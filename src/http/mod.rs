@@ -37,6 +37,7 @@ mod greeting;
 mod guard;
 mod jambonz;
 mod location;
+pub(crate) mod location_call;
 mod metrics;
 mod reserving;
 pub(crate) mod routes;

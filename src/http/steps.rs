@@ -198,6 +198,14 @@ async fn event(
                 .and_then(|c| c.trim().parse::<f32>().ok())
                 .filter(|c| c.is_finite() && (0.0..=1.0).contains(c)),
         },
+        // The wait for a link's position is a quiet `<Gather>`: its silence
+        // is the poll.
+        Hook::Silence if matches!(stored.call.step, Step::AwaitingLocation { .. }) => Event::Poll(
+            state
+                .engine
+                .progress(req.call_sid, &stored.call, now)
+                .await?,
+        ),
         Hook::Silence => Event::Silence,
         Hook::Poll => Event::Poll(
             state

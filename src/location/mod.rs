@@ -302,14 +302,15 @@ impl Links {
     }
 
     /// Told (all waiters) when a position is taken on this instance.
-    #[allow(dead_code)] // The call's hold (issue 26's second half) waits on it.
+    // Not waited on by the call: its wait is a short `<Gather>` whose silence
+    // polls `position_for`; kept for a hold that would wait in place.
+    #[allow(dead_code)]
     pub(crate) fn arrived(&self) -> &Notify {
         &self.arrived
     }
 
     /// Sets the hook called with each position taken on this instance
     /// (replacing the one before).
-    #[allow(dead_code)] // The call's side of issue 26 sets it.
     pub(crate) fn on_position(&self, hook: OnPosition) {
         if let Ok(mut h) = self.on_position.write() {
             *h = Some(hook);

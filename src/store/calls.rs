@@ -30,6 +30,18 @@ impl Store {
         .transpose()
     }
 
+    /// Whether the platform told the call ended (its status callback).
+    pub async fn call_ended(&self, call_sid: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT ended_at FROM calls WHERE call_sid = $1")
+            .bind(call_sid)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<Option<i64>, _>("ended_at")?.is_some(),
+            None => false,
+        })
+    }
+
     /// Stores a new call at `seq` 1. `false` when the call already exists (the
     /// platform sent the first request twice).
     pub async fn create_call(

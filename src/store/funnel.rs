@@ -9,7 +9,7 @@
 //! state expires (`IVR_RETENTION_DAYS`), so the console looks back that far.
 
 use super::{Store, StoreError};
-use ivr_core::flow::{Call, Step};
+use ivr_core::flow::{Call, PlaceSource, Step};
 use sqlx::{Connection, Row};
 
 /// How a call's reservation ended, as the caller was told.
@@ -86,6 +86,28 @@ pub struct CallTrace {
     pub ended_at: Option<i64>,
     /// The call's state; read for [`Store::recent_calls`] only.
     pub call: Option<Call>,
+    /// How the place was given (`speech`, `cep`, `directory`, `link`, `chat`),
+    /// once confirmed.
+    pub place_source: Option<PlaceSource>,
+}
+
+/// The one field of a stored state the funnel reads.
+#[derive(serde::Deserialize)]
+struct PlaceOnly {
+    #[serde(default)]
+    data: PlaceData,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct PlaceData {
+    #[serde(default)]
+    place_source: Option<PlaceSource>,
+}
+
+fn place_source(state: &str) -> Option<PlaceSource> {
+    serde_json::from_str::<PlaceOnly>(state)
+        .ok()
+        .and_then(|p| p.data.place_source)
 }
 
 impl CallTrace {
@@ -97,8 +119,9 @@ impl CallTrace {
 fn trace(r: &sqlx::any::AnyRow, with_state: bool) -> Result<CallTrace, StoreError> {
     let steps: String = r.try_get("steps")?;
     let outcome: Option<String> = r.try_get("outcome")?;
+    let state: String = r.try_get("state")?;
+    let place_source = place_source(&state);
     let call = if with_state {
-        let state: String = r.try_get("state")?;
         Some(serde_json::from_str(&state).map_err(|e| StoreError::Corrupt(e.to_string()))?)
     } else {
         None
@@ -117,6 +140,7 @@ fn trace(r: &sqlx::any::AnyRow, with_state: bool) -> Result<CallTrace, StoreErro
         updated_at: r.try_get("updated_at")?,
         ended_at: r.try_get("ended_at")?,
         call,
+        place_source,
     })
 }
 
@@ -128,7 +152,7 @@ impl Store {
     pub async fn call_traces(&self, since: i64) -> Result<Vec<CallTrace>, StoreError> {
         let rows = sqlx::query(
             "SELECT call_sid, steps, step, last_question, outcome, created_at, updated_at, \
-             ended_at FROM calls WHERE created_at >= $1 ORDER BY created_at LIMIT $2",
+             ended_at, state FROM calls WHERE created_at >= $1 ORDER BY created_at LIMIT $2",
         )
         .bind(since)
         .bind(MAX_TRACES)
@@ -267,7 +291,9 @@ mod tests {
         for db in all_dbs().await {
             let s = &db.store;
             let mut call = Call::new(Some("+5548991234567".into()));
+            call.data.place_source = Some(PlaceSource::Link);
             assert!(s.create_call("CA1", &call, "<r/>", 10).await.unwrap());
+            assert!(!s.call_ended("CA1").await.unwrap());
             let steps = [
                 Step::ConfirmCode,
                 Step::AskCode,
@@ -292,7 +318,10 @@ mod tests {
             assert_eq!(t.outcome, Some(CallOutcome::NotViable));
             assert_eq!(t.ended_at, None);
             assert!(t.call.is_none());
+            assert_eq!(t.place_source, Some(PlaceSource::Link));
             assert!(s.end_call("CA1", 30).await.unwrap());
+            assert!(s.call_ended("CA1").await.unwrap());
+            assert!(!s.call_ended("CAnone").await.unwrap());
             assert!(
                 !s.end_call("CA1", 40).await.unwrap(),
                 "the first end counts"

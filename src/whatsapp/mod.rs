@@ -90,6 +90,9 @@ impl Channel {
         flow.agent_available = settings.agent_contact.is_some();
         flow.reserve_hold_ms = u64::MAX;
         flow.geocode_hold_ms = u64::MAX;
+        // A chat shares its location itself: no link by SMS (a chat session
+        // never enters the link's steps).
+        flow.location_link = false;
         Ok(Channel {
             engine,
             prompts,

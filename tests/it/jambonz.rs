@@ -10,18 +10,18 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use test_support::*;
 
-const SECRET: &str = "jambonz-test-secret";
+pub(crate) const SECRET: &str = "jambonz-test-secret";
 const AGENT: &str = "+5548999990000";
 
 /// What the caller does at a gather.
-enum Reply {
+pub(crate) enum Reply {
     Keys(&'static str),
     Words(&'static str),
     Silence,
 }
 
 /// jambonz, as far as the service can tell: posts hooks, runs the verbs.
-struct Jambonz {
+pub(crate) struct Jambonz {
     http: reqwest::Client,
     base: String,
     call_sid: String,
@@ -29,9 +29,9 @@ struct Jambonz {
     /// `Authorization: Basic` of `user:password`, when set.
     basic: Option<&'static str>,
     /// Every answer, in order.
-    answers: Vec<String>,
+    pub(crate) answers: Vec<String>,
     /// What the caller heard.
-    heard: String,
+    pub(crate) heard: String,
     /// The signature's clock: a second per hook, as a caller takes at least
     /// that to answer (two identical bodies signed in the same second are one
     /// signature, accepted at one URL only).
@@ -46,7 +46,7 @@ fn now() -> u64 {
 }
 
 impl Jambonz {
-    fn new(app: &TestApp, secret: Option<&'static str>) -> Jambonz {
+    pub(crate) fn new(app: &TestApp, secret: Option<&'static str>) -> Jambonz {
         Jambonz {
             http: reqwest::Client::new(),
             base: app.base_url.clone(),
@@ -129,7 +129,7 @@ impl Jambonz {
     }
 
     /// The call webhook.
-    async fn start(&mut self) -> Vec<Value> {
+    pub(crate) async fn start(&mut self) -> Vec<Value> {
         let start = format!("{}/jambonz", self.base);
         self.post(&start, json!({"call_status": "trying", "sip_status": 100}))
             .await
@@ -137,7 +137,7 @@ impl Jambonz {
 
     /// Walks on from `verbs`; with `pause_at_end`, stops at the first gather
     /// once the replies are used (its verbs returned).
-    async fn walk(
+    pub(crate) async fn walk(
         &mut self,
         mut verbs: Vec<Value>,
         replies: Vec<Reply>,
@@ -216,7 +216,7 @@ fn unique_name() -> String {
 
 /// Validates every answer with `@jambonz/verb-specifications`; skipped (and
 /// said so) where node or the package is missing.
-fn validate(answers: &[String]) {
+pub(crate) fn validate(answers: &[String]) {
     if let Some((ok, stdout)) = run_validator(answers) {
         assert!(ok, "jambonz's validator refused an answer:\n{stdout}");
         let oks = stdout.lines().filter(|l| l.starts_with("ok ")).count();

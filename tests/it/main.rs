@@ -66,6 +66,7 @@ mod jambonz;
 mod late_commit;
 mod life;
 mod limits;
+mod location_call;
 mod location_link;
 mod outcome;
 mod outside_text;

@@ -10,8 +10,7 @@
 
 use crate::agenda::Slot;
 use crate::domain::{
-    AddressQuery, BoxName, Cep, ClientCode, KnownClient, Place, ReservationOutcome,
-    ReservationRequest, Town,
+    AddressQuery, Cep, ClientCode, KnownClient, Place, ReservationOutcome, ReservationRequest, Town,
 };
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +45,11 @@ pub struct FlowConfig {
     pub visits: bool,
     /// How long the caller may be kept on hold for the agenda.
     pub visit_hold_ms: u64,
+    /// Whether a caller on a mobile number is offered a link by SMS to mark
+    /// the house (`SMS_PROVIDER` set, links valid more than 0 minutes).
+    pub location_link: bool,
+    /// How long a call waits for the link's position (the link's life).
+    pub location_wait_ms: u64,
 }
 
 impl Default for FlowConfig {
@@ -63,6 +67,8 @@ impl Default for FlowConfig {
             directory_hold_ms: 6_000,
             visits: false,
             visit_hold_ms: 8_000,
+            location_link: false,
+            location_wait_ms: 20 * 60_000,
         }
     }
 }
@@ -98,6 +104,16 @@ pub enum Step {
     AskStreet,
     /// `data.place` is read back; `data.unsure` words it as a guess.
     ConfirmAddress,
+    /// The link by SMS is offered (a house without a number, an address not
+    /// found twice): yes sends it; no goes back to `data.before_link`.
+    OfferLink,
+    /// A link was sent by SMS at `since_ms`; the call waits (a short
+    /// `<Gather>` each time, key 1 to say the address instead) for the
+    /// position up to `until_ms`.
+    AwaitingLocation {
+        since_ms: u64,
+        until_ms: u64,
+    },
     /// The reservation for `data.code` is in the ledger since `since_ms`.
     Reserving {
         since_ms: u64,
@@ -127,7 +143,7 @@ pub enum Step {
 
 impl Step {
     /// Every step's name, in the order a call meets them (for logs and the funnel).
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 21] = [
         "ask_code",
         "confirm_code",
         "looking_up_client",
@@ -140,6 +156,8 @@ impl Step {
         "choose_address",
         "ask_street",
         "confirm_address",
+        "offer_link",
+        "awaiting_location",
         "reserving",
         "finding_slots",
         "choose_visit",
@@ -164,6 +182,8 @@ impl Step {
             Step::ChooseAddress => "choose_address",
             Step::AskStreet => "ask_street",
             Step::ConfirmAddress => "confirm_address",
+            Step::OfferLink => "offer_link",
+            Step::AwaitingLocation { .. } => "awaiting_location",
             Step::Reserving { .. } => "reserving",
             Step::FindingSlots { .. } => "finding_slots",
             Step::ChooseVisit => "choose_visit",
@@ -232,6 +252,50 @@ pub struct CallData {
     /// The visit booked in this call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visit: Option<Slot>,
+    /// The caller's number takes an SMS (a mobile; decided by the adapter).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sms_capable: bool,
+    /// The link by SMS was offered or sent in this call (offered by itself once).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub link_offered: bool,
+    /// The question the link was offered at: where a refusal, a failed SMS or
+    /// the end of the wait goes back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_link: Option<Box<Step>>,
+    /// Waits with nothing new since the link was sent (a message every few).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub link_waits: u32,
+    /// How `place` was given, for the operators (set when it is confirmed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_source: Option<PlaceSource>,
+}
+
+/// How the place of the installation was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceSource {
+    /// A spoken (or typed) address.
+    Speech,
+    /// A CEP and a number.
+    Cep,
+    /// The client directory's installation address.
+    Directory,
+    /// The position a link by SMS brought.
+    Link,
+    /// A location shared in the chat.
+    Chat,
+}
+
+impl PlaceSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            PlaceSource::Speech => "speech",
+            PlaceSource::Cep => "cep",
+            PlaceSource::Directory => "directory",
+            PlaceSource::Link => "link",
+            PlaceSource::Chat => "chat",
+        }
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -328,6 +392,19 @@ pub enum Progress {
     Booked(Slot),
     /// The chosen period filled up meanwhile: the next free ones.
     SlotTaken(SlotOffer),
+    /// The link by SMS went out.
+    LinkSent,
+    /// The link could not be offered: `sms` when the SMS failed (said to the
+    /// caller); else the number takes no SMS or SMS are off (nothing said).
+    LinkFailed {
+        sms: bool,
+    },
+    /// The link brought a position: the nearest address, or the coordinates
+    /// with `label` to read them back (as a shared location's).
+    Located {
+        place: Place,
+        label: Option<String>,
+    },
 }
 
 /// The free periods the agenda has for the caller.
@@ -390,130 +467,6 @@ pub enum ReservationProgress {
     Dead,
 }
 
-/// A value put into a prompt's placeholder.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Arg {
-    Text(String),
-    /// Read digit by digit.
-    Digits(String),
-    /// A visit's period, said in the prompts' language
-    /// ([`crate::agenda::spoken::say`]).
-    Slot(Slot),
-    /// A client code: its digit groups read one by one, `|` read as a word.
-    Code(ClientCode),
-}
-
-/// One sentence from the prompts, by key, with its placeholders.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Line {
-    pub key: &'static str,
-    pub args: Vec<(&'static str, Arg)>,
-}
-
-impl Line {
-    pub fn new(key: &'static str) -> Self {
-        Self {
-            key,
-            args: Vec::new(),
-        }
-    }
-    pub fn arg(mut self, name: &'static str, value: Arg) -> Self {
-        self.args.push((name, value));
-        self
-    }
-
-    /// The sentence that tells a reserved port, by the key of its full form
-    /// (`outcome.reserved`, `sms.existing`, `chat.previous`…): the variant
-    /// without the port (`…_no_port`, OZmap may leave it out), without the box's
-    /// name (`…_no_box`, not known yet), or both. The box is only ever named by
-    /// its [`BoxName`], never by an id. `port_arg` says how the port is written.
-    pub fn port(
-        key: &'static str,
-        box_name: Option<&BoxName>,
-        port: Option<i64>,
-        port_arg: impl Fn(i64) -> Arg,
-    ) -> Self {
-        let [full, no_port, no_box, neither] = PORT_KEYS
-            .iter()
-            .find(|k| k[0] == key)
-            .copied()
-            .unwrap_or([key; 4]);
-        let line = match (box_name, port) {
-            (Some(_), Some(_)) => Line::new(full),
-            (Some(_), None) => Line::new(no_port),
-            (None, Some(_)) => Line::new(no_box),
-            (None, None) => Line::new(neither),
-        };
-        let line = match box_name {
-            Some(b) => line.arg("box", Arg::Text(b.as_str().to_string())),
-            None => line,
-        };
-        match port {
-            Some(p) => line.arg("port", port_arg(p)),
-            None => line,
-        }
-    }
-}
-
-/// The four forms of each sentence that tells a reserved port: with the box
-/// and the port, without the port, without the box's name, without either.
-pub const PORT_KEYS: &[[&str; 4]] = &[
-    [
-        "outcome.reserved",
-        "outcome.reserved_no_port",
-        "outcome.reserved_no_box",
-        "outcome.reserved_no_box_no_port",
-    ],
-    [
-        "outcome.existing",
-        "outcome.existing_no_port",
-        "outcome.existing_no_box",
-        "outcome.existing_no_box_no_port",
-    ],
-    [
-        "sms.reserved",
-        "sms.reserved_no_port",
-        "sms.reserved_no_box",
-        "sms.reserved_no_box_no_port",
-    ],
-    [
-        "sms.existing",
-        "sms.existing_no_port",
-        "sms.existing_no_box",
-        "sms.existing_no_box_no_port",
-    ],
-    [
-        "outcome.reserved_visit",
-        "outcome.reserved_visit_no_port",
-        "outcome.reserved_visit_no_box",
-        "outcome.reserved_visit_no_box_no_port",
-    ],
-    [
-        "outcome.existing_visit",
-        "outcome.existing_visit_no_port",
-        "outcome.existing_visit_no_box",
-        "outcome.existing_visit_no_box_no_port",
-    ],
-    [
-        "sms.reserved_visit",
-        "sms.reserved_visit_no_port",
-        "sms.reserved_visit_no_box",
-        "sms.reserved_visit_no_box_no_port",
-    ],
-    [
-        "sms.existing_visit",
-        "sms.existing_visit_no_port",
-        "sms.existing_visit_no_box",
-        "sms.existing_visit_no_box_no_port",
-    ],
-    [
-        "chat.previous",
-        "chat.previous_no_port",
-        "chat.previous_no_box",
-        "chat.previous_no_box_no_port",
-    ],
-];
-
 /// The kind of answer a question expects; decides the `<Gather>` settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AskKind {
@@ -564,6 +517,9 @@ pub enum Effect {
     /// Book the visit in this period for the session's reservation, durably,
     /// before it is read back.
     BookVisit(Slot),
+    /// Send the caller a link by SMS at once (the caller is waiting), bound
+    /// to the session; its outcome is fed back as a poll.
+    SendLocationLink,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -575,9 +531,13 @@ pub struct Transition {
 
 mod builder;
 mod client;
+mod line;
+mod location;
 mod steps;
 mod visit;
 
+pub use line::{Arg, Line, PORT_KEYS};
+pub use location::KEY_LINK;
 pub use steps::{advance, advance_at};
 pub use visit::OFFER_SIZE;
 

@@ -126,6 +126,15 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("visit.failed", &[]),
     ("visit.already", &["slot"]),
     ("not_understood.visit", &[]),
+    // The link by SMS where a caller marks the house (issue 26), on a call.
+    ("location.key", &["key"]),
+    ("location.offer", &[]),
+    ("location.offer_retry", &[]),
+    ("location.sending", &[]),
+    ("location.waiting", &[]),
+    ("location.sms_failed", &[]),
+    ("location.expired", &[]),
+    ("location.arrived", &[]),
     // The outcome in writing, sent by SMS after the call (plain text, no SSML).
     ("sms.reserved", &["protocol", "box", "port"]),
     ("sms.reserved_no_port", &["protocol", "box"]),

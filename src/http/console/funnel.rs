@@ -43,6 +43,9 @@ pub(crate) struct Funnel {
     pub contained: u64,
     /// By step name, every step of the flow listed.
     pub steps: BTreeMap<&'static str, StepCount>,
+    /// Confirmed places by how they were given (`speech`, `cep`,
+    /// `directory`, `link`, `chat`).
+    pub places: BTreeMap<&'static str, u64>,
 }
 
 /// Whether the call is over at `now`.
@@ -100,6 +103,9 @@ impl Funnel {
             if transferred {
                 f.transferred += 1;
             }
+            if let Some(source) = t.place_source {
+                *f.places.entry(source.name()).or_default() += 1;
+            }
             if let Some(step) = abandoned_at(t, now) {
                 f.abandoned += 1;
                 if let Some(c) = f.steps.get_mut(step) {
@@ -141,6 +147,7 @@ impl Funnel {
             "abandoned": self.abandoned,
             "containment": self.containment(),
             "steps": self.steps,
+            "places": self.places,
         })
     }
 }
@@ -176,7 +183,22 @@ mod tests {
             updated_at,
             ended_at: None,
             call: None,
+            place_source: None,
         }
+    }
+
+    #[test]
+    fn places_are_counted_by_how_they_were_given() {
+        let mut by_link = trace(&["ask_code", "awaiting_location", "reserving"], None, 0);
+        by_link.place_source = Some(ivr_core::flow::PlaceSource::Link);
+        let mut by_cep = trace(&["ask_code", "reserving"], None, 0);
+        by_cep.place_source = Some(ivr_core::flow::PlaceSource::Cep);
+        let none = trace(&["ask_code"], None, 0);
+        let f = Funnel::of(&[by_link.clone(), by_link, by_cep, none], 0);
+        assert_eq!(f.places.get("link"), Some(&2));
+        assert_eq!(f.places.get("cep"), Some(&1));
+        assert_eq!(f.places.len(), 2);
+        assert_eq!(f.json(0)["places"]["link"], 2);
     }
 
     #[test]
@@ -239,6 +261,11 @@ mod tests {
             Step::ChooseAddress,
             Step::AskStreet,
             Step::ConfirmAddress,
+            Step::OfferLink,
+            Step::AwaitingLocation {
+                since_ms: 0,
+                until_ms: 1,
+            },
             Step::Reserving { since_ms: 0 },
             Step::FindingSlots {
                 since_ms: 0,

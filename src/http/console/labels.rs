@@ -47,6 +47,8 @@ pub(crate) struct Labels {
     pub retried: &'static str,
     pub cancelled: &'static str,
     pub recent: &'static str,
+    /// How the place was given (speech, CEP, link, chat location).
+    pub place: &'static str,
     pub steps: &'static str,
     pub duration: &'static str,
     pub phone: &'static str,
@@ -88,7 +90,7 @@ impl Labels {
 /// (`messages --status`), the outcomes, the message kinds and channels, the
 /// call's steps (`Step::NAMES`) and the OZmap breaker's states.
 #[cfg(test)]
-pub(crate) const TERM_KEYS: [&str; 41] = [
+pub(crate) const TERM_KEYS: [&str; 48] = [
     "pending",
     "done",
     "dead",
@@ -116,6 +118,8 @@ pub(crate) const TERM_KEYS: [&str; 41] = [
     "choose_address",
     "ask_street",
     "confirm_address",
+    "offer_link",
+    "awaiting_location",
     "reserving",
     "finding_slots",
     "choose_visit",
@@ -130,9 +134,14 @@ pub(crate) const TERM_KEYS: [&str; 41] = [
     "implanted",
     "releasing",
     "released",
+    "place_speech",
+    "place_cep",
+    "place_directory",
+    "place_link",
+    "place_chat",
 ];
 
-static TERMS_PT: [(&str, &str); 41] = [
+static TERMS_PT: [(&str, &str); 48] = [
     ("pending", "na fila"),
     ("done", "concluída"),
     ("dead", "parada (precisa de operador)"),
@@ -160,6 +169,8 @@ static TERMS_PT: [(&str, &str); 41] = [
     ("choose_address", "Escolha do endereço"),
     ("ask_street", "Rua"),
     ("confirm_address", "Confirma endereço"),
+    ("offer_link", "Oferta do link por SMS"),
+    ("awaiting_location", "Espera da localização (link)"),
     ("reserving", "Reserva no OZmap"),
     ("finding_slots", "Consulta da agenda"),
     ("choose_visit", "Escolha da visita"),
@@ -174,9 +185,14 @@ static TERMS_PT: [(&str, &str); 41] = [
     ("implanted", "instalado (implantado no OZmap)"),
     ("releasing", "a liberar"),
     ("released", "liberada (porta livre)"),
+    ("place_speech", "fala"),
+    ("place_cep", "CEP"),
+    ("place_directory", "cadastro"),
+    ("place_link", "link por SMS"),
+    ("place_chat", "localização no chat"),
 ];
 
-static TERMS_EN: [(&str, &str); 41] = [
+static TERMS_EN: [(&str, &str); 48] = [
     ("pending", "queued"),
     ("done", "finished"),
     ("dead", "stopped (needs an operator)"),
@@ -204,6 +220,8 @@ static TERMS_EN: [(&str, &str); 41] = [
     ("choose_address", "Address choice"),
     ("ask_street", "Street"),
     ("confirm_address", "Address read back"),
+    ("offer_link", "Link by SMS offered"),
+    ("awaiting_location", "Waiting for the link's position"),
     ("reserving", "Reserving in OZmap"),
     ("finding_slots", "Agenda lookup"),
     ("choose_visit", "Visit choice"),
@@ -218,6 +236,11 @@ static TERMS_EN: [(&str, &str); 41] = [
     ("implanted", "installed (implanted in OZmap)"),
     ("releasing", "to be released"),
     ("released", "released (port free)"),
+    ("place_speech", "speech"),
+    ("place_cep", "CEP"),
+    ("place_directory", "client directory"),
+    ("place_link", "link by SMS"),
+    ("place_chat", "chat location"),
 ];
 
 pub(crate) static PT: Labels = Labels {
@@ -264,6 +287,7 @@ pub(crate) static PT: Labels = Labels {
     retried: "enviada de novo para reserva",
     cancelled: "cancelada",
     recent: "Ligações recentes",
+    place: "Local informado por",
     steps: "Etapas",
     duration: "Duração",
     phone: "Telefone",
@@ -326,6 +350,7 @@ pub(crate) static EN: Labels = Labels {
     retried: "queued again for reservation",
     cancelled: "cancelled",
     recent: "Recent calls",
+    place: "Place given by",
     steps: "Steps",
     duration: "Duration",
     phone: "Phone",

@@ -131,6 +131,7 @@ fn pages(l: &'static Labels) -> Vec<String> {
                     outcome: l.reserved,
                     duration: "1 min 00 s".into(),
                     phone: "***…00".into(),
+                    place: Some("place_link".into()),
                 }],
                 messages: messages.clone_rows(),
             };

@@ -283,6 +283,7 @@ fn recent_row(t: &CallTrace, l: &labels::Labels, state: &AppState, now: i64) -> 
         outcome,
         duration: format!("{} min {:02} s", secs / 60, secs % 60),
         phone: crate::redact::phone(data.and_then(|d| d.phone.as_deref()).unwrap_or("")),
+        place: t.place_source.map(|p| format!("place_{}", p.name())),
     }
 }
 

@@ -101,6 +101,8 @@ pub(crate) struct RecentRow {
     pub outcome: &'static str,
     pub duration: String,
     pub phone: String,
+    /// How the place was given (a term key: `place_link`…), once confirmed.
+    pub place: Option<String>,
 }
 
 /// Everything the dashboard draws.
@@ -140,6 +142,15 @@ fn cards(id: &str, f: &Funnel, l: &Labels) -> Markup {
         div.cards {
             @for (key, label, value) in items {
                 div.card { b id={(id) "-" (key)} { (value) } span { (label) } }
+            }
+        }
+        @if !f.places.is_empty() {
+            p.places id={(id) "-places"} {
+                (l.place) ": "
+                @for (i, (source, n)) in f.places.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    (l.term(&format!("place_{source}"))) " " (n)
+                }
             }
         }
     }
@@ -281,7 +292,7 @@ fn recent(rows: &[RecentRow], l: &Labels) -> Markup {
             div.scroll {
                 table #recent-table {
                     tr { th { (l.started) } th { (l.protocol) } th { (l.steps) } th { (l.outcome) }
-                         th { (l.duration) } th { (l.phone) } }
+                         th { (l.duration) } th { (l.phone) } th { (l.place) } }
                     @for r in rows {
                         tr {
                             td { (r.started) }
@@ -291,6 +302,7 @@ fn recent(rows: &[RecentRow], l: &Labels) -> Markup {
                             td { (r.outcome) }
                             td { (r.duration) }
                             td.phone { (r.phone) }
+                            td.place { (r.place.as_deref().map_or("—", |p| l.term(p))) }
                         }
                     }
                 }

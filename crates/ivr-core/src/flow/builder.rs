@@ -5,7 +5,12 @@ use super::{AskKind, Call, CallData, Effect, FlowConfig, Line, Next, Reply, Step
 use crate::domain::{Place, spoken_name};
 
 /// The prompt keys of each question: first ask, second, and from the third on.
-fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Vec<Line>)> {
+fn ask_lines(
+    step: &Step,
+    data: &CallData,
+    attempts: u32,
+    link: bool,
+) -> Option<(AskKind, Vec<Line>)> {
     let pick = |first: &'static str, retry: &'static str, last: &'static str| match attempts {
         0 => first,
         1 => retry,
@@ -48,14 +53,19 @@ fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Ve
             AskKind::Name,
             vec![Line::new(pick("name.ask", "name.retry", "name.last"))],
         ),
-        Step::AskAddress => (
-            AskKind::Address,
-            vec![Line::new(pick(
+        Step::AskAddress => {
+            let mut lines = vec![Line::new(pick(
                 "address.ask",
                 "address.retry",
                 "address.last",
-            ))],
-        ),
+            ))];
+            if link {
+                lines.push(
+                    Line::new("location.key").arg("key", Arg::Text(super::KEY_LINK.to_string())),
+                );
+            }
+            (AskKind::Address, lines)
+        }
         Step::AskNumber => (
             AskKind::Number,
             vec![Line::new(pick("number.ask", "number.retry", "number.last"))],
@@ -106,6 +116,17 @@ fn ask_lines(step: &Step, data: &CallData, attempts: u32) -> Option<(AskKind, Ve
             )
         }
         Step::OfferAgent => (AskKind::YesNo, vec![Line::new("agent.offer")]),
+        Step::OfferLink => (
+            AskKind::YesNo,
+            vec![Line::new(pick(
+                "location.offer",
+                "location.offer_retry",
+                "location.offer_retry",
+            ))],
+        ),
+        Step::AwaitingLocation { .. } => {
+            (AskKind::YesNo, super::location::wait_lines(data.link_waits))
+        }
         Step::ChooseVisit => return super::visit::ask_lines(data, attempts),
         _ => return None,
     })
@@ -184,7 +205,8 @@ impl<'a> Builder<'a> {
 
     /// Ask the current step's question (its wording depends on the attempts).
     pub(super) fn ask(self) -> Transition {
-        match ask_lines(&self.call.step, &self.call.data, self.call.attempts) {
+        let link = self.cfg.location_link && self.call.data.sms_capable;
+        match ask_lines(&self.call.step, &self.call.data, self.call.attempts, link) {
             Some((kind, prompt)) => self.finish(Next::Ask { kind, prompt }),
             // A step without a question whose data is missing: cannot happen through
             // `advance`, but stored state could be damaged; end politely.

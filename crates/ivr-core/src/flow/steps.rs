@@ -2,10 +2,11 @@
 
 use super::builder::Builder;
 use super::client;
+use super::location;
 use super::visit;
 use super::{
-    Arg, Call, Effect, Event, FlowConfig, GeoResult, Line, Moment, Progress, ReservationProgress,
-    Step, Transition,
+    Arg, Call, Effect, Event, FlowConfig, GeoResult, Line, Moment, PlaceSource, Progress,
+    ReservationProgress, Step, Transition,
 };
 use crate::domain::{
     AddressQuery, HouseNumber, Place, ReservationOutcome, ReservationRequest, ReservedPort,
@@ -95,6 +96,7 @@ fn asks_a_question(step: &Step) -> bool {
             | Step::ChooseAddress
             | Step::AskStreet
             | Step::ConfirmAddress
+            | Step::OfferLink
             | Step::ChooseVisit
     )
 }
@@ -126,11 +128,12 @@ fn on_silence(b: Builder<'_>) -> Transition {
         // Silence after the offer of a human means no.
         Step::OfferAgent => b.goodbye("goodbye.default"),
         Step::ChooseVisit => visit::failed(b, "no_input"),
+        Step::AwaitingLocation { .. } => location::on_wait_silence(b),
         _ => b.failed("no_input"),
     }
 }
 
-fn on_answer(
+pub(super) fn on_answer(
     mut b: Builder<'_>,
     digits: Option<&str>,
     speech: Option<&str>,
@@ -182,6 +185,9 @@ fn on_answer(
             None => b.failed("not_understood.name"),
         },
         Step::AskAddress => {
+            if digits == Some(location::KEY_LINK) && location::available(&b) {
+                return location::send(b, Step::AskAddress, now_ms);
+            }
             if let Some(cep) = speech::cep(digits, speech) {
                 b.call.data.cep = Some(cep);
                 return b.goto(Step::AskNumber);
@@ -239,6 +245,9 @@ fn on_answer(
             speech::house_number(digits, speech),
             b.call.data.place.clone(),
         ) {
+            (Some(HouseNumber::Without), Some(_)) if location::offer_now(&b) => {
+                location::offer(b, Step::AskStreetNumber)
+            }
             (Some(number), Some(place)) => {
                 // A number said in pieces again: the read-back is a guess.
                 if digits.is_none() && speech::number_in_doubt(speech) {
@@ -255,6 +264,9 @@ fn on_answer(
             speech::house_number(digits, speech),
             b.call.data.cep.clone(),
         ) {
+            (Some(HouseNumber::Without), Some(_)) if location::offer_now(&b) => {
+                location::offer(b, Step::AskNumber)
+            }
             (Some(number), Some(cep)) => {
                 start_geocoding(b, AddressQuery::Cep { cep, number }, now_ms)
             }
@@ -281,6 +293,8 @@ fn on_answer(
             _ => b.goodbye("goodbye.default"),
         },
         Step::ChooseVisit => visit::on_answer(b, digits, speech, now_ms),
+        Step::OfferLink => location::on_offer_answer(b, digits, speech, now_ms),
+        Step::AwaitingLocation { .. } => location::on_wait_answer(b, digits, speech),
         Step::LookingUpClient { .. }
         | Step::Geocoding { .. }
         | Step::Reserving { .. }
@@ -305,6 +319,7 @@ fn on_location(mut b: Builder<'_>, place: Place, label: Option<String>) -> Trans
             b.call.data.address_attempts = b.call.data.address_attempts.saturating_add(1);
             b.call.data.place = Some(place);
             b.call.data.place_label = label;
+            b.call.data.place_source = Some(PlaceSource::Chat);
             b.goto(Step::ConfirmAddress)
         }
         _ => resume(b),
@@ -324,6 +339,7 @@ pub(super) fn forget_address(b: &mut Builder<'_>) {
     data.installation = false;
     data.place_label = None;
     data.number_in_doubt = false;
+    data.place_source = None;
 }
 
 pub(super) fn start_geocoding(mut b: Builder<'_>, query: AddressQuery, now_ms: u64) -> Transition {
@@ -337,6 +353,7 @@ pub(super) fn start_geocoding(mut b: Builder<'_>, query: AddressQuery, now_ms: u
     b.call.data.query = Some(query.clone());
     b.call.data.place = None;
     b.call.data.place_label = None;
+    b.call.data.place_source = None;
     b.call.data.candidates.clear();
     b.call.step = Step::Geocoding { since_ms: now_ms };
     // `attempts` is kept: a failed geocode counts against the address question.
@@ -353,6 +370,20 @@ pub(super) fn start_reserving(mut b: Builder<'_>, now_ms: u64) -> Transition {
         // Damaged state: start the collection again rather than reserve half a request.
         return b.goto(Step::AskCode);
     };
+    if b.call.data.place_source.is_none() {
+        b.call.data.place_source = Some(
+            if b.call.data.from_directory && b.call.data.query.is_none() {
+                PlaceSource::Directory
+            } else {
+                match b.call.data.query {
+                    Some(AddressQuery::Cep { .. } | AddressQuery::Street { .. }) => {
+                        PlaceSource::Cep
+                    }
+                    _ => PlaceSource::Speech,
+                }
+            },
+        );
+    }
     let request = ReservationRequest {
         client_code: code,
         client_name: name,
@@ -435,6 +466,7 @@ fn on_poll(b: Builder<'_>, progress: Progress, now_ms: u64) -> Transition {
         (Step::FindingSlots { .. } | Step::BookingVisit { .. }, progress) => {
             visit::on_poll(b, progress, now_ms)
         }
+        (Step::AwaitingLocation { .. }, progress) => location::on_poll(b, progress, now_ms),
         // A poll for a call that is no longer waiting (a late or repeated request):
         // say the current question again.
         _ => resume(b),
@@ -531,5 +563,10 @@ fn address_not_found(mut b: Builder<'_>) -> Transition {
     b.call.step = Step::AskAddress;
     b.call.data.query = None;
     b.call.data.cep = None;
+    // Not found twice: the link by SMS, where the caller marks the house.
+    if b.call.data.address_attempts >= 2 && location::offer_now(&b) {
+        let b = b.say(Line::new("address.not_found"));
+        return location::offer(b, Step::AskAddress);
+    }
     b.failed("address.not_found")
 }

@@ -516,6 +516,7 @@ mod properties;
 
 mod address;
 mod client;
+mod link;
 mod location;
 mod number;
 mod rights;

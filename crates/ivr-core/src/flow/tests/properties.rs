@@ -57,6 +57,12 @@ fn event() -> impl Strategy<Value = Event> {
         ))),
         Just(Event::Poll(Progress::SlotTaken(SlotOffer::Failed))),
         Just(Event::Poll(Progress::Client(ClientLookup::Failed))),
+        Just(Event::Poll(Progress::LinkSent)),
+        any::<bool>().prop_map(|sms| Event::Poll(Progress::LinkFailed { sms })),
+        Just(Event::Poll(Progress::Located {
+            place: place(),
+            label: None
+        })),
         any::<bool>().prop_map(|located| Event::Poll(Progress::Client(ClientLookup::Known(
             crate::domain::KnownClient {
                 name: "Ana".into(),
@@ -69,9 +75,10 @@ fn event() -> impl Strategy<Value = Event> {
 
 proptest! {
     #[test]
-    fn invariants_hold_for_any_sequence(events in proptest::collection::vec((event(), 0u64..60_000), 0..60), agent in any::<bool>(), directory in any::<bool>(), visits in any::<bool>()) {
-        let c = FlowConfig { agent_available: agent, client_directory: directory, visits, ..cfg() };
+    fn invariants_hold_for_any_sequence(events in proptest::collection::vec((event(), 0u64..60_000), 0..60), agent in any::<bool>(), directory in any::<bool>(), visits in any::<bool>(), link in any::<bool>()) {
+        let c = FlowConfig { agent_available: agent, client_directory: directory, visits, location_link: link, location_wait_ms: 30_000, ..cfg() };
         let mut call = Call::new(None);
+        call.data.sms_capable = true;
         let mut now = 0;
         // What the directory last said about the code being collected.
         let mut said_unknown = false;
@@ -88,7 +95,9 @@ proptest! {
                 prop_assert_eq!(&t.call.step, &Step::Transferred);
             }
             if let Next::Ask { prompt, .. } = &t.reply.next {
-                prop_assert!(!prompt.is_empty());
+                // The wait for a link's position is a quiet `<Gather>` between its messages.
+                let waiting = matches!(t.call.step, Step::AwaitingLocation { .. });
+                prop_assert!(waiting || !prompt.is_empty());
                 prop_assert!(!t.call.is_over());
             }
             match &t.effect {
@@ -109,6 +118,10 @@ proptest! {
                 Some(Effect::FindSlots { .. }) => {
                     prop_assert!(visits);
                     prop_assert!(matches!(t.call.step, Step::FindingSlots { .. }), "slots outside finding");
+                }
+                Some(Effect::SendLocationLink) => {
+                    prop_assert!(link);
+                    prop_assert!(matches!(t.call.step, Step::AwaitingLocation { .. }), "a link outside the wait");
                 }
                 Some(Effect::BookVisit(slot)) => {
                     prop_assert!(matches!(t.call.step, Step::BookingVisit { .. }), "booking outside booking");
