@@ -8,6 +8,8 @@ mod agenda_browser;
 mod console_browser;
 #[path = "it/console_walks.rs"]
 mod console_walks;
+#[path = "it/fake_twilio.rs"]
+mod fake_twilio;
 #[path = "it/location_browser.rs"]
 mod location_browser;
 #[path = "it/visit_seed.rs"]

@@ -57,6 +57,7 @@ mod console_walks;
 mod crash;
 mod directory;
 mod engine;
+mod fake_twilio;
 mod floods;
 mod greeting;
 mod hostile;
