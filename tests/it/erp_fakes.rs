@@ -62,6 +62,8 @@ pub(crate) struct State {
     pub refused: usize,
     /// The `from` of the last `GET /slots`.
     pub from: Option<Day>,
+    /// How long a booking's answer waits (the booking is kept at once).
+    pub put_delay: Option<Duration>,
 }
 
 impl State {
@@ -232,7 +234,12 @@ impl Respond for ContractErp {
                     s.created += 1;
                 }
                 s.puts.push((protocol.clone(), body));
-                ResponseTemplate::new(200).set_body_json(json!({ "reference": reference }))
+                let answer =
+                    ResponseTemplate::new(200).set_body_json(json!({ "reference": reference }));
+                match s.put_delay {
+                    Some(d) => answer.set_delay(d),
+                    None => answer,
+                }
             }
             ("GET", [_, visits, protocol]) if visits == "visits" => match s.visits.get(protocol) {
                 Some(v) => ResponseTemplate::new(200).set_body_json(json!({"status": v.status})),

@@ -8,6 +8,9 @@
 //!   after a restart: it runs every 15 minutes after that) ends the visit as
 //!   done, marks the reservation installed, and the sandbox's client becomes
 //!   implanted;
+//! - the service killed (SIGKILL) after the ERP kept the booking but before
+//!   its answer: after the restart the booking is sent again, and the ERP,
+//!   idempotent by the protocol, still has one work order;
 //! - `SCHEDULE=ixc`: a call books one `su_oss_chamado` with the agenda's date
 //!   and period; IXC's order then fills the period for the next caller.
 
@@ -160,6 +163,41 @@ async fn a_visit_the_erp_reports_done_implants_the_client_after_the_poll() {
         "{}",
         svc.log_text()
     );
+}
+
+#[tokio::test]
+async fn killed_while_the_erp_answers_a_booking_the_erp_still_has_one_work_order() {
+    let (server, erp) = ContractErp::start(vec![period(0, "afternoon", 4, 0)]).await;
+    let sandbox = start_sandbox().await;
+    let db = TestDb::sqlite();
+    let vars = contract_env(&server);
+    let mut svc = Service::start(crate::BIN, &db.url, &sandbox.base_url(), &env_of(&vars)).await;
+    let client = &clients(55, 1)[0];
+    let mut phone = Phone::new(std::slice::from_ref(&svc.base));
+    let confirm = phone.walk_to_confirmation(client).await.unwrap();
+    let offer = phone.confirm_and_wait(&confirm).await.unwrap();
+    // The ERP keeps the booking at once, and answers it 10 s later.
+    erp.state().put_delay = Some(Duration::from_secs(10));
+    let end = phone.answer(&offer, press("1")).await.unwrap();
+    assert!(end.text().contains(BOOKED), "{}", phone.heard_text());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while erp.state().puts.is_empty() {
+        assert!(Instant::now() < deadline, "no booking sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    svc.kill();
+    erp.state().put_delay = None;
+    svc.restart().await;
+    let held = erp.wait_visits(1, Duration::from_secs(5)).await;
+    let protocol = held.keys().next().unwrap().clone();
+    let v = visit_until(&svc.base, ADMIN_TOKEN, erp.day(0), &protocol, "settled", |v| {
+        v["erp_status"] == "done"
+    })
+    .await;
+    let s = erp.state();
+    assert_eq!(s.puts.len(), 2, "sent again after the restart");
+    assert_eq!((s.created, s.visits.len()), (1, 1), "one work order");
+    assert_eq!(v["erp_ref"], "OS-1", "{v}");
 }
 
 const ADMIN: &str = "erp-e2e-ixc-admin-token-3390";
