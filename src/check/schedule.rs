@@ -15,7 +15,10 @@ const NAME: &str = "schedule";
 pub(super) async fn schedule(cfg: &Config, near: Option<&str>) -> Line {
     let (kind, token_var) = match &cfg.visits.source {
         ScheduleSettings::None => {
-            return Line::skip(NAME, "no visit offered (SCHEDULE=none): the team calls to schedule");
+            return Line::skip(
+                NAME,
+                "no visit offered (SCHEDULE=none): the team calls to schedule",
+            );
         }
         ScheduleSettings::Builtin(rules) => {
             return Line::ok(
@@ -26,16 +29,26 @@ pub(super) async fn schedule(cfg: &Config, near: Option<&str>) -> Line {
                 ),
             );
         }
-        ScheduleSettings::Http { token: None, .. } => ("http", "SCHEDULE_URL (no SCHEDULE_TOKEN is set)"),
+        ScheduleSettings::Http { token: None, .. } => {
+            ("http", "SCHEDULE_URL (no SCHEDULE_TOKEN is set)")
+        }
         ScheduleSettings::Http { .. } => ("http", "SCHEDULE_TOKEN"),
         ScheduleSettings::Ixc { .. } => ("ixc", "SCHEDULE_TOKEN (the IXC user:token)"),
     };
     let agenda = match Agenda::build(&cfg.visits.source) {
         Ok(a) => a,
-        Err(e) => return Line::fail(NAME, format!("{kind}: cannot be built: {e}: check SCHEDULE_URL")),
+        Err(e) => {
+            return Line::fail(
+                NAME,
+                format!("{kind}: cannot be built: {e}: check SCHEDULE_URL"),
+            );
+        }
     };
     let (Some(erp), Ok((lat, lng, _))) = (agenda.erp(), super::probes::point(cfg, near)) else {
-        return Line::fail(NAME, format!("{kind}: no point to ask about: pass --near LAT,LNG"));
+        return Line::fail(
+            NAME,
+            format!("{kind}: no point to ask about: pass --near LAT,LNG"),
+        );
     };
     let now = u64::try_from(now_ms()).unwrap_or(0);
     let today = Day::of(&cfg.call.schedule.local(now));
@@ -67,9 +80,10 @@ pub(super) async fn schedule(cfg: &Config, near: Option<&str>) -> Line {
                 ),
             ),
         },
-        Err(AgendaError::Refused(e)) => {
-            Line::fail(NAME, format!("{kind}: {e}: check {token_var} and SCHEDULE_URL"))
-        }
+        Err(AgendaError::Refused(e)) => Line::fail(
+            NAME,
+            format!("{kind}: {e}: check {token_var} and SCHEDULE_URL"),
+        ),
         Err(AgendaError::Unavailable(e)) => Line::fail(
             NAME,
             format!("{kind}: {e}: check SCHEDULE_URL and the network"),

@@ -389,7 +389,10 @@ async fn an_erp_agenda_is_asked_for_its_free_periods_and_nothing_is_booked() {
     assert!(ok, "{report:#}");
     let (status, detail) = line(&report, "schedule");
     assert_eq!(status, "ok", "{detail}");
-    assert!(detail.contains("http: reachable, answered 1 free period(s)"), "{detail}");
+    assert!(
+        detail.contains("http: reachable, answered 1 free period(s)"),
+        "{detail}"
+    );
     assert!(detail.contains(&erp.day(0).to_string()), "{detail}");
 
     // A wrong token is named; the other checks go on.
@@ -399,7 +402,10 @@ async fn an_erp_agenda_is_asked_for_its_free_periods_and_nothing_is_booked() {
     assert!(!ok);
     let (status, detail) = line(&report, "schedule");
     assert_eq!(status, "fail");
-    assert!(detail.contains("401") && detail.contains("SCHEDULE_TOKEN"), "{detail}");
+    assert!(
+        detail.contains("401") && detail.contains("SCHEDULE_TOKEN"),
+        "{detail}"
+    );
     assert!(!detail.contains("not-the-token"), "{detail}");
     assert_ne!(line(&report, "sms").0, "fail", "the next checks run");
     assert_eq!(line(&report, "ozmap").0, "ok");

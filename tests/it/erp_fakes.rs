@@ -382,10 +382,7 @@ pub(crate) fn flags<'a>(owned: &'a [String], more: &[&'a str]) -> Vec<&'a str> {
 
 /// `GET /admin/visits` from `from` for two weeks, as an operator.
 pub(crate) async fn agenda(base: &str, token: &str, from: Day) -> Value {
-    let url = format!(
-        "{base}/admin/visits?from={from}&to={}",
-        from.plus(14)
-    );
+    let url = format!("{base}/admin/visits?from={from}&to={}", from.plus(14));
     let r = reqwest::Client::new()
         .get(url)
         .bearer_auth(token)
@@ -431,9 +428,11 @@ pub(crate) async fn protocol_of(base: &str, token: &str) -> String {
         .await
         .unwrap();
     let rows: Vec<Value> = r.json().await.unwrap();
-    rows[0]["protocol"].as_str().expect("a protocol").to_string()
+    rows[0]["protocol"]
+        .as_str()
+        .expect("a protocol")
+        .to_string()
 }
-
 
 /// `SCHEDULE…` variables for the binary, towards the contract fake.
 pub(crate) fn contract_env(server: &MockServer) -> Vec<(&'static str, String)> {

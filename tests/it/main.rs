@@ -39,6 +39,10 @@
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`outside_text`]: text from outside bounded and clean, from the chat to OZmap and the console;
 //! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
+//! - [`visits_erp`], [`visits_erp_life`]: the ERP agendas (`SCHEDULE=http|ixc`)
+//!   end to end against loopback fakes of the ERP ([`erp_fakes`]): offered,
+//!   booked once (the ERP down, refusing, the service killed), raced across
+//!   instances, reported done;
 //! - [`bench`]: the load generator in process;
 //! - [`package`]: the Debian package's environment file (README's table) and unit.
 
@@ -56,8 +60,8 @@ mod console_sessions;
 mod console_walks;
 mod crash;
 mod directory;
-mod erp_fakes;
 mod engine;
+mod erp_fakes;
 mod floods;
 mod greeting;
 mod hostile;

@@ -75,7 +75,10 @@ async fn the_caller_hears_the_erps_free_periods_and_the_erp_gets_one_booking() {
     let held = erp.wait_visits(1, Duration::from_secs(20)).await;
     let protocol = protocol_of(&app.base_url, ADMIN).await;
     let v = &held[&protocol];
-    assert_eq!((v.day.as_str(), v.period.as_str()), (d0.to_string().as_str(), "afternoon"));
+    assert_eq!(
+        (v.day.as_str(), v.period.as_str()),
+        (d0.to_string().as_str(), "afternoon")
+    );
     assert_eq!(v.body["client_code"], "123|123", "{}", v.body);
     assert_eq!(v.body["box"], "CTO-AGR-01", "{}", v.body);
     assert!(v.body["port"].is_i64(), "{}", v.body);
@@ -85,9 +88,14 @@ async fn the_caller_hears_the_erps_free_periods_and_the_erp_gets_one_booking() {
         assert_eq!(s.puts.len(), 1, "one PUT: {:?}", s.puts);
         assert_eq!(s.created, 1);
     }
-    let row = visit_until(&app.base_url, ADMIN, d0, &protocol, "booked in the ERP", |v| {
-        v["erp_status"] == "done"
-    })
+    let row = visit_until(
+        &app.base_url,
+        ADMIN,
+        d0,
+        &protocol,
+        "booked in the ERP",
+        |v| v["erp_status"] == "done",
+    )
     .await;
     assert_eq!(row["erp_ref"], v.reference.as_str(), "{row}");
 
@@ -95,7 +103,10 @@ async fn the_caller_hears_the_erps_free_periods_and_the_erp_gets_one_booking() {
     assert_eq!(sent.len(), 1, "one message: {sent:?}");
     let text = field(&sent[0], "Body");
     assert!(text.contains(&protocol), "{text}");
-    assert!(text.contains(&format!("Visita do técnico: {first}.")), "{text}");
+    assert!(
+        text.contains(&format!("Visita do técnico: {first}.")),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -171,7 +182,10 @@ async fn a_refused_booking_is_a_dead_letter_an_operator_sends_again() {
     let mut answers = to_the_offer("124*1");
     answers.push(keys("1"));
     let heard = heard(&app.call(answers).await);
-    assert!(heard.contains("A visita do técnico está agendada para"), "{heard}");
+    assert!(
+        heard.contains("A visita do técnico está agendada para"),
+        "{heard}"
+    );
     let protocol = protocol_of(&app.base_url, ADMIN).await;
     let d0 = erp.day(0);
     let row = visit_until(&app.base_url, ADMIN, d0, &protocol, "a dead letter", |v| {
@@ -192,9 +206,8 @@ async fn a_refused_booking_is_a_dead_letter_an_operator_sends_again() {
         .arg(format!("--database-url={}", app.db.url))
         .output()
         .unwrap();
-    let listed: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr))
-    });
+    let listed: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(listed["visits"][0]["erp_status"], "dead", "{listed}");
     assert!(
         listed["visits"][0]["last_error"]
@@ -230,4 +243,3 @@ async fn a_refused_booking_is_a_dead_letter_an_operator_sends_again() {
         .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
 }
-

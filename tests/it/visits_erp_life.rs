@@ -126,9 +126,14 @@ async fn a_visit_the_erp_reports_done_implants_the_client_after_the_poll() {
     assert!(end.text().contains(BOOKED), "{}", phone.heard_text());
     let held = erp.wait_visits(1, Duration::from_secs(20)).await;
     let protocol = held.keys().next().unwrap().clone();
-    visit_until(&svc.base, ADMIN_TOKEN, today, &protocol, "in the ERP", |v| {
-        v["erp_status"] == "done"
-    })
+    visit_until(
+        &svc.base,
+        ADMIN_TOKEN,
+        today,
+        &protocol,
+        "in the ERP",
+        |v| v["erp_status"] == "done",
+    )
     .await;
     assert!(!sandbox.client_implanted()[0].1);
 
@@ -190,9 +195,14 @@ async fn killed_while_the_erp_answers_a_booking_the_erp_still_has_one_work_order
     svc.restart().await;
     let held = erp.wait_visits(1, Duration::from_secs(5)).await;
     let protocol = held.keys().next().unwrap().clone();
-    let v = visit_until(&svc.base, ADMIN_TOKEN, erp.day(0), &protocol, "settled", |v| {
-        v["erp_status"] == "done"
-    })
+    let v = visit_until(
+        &svc.base,
+        ADMIN_TOKEN,
+        erp.day(0),
+        &protocol,
+        "settled",
+        |v| v["erp_status"] == "done",
+    )
     .await;
     let s = erp.state();
     assert_eq!(s.puts.len(), 2, "sent again after the restart");
@@ -222,7 +232,10 @@ async fn an_ixc_agenda_books_one_service_order_with_the_period_chosen() {
     answers.push(keys("1"));
     let said_first = heard(&app.call(answers).await);
     let first = first_offered(&said_first);
-    assert!(said_first.contains(&format!("{BOOKED} {first}.")), "{said_first}");
+    assert!(
+        said_first.contains(&format!("{BOOKED} {first}.")),
+        "{said_first}"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(20);
     while ixc.state().inserts.is_empty() {
