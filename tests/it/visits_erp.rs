@@ -15,12 +15,12 @@
 //! are in `visits_erp_life`.
 
 use crate::erp_fakes::{
-    ContractErp, Mode, contract_flags, flags, period, protocol_of, said, visit_until,
+    ContractErp, Held, Mode, contract_flags, flags, period, protocol_of, said, visit_until,
 };
 use crate::sms::{AUTH_TOKEN, CALLER, FakeTwilio, Mode as SmsMode, field};
 use crate::visits::{first_offered, to_the_offer};
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use test_support::driver::{PLATFORM_TOKEN, Phone, clients, keys as press};
 use test_support::*;
 
@@ -242,4 +242,88 @@ async fn a_refused_booking_is_a_dead_letter_an_operator_sends_again() {
         .await
         .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
+}
+
+async fn act(app: &TestApp, protocol: &str, action: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/admin/visits/{protocol}/{action}", app.base_url))
+        .bearer_auth(ADMIN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Waits until the ERP's visit of `protocol` satisfies `ok`.
+async fn held_until(erp: &ContractErp, protocol: &str, what: &str, ok: impl Fn(&Held) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if erp.state().visits.get(protocol).is_some_and(&ok) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {:?}",
+            erp.state().visits
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_operators_move_and_cancel_reach_the_erp_on_the_same_work_order() {
+    let (server, erp) = ContractErp::start(vec![
+        period(0, "morning", 4, 0),
+        period(1, "afternoon", 4, 0),
+    ])
+    .await;
+    let owned = contract_flags(&server);
+    let admin = format!("--admin-token={ADMIN}");
+    let app = TestApp::spawn(&flags(&owned, &[&admin, "--retry-base-ms=300"])).await;
+    let mut answers = to_the_offer("127*1");
+    answers.push(keys("1"));
+    let heard = heard(&app.call(answers).await);
+    assert!(
+        heard.contains("A visita do técnico está agendada para"),
+        "{heard}"
+    );
+    let protocol = protocol_of(&app.base_url, ADMIN).await;
+    let (d0, d1) = (erp.day(0), erp.day(1));
+    visit_until(&app.base_url, ADMIN, d0, &protocol, "booked", |v| {
+        v["erp_status"] == "done"
+    })
+    .await;
+
+    let to = serde_json::json!({"day": d1.to_string(), "period": "tarde"});
+    let (status, body) = act(&app, &protocol, "move", to).await;
+    assert_eq!(status, 200, "{body}");
+    held_until(&erp, &protocol, "moved in the ERP", |v| {
+        v.day == d1.to_string() && v.period == "afternoon"
+    })
+    .await;
+    let v = visit_until(&app.base_url, ADMIN, d0, &protocol, "moved", |v| {
+        v["erp_status"] == "done" && v["day"] == d1.to_string()
+    })
+    .await;
+    assert_eq!(v["erp_ref"], "OS-1", "{v}");
+    {
+        let s = erp.state();
+        assert_eq!((s.created, s.puts.len()), (1, 2), "{:?}", s.puts);
+        assert_eq!(s.puts[1].1["reference"], "OS-1", "the move names the order");
+    }
+
+    let (status, body) = act(&app, &protocol, "cancel", serde_json::json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    held_until(&erp, &protocol, "cancelled in the ERP", |v| {
+        v.status == "cancelled"
+    })
+    .await;
+    let v = visit_until(&app.base_url, ADMIN, d0, &protocol, "cancelled", |v| {
+        v["erp_status"] == "cancelled"
+    })
+    .await;
+    assert_eq!(v["status"], "cancelled", "{v}");
+    assert_eq!(erp.state().created, 1);
 }
