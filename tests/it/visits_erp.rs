@@ -327,3 +327,46 @@ async fn an_operators_move_and_cancel_reach_the_erp_on_the_same_work_order() {
     assert_eq!(v["status"], "cancelled", "{v}");
     assert_eq!(erp.state().created, 1);
 }
+
+#[tokio::test]
+async fn the_erp_down_at_the_offer_says_the_team_will_call_and_the_sms_goes_at_once() {
+    let (server, erp) = ContractErp::start(vec![period(0, "morning", 4, 0)]).await;
+    erp.set_mode(Mode::Down);
+    let sms = FakeTwilio::start(SmsMode::Accept, AUTH_TOKEN).await;
+    let owned = contract_flags(&server);
+    let admin = format!("--admin-token={ADMIN}");
+    let app = crate::sms::spawn(
+        &sms,
+        &flags(&owned, &["--schedule-sms-hold-s=3600", &admin]),
+    )
+    .await;
+    let report = app
+        .call_with(
+            |o| {
+                o.auth_token = Some(secrecy::SecretString::from(AUTH_TOKEN));
+                o.from = CALLER.to_string();
+            },
+            to_the_offer("128*1"),
+        )
+        .await;
+    let heard = heard(&report);
+    assert!(heard.contains("Reservamos a porta"), "{heard}");
+    assert!(
+        heard.contains("Não consegui consultar a agenda agora."),
+        "{heard}"
+    );
+    assert!(!heard.contains("tecle 1."), "no offer: {heard}");
+    assert!(erp.state().turned_away >= 1);
+    // Held an hour for the caller's choice: there is none, it goes now.
+    let sent = sms.wait_accepted(1, Duration::from_secs(15)).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let text = field(&sent[0], "Body");
+    assert!(!text.contains("Visita do técnico:"), "{text}");
+    // What the caller heard: the team calls (not "call us again").
+    assert!(
+        text.contains("Nossa equipe vai ligar para agendar a visita do técnico."),
+        "{text}"
+    );
+    assert!(!text.contains("ligue de novo"), "{text}");
+    assert!(erp.state().visits.is_empty());
+}
