@@ -64,6 +64,8 @@ pub(crate) struct State {
     pub from: Option<Day>,
     /// How long a booking's answer waits (the booking is kept at once).
     pub put_delay: Option<Duration>,
+    /// How long the free periods' answer waits.
+    pub slots_delay: Option<Duration>,
 }
 
 impl State {
@@ -188,7 +190,11 @@ impl Respond for ContractErp {
                                "free": s.free(&day, p)})
                     })
                     .collect();
-                ResponseTemplate::new(200).set_body_json(json!({ "slots": slots }))
+                let answer = ResponseTemplate::new(200).set_body_json(json!({ "slots": slots }));
+                match s.slots_delay {
+                    Some(d) => answer.set_delay(d),
+                    None => answer,
+                }
             }
             ("PUT", [_, visits, protocol]) if visits == "visits" => {
                 if s.mode == Mode::Refusing {
@@ -271,6 +277,8 @@ pub(crate) struct IxcState {
     pub inserts: Vec<Value>,
     pub updates: usize,
     pub listings: usize,
+    /// How long each listing's answer waits.
+    pub listing_delay: Option<Duration>,
 }
 
 impl IxcErp {
@@ -315,7 +323,15 @@ impl Respond for IxcErp {
                 let field = field.trim_start_matches("su_oss_chamado.").to_string();
                 let query = body["query"].as_str().unwrap_or_default().to_string();
                 let oper = body["oper"].as_str().unwrap_or_default().to_string();
-                let rows: Vec<Value> = s
+                let page: usize = body["page"]
+                    .as_str()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(1);
+                let rp: usize = body["rp"]
+                    .as_str()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(20);
+                let all: Vec<Value> = s
                     .orders
                     .values()
                     .filter(|o| {
@@ -329,9 +345,14 @@ impl Respond for IxcErp {
                     })
                     .cloned()
                     .collect();
-                ResponseTemplate::new(200).set_body_json(
-                    json!({"page": "1", "total": rows.len().to_string(), "registros": rows}),
-                )
+                let rows: Vec<&Value> = all.iter().skip((page.max(1) - 1) * rp).take(rp).collect();
+                let answer = ResponseTemplate::new(200).set_body_json(json!({
+                    "page": page.to_string(), "total": all.len().to_string(), "registros": rows
+                }));
+                match s.listing_delay {
+                    Some(d) => answer.set_delay(d),
+                    None => answer,
+                }
             }
             ("POST", false, None) => {
                 let id = 4100 + s.orders.len() as u64 + 1;

@@ -370,3 +370,23 @@ async fn the_erp_down_at_the_offer_says_the_team_will_call_and_the_sms_goes_at_o
     assert!(!text.contains("ligue de novo"), "{text}");
     assert!(erp.state().visits.is_empty());
 }
+
+#[tokio::test]
+async fn a_slow_erp_at_the_offer_is_given_up_within_the_timeout() {
+    let (server, erp) = ContractErp::start(vec![period(0, "morning", 4, 0)]).await;
+    erp.state().slots_delay = Some(Duration::from_secs(5));
+    let owned = contract_flags(&server);
+    let app = TestApp::spawn(&flags(&owned, &["--schedule-timeout-ms=800"])).await;
+    let started = Instant::now();
+    let heard = heard(&app.call(to_the_offer("129*1")).await);
+    assert!(
+        heard.contains("Não consegui consultar a agenda agora."),
+        "{heard}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(erp.state().visits.is_empty());
+}

@@ -212,6 +212,58 @@ async fn killed_while_the_erp_answers_a_booking_the_erp_still_has_one_work_order
 
 const ADMIN: &str = "erp-e2e-ixc-admin-token-3390";
 
+/// Today on the service's calendar (`IVR_TIMEZONE`, São Paulo: UTC−3 all year).
+fn sao_paulo_today() -> Day {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    Day::from_days_since_epoch((secs - 3 * 3600).div_euclid(86_400))
+}
+
+#[tokio::test]
+async fn an_ixc_agenda_too_slow_over_its_pages_is_given_up_within_the_timeout() {
+    let (server, ixc) = IxcErp::start().await;
+    {
+        // 1200 night orders in the window (no period taken): three pages to read.
+        let at = format!("{} 19:00:00", sao_paulo_today().plus(2));
+        let mut s = ixc.state();
+        for id in 1..=1200u64 {
+            let order = serde_json::json!({"id": id.to_string(), "status": "AG",
+                "data_agenda": at, "melhor_horario_agenda": "N", "protocolo": ""});
+            s.orders.insert(id, order);
+        }
+        // Each page well within the timeout; the three of them not.
+        s.listing_delay = Some(Duration::from_millis(450));
+    }
+    let url = format!("--schedule-url={}", server.uri());
+    let token = format!("--schedule-token={IXC_TOKEN}");
+    let app = TestApp::spawn(&[
+        "--schedule=ixc",
+        &url,
+        &token,
+        "--schedule-ixc-subject=17",
+        "--schedule-timeout-ms=1000",
+    ])
+    .await;
+    let heard = heard(&app.call(to_the_offer("130*1")).await);
+    assert!(
+        heard.contains("Não consegui consultar a agenda agora."),
+        "{heard}"
+    );
+    assert!(ixc.state().listings >= 2, "paged");
+    assert!(ixc.state().inserts.is_empty());
+
+    // Quick pages: the same three are read and the periods offered.
+    ixc.state().listing_delay = None;
+    let heard = heard_again(&app, "131*1").await;
+    assert!(heard.contains(", tecle 1."), "{heard}");
+}
+
+async fn heard_again(app: &TestApp, code: &str) -> String {
+    heard(&app.call(to_the_offer(code)).await)
+}
+
 #[tokio::test]
 async fn an_ixc_agenda_books_one_service_order_with_the_period_chosen() {
     let (server, ixc) = IxcErp::start().await;
