@@ -390,3 +390,54 @@ async fn a_slow_erp_at_the_offer_is_given_up_within_the_timeout() {
     );
     assert!(erp.state().visits.is_empty());
 }
+
+#[tokio::test]
+async fn a_period_the_erp_filled_meanwhile_is_a_dead_letter_an_operator_moves() {
+    let (server, erp) = ContractErp::start(vec![
+        period(0, "morning", 2, 0),
+        period(0, "afternoon", 2, 0),
+    ])
+    .await;
+    let owned = contract_flags(&server);
+    let admin = format!("--admin-token={ADMIN}");
+    let app = TestApp::spawn(&flags(&owned, &[&admin, "--retry-base-ms=300"])).await;
+    let client = &clients(56, 1)[0];
+    let mut phone = Phone::new(std::slice::from_ref(&app.base_url));
+    let confirm = phone.walk_to_confirmation(client).await.unwrap();
+    let offer = phone.confirm_and_wait(&confirm).await.unwrap();
+    let d0 = erp.day(0);
+    assert!(first_offered(&offer.text()).ends_with(&said(d0, "morning")));
+    // The ERP's own team takes the morning's places before the caller chooses.
+    erp.state().periods[0].taken = 2;
+    let end = phone.answer(&offer, press("1")).await.unwrap();
+    assert!(
+        end.text()
+            .contains("A visita do técnico está agendada para"),
+        "{}",
+        phone.heard_text()
+    );
+    let protocol = protocol_of(&app.base_url, ADMIN).await;
+    let v = visit_until(&app.base_url, ADMIN, d0, &protocol, "a dead letter", |v| {
+        v["erp_status"] == "dead"
+    })
+    .await;
+    assert!(
+        v["last_error"].as_str().is_some_and(|e| e.contains("409")),
+        "{v}"
+    );
+    assert!(erp.state().visits.is_empty());
+
+    // The operator moves it to a period the ERP has: it reaches the ERP.
+    let to = serde_json::json!({"day": d0.to_string(), "period": "tarde"});
+    let (status, body) = act(&app, &protocol, "move", to).await;
+    assert_eq!(status, 200, "{body}");
+    held_until(&erp, &protocol, "booked after the move", |v| {
+        v.period == "afternoon"
+    })
+    .await;
+    visit_until(&app.base_url, ADMIN, d0, &protocol, "booked", |v| {
+        v["erp_status"] == "done"
+    })
+    .await;
+    assert_eq!(erp.state().created, 1);
+}

@@ -4,10 +4,10 @@
 //! - two instances on one PostgreSQL race two callers for the ERP's last place
 //!   in a period: one gets it, the other hears it was just filled and the next
 //!   periods, and books one; the ERP ends with one visit in that period;
-//! - the ERP reports the visit done: the poll the service runs at start (here
-//!   after a restart: it runs every 15 minutes after that) ends the visit as
-//!   done, marks the reservation installed, and the sandbox's client becomes
-//!   implanted;
+//! - the ERP reports a visit done and another cancelled: the poll the service
+//!   runs at start (here after a restart: it runs every 15 minutes after that)
+//!   ends the first as done, marks its reservation installed and the sandbox's
+//!   client becomes implanted; the second ends cancelled, its reservation kept;
 //! - the service killed (SIGKILL) after the ERP kept the booking but before
 //!   its answer: after the restart the booking is sent again, and the ERP,
 //!   idempotent by the protocol, still has one work order;
@@ -103,7 +103,7 @@ async fn two_instances_race_two_callers_for_the_erps_last_place_in_a_period() {
 }
 
 #[tokio::test]
-async fn a_visit_the_erp_reports_done_implants_the_client_after_the_poll() {
+async fn visits_the_erp_reports_done_or_cancelled_are_acted_on_after_the_poll() {
     let (server, erp) = ContractErp::start(vec![
         period(0, "morning", 4, 0),
         period(0, "afternoon", 4, 0),
@@ -115,42 +115,61 @@ async fn a_visit_the_erp_reports_done_implants_the_client_after_the_poll() {
     // Today's periods can be booked: the poll asks about visits whose day has come.
     vars.push(("SCHEDULE_LEAD_DAYS", "0".into()));
     let mut svc = Service::start(crate::BIN, &db.url, &sandbox.base_url(), &env_of(&vars)).await;
-    let client = &clients(54, 1)[0];
-    let mut phone = Phone::new(std::slice::from_ref(&svc.base));
-    let confirm = phone.walk_to_confirmation(client).await.unwrap();
-    let offer = phone.confirm_and_wait(&confirm).await.unwrap();
-    let first = first_offered(&offer.text());
+    for client in &clients(54, 2) {
+        let mut phone = Phone::new(std::slice::from_ref(&svc.base));
+        let confirm = phone.walk_to_confirmation(client).await.unwrap();
+        let offer = phone.confirm_and_wait(&confirm).await.unwrap();
+        let first = first_offered(&offer.text());
+        assert!(first.ends_with(&said(erp.day(0), "morning")), "{first}");
+        let end = phone.answer(&offer, press("1")).await.unwrap();
+        assert!(end.text().contains(BOOKED), "{}", phone.heard_text());
+    }
     let today = erp.day(0);
-    assert!(first.ends_with(&said(today, "morning")), "{first}");
-    let end = phone.answer(&offer, press("1")).await.unwrap();
-    assert!(end.text().contains(BOOKED), "{}", phone.heard_text());
-    let held = erp.wait_visits(1, Duration::from_secs(20)).await;
-    let protocol = held.keys().next().unwrap().clone();
-    visit_until(
-        &svc.base,
-        ADMIN_TOKEN,
-        today,
-        &protocol,
-        "in the ERP",
-        |v| v["erp_status"] == "done",
-    )
-    .await;
-    assert!(!sandbox.client_implanted()[0].1);
+    let held = erp.wait_visits(2, Duration::from_secs(20)).await;
+    let of = |code: &str| {
+        held.iter()
+            .find(|(_, v)| v.body["client_code"] == code)
+            .map(|(p, _)| p.clone())
+            .unwrap()
+    };
+    let (done, cancelled) = (of("54000"), of("54001"));
+    for p in [&done, &cancelled] {
+        visit_until(&svc.base, ADMIN_TOKEN, today, p, "in the ERP", |v| {
+            v["erp_status"] == "done"
+        })
+        .await;
+    }
+    assert!(sandbox.client_implanted().iter().all(|(_, i)| !i));
 
-    // The technician installs the client; the ERP says so. The service asks
-    // at start (and every 15 minutes): restarted, it asks now.
-    erp.set_status(&protocol, "done");
+    // The technician installs one client; the ERP cancels the other's visit.
+    // The service asks at start (and every 15 minutes): restarted, it asks now.
+    erp.set_status(&done, "done");
+    erp.set_status(&cancelled, "cancelled");
     svc.kill();
     svc.restart().await;
-    let v = visit_until(&svc.base, ADMIN_TOKEN, today, &protocol, "done", |v| {
+    let v = visit_until(&svc.base, ADMIN_TOKEN, today, &done, "done", |v| {
         v["status"] == "done"
     })
     .await;
     assert_eq!(v["erp_status"], "done", "{v}");
+    visit_until(
+        &svc.base,
+        ADMIN_TOKEN,
+        today,
+        &cancelled,
+        "cancelled",
+        |v| v["status"] == "cancelled",
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let rows = svc.ledger().await;
-        if rows[0]["life_state"] == "implanted" {
+        let implanted = |code: &str| {
+            rows.iter()
+                .any(|r| r["client_code"] == code && r["life_state"] == "implanted")
+        };
+        if implanted("54000") {
+            assert!(!implanted("54001"), "{rows:#?}");
             break;
         }
         assert!(
@@ -160,14 +179,19 @@ async fn a_visit_the_erp_reports_done_implants_the_client_after_the_poll() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(sandbox.client_implanted()[0].1);
-    assert_eq!(sandbox.live_properties().len(), 1);
-    assert_eq!(
-        svc.count_in_log("the ERP reports a visit done"),
-        1,
-        "{}",
-        svc.log_text()
+    let implanted = sandbox.client_implanted();
+    assert!(
+        implanted.contains(&("54000".to_string(), true)),
+        "{implanted:?}"
     );
+    assert!(
+        implanted.contains(&("54001".to_string(), false)),
+        "{implanted:?}"
+    );
+    // The cancelled one's reservation stays, for an operator to decide.
+    assert_eq!(sandbox.live_properties().len(), 2);
+    assert_eq!(svc.count_in_log("the ERP reports a visit done"), 1);
+    assert_eq!(svc.count_in_log("the ERP reports a visit cancelled"), 1);
 }
 
 #[tokio::test]
