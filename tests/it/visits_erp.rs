@@ -10,9 +10,15 @@
 //!   outbox retries, the ERP ends with one booking; one SMS;
 //! - the ERP refuses (422): a dead letter operators see with the reason, sent
 //!   again by `POST /admin/visits/{p}/retry` once the ERP is fixed: one booking;
+//! - an operator's move and cancel reach the ERP on the same work order;
+//! - the ERP down at the offer: the caller hears the team will call, and the
+//!   SMS, sent at once, says the same;
+//! - a slow ERP at the offer is given up within `SCHEDULE_TIMEOUT_MS`;
+//! - a period the ERP filled between the offer and the choice (409): a dead
+//!   letter, booked in the ERP once an operator moves it.
 //!
-//! Two instances racing, the ERP reporting a visit done and `SCHEDULE=ixc`
-//! are in `visits_erp_life`.
+//! Two instances racing, the ERP reporting visits done or cancelled, a SIGKILL
+//! while the ERP answers, and `SCHEDULE=ixc` are in `visits_erp_life`.
 
 use crate::erp_fakes::{
     ContractErp, Held, Mode, contract_flags, flags, period, protocol_of, said, visit_until,

@@ -12,7 +12,10 @@
 //!   its answer: after the restart the booking is sent again, and the ERP,
 //!   idempotent by the protocol, still has one work order;
 //! - `SCHEDULE=ixc`: a call books one `su_oss_chamado` with the agenda's date
-//!   and period; IXC's order then fills the period for the next caller.
+//!   and period; IXC's order then fills the period for the next caller; an IXC
+//!   whose pages of orders take longer than `SCHEDULE_TIMEOUT_MS` in all is
+//!   given up (the caller hears the team will call), not waited on page after
+//!   page.
 
 use crate::erp_fakes::{
     ContractErp, IXC_TOKEN, IxcErp, contract_env, env_of, period, said, visit_until,
