@@ -11,6 +11,8 @@
 //! - the geocoder and the CEP service: a known address (`--address`-free: the
 //!   first row of `GAZETTEER_FILE`, else of the bundled gazetteer);
 //! - the client directory: `--client CODE`, else a code no client has;
+//! - the agenda (`SCHEDULE=http|ixc`): the ERP's free periods near the point
+//!   over the window a caller is offered (a `GET /slots`, an IXC listing);
 //! - SMS and WhatsApp: the account (Twilio, SignalWire), the balance (Telnyx),
 //!   the business number (Graph API): reads, nothing is sent;
 //! - signing secrets and `IVR_PUBLIC_URL`: the configuration alone.
@@ -20,6 +22,7 @@
 //! checked like a real OZmap.
 
 mod probes;
+mod schedule;
 
 use crate::config::{Config, ServeArgs};
 use clap::Args;
@@ -150,6 +153,7 @@ async fn run(mut cfg: Config, args: &CheckArgs, timeout: Duration) -> anyhow::Re
     lines.push(geocoder);
     lines.push(cep);
     lines.push(timed("directory", timeout, probes::directory(&cfg, client)).await);
+    lines.push(timed("schedule", timeout, schedule::schedule(&cfg, near)).await);
     lines.push(timed("sms", timeout, probes::sms(&cfg)).await);
     lines.push(timed("whatsapp", timeout, probes::whatsapp(&cfg)).await);
     lines.push(probes::signing(&cfg, sandbox.is_some()));

@@ -58,7 +58,7 @@ pub(super) async fn database(cfg: &Config) -> Line {
 }
 
 /// Where to ask for boxes: `--near`, else the gazetteer's first address.
-fn point(cfg: &Config, near: Option<&str>) -> Result<(f64, f64, String), String> {
+pub(super) fn point(cfg: &Config, near: Option<&str>) -> Result<(f64, f64, String), String> {
     if let Some(raw) = near {
         let parsed = raw.split_once(',').and_then(|(a, b)| {
             Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?))

@@ -232,7 +232,14 @@ impl Engine {
             t = flow::advance_at(policy.flow, &t.call, Event::Poll(answer), at);
         }
         if visited && !in_visit_step(&t.call.step) {
-            self.visit_step_ended(&t.call, t.call.data.visit, now).await;
+            // The caller heard the team will call: the SMS says the same.
+            let team_calls = t
+                .reply
+                .lines
+                .iter()
+                .any(|l| matches!(l.key, "visit.none" | "visit.failed"));
+            self.visit_step_ended(&t.call, t.call.data.visit, team_calls, now)
+                .await;
         }
         Advanced { t, told }
     }

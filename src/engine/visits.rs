@@ -152,16 +152,27 @@ impl Engine {
 
     /// The visit step ended (`visit`: the period booked, in this call or
     /// before): the reservation's held outcome SMS is due now, with the visit
-    /// in place of how to book one. A booking in this step already did it in
-    /// its transaction; doing it again changes nothing.
-    pub(crate) async fn visit_step_ended(&self, call: &Call, visit: Option<Slot>, now: i64) {
+    /// in place of how to book one, or (`team_calls`: the caller was told so,
+    /// no period or no agenda) that the team will call. A booking in this
+    /// step already did it in its transaction; doing it again changes nothing.
+    pub(crate) async fn visit_step_ended(
+        &self,
+        call: &Call,
+        visit: Option<Slot>,
+        team_calls: bool,
+        now: i64,
+    ) {
         let Some(texts) = &self.visits.texts else {
             return;
         };
         let Some((row, _)) = self.visit_reservation(call).await else {
             return;
         };
-        let replace = visit.map(|slot| (texts.how(), texts.visit(slot)));
+        let replace = match (visit, team_calls) {
+            (Some(slot), _) => Some((texts.how(), texts.visit(slot))),
+            (None, true) => Some((texts.how(), texts.team())),
+            (None, false) => None,
+        };
         if let Err(e) = self.store.release_visit_message(row.id, replace, now).await {
             tracing::warn!(error = %e, "visit: the held SMS could not be released");
         }

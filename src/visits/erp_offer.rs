@@ -9,6 +9,14 @@
 //! less what we already owe it. That capacity is recorded with the period
 //! (every instance books against the same row), so two callers racing for the
 //! ERP's last place get one "yes", whichever instance they are on.
+//!
+//! The store is read *before* the ERP is asked. Read after, a booking of ours
+//! that reached the ERP and was settled in between would be counted twice:
+//! by the ERP's answer as still free (it was asked before the booking landed)
+//! and by the store as no longer owed; the period would be offered, and its
+//! capacity recorded, one place too many. Read before, a booking settled in
+//! between is still owed here, and an answer that already counts it only
+//! makes the period look fuller than it is, never emptier.
 
 use super::erp::ErpAgenda;
 use super::{AgendaError, SlotQuery};
@@ -23,7 +31,6 @@ pub(super) async fn free_slots(
     store: &Store,
     query: &SlotQuery,
 ) -> Result<Vec<Slot>, AgendaError> {
-    let offered = erp.free_slots(query).await?;
     let unavailable = |e: crate::store::StoreError| AgendaError::Unavailable(e.to_string());
     let used: HashMap<Slot, u32> = store
         .period_use(query.from, query.to)
@@ -36,6 +43,8 @@ pub(super) async fn free_slots(
         .erp_pending_by_period(query.from, query.to)
         .await
         .map_err(unavailable)?;
+    // Only now (see the module's docs).
+    let offered = erp.free_slots(query).await?;
     let mut slots = Vec::new();
     for f in offered {
         let owed = pending.get(&f.slot).copied().unwrap_or(0);

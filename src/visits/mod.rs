@@ -123,6 +123,9 @@ pub(crate) enum Agenda {
         erp: Arc<ErpAgenda>,
         lead_days: u32,
         horizon_days: u32,
+        /// The longest a question for free periods may take in all (IXC's
+        /// may take several requests): the caller waits on it.
+        timeout: Duration,
     },
 }
 
@@ -146,6 +149,7 @@ impl Agenda {
                 )?)),
                 lead_days: *lead_days,
                 horizon_days: *horizon_days,
+                timeout: *timeout,
             },
             ScheduleSettings::Ixc {
                 url,
@@ -163,6 +167,7 @@ impl Agenda {
                 )?)),
                 lead_days: rules.lead_days,
                 horizon_days: rules.horizon_days,
+                timeout: *timeout,
             },
         })
     }
@@ -218,7 +223,18 @@ impl Agenda {
         match self {
             Agenda::None => Ok(Vec::new()),
             Agenda::Builtin(rules) => builtin::free_slots(rules, store, query, today).await,
-            Agenda::Erp { erp, .. } => erp_offer::free_slots(erp, store, query).await,
+            // Bounded in all, not only each request: the offer is asked
+            // within the caller's webhook.
+            Agenda::Erp { erp, timeout, .. } => {
+                tokio::time::timeout(*timeout, erp_offer::free_slots(erp, store, query))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(AgendaError::Unavailable(format!(
+                            "free periods: no answer within {} ms",
+                            timeout.as_millis()
+                        )))
+                    })
+            }
         }
     }
 }

@@ -31,6 +31,12 @@ impl VisitTexts {
         self.prompts.text(&Line::new("sms.visit_how"))
     }
 
+    /// In place of [`VisitTexts::how`] when the caller was told the team
+    /// will call (no period to offer, or the agenda could not be asked).
+    pub(crate) fn team(&self) -> String {
+        self.prompts.text(&Line::new("sms.visit_team"))
+    }
+
     pub(crate) fn visit(&self, slot: Slot) -> String {
         self.prompts
             .text(&Line::new("sms.visit").arg("slot", Arg::Slot(slot)))

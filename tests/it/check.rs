@@ -1,8 +1,10 @@
 //! `ozmap-ivr check`, the real binary against the built-in sandbox, a sandbox
 //! on its own port (a "real" OZmap) and fakes: every line passes against the
 //! sandbox; a wrong OZmap token, a directory answering 500, a slow directory
-//! and a missing signing secret each fail under their own name; `--json`
-//! parses; nothing is created or changed in the database.
+//! and a missing signing secret each fail under their own name; an ERP agenda
+//! (`SCHEDULE=http|ixc`) is asked for its free periods, booking nothing, and a
+//! wrong token there is named; `--json` parses; nothing is created or changed
+//! in the database.
 
 use crate::BIN;
 use serde_json::Value;
@@ -12,13 +14,14 @@ use tokio::process::Command;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 11] = [
     "configuration",
     "database",
     "ozmap",
     "geocoder",
     "cep",
     "directory",
+    "schedule",
     "sms",
     "whatsapp",
     "signing",
@@ -372,4 +375,61 @@ async fn sms_and_whatsapp_credentials_are_checked_by_a_read() {
         posts.iter().all(|r| r.method.as_str() == "GET"),
         "nothing sent"
     );
+}
+
+#[tokio::test]
+async fn an_erp_agenda_is_asked_for_its_free_periods_and_nothing_is_booked() {
+    use crate::erp_fakes::{ContractErp, IXC_TOKEN, IxcErp, contract_env, period};
+    let (server, erp) = ContractErp::start(vec![period(0, "morning", 4, 1)]).await;
+    let (_, db) = fresh_db();
+    let vars = contract_env(&server);
+    let mut env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("IVR_DATABASE_URL", db.as_str()));
+    let (ok, report) = check_json(&env, &[]).await;
+    assert!(ok, "{report:#}");
+    let (status, detail) = line(&report, "schedule");
+    assert_eq!(status, "ok", "{detail}");
+    assert!(
+        detail.contains("http: reachable, answered 1 free period(s)"),
+        "{detail}"
+    );
+    assert!(detail.contains(&erp.day(0).to_string()), "{detail}");
+
+    // A wrong token is named; the other checks go on.
+    env.retain(|(k, _)| *k != "SCHEDULE_TOKEN");
+    env.push(("SCHEDULE_TOKEN", "not-the-token"));
+    let (ok, report) = check_json(&env, &[]).await;
+    assert!(!ok);
+    let (status, detail) = line(&report, "schedule");
+    assert_eq!(status, "fail");
+    assert!(
+        detail.contains("401") && detail.contains("SCHEDULE_TOKEN"),
+        "{detail}"
+    );
+    assert!(!detail.contains("not-the-token"), "{detail}");
+    assert_ne!(line(&report, "sms").0, "fail", "the next checks run");
+    assert_eq!(line(&report, "ozmap").0, "ok");
+    {
+        let s = erp.state();
+        assert!(s.puts.is_empty() && s.visits.is_empty(), "nothing booked");
+    }
+
+    // IXC: a listing of its service orders, nothing inserted.
+    let (server, ixc) = IxcErp::start().await;
+    let uri = server.uri();
+    let env = [
+        ("IVR_DATABASE_URL", db.as_str()),
+        ("SCHEDULE", "ixc"),
+        ("SCHEDULE_URL", uri.as_str()),
+        ("SCHEDULE_TOKEN", IXC_TOKEN),
+        ("SCHEDULE_IXC_SUBJECT", "17"),
+    ];
+    let (ok, report) = check_json(&env, &[]).await;
+    assert!(ok, "{report:#}");
+    let (status, detail) = line(&report, "schedule");
+    assert_eq!(status, "ok", "{detail}");
+    assert!(detail.starts_with("ixc: reachable"), "{detail}");
+    let s = ixc.state();
+    assert!(s.listings >= 1, "asked");
+    assert!(s.inserts.is_empty() && s.updates == 0, "nothing written");
 }

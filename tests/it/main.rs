@@ -39,6 +39,10 @@
 //! - [`outcome`]: the reservation's outcome in the confirmation's answer, or the hold;
 //! - [`outside_text`]: text from outside bounded and clean, from the chat to OZmap and the console;
 //! - [`stall`]: a stalled database holds the caller briefly, loses nothing;
+//! - [`visits_erp`], [`visits_erp_life`]: the ERP agendas (`SCHEDULE=http|ixc`)
+//!   end to end against loopback fakes of the ERP ([`erp_fakes`]): offered,
+//!   booked once (the ERP down, refusing, the service killed), raced across
+//!   instances, reported done;
 //! - [`bench`]: the load generator in process;
 //! - [`package`]: the Debian package's environment file (README's table) and unit.
 
@@ -57,6 +61,7 @@ mod console_walks;
 mod crash;
 mod directory;
 mod engine;
+mod erp_fakes;
 mod fake_twilio;
 mod floods;
 mod greeting;
@@ -81,6 +86,8 @@ mod stall;
 mod visit_seed;
 mod visits;
 mod visits_admin;
+mod visits_erp;
+mod visits_erp_life;
 mod webhooks;
 mod whatsapp;
 mod whatsapp_inbox;

@@ -11,7 +11,7 @@ use test_support::driver::{Phone, clients, keys as press};
 use test_support::proc::Service;
 use test_support::*;
 
-fn to_the_offer(code: &str) -> Vec<ivr_tools::caller::Answer> {
+pub(crate) fn to_the_offer(code: &str) -> Vec<ivr_tools::caller::Answer> {
     vec![
         keys(code),
         keys("1"),
@@ -22,7 +22,7 @@ fn to_the_offer(code: &str) -> Vec<ivr_tools::caller::Answer> {
 }
 
 /// "quinta-feira, dia 10, de manhã": the first period offered, as said.
-fn first_offered(heard: &str) -> String {
+pub(crate) fn first_offered(heard: &str) -> String {
     let end = heard.find(", tecle 1.").expect("an offer");
     let start = heard[..end].rfind("Para ").expect("an offer") + "Para ".len();
     heard[start..end].to_string()

@@ -156,6 +156,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("sms.existing_visit_no_box", &["protocol", "port"]),
     ("sms.existing_visit_no_box_no_port", &["protocol"]),
     ("sms.visit_how", &[]),
+    ("sms.visit_team", &[]),
     ("sms.visit", &["slot"]),
     ("sms.visit_booked", &["protocol", "slot"]),
     ("sms.failed", &["protocol"]),
