@@ -4,7 +4,11 @@
 //! chromedriver's `goog/cdp/execute`), beside the sandbox's boxes. The caller
 //! presses **Estou aqui** and sees the done text, and the position is stored;
 //! a coarse position is refused and the same link then takes a good one; a
-//! browser that refuses the position says how to allow it. Screenshots go to
+//! browser that refuses the position says how to allow it. And the whole
+//! chain: a caller presses the link key, the fake Twilio gets the SMS, Chromium
+//! opens its link and presses **Estou aqui**, the held call reads the address
+//! back and reserves; a caller who hung up after the SMS gets the reservation
+//! and the outcome SMS all the same. Screenshots go to
 //! `target/tmp/location-screenshots/`.
 //!
 //! Where no Chromium or chromedriver is installed, the test says so and passes.
@@ -273,4 +277,162 @@ async fn a_caller_marks_the_house_in_chromium_on_a_phone() {
 
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&profile);
+}
+
+/// The whole chain of issue 26 with a real browser: a caller presses the link
+/// key, the fake Twilio gets one SMS with the link, Chromium (a phone's
+/// screen, its position set beside the sandbox's boxes) opens it and presses
+/// **Estou aqui**, and the held call reads the address back and, after "1",
+/// reserves the port.
+#[tokio::test]
+async fn a_held_call_reserves_the_port_once_chromium_presses_estou_aqui() {
+    use crate::fake_twilio::{FROM, FakeTwilio, Mode, SID, field};
+    use test_support::driver::{self, PLATFORM_TOKEN, Phone, keys, words};
+    let name = "a_held_call_reserves_the_port_once_chromium_presses_estou_aqui";
+    let (Some(chromium), Some(chromedriver)) = (
+        find(
+            "CHROME",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        ),
+        find("CHROMEDRIVER", &["/usr/bin/chromedriver"]),
+    ) else {
+        eprintln!("SKIPPED {name}: no Chromium or chromedriver");
+        return;
+    };
+    let (_driver, webdriver) = match start_driver(&chromedriver).await {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("SKIPPED {name}: {why}");
+            return;
+        }
+    };
+    let fake = FakeTwilio::start(Mode::Accept, PLATFORM_TOKEN).await;
+    let flags = [
+        "--sms-provider=twilio".to_string(),
+        format!("--sms-from={FROM}"),
+        format!("--twilio-account-sid={SID}"),
+        format!("--twilio-api-url={}", fake.uri()),
+        format!("--twilio-auth-token={PLATFORM_TOKEN}"),
+    ];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let app = TestApp::spawn(&flags).await;
+
+    // The caller, at the address question, presses the link key.
+    let mut phone = Phone::new(std::slice::from_ref(&app.base_url));
+    let code = &driver::clients(86, 1)[0].code;
+    let d = phone.dial_in().await.unwrap();
+    let d = phone.answer(&d, keys(code)).await.unwrap();
+    let d = phone.answer(&d, keys("1")).await.unwrap();
+    let d = phone.answer(&d, words("Maria da Silva")).await.unwrap();
+    let mut d = phone.answer(&d, keys("8")).await.unwrap();
+    assert!(d.text().contains("Vamos mandar um SMS"), "{}", d.text());
+    let sent = fake.accepted();
+    assert_eq!(sent.len(), 1, "one SMS: {sent:?}");
+    let body = field(&sent[0], "Body");
+    let url = body
+        .split_whitespace()
+        .find(|w| w.contains("/l/"))
+        .unwrap_or_else(|| panic!("no link in {body}"))
+        .to_string();
+
+    // Chromium on a phone's screen, at the house, presses Estou aqui.
+    let profile = tempdir("chromium-location-call-profile");
+    let c = phone_browser(&webdriver, &chromium, &profile).await;
+    let session = c.session_id().await.unwrap().expect("a session id");
+    cdp(
+        &webdriver,
+        &session,
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true }),
+    )
+    .await;
+    cdp(
+        &webdriver,
+        &session,
+        "Browser.grantPermissions",
+        json!({ "origin": app.base_url, "permissions": ["geolocation"] }),
+    )
+    .await;
+    at(&webdriver, &session, HOUSE, 15.0).await;
+    c.goto(&url).await.unwrap();
+    press(&c).await;
+    status_with(&c, "Recebemos a localização").await;
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("location-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    shot(&c, &shots, "5-call-done.png").await;
+
+    // The held call, polling, reads the address back; "1" reserves.
+    let mut read_back = false;
+    for _ in 0..20 {
+        if d.text().contains("Recebi a localização") {
+            read_back = true;
+            break;
+        }
+        let poll = d
+            .redirect
+            .clone()
+            .expect("the wait falls through to a poll");
+        d = phone.post(&poll, &[]).await.unwrap();
+    }
+    assert!(read_back, "never read back: {}", phone.heard_text());
+    assert!(d.text().contains("Delminda Silveira"), "{}", d.text());
+    let d = phone.answer(&d, keys("1")).await.unwrap();
+    let d = phone.settle(d).await.unwrap();
+    assert!(
+        d.text().contains("Reservamos a porta"),
+        "{}",
+        phone.heard_text()
+    );
+    assert_eq!(app.sandbox.live_properties().len(), 1);
+
+    // Another caller hangs up right after the link is sent; the house is
+    // marked in Chromium later: the reservation is made all the same, and
+    // the outcome SMS follows the link's.
+    let mut phone = Phone::new(std::slice::from_ref(&app.base_url));
+    let code = &driver::clients(87, 1)[0].code;
+    let d = phone.dial_in().await.unwrap();
+    let d = phone.answer(&d, keys(code)).await.unwrap();
+    let d = phone.answer(&d, keys("1")).await.unwrap();
+    let d = phone.answer(&d, words("Joana Souza")).await.unwrap();
+    let d = phone.answer(&d, keys("8")).await.unwrap();
+    assert!(d.text().contains("Vamos mandar um SMS"), "{}", d.text());
+    let status = format!("{}/voice/status", app.base_url);
+    phone
+        .post(&status, &[("CallStatus".into(), "completed".into())])
+        .await
+        .unwrap();
+    let sent = fake.accepted();
+    let body = field(sent.last().unwrap(), "Body");
+    let url = body
+        .split_whitespace()
+        .find(|w| w.contains("/l/"))
+        .unwrap_or_else(|| panic!("no link in {body}"))
+        .to_string();
+    c.goto(&url).await.unwrap();
+    press(&c).await;
+    status_with(&c, "Recebemos a localização").await;
+    c.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.sandbox.live_properties().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the hung-up caller's port was not reserved"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent = fake
+        .wait_accepted(sent.len() + 1, Duration::from_secs(30))
+        .await;
+    let outcome = field(sent.last().unwrap(), "Body");
+    assert!(outcome.contains("Protocolo"), "{outcome}");
+    assert!(!outcome.contains("/l/"), "{outcome}");
+    app.stop().await;
+}
+
+/// A Chromium session for the chain test (as [`phone`], which it calls).
+async fn phone_browser(webdriver: &str, chromium: &Path, profile: &Path) -> Client {
+    phone(webdriver, chromium, profile)
+        .await
+        .expect("chromedriver runs but starts no Chromium")
 }
