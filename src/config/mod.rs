@@ -48,7 +48,7 @@ mod worker;
 pub(crate) use call::{CallArgs, CallSettings};
 pub(crate) use directory::DirectoryArgs;
 pub(crate) use geocoder::GeocoderArgs;
-pub(crate) use hours::{AgentSchedule, DEFAULT_TIMEZONE};
+pub(crate) use hours::AgentSchedule;
 pub(crate) use http::{HttpArgs, HttpSettings, WebhookAuth};
 pub(crate) use location::LocationArgs;
 pub(crate) use ozmap::{DatabaseArgs, OzmapArgs, ReserveArgs};

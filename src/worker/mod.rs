@@ -78,8 +78,8 @@ pub(crate) struct WorkerSettings {
     /// Days after which a reservation with no visit done is released in
     /// OZmap (`IVR_RESERVATION_DAYS`; 0: never for its age).
     pub reservation_days: u32,
-    /// The ISP's time zone (`IVR_TIMEZONE`): a visit's day ends at its
-    /// midnight.
+    /// The ISP's time zone (`IVR_TIMEZONE`, set by `config`): a visit's day
+    /// ends at its midnight; empty or unknown, at Acre's (never early).
     pub timezone: String,
 }
 
@@ -95,7 +95,7 @@ impl Default for WorkerSettings {
             breaker_cooldown_ms: 30_000,
             shutdown_grace_ms: 5_000,
             reservation_days: 30,
-            timezone: crate::config::DEFAULT_TIMEZONE.to_string(),
+            timezone: String::new(),
         }
     }
 }

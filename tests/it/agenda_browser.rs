@@ -9,9 +9,10 @@
 use crate::console_browser::{browser, by_id, find, shot, start_driver, tempdir, text};
 use crate::console_walks::{ADMIN, PHONE, app, tutorial, walk};
 use crate::visit_seed::{book, erp_dead};
-use fantoccini::Locator;
+use fantoccini::{Client, Locator};
 use serde_json::Value;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A Wednesday and a Thursday without holidays.
 const D1: &str = "2027-03-10";
@@ -159,7 +160,9 @@ async fn an_operator_moves_and_cancels_a_visit_in_chromium() {
             .await?
             .click()
             .await?;
-        let flash = text(&c, "#flash").await;
+        // The flash of the move is on the page until the cancellation's page
+        // comes (it asks the worker for the release first): wait for its words.
+        let flash = text_with(&c, "#flash", "cancelada de vez").await;
         assert!(flash.contains("cancelada de vez"), "{flash}");
         let waiting = text(&c, "#waiting").await;
         assert!(waiting.contains(&first.1), "{waiting}");
@@ -171,4 +174,20 @@ async fn an_operator_moves_and_cancels_a_visit_in_chromium() {
     let _ = std::fs::remove_dir_all(&profile);
     result.expect("the browser walk");
     eprintln!("agenda screenshots in {}", shots.display());
+}
+
+/// The text of `css` once it contains `needle` (at most 10 s; then the text
+/// last seen, for the assertion to show).
+async fn text_with(c: &Client, css: &str, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let t = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if t.contains(needle) || std::time::Instant::now() > deadline {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
