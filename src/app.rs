@@ -32,7 +32,8 @@ pub struct Application {
     /// The WhatsApp sender and outcome pusher; empty when the channel is off.
     chat: Vec<tokio::task::JoinHandle<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
-    /// The visits' ERP outbox and poll (`SCHEDULE=http` or `ixc`).
+    /// The visits' ERP outbox and poll (`SCHEDULE=http` or `ixc`), and the
+    /// sweep of the positions of calls that hung up.
     erp: Vec<tokio::task::JoinHandle<()>>,
     pub state: web::Data<AppState>,
 }
@@ -144,6 +145,7 @@ impl Application {
             cfg.http.rate_requests_per_second,
         ));
         let chat_shutdown = shutdown_rx.clone();
+        let sweep_shutdown = shutdown_rx.clone();
         let wake_erp = Arc::new(tokio::sync::Notify::new());
         let erp = match agenda.erp() {
             Some(erp) => {
@@ -234,6 +236,11 @@ impl Application {
         });
         // A position whose call hung up first still gets the reservation.
         crate::http::location_call::watch_positions(&state);
+        let mut erp = erp;
+        erp.push(tokio::spawn(crate::http::location_call::run_sweep(
+            state.clone(),
+            sweep_shutdown,
+        )));
         let chat = match &whatsapp {
             Some(ch) => {
                 tracing::info!("WhatsApp: on; point the app's webhook at {public_url}/whatsapp");

@@ -9,6 +9,12 @@
 //! call the platform told ended, or one no poll came for in
 //! [`HUNG_UP_AFTER`], is advanced here; a live call that polls later finds
 //! its session moved to the reservation and hears the hold, then the outcome.
+//!
+//! The task is in memory: a restart while it waits would lose it. So a sweep
+//! ([`sweep_positions`], at start and every [`SWEEP_EVERY`]) reads the
+//! positions stored in the last hours from the database and does the same for
+//! any session still waiting whose call is gone: the position is durable, and
+//! so is what follows from it.
 
 use super::AppState;
 use crate::engine::{Advanced, Answer, Base, Commit, Committed, Policy, Wait};
@@ -25,6 +31,10 @@ use std::time::Duration;
 const HUNG_UP_AFTER: Duration = Duration::from_secs(20);
 /// Commits lost to a concurrent request before giving up (each reloads).
 const MAX_CONFLICTS: u32 = 3;
+/// How often the stored positions are swept (see the module docs).
+pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(30);
+/// How far back the sweep looks: past a link's longest life (240 min).
+const SWEEP_BACK_MS: i64 = 5 * 3_600_000;
 
 /// Sets the links' hook: each position taken on this instance is looked at
 /// in a task of its own (the page's POST is answered at once).
@@ -41,6 +51,70 @@ pub(crate) fn watch_positions(state: &web::Data<AppState>) {
             }
         });
     }));
+}
+
+/// Reserves for every session a stored position is waiting on whose call is
+/// gone (ended, or quiet for [`HUNG_UP_AFTER`]); a live call is left to read
+/// its position back itself. Returns how many reservations it wrote.
+pub(crate) async fn sweep_positions(state: &Arc<AppState>) -> anyhow::Result<usize> {
+    let now = now_ms();
+    let grace = i64::try_from(HUNG_UP_AFTER.as_millis()).unwrap_or(i64::MAX);
+    let mut written = 0;
+    for key in state
+        .store()
+        .sessions_with_positions(now.saturating_sub(SWEEP_BACK_MS))
+        .await?
+    {
+        let Some(stored) = state.store().load_call(&key).await? else {
+            continue;
+        };
+        if !matches!(stored.call.step, Step::AwaitingLocation { .. }) {
+            continue;
+        }
+        let quiet = now.saturating_sub(stored.updated_at);
+        if quiet < grace && !state.store().call_ended(&key).await? {
+            continue;
+        }
+        let Some(position) = state.store().location_position(&key).await? else {
+            continue;
+        };
+        let taken = Taken {
+            session_key: key.clone(),
+            position,
+        };
+        if reserve(state, &key, &stored, &taken, now).await? == Committed::Moved {
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// Runs [`sweep_positions`] at start and every [`SWEEP_EVERY`] until
+/// `shutdown`.
+pub(crate) async fn run_sweep(
+    state: web::Data<AppState>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let state = state.into_inner();
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        match sweep_positions(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                n,
+                "stored positions of calls that hung up: reservations written"
+            ),
+            Err(e) => tracing::warn!(error = %e, "the stored positions could not be swept"),
+        }
+    }
 }
 
 /// Waits until the session's call is gone (or moved on), then reserves.

@@ -121,6 +121,25 @@ impl Store {
         .await
     }
 
+    /// The sessions a position was sent for since `since` (Unix ms): the
+    /// sweep that reserves for a caller who hung up reads them after a
+    /// restart, when no task of this process waits for them.
+    pub(crate) async fn sessions_with_positions(
+        &self,
+        since: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT session_key FROM location_links \
+             WHERE used_at IS NOT NULL AND used_at >= $1 AND position IS NOT NULL",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("session_key").map_err(Into::into))
+            .collect()
+    }
+
     /// The latest position sent through any link of `session_key`.
     pub(crate) async fn location_position(
         &self,

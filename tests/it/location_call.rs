@@ -278,3 +278,44 @@ async fn on_jambonz_the_link_waits_reads_back_and_reserves_and_every_answer_is_v
     assert_eq!(app.sandbox.property_posts(), 1);
     validate(&j.answers);
 }
+
+/// The wait for a hung-up caller's position is a task in memory; the
+/// position itself is in the database. A service killed while that task
+/// waits reserves all the same once it is back: its sweep reads the stored
+/// position and finds the call gone.
+#[tokio::test]
+async fn a_position_whose_wait_died_with_the_service_still_reserves_after_the_restart() {
+    use test_support::proc::Service;
+    let db = TestDb::sqlite();
+    let fake = FakeTwilio::start(Mode::Accept, PLATFORM_TOKEN).await;
+    let sandbox = start_sandbox().await;
+    let api = fake.uri();
+    let mut svc = Service::start(
+        crate::BIN,
+        &db.url,
+        &sandbox.base_url(),
+        &[
+            ("SMS_PROVIDER", "twilio"),
+            ("SMS_FROM", FROM),
+            ("TWILIO_ACCOUNT_SID", SID),
+            ("TWILIO_API_URL", &api),
+        ],
+    )
+    .await;
+    let mut phone = Phone::new(std::slice::from_ref(&svc.base));
+    let code = &driver::clients(88, 1)[0].code;
+    let d = to_address(&mut phone, code).await;
+    let d = phone.answer(&d, keys("8")).await.unwrap();
+    assert!(d.text().contains("Vamos mandar um SMS"), "{}", d.text());
+    let url = link_in(&fake);
+    let path = &url[url.find("/l/").expect("a link")..];
+    // The caller is gone (no more polls); the house is marked; the service
+    // dies while its task waits for the call to go quiet.
+    post_position(&format!("{}{path}", svc.base)).await;
+    svc.kill();
+    svc.restart().await;
+    let rows = svc.wait_ledger_done(1, Duration::from_secs(90)).await;
+    assert_eq!(rows.len(), 1, "log:\n{}", svc.log_text());
+    assert_eq!(rows[0]["client_code"], code.as_str());
+    assert_eq!(sandbox.live_properties().len(), 1);
+}
