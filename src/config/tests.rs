@@ -25,7 +25,12 @@ fn defaults_run_on_the_sandbox_and_the_gazetteer() {
         (3, 2000, 200)
     );
     assert!(!c.reserve.force);
-    assert_eq!(c.worker, crate::worker::WorkerSettings::default());
+    // The worker keeps the agents' clock for a visit's day.
+    let worker = crate::worker::WorkerSettings {
+        timezone: "America/Sao_Paulo".into(),
+        ..Default::default()
+    };
+    assert_eq!(c.worker, worker);
     assert_eq!(c.reserve.commit_wait, std::time::Duration::from_secs(60));
 }
 

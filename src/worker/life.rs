@@ -39,6 +39,9 @@ const WESTMOST_OFFSET_MS: i64 = 5 * 3_600_000;
 /// IANA name), or in Brazil's westernmost one when `tz` is unknown.
 pub(crate) fn end_of_day_ms(day: ivr_core::agenda::Day, tz: &str) -> i64 {
     let westmost = (day.days_since_epoch() + 1) * crate::store::DAY_MS + WESTMOST_OFFSET_MS;
+    if tz.trim().is_empty() {
+        return westmost;
+    }
     let Ok(tz) = jiff::tz::db().get(tz) else {
         return westmost;
     };
