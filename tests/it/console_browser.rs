@@ -58,7 +58,19 @@ pub(crate) async fn browser(
     chromium: &Path,
     profile: &Path,
 ) -> Result<Client, String> {
-    let args = [
+    browser_sized(webdriver, chromium, profile, "1100,2200", &[]).await
+}
+
+/// A headless Chromium session with its window `size` (`W,H`) and `extra`
+/// switches.
+pub(crate) async fn browser_sized(
+    webdriver: &str,
+    chromium: &Path,
+    profile: &Path,
+    size: &str,
+    extra: &[&str],
+) -> Result<Client, String> {
+    let mut args = vec![
         "--headless".to_string(),
         "--no-sandbox".into(),
         "--disable-gpu".into(),
@@ -68,9 +80,10 @@ pub(crate) async fn browser(
         "--disable-component-update".into(),
         "--disable-sync".into(),
         "--disable-dev-shm-usage".into(),
-        "--window-size=1100,2200".into(),
+        format!("--window-size={size}"),
         format!("--user-data-dir={}", profile.display()),
     ];
+    args.extend(extra.iter().map(|a| a.to_string()));
     let caps = json!({
         "goog:chromeOptions": { "binary": chromium.display().to_string(), "args": args }
     });

@@ -13,8 +13,8 @@
 //!
 //! Where no Chromium or chromedriver is installed, the test says so and passes.
 
-use crate::console_browser::{find, start_driver, tempdir};
-use fantoccini::{Client, ClientBuilder, Locator};
+use crate::console_browser::{browser_sized, find, start_driver, tempdir};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,32 +25,14 @@ const ADMIN: &str = "location-browser-admin-token-8841";
 const HOUSE: (f64, f64) = (-27.578_233_672_131_2, -48.527_442_812_919_624);
 
 async fn phone(webdriver: &str, chromium: &Path, profile: &Path) -> Result<Client, String> {
-    let args = [
-        "--headless".to_string(),
-        "--no-sandbox".into(),
-        "--disable-gpu".into(),
-        "--disable-quic".into(),
-        "--no-first-run".into(),
-        "--disable-background-networking".into(),
-        "--disable-component-update".into(),
-        "--disable-sync".into(),
-        "--disable-dev-shm-usage".into(),
-        "--hide-scrollbars".into(),
-        "--window-size=390,844".into(),
-        format!("--user-data-dir={}", profile.display()),
-    ];
-    let caps = json!({
-        "goog:chromeOptions": { "binary": chromium.display().to_string(), "args": args }
-    });
-    let Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(webdriver)
-        .await
-        .map_err(|e| format!("no browser session: {e}"))
+    browser_sized(
+        webdriver,
+        chromium,
+        profile,
+        "390,844",
+        &["--hide-scrollbars"],
+    )
+    .await
 }
 
 /// A DevTools command through chromedriver.

@@ -42,3 +42,17 @@ pub(super) fn anonymised(req: &ReservationRequest) -> ReservationRequest {
         protocol: req.protocol.clone(),
     }
 }
+
+/// The places a person's data names (to find cached geocoding answers).
+pub(super) fn places_of(call: &Call) -> Vec<Place> {
+    let mut v: Vec<Place> = call.data.place.iter().cloned().collect();
+    v.extend(call.data.candidates.iter().cloned());
+    v
+}
+
+/// Whether two places are the same street in the same city.
+pub(super) fn same_place(a: &Place, b: &Place) -> bool {
+    !a.street.is_empty()
+        && a.street.eq_ignore_ascii_case(&b.street)
+        && a.city.eq_ignore_ascii_case(&b.city)
+}

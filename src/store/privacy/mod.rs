@@ -23,7 +23,7 @@ use super::{CHAT_KEY_PREFIX, Store, StoreError};
 use hmac::{Hmac, KeyInit, Mac};
 use ivr_core::domain::{ClientCode, Place, ReservationOutcome, ReservationRequest};
 use ivr_core::flow::Call;
-use kept::{anonymised, emptied};
+use kept::{anonymised, emptied, places_of, same_place};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -161,19 +161,6 @@ fn phone_matches(subject: &Subject, text: Option<&str>) -> bool {
         (Subject::Phone(p), Some(n)) => *p == n,
         _ => false,
     }
-}
-
-/// The places a person's data names (to find cached geocoding answers).
-fn places_of(call: &Call) -> Vec<Place> {
-    let mut v: Vec<Place> = call.data.place.iter().cloned().collect();
-    v.extend(call.data.candidates.iter().cloned());
-    v
-}
-
-fn same_place(a: &Place, b: &Place) -> bool {
-    !a.street.is_empty()
-        && a.street.eq_ignore_ascii_case(&b.street)
-        && a.city.eq_ignore_ascii_case(&b.city)
 }
 
 impl Store {
