@@ -6,7 +6,7 @@
 //! `target/tmp/console-screenshots/agenda-*.png` (`docs/console-agenda.png`
 //! is the desktop one).
 
-use crate::console_browser::{browser, by_id, find, shot, start_driver, tempdir, text};
+use crate::console_browser::{browser, by_id, chromium, shot, tempdir, text};
 use crate::console_walks::{ADMIN, PHONE, app, tutorial, walk};
 use crate::visit_seed::{book, erp_dead};
 use fantoccini::{Client, Locator};
@@ -44,22 +44,10 @@ async fn ledger(base: &str) -> Vec<(i64, String)> {
 
 #[tokio::test]
 async fn an_operator_moves_and_cancels_a_visit_in_chromium() {
-    let (Some(chromium), Some(chromedriver)) = (
-        find(
-            "CHROME",
-            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-        ),
-        find("CHROMEDRIVER", &["/usr/bin/chromedriver"]),
-    ) else {
-        eprintln!("SKIPPED an_operator_moves_and_cancels_a_visit_in_chromium: no Chromium");
+    let Some((chromium, _driver, webdriver)) =
+        chromium("an_operator_moves_and_cancels_a_visit_in_chromium").await
+    else {
         return;
-    };
-    let (_driver, webdriver) = match start_driver(&chromedriver).await {
-        Ok(d) => d,
-        Err(why) => {
-            eprintln!("SKIPPED an_operator_moves_and_cancels_a_visit_in_chromium: {why}");
-            return;
-        }
     };
     let profile = tempdir("chromium-agenda-profile");
     let c = browser(&webdriver, &chromium, &profile)

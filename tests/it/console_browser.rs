@@ -53,6 +53,31 @@ pub(crate) async fn start_driver(chromedriver: &Path) -> Result<(Driver, String)
     Ok((driver, format!("http://127.0.0.1:{port}")))
 }
 
+/// Chromium and a running chromedriver for the test `name`: `None` where
+/// either is missing (said on stderr; the test then passes as skipped).
+pub(crate) async fn chromium(name: &str) -> Option<(PathBuf, Driver, String)> {
+    let (Some(chromium), Some(chromedriver)) = (
+        find(
+            "CHROME",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        ),
+        find("CHROMEDRIVER", &["/usr/bin/chromedriver"]),
+    ) else {
+        eprintln!(
+            "SKIPPED {name}: no Chromium or chromedriver \
+             (apt-get install chromium chromium-driver, or set CHROME and CHROMEDRIVER)"
+        );
+        return None;
+    };
+    match start_driver(&chromedriver).await {
+        Ok((driver, webdriver)) => Some((chromium, driver, webdriver)),
+        Err(why) => {
+            eprintln!("SKIPPED {name}: {why}");
+            None
+        }
+    }
+}
+
 pub(crate) async fn browser(
     webdriver: &str,
     chromium: &Path,
@@ -133,25 +158,10 @@ pub(crate) async fn shot(c: &Client, dir: &Path, name: &str) {
 
 #[tokio::test]
 async fn an_operator_walks_the_console_in_chromium() {
-    let (Some(chromium), Some(chromedriver)) = (
-        find(
-            "CHROME",
-            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-        ),
-        find("CHROMEDRIVER", &["/usr/bin/chromedriver"]),
-    ) else {
-        eprintln!(
-            "SKIPPED an_operator_walks_the_console_in_chromium: no Chromium or chromedriver \
-             (apt-get install chromium chromium-driver, or set CHROME and CHROMEDRIVER)"
-        );
+    let Some((chromium, _driver, webdriver)) =
+        chromium("an_operator_walks_the_console_in_chromium").await
+    else {
         return;
-    };
-    let (_driver, webdriver) = match start_driver(&chromedriver).await {
-        Ok(d) => d,
-        Err(why) => {
-            eprintln!("SKIPPED an_operator_walks_the_console_in_chromium: {why}");
-            return;
-        }
     };
     let profile = tempdir("chromium-profile");
     let c = browser(&webdriver, &chromium, &profile)

@@ -13,7 +13,7 @@
 //!
 //! Where no Chromium or chromedriver is installed, the test says so and passes.
 
-use crate::console_browser::{browser_sized, find, start_driver, tempdir};
+use crate::console_browser::{browser_sized, chromium, tempdir};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -119,25 +119,10 @@ async fn shot(c: &Client, dir: &Path, name: &str) {
 
 #[tokio::test]
 async fn a_caller_marks_the_house_in_chromium_on_a_phone() {
-    let (Some(chromium), Some(chromedriver)) = (
-        find(
-            "CHROME",
-            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-        ),
-        find("CHROMEDRIVER", &["/usr/bin/chromedriver"]),
-    ) else {
-        eprintln!(
-            "SKIPPED a_caller_marks_the_house_in_chromium_on_a_phone: no Chromium or \
-             chromedriver (apt-get install chromium chromium-driver, or set CHROME and CHROMEDRIVER)"
-        );
+    let Some((chromium, _driver, webdriver)) =
+        chromium("a_caller_marks_the_house_in_chromium_on_a_phone").await
+    else {
         return;
-    };
-    let (_driver, webdriver) = match start_driver(&chromedriver).await {
-        Ok(d) => d,
-        Err(why) => {
-            eprintln!("SKIPPED a_caller_marks_the_house_in_chromium_on_a_phone: {why}");
-            return;
-        }
     };
     let profile = tempdir("chromium-location-profile");
     let c = phone(&webdriver, &chromium, &profile)
@@ -271,22 +256,8 @@ async fn a_held_call_reserves_the_port_once_chromium_presses_estou_aqui() {
     use crate::fake_twilio::{FROM, FakeTwilio, Mode, SID, field};
     use test_support::driver::{self, PLATFORM_TOKEN, Phone, keys, words};
     let name = "a_held_call_reserves_the_port_once_chromium_presses_estou_aqui";
-    let (Some(chromium), Some(chromedriver)) = (
-        find(
-            "CHROME",
-            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-        ),
-        find("CHROMEDRIVER", &["/usr/bin/chromedriver"]),
-    ) else {
-        eprintln!("SKIPPED {name}: no Chromium or chromedriver");
+    let Some((chromium, _driver, webdriver)) = chromium(name).await else {
         return;
-    };
-    let (_driver, webdriver) = match start_driver(&chromedriver).await {
-        Ok(d) => d,
-        Err(why) => {
-            eprintln!("SKIPPED {name}: {why}");
-            return;
-        }
     };
     let fake = FakeTwilio::start(Mode::Accept, PLATFORM_TOKEN).await;
     let flags = [
