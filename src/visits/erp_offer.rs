@@ -32,12 +32,12 @@ pub(super) async fn free_slots(
     query: &SlotQuery,
 ) -> Result<Vec<Slot>, AgendaError> {
     let unavailable = |e: crate::store::StoreError| AgendaError::Unavailable(e.to_string());
-    let used: HashMap<Slot, u32> = store
+    let used: HashMap<Slot, (u32, u32)> = store
         .period_use(query.from, query.to)
         .await
         .map_err(unavailable)?
         .into_iter()
-        .map(|u| (u.slot, u.booked))
+        .map(|u| (u.slot, (u.booked, u.capacity)))
         .collect();
     let pending = store
         .erp_pending_by_period(query.from, query.to)
@@ -48,12 +48,18 @@ pub(super) async fn free_slots(
     let mut slots = Vec::new();
     for f in offered {
         let owed = pending.get(&f.slot).copied().unwrap_or(0);
-        let booked = used.get(&f.slot).copied().unwrap_or(0);
+        let (booked, recorded) = match used.get(&f.slot) {
+            Some(&(booked, recorded)) => (booked, Some(recorded)),
+            None => (0, None),
+        };
         let capacity = (booked + f.free).saturating_sub(owed);
-        store
-            .record_period_capacity(&f.slot, capacity)
-            .await
-            .map_err(unavailable)?;
+        // A write only where the recorded capacity changes.
+        if recorded != Some(capacity) {
+            store
+                .record_period_capacity(&f.slot, capacity)
+                .await
+                .map_err(unavailable)?;
+        }
         if f.free > owed {
             slots.push(f.slot);
         }
